@@ -1,0 +1,34 @@
+import { defineConfig } from "vitest/config";
+
+// Temporal's native core-bridge misbehaves inside worker threads, so every test
+// file runs in a forked child process (pool: "forks").
+//
+// Three projects so a developer can run the fast part alone:
+//   unit        pure modules, no servers            (vitest run --project unit)
+//   workflow    workflow logic on the time-skipping test server, fake drivers
+//   integration real Temporal dev server, Pulumi CLI and PostgreSQL, started
+//               once per run by test/support/integration-setup.ts
+const shared = {
+  pool: "forks" as const,
+  testTimeout: 120_000,
+  hookTimeout: 240_000,
+};
+
+export default defineConfig({
+  test: {
+    reporters: ["default"],
+    maxWorkers: 2,
+    projects: [
+      { test: { ...shared, name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { test: { ...shared, name: "workflow", include: ["test/workflow/**/*.test.ts"] } },
+      {
+        test: {
+          ...shared,
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/support/integration-setup.ts"],
+        },
+      },
+    ],
+  },
+});
