@@ -1,0 +1,46 @@
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { toolchainManifestPath } from "./locations";
+
+const Tool = z.object({ path: z.string(), version: z.string(), source: z.string() });
+
+/** What `npm run setup` resolved; read by tests, the dev stack and the worker. */
+export const ToolchainManifest = z.object({
+  temporal: Tool,
+  temporalTestServer: Tool,
+  pulumi: Tool.extend({ pluginDir: z.string() }),
+  postgres: Tool.extend({ bindir: z.string() }),
+});
+export type ToolchainManifest = z.infer<typeof ToolchainManifest>;
+
+export function writeManifest(manifest: ToolchainManifest): void {
+  const file = toolchainManifestPath();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Loads the manifest and checks every recorded binary still exists. Fails loudly
+ * (never falls back to a fake) so a test that needs a real engine says why it
+ * cannot run.
+ */
+export function readManifest(): ToolchainManifest {
+  const file = toolchainManifestPath();
+  if (!fs.existsSync(file)) {
+    throw new Error(
+      `No toolchain manifest at ${file}. Run \`npm run setup\` first (npm test runs it as pretest).`,
+    );
+  }
+  const manifest = ToolchainManifest.parse(JSON.parse(fs.readFileSync(file, "utf8")));
+  for (const [name, tool] of Object.entries(manifest)) {
+    if (!fs.existsSync(tool.path)) {
+      throw new Error(
+        `Toolchain entry '${name}' points at ${tool.path}, which no longer exists. Run \`npm run setup\`.`,
+      );
+    }
+  }
+  return manifest;
+}
