@@ -1,0 +1,99 @@
+/**
+ * Number and unit formatting for verdict sentences. Pure, deterministic.
+ *
+ * Units are inferred from the metric name first, then its query, unless the
+ * spec says `unit` explicitly:
+ *   - `ms` marker (`_ms`, `-ms`, ` ms`, `millis`)            → value in milliseconds, shown "312ms"
+ *   - `seconds` marker (`_seconds`, `-seconds`, `_sec`)       → value in seconds, shown in ms ("0.312" → "312ms")
+ *   - latency words (`latency`, `duration`, `response time`) → milliseconds
+ *   - ratio words (`error`, `ratio`, `percent`, `success`, `availability`,
+ *     `conversion`, `fraction`, `apdex`, `hit rate`, `miss rate`) → a 0..1 fraction, shown "4.8%"
+ *   - otherwise a plain number.
+ * A latency word in the name defers to a ms/seconds marker in the query, so
+ * `p99-latency` over `histogram_quantile(…http_request_duration_seconds…)` is
+ * shown in ms converted from seconds.
+ */
+
+export type Unit = "ratio" | "ms" | "s" | "number";
+
+type Hint = "ms" | "s" | "latency" | "ratio" | null;
+
+const MS_MARKER = /(^|[_\-\s.])ms($|[_\-\s.])|millis/i;
+const SECONDS_MARKER = /(^|[_\-\s.])(seconds?|sec)($|[_\-\s.{[(])/i;
+const LATENCY_WORDS = /latency|duration|response[_\-\s]?time/i;
+const RATIO_WORDS =
+  /error|ratio|percent|pct|success|availability|conversion|fraction|apdex|hit[_\-\s]?rate|miss[_\-\s]?rate/i;
+
+function hintOf(text: string): Hint {
+  if (MS_MARKER.test(text)) return "ms";
+  if (SECONDS_MARKER.test(text)) return "s";
+  if (LATENCY_WORDS.test(text)) return "latency";
+  if (RATIO_WORDS.test(text)) return "ratio";
+  return null;
+}
+
+/** The display unit of a metric (see the module comment for the rules). */
+export function inferUnit(spec: { name: string; query?: string; unit?: Unit }): Unit {
+  if (spec.unit) return spec.unit;
+  const byName = hintOf(spec.name);
+  const byQuery = spec.query ? hintOf(spec.query) : null;
+  if (byName === "latency") return byQuery === "s" ? "s" : "ms";
+  if (byName) return byName;
+  if (byQuery === "latency") return "ms";
+  return byQuery ?? "number";
+}
+
+/**
+ * A number with at most 3 significant digits (integers from 100 up are
+ * rounded to whole numbers), trailing zeros dropped: 4.8, 1, 312, 0.0123, 1235.
+ */
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const abs = Math.abs(v);
+  if (abs >= 100) return String(Math.round(v));
+  const s = String(Number(v.toPrecision(3)));
+  return s === "-0" ? "0" : s;
+}
+
+/** A metric value with its unit: ratio 0.048 → "4.8%", ms 312 → "312ms", s 0.312 → "312ms". */
+export function formatValue(v: number, unit: Unit): string {
+  switch (unit) {
+    case "ratio":
+      return `${formatNumber(v * 100)}%`;
+    case "ms":
+      return `${formatNumber(v)}ms`;
+    case "s":
+      return `${formatNumber(v * 1000)}ms`;
+    default:
+      return formatNumber(v);
+  }
+}
+
+/** A relative change as a signed percentage: 0.56 → "+56%", -0.034 → "-3.4%", 0 → "+0%". */
+export function formatSignedPercent(fraction: number): string {
+  const s = formatNumber(fraction * 100);
+  return fraction >= 0 || s === "0" ? `+${s === "-0" ? "0" : s}%` : `${s}%`;
+}
+
+/** A fraction as a percentage without sign: 0.2 → "20%". */
+export function formatPercent(fraction: number): string {
+  return `${formatNumber(fraction * 100)}%`;
+}
+
+/** A p-value: 2 significant digits, "<0.0001" below that. */
+export function formatP(p: number): string {
+  if (p < 0.0001) return "<0.0001";
+  return String(Number(p.toPrecision(2)));
+}
+
+/** Traffic weight: 10 → "10%", 0.5 → "0.5%". */
+export function formatWeight(weightPercent: number): string {
+  return `${formatNumber(weightPercent)}%`;
+}
+
+/** Cut a string to `max` characters (with an ellipsis) so logs stay bounded. */
+export function truncate(s: string, max: number): string {
+  const oneLine = s.replace(/\s+/g, " ").trim();
+  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
+}
