@@ -4,7 +4,7 @@
  * Units are inferred from the metric name first, then its query, unless the
  * spec says `unit` explicitly:
  *   - `ms` marker (`_ms`, `-ms`, ` ms`, `millis`)            → value in milliseconds, shown "312ms"
- *   - `seconds` marker (`_seconds`, `-seconds`, `_sec`)       → value in seconds, shown in ms ("0.312" → "312ms")
+ *   - `seconds` marker (`_seconds`, `-seconds`, `_sec`; not `per_second`) → value in seconds, shown in ms
  *   - latency words (`latency`, `duration`, `response time`) → milliseconds
  *   - ratio words (`error`, `ratio`, `percent`, `success`, `availability`,
  *     `conversion`, `fraction`, `apdex`, `hit rate`, `miss rate`) → a 0..1 fraction, shown "4.8%"
@@ -19,7 +19,7 @@ export type Unit = "ratio" | "ms" | "s" | "number";
 type Hint = "ms" | "s" | "latency" | "ratio" | null;
 
 const MS_MARKER = /(^|[_\-\s.])ms($|[_\-\s.])|millis/i;
-const SECONDS_MARKER = /(^|[_\-\s.])(seconds?|sec)($|[_\-\s.{[(])/i;
+const SECONDS_MARKER = /(^|(?<!per)[_\-\s.])(seconds?|sec)($|[_\-\s.{[(])/i;
 const LATENCY_WORDS = /latency|duration|response[_\-\s]?time/i;
 const RATIO_WORDS =
   /error|ratio|percent|pct|success|availability|conversion|fraction|apdex|hit[_\-\s]?rate|miss[_\-\s]?rate/i;
@@ -44,36 +44,53 @@ export function inferUnit(spec: { name: string; query?: string; unit?: Unit }): 
 }
 
 /**
- * A number with at most 3 significant digits (integers from 100 up are
- * rounded to whole numbers), trailing zeros dropped: 4.8, 1, 312, 0.0123, 1235.
+ * A number with at most `digits` (default 3) significant digits, trailing zeros
+ * dropped; magnitudes of 10^digits and more are rounded to whole numbers:
+ * 4.8, 1, 312, 0.0123, 1235.
  */
-export function formatNumber(v: number): string {
+export function formatNumber(v: number, digits = 3): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return "0";
-  const abs = Math.abs(v);
-  if (abs >= 100) return String(Math.round(v));
-  const s = String(Number(v.toPrecision(3)));
+  if (Math.abs(v) >= 10 ** digits) return String(Math.round(v));
+  const s = String(Number(v.toPrecision(digits)));
   return s === "-0" ? "0" : s;
 }
 
 /** A metric value with its unit: ratio 0.048 → "4.8%", ms 312 → "312ms", s 0.312 → "312ms". */
-export function formatValue(v: number, unit: Unit): string {
+export function formatValue(v: number, unit: Unit, digits = 3): string {
   switch (unit) {
     case "ratio":
-      return `${formatNumber(v * 100)}%`;
+      return `${formatNumber(v * 100, digits)}%`;
     case "ms":
-      return `${formatNumber(v)}ms`;
+      return `${formatNumber(v, digits)}ms`;
     case "s":
-      return `${formatNumber(v * 1000)}ms`;
+      return `${formatNumber(v * 1000, digits)}ms`;
     default:
-      return formatNumber(v);
+      return formatNumber(v, digits);
   }
 }
 
+/**
+ * Format two values with as many digits as it takes for different values to
+ * read differently (0.0100001 vs 0.01 must not both print as "1%").
+ */
+export function formatPair(
+  a: number,
+  b: number,
+  fmt: (v: number, digits?: number) => string,
+): [string, string] {
+  for (let digits = 3; digits <= 15; digits++) {
+    const fa = fmt(a, digits);
+    const fb = fmt(b, digits);
+    if (fa !== fb || a === b) return [fa, fb];
+  }
+  return [fmt(a, 17), fmt(b, 17)];
+}
+
 /** A relative change as a signed percentage: 0.56 → "+56%", -0.034 → "-3.4%", 0 → "+0%". */
-export function formatSignedPercent(fraction: number): string {
-  const s = formatNumber(fraction * 100);
-  return fraction >= 0 || s === "0" ? `+${s === "-0" ? "0" : s}%` : `${s}%`;
+export function formatSignedPercent(fraction: number, digits = 3): string {
+  const s = formatNumber(fraction * 100, digits);
+  return s.startsWith("-") ? `${s}%` : `+${s}%`;
 }
 
 /** A fraction as a percentage without sign: 0.2 → "20%". */
