@@ -7,9 +7,10 @@ import http from "node:http";
 // starts failing its health endpoint is out of rotation within ~2 s, and one
 // that recovers is back after two consecutive good checks (~2 s), so a single
 // flap neither ejects nor restores it. A backend whose process dies is
-// ejected faster than that: the first proxied request that gets
-// ECONNREFUSED marks the instance down at once (nobody is listening, there is
+// ejected faster than that: the first proxied request that fails on a fresh
+// connection (e.g. ECONNREFUSED) marks the instance down at once (nobody is listening, there is
 // nothing to wait for); it comes back only through `rise` active checks.
+// See reportFailure for the keep-alive subtlety.
 
 export interface HealthCheckOptions {
   /** Default path probed on every instance (a backend may override it). */
@@ -106,18 +107,28 @@ export class HealthChecker {
     await Promise.all(list.map((t) => this.checkOnce(t)));
   }
 
-  /** Passive signal from a proxied request that failed at connection level. */
-  reportFailure(instance: string, code: string | undefined): void {
+  /**
+   * Passive signal from a proxied request that failed at connection level.
+   * `definitive` = the failure happened on a brand-new connection (refused,
+   * or accepted and then dropped): the instance is ejected at once, there is
+   * nothing to wait for. A failure on a reused keep-alive socket is
+   * ambiguous (the backend may just have closed an idle socket as we wrote
+   * to it), so it only counts toward `fall` and triggers an immediate check
+   * that settles it within one round-trip.
+   */
+  reportFailure(instance: string, code: string | undefined, definitive: boolean): void {
     const s = this.states.get(instance);
     if (!s) return;
-    if (code === "ECONNREFUSED") {
+    const why = `proxied request: ${code ?? "connection error"}`;
+    if (definitive) {
       s.consecutiveOk = 0;
       s.consecutiveFail = Math.max(s.consecutiveFail + 1, this.options.fall);
-      s.lastError = `proxied request: ${code}`;
-      this.transition(s, "down", "connection refused on a proxied request");
-    } else {
-      this.applyResult(s, false, `proxied request: ${code ?? "connection error"}`);
+      s.lastError = why;
+      this.transition(s, "down", why);
+      return;
     }
+    this.applyResult(s, false, why);
+    if (s.status === "up") void this.checkOnce({ instance: s.instance, path: s.path });
   }
 
   start(): void {

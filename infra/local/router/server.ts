@@ -34,26 +34,29 @@ import {
 // `inflight`/`draining` in GET /admin/routes).
 //
 // Retry policy: a request that fails at connection level (refused, reset,
-// before any response byte reached the client) is retried once, on another
-// healthy instance of the SAME backend, only for GET/HEAD/OPTIONS without a
-// body. Same backend because the pick is a decision about which release
-// serves the request (override header, sticky user, canary share, and the
-// stats analysis judges); silently answering from the other release would
-// hide green's failures from the analysis. Safe methods only because a reset
-// can come after the backend already acted on the request, and bodies are
-// streamed, not buffered. Timeouts are never retried (the user already
-// waited proxyTimeoutMs). Every failed attempt counts in `upstreamFailures`
-// and is reported to the health checker; a user-visible failure also counts
-// as an error of that backend.
+// before any response byte reached the client) is retried once, over a fresh
+// connection, on another healthy instance of the SAME backend (or on the same
+// instance when the failure happened on a reused keep-alive socket, the
+// classic idle-close race), only for GET/HEAD/OPTIONS without a body. Same
+// backend because the pick is a decision about which release serves the
+// request (override header, sticky user, canary share), and answering from
+// the other release would hide green's failures from the analysis that
+// judges it. Safe methods only because a reset can come after the backend
+// already acted on the request, and bodies are streamed, not buffered.
+// Timeouts are never retried (the user already waited proxyTimeoutMs). Every
+// failed attempt counts in `upstreamFailures` and is reported to the health
+// checker; a user-visible failure also counts as an error of that backend.
 //
-// Detection window for a dead backend process: the first request that hits a
-// refused connection ejects that instance immediately; with the retry, a
-// user sees an error only if every instance of the picked backend is down
-// and none has been detected yet. So under sequential traffic a killed
-// backend with k instances costs at most ceil(k/2) failed user requests;
-// under concurrency, additionally the requests already dispatched to it.
-// A backend that stays up but fails its health endpoint is ejected after
-// `fall` failed checks (default 2 x 1 s) and gets no traffic from then on.
+// Detection window for a dead backend process: a failure on a fresh
+// connection ejects the instance at once; one on a reused socket triggers an
+// immediate health check that ejects it a round-trip later. A user sees an
+// error only when the request's retry also lands on a dead, not yet ejected
+// instance. Under sequential traffic a killed backend with k instances costs
+// at most k failed requests (typically 1: the retry's fresh connection is
+// refused and ejects the second instance too); under concurrency, add the
+// requests already in flight to it at the moment it died. A backend that
+// stays up but fails its health endpoint is ejected after `fall` failed
+// checks (default 2 x 1 s) without any user request failing.
 
 export interface RouterOptions {
   /** Proxy port; 0 picks a free one. */
@@ -105,6 +108,8 @@ interface RequestContext {
   setCookie: string | undefined;
   failure: "connection" | "timeout" | undefined;
   timedOut: boolean;
+  /** Whether the current attempt went out on a pooled keep-alive socket. */
+  reusedSocket: boolean;
 }
 
 export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
@@ -183,6 +188,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   proxy.on("proxyReq", (proxyReq, req) => {
     const ctx = contexts.get(req);
     if (!ctx) return;
+    ctx.reusedSocket = proxyReq.reusedSocket;
     proxyReq.setTimeout(proxyTimeoutMs, () => {
       ctx.timedOut = true;
       proxyReq.destroy(
@@ -238,7 +244,9 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       res,
       // On a retry the original body stream is already consumed; retries only
       // happen for body-less requests, so an empty stream is the exact body.
-      retry ? { target: ctx.instance, buffer: Readable.from([]) } : { target: ctx.instance },
+      // A retry never reuses a pooled socket (agent: false): a stale pooled
+      // socket is one of the failures it is recovering from.
+      retry ? { target: ctx.instance, buffer: Readable.from([]), agent: false } : { target: ctx.instance },
       (err) => {
         if (attempt !== ctx.attempt) return; // late error of an attempt already given up on
         onUpstreamError(err as NodeJS.ErrnoException, req, res, ctx);
@@ -255,7 +263,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     if (res.writableEnded || res.destroyed) return; // client already gone, nothing to answer
     const code = ctx.timedOut ? "ETIMEDOUT" : (err.code ?? "ECONNERROR");
     ctx.series.upstreamFailure(Date.now());
-    if (healthEnabled) health.reportFailure(ctx.instance, code);
+    // A failure on a fresh connection is proof the instance is gone; one on a
+    // reused keep-alive socket may be the benign idle-close race.
+    const definitive = !ctx.reusedSocket && !ctx.timedOut;
+    if (healthEnabled) health.reportFailure(ctx.instance, code, definitive);
 
     if (res.headersSent) {
       // Part of the answer is already out; the only honest thing left is to cut it.
@@ -266,10 +277,14 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     if (!ctx.timedOut && ctx.attempt === 1 && isRetryable(req)) {
       const b = store.current.backends[ctx.backend];
       const healthy = (b?.instances ?? []).filter(isUp);
-      const next = rr.next(ctx.backend, healthy, ctx.instance);
+      // Another healthy instance of the same backend; failing that, the same
+      // instance over a fresh connection if the failure may just have been a
+      // stale keep-alive socket.
+      const next = rr.next(ctx.backend, healthy, ctx.instance) ?? (definitive ? undefined : ctx.instance);
       if (next) {
         ctx.attempt = 2;
         ctx.instance = next;
+        ctx.reusedSocket = false;
         forward(req, res, ctx, true);
         return;
       }
@@ -324,6 +339,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
           : undefined,
       failure: undefined,
       timedOut: false,
+      reusedSocket: false,
     };
     contexts.set(req, ctx);
     ctx.series.inflight++;

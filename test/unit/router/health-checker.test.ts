@@ -39,21 +39,29 @@ describe("HealthChecker", () => {
     expect(b.hits).toBe(0); // health checks are not user traffic
   });
 
-  it("marks a refused connection down at once (passive) and counts other errors toward fall", async () => {
+  it("passive: a definitive failure ejects at once; an ambiguous one counts toward fall and triggers a check", async () => {
     const b = await startBackend("b");
-    const hc = new HealthChecker({ rise: 2, fall: 2 });
+    const hc = new HealthChecker({ rise: 2, fall: 2, intervalMs: 60_000 });
     hc.setTargets([{ instance: b.url, path: "/health" }]);
     await hc.probe();
-    hc.reportFailure(b.url, "ECONNRESET");
+    hc.reportFailure(b.url, "ECONNREFUSED", true);
+    expect(hc.get(b.url)).toMatchObject({ status: "down", lastError: "proxied request: ECONNREFUSED" });
+    await hc.probe();
+    await hc.probe();
     expect(hc.isUp(b.url)).toBe(true);
-    hc.reportFailure(b.url, "ECONNRESET");
-    expect(hc.isUp(b.url)).toBe(false);
 
-    await hc.probe();
-    await hc.probe();
+    // Ambiguous (stale keep-alive socket) on a healthy instance: the immediate
+    // check passes, so the instance stays in.
+    hc.reportFailure(b.url, "ECONNRESET", false);
     expect(hc.isUp(b.url)).toBe(true);
-    hc.reportFailure(b.url, "ECONNREFUSED");
-    expect(hc.isUp(b.url)).toBe(false);
+    await waitUntil(() => hc.get(b.url)?.consecutiveOk === 1, 2000, "out-of-band check");
+    expect(hc.get(b.url)).toMatchObject({ status: "up", consecutiveFail: 0 });
+
+    // Ambiguous on a dead instance: the immediate check is refused -> fall reached.
+    await b.kill();
+    hc.reportFailure(b.url, "ECONNRESET", false);
+    await waitUntil(() => !hc.isUp(b.url), 2000, "out-of-band check to eject");
+    expect(hc.get(b.url)?.lastError).toBe("ECONNREFUSED");
   });
 
   it("a refused connection is a failed check", async () => {
