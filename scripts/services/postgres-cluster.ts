@@ -107,6 +107,13 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   await start();
 
   const urlFor = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  const stop = () => {
+    try {
+      pgRun(bindir, "pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "stop"]);
+    } catch (err) {
+      if (fs.existsSync(pidFile)) throw err;
+    }
+  };
   return {
     port,
     dataDir,
@@ -124,15 +131,9 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       if (r.status !== 0 && !/already exists/.test(r.stderr))
         throw new Error(`createdb ${name}: ${r.stderr}`);
     },
-    stop() {
-      try {
-        pgRun(bindir, "pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "stop"]);
-      } catch (err) {
-        if (fs.existsSync(pidFile)) throw err;
-      }
-    },
+    stop,
     async restart() {
-      this.stop();
+      stop();
       await start();
     },
   };
