@@ -98,10 +98,10 @@ export function formatPercent(fraction: number): string {
   return `${formatNumber(fraction * 100)}%`;
 }
 
-/** A p-value: 2 significant digits, "<0.0001" below that. */
+/** A p-value with its name: "p=0.00081" (2 significant digits), "p<0.0001" below that. */
 export function formatP(p: number): string {
-  if (p < 0.0001) return "<0.0001";
-  return String(Number(p.toPrecision(2)));
+  if (p < 0.0001) return "p<0.0001";
+  return `p=${String(Number(p.toPrecision(2)))}`;
 }
 
 /** Traffic weight: 10 → "10%", 0.5 → "0.5%". */

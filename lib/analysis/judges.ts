@@ -297,16 +297,16 @@ export function judgeMannWhitney(spec: SpecWith<MannWhitneyJudge>, m: Measuremen
       reason = `${spec.name} canary and baseline samples are identical (median ${fv(c.canaryMedian)}, ${n})`;
       break;
     case "not-significant":
-      reason = `${head}: no significant ${word} (p=${p} >= ${alpha}, ${n})`;
+      reason = `${head}: no significant ${word} (${p} >= ${alpha}, ${n})`;
       break;
     case "significant-improvement":
-      reason = `${head}: significant improvement, ${shift} (p=${p}, ${n})`;
+      reason = `${head}: significant improvement, ${shift} (${p}, ${n})`;
       break;
     case "significant-within-tolerance":
-      reason = `${head}: ${shift} within tolerance ${tol}, significant at p=${p} < ${alpha} (${n})`;
+      reason = `${head}: ${shift} within tolerance ${tol}, significant at ${p} < ${alpha} (${n})`;
       break;
     case "significant-beyond-tolerance":
-      reason = `${head}: ${shift} beyond tolerance ${tol}, p=${p} < ${alpha} (${n})`;
+      reason = `${head}: ${shift} beyond tolerance ${tol}, ${p} < ${alpha} (${n})`;
       break;
     default:
       // too-few-samples is handled above; keep the switch exhaustive
