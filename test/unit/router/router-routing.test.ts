@@ -280,6 +280,22 @@ describe("router: routing table lifecycle", () => {
     expect(count(await hammer(`${r.url}/`, 100, 4))).toEqual({ blue: 100 });
   });
 
+  it("close() stops accepting but lets in-flight requests finish (graceful stop)", async () => {
+    const slow = await startBackend("blue", { delayMs: 400 });
+    const r = await startTestRouter();
+    await admin(r, "/admin/routes", {
+      method: "PUT",
+      body: { backends: { blue: { version: "v1", instances: [slow.url], weight: 1 } } },
+    });
+    const inFlight = request(`${r.url}/`);
+    await waitUntil(() => slow.hits === 1, 2000, "request to reach the backend");
+    const closed = r.close();
+    expect(await inFlight).toMatchObject({ status: 200, body: "blue" });
+    await closed;
+    await expect(request(`${r.url}/`)).rejects.toThrow();
+    await removeDir(r.dir);
+  });
+
   it("503 with a clear body when no backend is healthy", async () => {
     const r = await router();
     const none = await request(`${r.url}/`);
