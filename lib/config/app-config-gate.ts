@@ -1,0 +1,470 @@
+// The application config gate: the service's own config files (JSON, YAML or
+// .env), each checked against a JSON Schema (ajv) and/or by a check command,
+// with problems at file:line:column inside those files. The deployment's
+// preflight runs it before any side effect; `shipshape validate` runs it too.
+//
+// .env files hold secrets, so their values are never printed ("found" is left
+// out) and no code frame is shown for them.
+
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import Ajv2019 from "ajv/dist/2019";
+import Ajv2020 from "ajv/dist/2020";
+import addFormats from "ajv-formats";
+import { formatDuration } from "./durations";
+import type { Locator } from "./issues";
+import { describeValue, formatPath, type PathSegment, type Problem } from "./problems";
+import type { AppConfigEntry } from "./schema";
+import { inferAppConfigFormat } from "./semantic";
+import { suggest } from "./suggest";
+import { offsetToPosition, type Position, parseYamlSource } from "./yaml-source";
+
+export interface AppConfigGateOptions {
+  /** The release config file (for problems about the entry itself and for display paths). */
+  releaseFile?: string;
+  /** Positions inside the release config (from the loader); defaults to 1:1. */
+  locate?: Pick<Locator, "valueAt">;
+  /** Extra environment for check commands. */
+  env?: Record<string, string | undefined>;
+}
+
+interface ParsedFile {
+  data: unknown;
+  problems: Problem[];
+  positionOf(segments: readonly PathSegment[], kind: "value" | "key" | "missing"): Position;
+  secret: boolean;
+}
+
+// ---------------------------------------------------------------------------- parsing
+
+function parseJsonFile(text: string, file: string): ParsedFile {
+  const source = parseYamlSource(text, file);
+  const problems: Problem[] = [];
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    const message = (e as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const pos = at ? offsetToPosition(text, Number(at[1])) : { line: 1, column: 1 };
+    problems.push({
+      file,
+      ...pos,
+      path: "",
+      severity: "error",
+      code: "json-syntax",
+      message: `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, "").replace(/^JSON\.parse: /, "")}`,
+      fix: "fix the JSON syntax here (JSON has no comments, no trailing commas, and only double quotes)",
+    });
+  }
+  return {
+    data: source.data,
+    problems: problems.length > 0 ? problems : source.syntax,
+    secret: false,
+    positionOf: (s, kind) =>
+      kind === "key" ? source.keyAt(s) : kind === "missing" ? source.missingAt(s) : source.valueAt(s),
+  };
+}
+
+function parseYamlFile(text: string, file: string): ParsedFile {
+  const source = parseYamlSource(text, file);
+  return {
+    data: source.data,
+    problems: source.syntax,
+    secret: false,
+    positionOf: (s, kind) =>
+      kind === "key" ? source.keyAt(s) : kind === "missing" ? source.missingAt(s) : source.valueAt(s),
+  };
+}
+
+/** KEY=VALUE lines, `export ` prefix, `#` comments, single/double quotes. Values stay strings. */
+export function parseEnvFile(text: string, file: string): ParsedFile {
+  const data: Record<string, string> = {};
+  const keys = new Map<string, Position>();
+  const values = new Map<string, Position>();
+  const problems: Problem[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    if (/^\s*(#.*)?$/.test(raw)) return;
+    const m = /^(\s*)(export\s+)?([^=\s]*)(\s*)=(\s*)(.*)$/.exec(raw);
+    if (!m) {
+      problems.push({
+        file,
+        line,
+        column: 1,
+        path: "",
+        severity: "error",
+        code: "env-syntax",
+        message: "this line is not KEY=VALUE",
+        fix: "write KEY=value, or start the line with # to make it a comment",
+      });
+      return;
+    }
+    const key = m[3]!;
+    const keyCol = m[1]!.length + (m[2]?.length ?? 0) + 1;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      problems.push({
+        file,
+        line,
+        column: keyCol,
+        path: key,
+        severity: "error",
+        code: "env-syntax",
+        message:
+          key === ""
+            ? "the line has no variable name before ="
+            : `${JSON.stringify(key)} is not a valid variable name`,
+        expected: "letters, digits and _, not starting with a digit",
+        fix: "rename the variable",
+      });
+      return;
+    }
+    const valueCol = keyCol + key.length + m[4]!.length + 1 + m[5]!.length;
+    let value = m[6]!;
+    const quote = value[0];
+    if (quote === '"' || quote === "'") {
+      const end = value.indexOf(quote, 1);
+      if (end < 0) {
+        problems.push({
+          file,
+          line,
+          column: valueCol,
+          path: key,
+          severity: "error",
+          code: "env-syntax",
+          message: `the value of ${key} opens a ${quote === '"' ? "double" : "single"} quote that is not closed on this line`,
+          fix: `close the quote with ${quote}`,
+        });
+        return;
+      }
+      value = value.slice(1, end);
+      if (quote === '"') value = value.replace(/\\n/g, "\n").replace(/\\"/g, '"');
+    } else value = value.replace(/\s+#.*$/, "").trim();
+    const first = keys.get(key);
+    if (first) {
+      problems.push({
+        file,
+        line,
+        column: keyCol,
+        path: key,
+        severity: "error",
+        code: "duplicate-key",
+        message: `${key} is set twice (first at line ${first.line})`,
+        fix: "keep one of them: tools disagree on which one wins",
+      });
+      return;
+    }
+    keys.set(key, { line, column: keyCol });
+    values.set(key, { line, column: valueCol });
+    data[key] = value;
+  });
+  return {
+    data,
+    problems,
+    secret: true,
+    positionOf: (s, kind) => {
+      const key = s[0] === undefined ? undefined : String(s[0]);
+      if (key === undefined) return { line: 1, column: 1 };
+      const at = kind === "key" ? keys.get(key) : values.get(key);
+      return at ?? { line: 1, column: 1 };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------- JSON Schema
+
+function compileSchema(schema: Record<string, unknown>, coerce: boolean): ValidateFunction {
+  const draft = typeof schema.$schema === "string" ? schema.$schema : "";
+  const options = {
+    allErrors: true,
+    strict: false,
+    verbose: true,
+    allowUnionTypes: true,
+    coerceTypes: coerce,
+  };
+  const ajv = draft.includes("2020-12")
+    ? new Ajv2020(options)
+    : draft.includes("2019-09")
+      ? new Ajv2019(options)
+      : new Ajv(options);
+  addFormats(ajv);
+  return ajv.compile(schema);
+}
+
+function pointerSegments(pointer: string, data: unknown): PathSegment[] {
+  if (pointer === "") return [];
+  const out: PathSegment[] = [];
+  let v = data;
+  for (const raw of pointer.split("/").slice(1)) {
+    const part = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (Array.isArray(v)) {
+      out.push(Number(part));
+      v = v[Number(part)];
+    } else {
+      out.push(part);
+      v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+    }
+  }
+  return out;
+}
+
+function valueAt(data: unknown, segments: readonly PathSegment[]): unknown {
+  let v = data;
+  for (const s of segments)
+    v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[String(s)] : undefined;
+  return v;
+}
+
+function schemaErrorToProblem(
+  err: ErrorObject,
+  parsed: ParsedFile,
+  file: string,
+  schemaFile: string,
+): Problem {
+  const segments = pointerSegments(err.instancePath, parsed.data);
+  const where = segments.length === 0 ? "the top level" : formatPath(segments);
+  const description =
+    typeof (err.parentSchema as { description?: unknown } | undefined)?.description === "string"
+      ? ` (${(err.parentSchema as { description: string }).description})`
+      : "";
+  const found = parsed.secret ? undefined : describeValue(valueAt(parsed.data, segments));
+  const base = { file, severity: "error" as const, code: "app-config-schema" };
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case "required": {
+      const key = String(p.missingProperty);
+      const at = [...segments, key];
+      return {
+        ...base,
+        ...parsed.positionOf(at, "missing"),
+        path: formatPath(at),
+        message: `missing required key \`${key}\` in ${where} (required by ${schemaFile})`,
+        fix: `add \`${key}\` to ${where}`,
+      };
+    }
+    case "additionalProperties": {
+      const key = String(p.additionalProperty);
+      const at = [...segments, key];
+      const allowed = Object.keys(
+        (err.parentSchema as { properties?: object } | undefined)?.properties ?? {},
+      );
+      const close = suggest(key, allowed);
+      return {
+        ...base,
+        ...parsed.positionOf(at, "key"),
+        path: formatPath(at),
+        message: `unknown key \`${key}\` in ${where} (not allowed by ${schemaFile})`,
+        expected: allowed.length ? `one of: ${allowed.join(", ")}` : "no additional keys",
+        fix: close ? `did you mean \`${close}\`?` : "remove it, or add it to the schema",
+      };
+    }
+    case "enum": {
+      const allowed = ((p.allowedValues as unknown[]) ?? []).map(String);
+      const value = valueAt(parsed.data, segments);
+      const close = typeof value === "string" ? suggest(value, allowed) : undefined;
+      return {
+        ...base,
+        ...parsed.positionOf(segments, "value"),
+        path: formatPath(segments),
+        message: `${where} must be one of ${allowed.join(", ")}`,
+        expected: `one of: ${allowed.join(" | ")}${description}`,
+        ...(found !== undefined ? { found } : {}),
+        fix: close ? `did you mean \`${close}\`?` : `use one of ${allowed.join(", ")}`,
+      };
+    }
+    default:
+      return {
+        ...base,
+        ...parsed.positionOf(segments, "value"),
+        path: formatPath(segments),
+        message: `${where} ${err.message ?? "is invalid"} (${schemaFile})`,
+        expected: `a value that ${err.message ?? "matches the schema"}${description}`,
+        ...(found !== undefined ? { found } : {}),
+        fix: `change the value so it ${err.message ?? "matches"}, or update ${schemaFile}`,
+      };
+  }
+}
+
+// ---------------------------------------------------------------------------- check command
+
+interface CommandResult {
+  code: number | null;
+  timedOut: boolean;
+  output: string;
+}
+
+function runCommand(
+  command: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<CommandResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(command, {
+      cwd,
+      env,
+      shell: true,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const collect = (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-16_000);
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      resolvePromise({ code: null, timedOut: false, output: e.message });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, timedOut, output });
+    });
+  });
+}
+
+function tail(output: string): string {
+  const lines = output.trimEnd().split(/\r?\n/);
+  return lines.slice(-20).join("\n").slice(-2000);
+}
+
+// ---------------------------------------------------------------------------- gate
+
+/** Checks one appConfig entry (index = its position in the release config's appConfig list). */
+export async function checkAppConfigFile(
+  entry: AppConfigEntry,
+  index: number,
+  baseDir: string,
+  options: AppConfigGateOptions = {},
+): Promise<Problem[]> {
+  const releaseFile = options.releaseFile ?? join(baseDir, "shipshape.yaml");
+  const displayDir = dirname(releaseFile);
+  const locate = options.locate?.valueAt ?? (() => ({ line: 1, column: 1 }));
+  const entryProblem = (
+    key: string,
+    p: Omit<Problem, "file" | "line" | "column" | "path" | "severity">,
+  ): Problem => ({
+    file: releaseFile,
+    ...locate(["appConfig", index, key]),
+    path: formatPath(["appConfig", index, key]),
+    severity: "error",
+    ...p,
+  });
+  const absolute = resolve(baseDir, entry.file);
+  const display = join(displayDir, entry.file);
+  if (!existsSync(absolute) || statSync(absolute).isDirectory()) {
+    return [
+      entryProblem("file", {
+        code: "file-missing",
+        message: `app config file ${JSON.stringify(entry.file)} does not exist (looked for ${absolute})`,
+        expected: `an existing file, relative to ${baseDir}`,
+        found: JSON.stringify(entry.file),
+        fix: "create it or fix the path; it is relative to the folder of this file",
+      }),
+    ];
+  }
+  const format = entry.format ?? inferAppConfigFormat(entry.file) ?? "json";
+  const text = readFileSync(absolute, "utf8");
+  const parsed =
+    format === "env"
+      ? parseEnvFile(text, display)
+      : format === "yaml"
+        ? parseYamlFile(text, display)
+        : parseJsonFile(text, display);
+  const problems: Problem[] = [...parsed.problems];
+  if (problems.some((p) => p.severity === "error")) return problems; // schema errors on a broken file only confuse
+
+  if (entry.schema !== undefined) {
+    const schemaAbs = resolve(baseDir, entry.schema);
+    const schemaDisplay = join(displayDir, entry.schema);
+    if (!existsSync(schemaAbs)) {
+      problems.push(
+        entryProblem("schema", {
+          code: "file-missing",
+          message: `JSON Schema file ${JSON.stringify(entry.schema)} does not exist (looked for ${schemaAbs})`,
+          found: JSON.stringify(entry.schema),
+          fix: "create it or fix the path; it is relative to the folder of this file",
+        }),
+      );
+    } else {
+      const schemaText = readFileSync(schemaAbs, "utf8");
+      let validate: ValidateFunction | undefined;
+      try {
+        const schema = JSON.parse(schemaText) as Record<string, unknown>;
+        validate = compileSchema(schema, format === "env");
+      } catch (e) {
+        const message = (e as Error).message;
+        const at = /at position (\d+)/.exec(message);
+        problems.push({
+          file: schemaDisplay,
+          ...(at ? offsetToPosition(schemaText, Number(at[1])) : { line: 1, column: 1 }),
+          path: "",
+          severity: "error",
+          code: "invalid-json-schema",
+          message: `${schemaDisplay} is not a usable JSON Schema: ${message.split("\n")[0]}`,
+          fix: "fix the schema file (it must be valid JSON and a valid JSON Schema)",
+        });
+      }
+      if (validate) {
+        const data = structuredClone(parsed.data ?? {});
+        if (!validate(data)) {
+          for (const err of validate.errors ?? [])
+            problems.push(schemaErrorToProblem(err, parsed, display, schemaDisplay));
+        }
+      }
+    }
+  }
+
+  if (entry.check !== undefined) {
+    const timeoutMs = entry.timeout;
+    const result = await runCommand(
+      entry.check,
+      baseDir,
+      { ...process.env, ...options.env, SHIPSHAPE_CONFIG_FILE: absolute, SHIPSHAPE_CONFIG_FORMAT: format },
+      timeoutMs,
+    );
+    if (result.timedOut || result.code !== 0) {
+      const output = tail(result.output);
+      problems.push(
+        entryProblem("check", {
+          code: "app-config-check",
+          message: result.timedOut
+            ? `check command for ${display} did not finish within ${formatDuration(timeoutMs)}`
+            : `check command for ${display} failed (${result.code === null ? "could not start" : `exit code ${result.code}`})`,
+          expected: "the command exits 0",
+          ...(output ? { found: output } : {}),
+          fix: result.timedOut
+            ? "make the check faster or raise `timeout` on this appConfig entry"
+            : `fix ${display} (run it yourself: cd ${baseDir} && SHIPSHAPE_CONFIG_FILE=${absolute} ${entry.check})`,
+        }),
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * Runs the gate for every appConfig entry of a (validated) config. `baseDir` is
+ * the folder of shipshape.yaml. Returns problems; empty means the gate passes.
+ */
+export async function runAppConfigGate(
+  config: { appConfig: readonly AppConfigEntry[] },
+  baseDir: string,
+  options: AppConfigGateOptions = {},
+): Promise<Problem[]> {
+  const all = await Promise.all(
+    config.appConfig.map((entry, i) => checkAppConfigFile(entry, i, baseDir, options)),
+  );
+  return all.flat();
+}

@@ -1,0 +1,38 @@
+// The `shipshape` CLI. buildProgram() assembles the commander program; each
+// command lives in its own module under ./commands and registers itself.
+// Usage errors exit 2 (commander's exitOverride), like config errors.
+
+import { Command, CommanderError } from "commander";
+import { registerValidate } from "./commands/validate";
+import { type CliContext, defaultContext, EXIT_OK, EXIT_USAGE } from "./context";
+
+const VERSION = "0.1.0";
+
+export function buildProgram(ctx: CliContext = defaultContext()): Command {
+  const program = new Command("shipshape")
+    .description("Deployments made boring: blue/green + canary releases on Temporal, Pulumi and PostgreSQL")
+    .version(VERSION, "-V, --version")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout(s),
+      writeErr: (s) => ctx.stderr(s),
+    });
+  registerValidate(program, ctx);
+  return program;
+}
+
+/** Runs the CLI with process.argv-style arguments and returns the exit code. */
+export async function main(argv: readonly string[], ctx: CliContext = defaultContext()): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync([...argv]);
+    return ctx.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end with exitCode 0; every other commander error is a usage error.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    throw error;
+  }
+}
