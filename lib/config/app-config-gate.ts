@@ -273,15 +273,32 @@ function schemaErrorToProblem(
         fix: close ? `did you mean \`${close}\`?` : `use one of ${allowed.join(", ")}`,
       };
     }
+    case "type": {
+      const type = Array.isArray(p.type) ? p.type.join(" or ") : String(p.type);
+      const value = valueAt(parsed.data, segments);
+      const numeric = typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value));
+      return {
+        ...base,
+        ...parsed.positionOf(segments, "value"),
+        path: formatPath(segments),
+        message: `${where} must be of type ${type} (${schemaFile})`,
+        expected: `${type}${description}`,
+        ...(found !== undefined ? { found } : {}),
+        fix:
+          numeric && (type === "integer" || type === "number")
+            ? `remove the quotes: ${String(value).trim()}`
+            : `write a value of type ${type}`,
+      };
+    }
     default:
       return {
         ...base,
         ...parsed.positionOf(segments, "value"),
         path: formatPath(segments),
         message: `${where} ${err.message ?? "is invalid"} (${schemaFile})`,
-        expected: `a value that ${err.message ?? "matches the schema"}${description}`,
+        expected: `${err.keyword}: ${JSON.stringify(err.schema)}${description}`,
         ...(found !== undefined ? { found } : {}),
-        fix: `change the value so it ${err.message ?? "matches"}, or update ${schemaFile}`,
+        fix: `change the value so that it satisfies \`${err.keyword}\`, or update ${schemaFile}`,
       };
   }
 }

@@ -64,7 +64,8 @@ export function missingPathHint(absolute: string): string | undefined {
     return undefined;
   }
   const base = absolute.slice(folder.length + 1);
-  return suggest(base, names);
+  // File names are long and similar (app.json / api.json): only near-identical names count.
+  return suggest(base, names, base.length >= 8 ? 2 : 1);
 }
 
 export function checkFileRef(

@@ -162,6 +162,20 @@ function mapIssue(issue: Issue, base: readonly PathSegment[], ctx: MapContext, o
         );
         return;
       }
+      if (node?.pattern === DURATION_PATTERN && found !== null) {
+        const r = parseDuration(found);
+        push(
+          {
+            code: "invalid-duration",
+            message: r.ok ? `${path} must be written as text` : r.reason,
+            expected: "a positive duration such as 500ms, 30s, 5m or 1h30m",
+            found: describeValue(found),
+            fix: r.ok ? "write e.g. 30s" : r.fix,
+          },
+          ctx.locate.valueAt(segments),
+        );
+        return;
+      }
       const expectedWords = TYPE_WORDS[issue.expected] ?? issue.expected;
       push(
         {

@@ -66,6 +66,9 @@ export function checkSteps(steps: unknown): SemanticIssue[] {
     }
     if (!previous || w > previous.weight) previous = { weight: w, index };
   });
+  // With a malformed step (a typo in `weight`, a bare number) "which step is last" is a
+  // guess; the schema reports the malformed step and the rest waits for the fix.
+  if (steps.some((s) => !isObj(s) || (!("weight" in s) && !("approval" in s)))) return out;
   if (lastTraffic === undefined) {
     if (steps.some(isObj)) {
       out.push({

@@ -194,11 +194,18 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     let message = help?.message ?? firstLine(e.message);
     let fix = help?.fix ?? "fix the YAML syntax on this line";
     let path = formatPath(pathAt(e.pos[0]));
+    if (e.code === "TAB_AS_INDENT" || e.code === "BAD_INDENT") {
+      // The error sits between two entries; the mapping that holds them is the useful path.
+      path = formatPath(pathAt(e.pos[0]).slice(0, -1));
+    }
     if (e.code === "DUPLICATE_KEY") {
       message = duplicateDetail(e.pos[0]) ?? "a key appears twice in the same mapping";
       fix = "keep one of them: YAML would silently use only one value";
-    } else if (e.code === "TAB_AS_INDENT") {
-      path = formatPath(pathAt(Math.max(0, e.pos[0] - 1)));
+    } else if (/end with an? ([\]}])/.test(e.message)) {
+      const close = /end with an? ([\]}])/.exec(e.message)![1];
+      fix = `close the ${close === "]" ? "list" : "mapping"} with ${close} (and indent continuation lines more than the key)`;
+    } else if (/quote/i.test(message)) {
+      fix = "close the quote on the same value";
     }
     return {
       file,
