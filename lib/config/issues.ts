@@ -196,6 +196,21 @@ function mapIssue(issue: Issue, base: readonly PathSegment[], ctx: MapContext, o
     }
     case "invalid_value": {
       const values = issue.values.map(String);
+      if (found === undefined && segments.length > 0) {
+        const key = String(segments[segments.length - 1]);
+        const parent = segments.slice(0, -1);
+        push(
+          {
+            code: "missing-key",
+            message: `missing required key \`${key}\` in ${where(parent)}`,
+            expected: `one of: ${values.join(" | ")}`,
+            fix: `add \`${key}: ${values[0]}\` to ${where(parent)}`,
+          },
+          ctx.locate.missingAt(segments),
+          { parentPath: formatPath(parent), missingKey: key },
+        );
+        return;
+      }
       const close = typeof found === "string" ? suggest(found, values) : undefined;
       push(
         {
@@ -247,7 +262,7 @@ function mapIssue(issue: Issue, base: readonly PathSegment[], ctx: MapContext, o
     }
     case "invalid_format": {
       let fix = node?.description
-        ? `write ${node.description.charAt(0).toLowerCase()}${node.description.slice(1)}`
+        ? `write ${/^[A-Z][a-z]/.test(node.description) ? node.description.charAt(0).toLowerCase() + node.description.slice(1) : node.description}`
         : "";
       if (node?.pattern === NAME_PATTERN && typeof found === "string") {
         const slug = found
@@ -256,7 +271,8 @@ function mapIssue(issue: Issue, base: readonly PathSegment[], ctx: MapContext, o
           .replace(/^[^a-z]+/, "")
           .replace(/-+$/, "");
         if (slug) fix = `write it as "${slug}"`;
-      } else if (node?.pattern === "^/") fix = `start it with a slash: "/${String(found)}"`;
+      } else if (node?.pattern === "^/" || node?.pattern === "^\\/")
+        fix = `start it with a slash: "/${String(found)}"`;
       else if (node?.pattern === "^arn:") fix = "use the full ARN (arn:aws:elasticloadbalancing:…)";
       push(
         {

@@ -5,7 +5,11 @@ import { distance } from "fastest-levenshtein";
  * The closest candidate to `word`, if it is close enough to be a plausible typo:
  * edit distance at most max(1, ⌊len/3⌋) (case-insensitive), or one is a prefix of the other.
  */
-export function suggest(word: string, candidates: Iterable<string>, maxDistance?: number): string | undefined {
+export function suggest(
+  word: string,
+  candidates: Iterable<string>,
+  maxDistance?: number,
+): string | undefined {
   const lower = word.toLowerCase();
   let best: string | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
@@ -30,7 +34,12 @@ function isTransposition(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   const diff: number[] = [];
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) diff.push(i);
-  return diff.length === 2 && diff[1] === diff[0]! + 1 && a[diff[0]!] === b[diff[1]!] && a[diff[1]!] === b[diff[0]!];
+  return (
+    diff.length === 2 &&
+    diff[1] === diff[0]! + 1 &&
+    a[diff[0]!] === b[diff[1]!] &&
+    a[diff[1]!] === b[diff[0]!]
+  );
 }
 
 export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
