@@ -259,21 +259,23 @@ export const LoadTestSchema = z.strictObject({
   maxP95: duration("Largest acceptable p95 latency").optional(),
 });
 
-const analysisSettings = {
-  interval: duration("Time between two measurements").prefault("30s"),
-  minRequests: int("Measurements with fewer requests are inconclusive").min(0).default(0),
-  failureLimit: int("Failed measurements tolerated before the analysis fails").min(0).default(0),
-  consecutiveErrorLimit: int("Consecutive provider errors tolerated").min(0).default(4),
-  inconclusiveLimit: int("Inconclusive measurements tolerated before the analysis fails").min(0).default(0),
+// Bare field schemas; the analysis section adds defaults, a step override does not
+// (an override contains only what it changes).
+const analysisFields = {
+  interval: () => duration("Time between two measurements"),
+  minRequests: () => int("Measurements with fewer requests are inconclusive").min(0),
+  failureLimit: () => int("Failed measurements tolerated before the analysis fails").min(0),
+  consecutiveErrorLimit: () => int("Consecutive provider errors tolerated").min(0),
+  inconclusiveLimit: () => int("Inconclusive measurements tolerated before the analysis fails").min(0),
 };
 
 export const AnalysisOverrideSchema = z
   .strictObject({
-    interval: analysisSettings.interval.optional(),
-    minRequests: analysisSettings.minRequests.optional(),
-    failureLimit: analysisSettings.failureLimit.optional(),
-    consecutiveErrorLimit: analysisSettings.consecutiveErrorLimit.optional(),
-    inconclusiveLimit: analysisSettings.inconclusiveLimit.optional(),
+    interval: analysisFields.interval().optional(),
+    minRequests: analysisFields.minRequests().optional(),
+    failureLimit: analysisFields.failureLimit().optional(),
+    consecutiveErrorLimit: analysisFields.consecutiveErrorLimit().optional(),
+    inconclusiveLimit: analysisFields.inconclusiveLimit().optional(),
   })
   .meta({ description: "Analysis settings for this step only" });
 
@@ -329,7 +331,11 @@ export const MetricSchema = z
   });
 
 export const AnalysisSchema = z.strictObject({
-  ...analysisSettings,
+  interval: analysisFields.interval().prefault("30s"),
+  minRequests: analysisFields.minRequests().default(0),
+  failureLimit: analysisFields.failureLimit().default(0),
+  consecutiveErrorLimit: analysisFields.consecutiveErrorLimit().default(4),
+  inconclusiveLimit: analysisFields.inconclusiveLimit().default(0),
   metrics: z.array(MetricSchema).min(1).meta({ description: "What to measure and how to judge it" }),
 });
 
