@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests are about the literal ${env:NAME} syntax
 import { describe, expect, it } from "vitest";
 import {
   formatProblems,

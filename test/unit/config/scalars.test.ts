@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests are about the literal ${env:NAME} syntax
 import { describe, expect, it } from "vitest";
 import { formatDuration, formatPercent, parseDuration, parsePercent, suggest } from "../../../lib/config";
 import { envRefSyntaxIssues } from "../../../lib/config/env-refs";
