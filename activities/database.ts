@@ -1,8 +1,14 @@
 import type { Pool } from "pg";
 import { EnvironmentRef } from "../lib/deployment/skeleton-types";
 
+/** Where the skeleton records deployments; keyed by deployment ID so retries insert nothing twice. */
+export interface DeploymentRecordStore {
+  record(ref: EnvironmentRef): Promise<{ inserted: boolean }>;
+  remove(ref: EnvironmentRef): Promise<{ deleted: boolean }>;
+}
+
 export interface DatabaseDeps {
-  pool: Pool;
+  records: DeploymentRecordStore;
 }
 
 const DDL = `
@@ -14,29 +20,35 @@ const DDL = `
     recorded_at timestamptz NOT NULL DEFAULT now()
   )`;
 
-/**
- * The skeleton's database touch: record the deployment, keyed by deployment ID
- * so a retry after a crash inserts nothing twice.
- */
-export function createDatabaseActivities(deps: DatabaseDeps) {
+/** The real store, on the application's PostgreSQL. */
+export function pgDeploymentRecords(pool: Pool): DeploymentRecordStore {
   return {
-    async recordDeployment(input: EnvironmentRef): Promise<{ inserted: boolean }> {
-      const ref = EnvironmentRef.parse(input);
-      await deps.pool.query(DDL);
-      const r = await deps.pool.query(
+    async record(ref) {
+      await pool.query(DDL);
+      const r = await pool.query(
         `INSERT INTO shipshape_skeleton_deployments (deployment_id, service, environment, version)
          VALUES ($1, $2, $3, $4) ON CONFLICT (deployment_id) DO NOTHING`,
         [ref.deploymentId, ref.service, ref.environment, ref.version],
       );
       return { inserted: r.rowCount === 1 };
     },
-    async deleteDeploymentRecord(input: EnvironmentRef): Promise<{ deleted: boolean }> {
-      const ref = EnvironmentRef.parse(input);
-      await deps.pool.query(DDL);
-      const r = await deps.pool.query("DELETE FROM shipshape_skeleton_deployments WHERE deployment_id = $1", [
+    async remove(ref) {
+      await pool.query(DDL);
+      const r = await pool.query("DELETE FROM shipshape_skeleton_deployments WHERE deployment_id = $1", [
         ref.deploymentId,
       ]);
       return { deleted: (r.rowCount ?? 0) > 0 };
+    },
+  };
+}
+
+export function createDatabaseActivities(deps: DatabaseDeps) {
+  return {
+    async recordDeployment(input: EnvironmentRef): Promise<{ inserted: boolean }> {
+      return deps.records.record(EnvironmentRef.parse(input));
+    },
+    async deleteDeploymentRecord(input: EnvironmentRef): Promise<{ deleted: boolean }> {
+      return deps.records.remove(EnvironmentRef.parse(input));
     },
   };
 }

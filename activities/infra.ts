@@ -1,10 +1,20 @@
 import { Context } from "@temporalio/activity";
-import type { SkeletonInfraDriver } from "../infra/skeleton/driver";
 import { EnvironmentRef, type ProvisionResult } from "../lib/deployment/skeleton-types";
 import { withHeartbeat } from "./heartbeat";
 
+/** One infra target's environment lifecycle (the skeleton marker today; infra/local and infra/aws next). */
+export interface EnvironmentInfraDriver {
+  provision(
+    ref: EnvironmentRef,
+    holdMs: number,
+    progress: (message: string) => void,
+  ): Promise<ProvisionResult>;
+  /** Must be a no-op when the environment is already gone. */
+  destroy(ref: EnvironmentRef, progress: (message: string) => void): Promise<{ existed: boolean }>;
+}
+
 export interface InfraDeps {
-  infra: SkeletonInfraDriver;
+  infra: EnvironmentInfraDriver;
 }
 
 /** Environment lifecycle activities. Idempotent: keyed by the stack name (service-environment-version). */

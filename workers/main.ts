@@ -8,6 +8,7 @@
  */
 import { Pool } from "pg";
 import { createActivities } from "../activities";
+import { pgDeploymentRecords } from "../activities/database";
 import { skeletonInfraDriver } from "../infra/skeleton/driver";
 import { TASK_QUEUE } from "../lib/names";
 import { temporalTarget } from "./connection";
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const { worker, connection } = await createDeploymentWorker({
     target,
     taskQueue,
-    activities: createActivities({ infra: skeletonInfraDriver, pool }),
+    activities: createActivities({ infra: skeletonInfraDriver, records: pgDeploymentRecords(pool) }),
     workflowBundlePath: process.env.SHIPSHAPE_WORKFLOW_BUNDLE,
     identity: `shipshape-worker-${process.pid}`,
   });

@@ -47,7 +47,15 @@ function setPhase(phase: string): void {
  * full DeploymentWorkflow grows from this shape.
  */
 export async function skeletonDeploymentWorkflow(rawInput: SkeletonDeploymentInput): Promise<SkeletonResult> {
-  const input = SkeletonDeploymentInput.parse(rawInput);
+  // A bad input fails the workflow at once (not a retried workflow task), before any side effect.
+  const parsed = SkeletonDeploymentInput.safeParse(rawInput);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "input"}: ${i.message}`)
+      .join("; ");
+    throw ApplicationFailure.nonRetryable(`invalid deployment input — ${problems}`, "InvalidDeploymentInput");
+  }
+  const input = parsed.data;
   const ref: EnvironmentRef = {
     deploymentId: input.deploymentId,
     service: input.service,

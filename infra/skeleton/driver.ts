@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { EnvironmentInfraDriver } from "../../activities/infra";
 import { type EnvironmentRef, type ProvisionResult, stackNameFor } from "../../lib/deployment/skeleton-types";
 import { stateDir } from "../../scripts/toolchain/locations";
 import { clearPendingOperations, openStack, stackExists } from "../pulumi/workspace";
@@ -16,7 +17,7 @@ export function skeletonStartedFile(stackName: string): string {
 }
 
 /** Provisions and destroys the skeleton's "green environment" through Pulumi Automation. */
-export const skeletonInfraDriver = {
+export const skeletonInfraDriver: EnvironmentInfraDriver = {
   async provision(ref: EnvironmentRef, holdMs: number, progress: InfraProgress): Promise<ProvisionResult> {
     const stackName = stackNameFor(ref);
     const program = skeletonProgram({
@@ -60,4 +61,3 @@ export const skeletonInfraDriver = {
     return { existed: true };
   },
 };
-export type SkeletonInfraDriver = typeof skeletonInfraDriver;

