@@ -1,0 +1,50 @@
+/**
+ * raw_sql: an escape hatch that must say how to start, complete and roll
+ * back, so it stays reversible like every other operation. It runs with
+ * search_path set to the application schema; tables or columns it creates at
+ * start appear in the new version's views. `transaction: false` is for
+ * statements such as CREATE INDEX CONCURRENTLY (then the SQL must be
+ * idempotent, since a crash can land between its effect and the record).
+ */
+import { z } from "zod";
+import { ident } from "../sql";
+import type { OpContext, Operation } from "../types";
+
+export const kind = "raw_sql";
+export const schema = z.strictObject({
+  start: z.string().min(1, "raw_sql must say what start does"),
+  complete: z.string(),
+  rollback: z.string(),
+  transaction: z.boolean().default(true),
+});
+export type RawSql = z.infer<typeof schema>;
+
+export function create(def: RawSql): Operation {
+  const run = async (ctx: OpContext, phase: "start" | "complete" | "rollback", sql: string) => {
+    if (!sql.trim()) return;
+    const name = `${phase}:${ctx.index}:raw_sql`;
+    if (def.transaction) {
+      await ctx.step(name, async (c) => {
+        await c.query(`SET LOCAL search_path = ${ident(ctx.schema)}`);
+        await c.query(sql);
+      });
+    } else {
+      await ctx.stepOutsideTransaction(name, async (c) => {
+        await c.query(`SET search_path = ${ident(ctx.schema)}`);
+        try {
+          await c.query(sql);
+        } finally {
+          await c.query("RESET search_path");
+        }
+      });
+    }
+  };
+  return {
+    kind,
+    describe: () => `raw SQL: ${def.start.trim().split("\n")[0]?.slice(0, 60)}`,
+    applyToModel() {},
+    start: (ctx) => run(ctx, "start", def.start),
+    complete: (ctx) => run(ctx, "complete", def.complete),
+    rollback: (ctx) => run(ctx, "rollback", def.rollback),
+  };
+}

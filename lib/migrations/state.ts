@@ -1,0 +1,313 @@
+/**
+ * Durable state of migrations, kept in the migrated database itself (schema
+ * `shipshape_migrations`) so it commits atomically with the DDL it describes.
+ *
+ * - `migrations`: one row per attempt; a partial unique index allows at most
+ *   ONE row per database whose phase is not final, so a second migration is
+ *   refused by the database even if two engines race.
+ * - `steps`: every finished step of start / complete / rollback, written in
+ *   the same transaction as the step's DDL. Rerunning a command skips them.
+ * - `backfills`: keyset cursor per backfilled operation (resume, not restart).
+ * - `aside`: tables and columns a rollback renamed aside instead of dropping.
+ *
+ * Phase machine:
+ *   starting ──► active ──► completing ──► completed
+ *      │            │
+ *      └────────────┴──► rolling_back ──► rolled_back
+ * `completing` can only go forward (old objects are being dropped), and
+ * `rolling_back` only to `rolled_back`.
+ */
+import type { Client, Pool, PoolClient } from "pg";
+import type { SchemaModel } from "./types";
+import { MigrationError } from "./types";
+
+export const STATE_SCHEMA = "shipshape_migrations";
+
+export const PHASES = [
+  "starting",
+  "active",
+  "completing",
+  "completed",
+  "rolling_back",
+  "rolled_back",
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const TRANSITIONS: Record<Phase, readonly Phase[]> = {
+  starting: ["active", "rolling_back"],
+  active: ["completing", "rolling_back"],
+  completing: ["completed"],
+  completed: [],
+  rolling_back: ["rolled_back"],
+  rolled_back: [],
+};
+
+export function isFinal(phase: Phase): boolean {
+  return phase === "completed" || phase === "rolled_back";
+}
+
+export interface MigrationRow {
+  id: number;
+  name: string;
+  attempt: number;
+  baseSchema: string;
+  versionSchema: string;
+  previousVersionSchema: string | null;
+  definition: unknown;
+  baseModel: SchemaModel;
+  phase: Phase;
+  createdAt: Date;
+  updatedAt: Date;
+  lastError: string | null;
+}
+
+const S = STATE_SCHEMA;
+
+/** Idempotent; always called under the command's advisory lock, so concurrent creation cannot race. */
+export async function ensureStateSchema(c: Pool | PoolClient | Client): Promise<void> {
+  await c.query(`
+    CREATE SCHEMA IF NOT EXISTS ${S};
+    CREATE TABLE IF NOT EXISTS ${S}.migrations (
+      id bigserial PRIMARY KEY,
+      name text NOT NULL,
+      attempt int NOT NULL,
+      base_schema text NOT NULL,
+      version_schema text NOT NULL,
+      previous_version_schema text,
+      definition jsonb NOT NULL,
+      base_model jsonb NOT NULL,
+      phase text NOT NULL CHECK (phase IN (${PHASES.map((p) => `'${p}'`).join(",")})),
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      last_error text
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_active ON ${S}.migrations ((true))
+      WHERE phase NOT IN ('completed', 'rolled_back');
+    CREATE UNIQUE INDEX IF NOT EXISTS migrations_name_once ON ${S}.migrations (name)
+      WHERE phase <> 'rolled_back';
+    CREATE TABLE IF NOT EXISTS ${S}.steps (
+      migration_id bigint NOT NULL REFERENCES ${S}.migrations(id),
+      step text NOT NULL,
+      done_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      PRIMARY KEY (migration_id, step)
+    );
+    CREATE TABLE IF NOT EXISTS ${S}.backfills (
+      migration_id bigint NOT NULL REFERENCES ${S}.migrations(id),
+      op_index int NOT NULL,
+      table_name text NOT NULL,
+      upper_bound jsonb,
+      cursor jsonb,
+      rows_done bigint NOT NULL DEFAULT 0,
+      batches bigint NOT NULL DEFAULT 0,
+      done boolean NOT NULL DEFAULT false,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (migration_id, op_index)
+    );
+    CREATE TABLE IF NOT EXISTS ${S}.aside (
+      id bigserial PRIMARY KEY,
+      migration_id bigint NOT NULL REFERENCES ${S}.migrations(id),
+      kind text NOT NULL CHECK (kind IN ('table', 'column')),
+      schema_name text NOT NULL,
+      table_name text NOT NULL,
+      column_name text,
+      original_name text NOT NULL,
+      renamed_at timestamptz NOT NULL DEFAULT now(),
+      purged_at timestamptz,
+      UNIQUE (schema_name, table_name, column_name)
+    );
+  `);
+}
+
+/** One fixed key: commands on the same database serialize; other databases are unaffected (advisory locks are per database). */
+const LOCK_KEY = "7320563719841770337"; // arbitrary constant, "shipshape" in spirit
+
+/**
+ * Takes the per-database command lock on a dedicated session. If the process
+ * dies, PostgreSQL ends the session and frees the lock, so a crash never
+ * leaves the database locked.
+ */
+export async function acquireCommandLock(c: Client, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [LOCK_KEY]);
+    if (r.rows[0]?.ok) return;
+    if (Date.now() >= deadline) {
+      const holder = await c.query<{ pid: number; app: string }>(
+        `SELECT pid, application_name AS app FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+          WHERE l.locktype = 'advisory' AND l.objid = ($1::bigint & 4294967295)::oid AND l.granted LIMIT 1`,
+        [LOCK_KEY],
+      );
+      const h = holder.rows[0];
+      throw new MigrationError(
+        "BUSY",
+        `another migration command is running on this database${h ? ` (backend pid ${h.pid}${h.app ? `, ${h.app}` : ""})` : ""}; retry when it finishes`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function releaseCommandLock(c: Client): Promise<void> {
+  await c.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
+}
+
+function toRow(r: Record<string, unknown>): MigrationRow {
+  return {
+    id: Number(r.id),
+    name: r.name as string,
+    attempt: r.attempt as number,
+    baseSchema: r.base_schema as string,
+    versionSchema: r.version_schema as string,
+    previousVersionSchema: (r.previous_version_schema as string | null) ?? null,
+    definition: r.definition,
+    baseModel: r.base_model as SchemaModel,
+    phase: r.phase as Phase,
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+    lastError: (r.last_error as string | null) ?? null,
+  };
+}
+
+type Q = Pool | PoolClient | Client;
+
+export async function stateExists(c: Q): Promise<boolean> {
+  const r = await c.query("SELECT to_regclass($1) IS NOT NULL AS ok", [`${S}.migrations`]);
+  return Boolean(r.rows[0]?.ok);
+}
+
+/** Latest attempt of `name`, or undefined. */
+export async function findMigration(c: Q, name: string): Promise<MigrationRow | undefined> {
+  const r = await c.query(`SELECT * FROM ${S}.migrations WHERE name = $1 ORDER BY id DESC LIMIT 1`, [name]);
+  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+}
+
+export async function findActive(c: Q): Promise<MigrationRow | undefined> {
+  const r = await c.query(
+    `SELECT * FROM ${S}.migrations WHERE phase NOT IN ('completed', 'rolled_back') ORDER BY id DESC LIMIT 1`,
+  );
+  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+}
+
+export async function lastCompleted(c: Q): Promise<MigrationRow | undefined> {
+  const r = await c.query(`SELECT * FROM ${S}.migrations WHERE phase = 'completed' ORDER BY id DESC LIMIT 1`);
+  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+}
+
+export async function listMigrations(c: Q): Promise<MigrationRow[]> {
+  const r = await c.query(`SELECT * FROM ${S}.migrations ORDER BY id`);
+  return r.rows.map(toRow);
+}
+
+export async function insertMigration(
+  c: Q,
+  m: Omit<MigrationRow, "id" | "phase" | "createdAt" | "updatedAt" | "lastError">,
+): Promise<MigrationRow> {
+  try {
+    const r = await c.query(
+      `INSERT INTO ${S}.migrations
+         (name, attempt, base_schema, version_schema, previous_version_schema, definition, base_model, phase)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'starting') RETURNING *`,
+      [
+        m.name,
+        m.attempt,
+        m.baseSchema,
+        m.versionSchema,
+        m.previousVersionSchema,
+        JSON.stringify(m.definition),
+        JSON.stringify(m.baseModel),
+      ],
+    );
+    return toRow(r.rows[0]);
+  } catch (err) {
+    if ((err as { code?: string }).code === "23505") {
+      const active = await findActive(c);
+      throw new MigrationError(
+        "ANOTHER_ACTIVE",
+        active
+          ? `cannot start '${m.name}': migration '${active.name}' is ${active.phase}; complete or roll it back first`
+          : `cannot start '${m.name}': it was started concurrently by another engine`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** Moves to `to` if the current phase allows it; returns the (possibly unchanged) row. */
+export async function transition(c: Q, row: MigrationRow, to: Phase): Promise<MigrationRow> {
+  if (row.phase === to) return row;
+  if (!TRANSITIONS[row.phase].includes(to)) {
+    throw new MigrationError(
+      "INVALID_PHASE",
+      `migration '${row.name}' is ${row.phase}; it cannot move to ${to}` +
+        (row.phase === "completing" ? " (once completing it can only finish completing)" : "") +
+        (row.phase === "rolling_back" ? " (once rolling back it can only finish rolling back)" : ""),
+    );
+  }
+  const r = await c.query(
+    `UPDATE ${S}.migrations SET phase = $2, updated_at = now() WHERE id = $1 AND phase = $3 RETURNING *`,
+    [row.id, to, row.phase],
+  );
+  if (!r.rows[0])
+    throw new MigrationError("INVALID_PHASE", `migration '${row.name}' changed phase concurrently`);
+  return toRow(r.rows[0]);
+}
+
+export async function recordError(c: Q, id: number, message: string | null): Promise<void> {
+  await c.query(`UPDATE ${S}.migrations SET last_error = $2, updated_at = now() WHERE id = $1`, [
+    id,
+    message,
+  ]);
+}
+
+export async function doneSteps(c: Q, id: number): Promise<Set<string>> {
+  const r = await c.query<{ step: string }>(`SELECT step FROM ${S}.steps WHERE migration_id = $1`, [id]);
+  return new Set(r.rows.map((x) => x.step));
+}
+
+export async function recordStep(c: Q, id: number, step: string): Promise<void> {
+  await c.query(`INSERT INTO ${S}.steps (migration_id, step) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+    id,
+    step,
+  ]);
+}
+
+export async function recordAside(
+  c: Q,
+  migrationId: number,
+  schema: string,
+  e: { kind: "table" | "column"; table: string; column?: string; originalName: string },
+): Promise<void> {
+  await c.query(
+    `INSERT INTO ${S}.aside (migration_id, kind, schema_name, table_name, column_name, original_name)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+    [migrationId, e.kind, schema, e.table, e.column ?? null, e.originalName],
+  );
+}
+
+export interface AsideRow {
+  id: number;
+  migrationId: number;
+  kind: "table" | "column";
+  schema: string;
+  table: string;
+  column: string | null;
+  originalName: string;
+  renamedAt: Date;
+  purgedAt: Date | null;
+}
+
+export async function listAside(c: Q): Promise<AsideRow[]> {
+  const r = await c.query(`SELECT * FROM ${S}.aside ORDER BY id`);
+  return r.rows.map((x) => ({
+    id: Number(x.id),
+    migrationId: Number(x.migration_id),
+    kind: x.kind,
+    schema: x.schema_name,
+    table: x.table_name,
+    column: x.column_name,
+    originalName: x.original_name,
+    renamedAt: x.renamed_at,
+    purgedAt: x.purged_at,
+  }));
+}

@@ -1,0 +1,87 @@
+/**
+ * One schema of views per version.
+ *
+ * Naming: `<service>_<migration name>`, lower-cased to [a-z0-9_] and kept
+ * under PostgreSQL's 63-byte limit (`shop_0002_rename_price`). The name is
+ * derived from the migration, not from an app version, because the migration
+ * is what defines the shape the app sees, and it is stable across retries.
+ *
+ * How a client selects its version (documented in lib/migrations/README.md):
+ *  - Recommended (works through PgBouncer transaction pooling): one database
+ *    role per app version whose role-level default points at the version
+ *    schema: `ALTER ROLE shop_v2 IN DATABASE shop SET search_path = shop_0002_…`
+ *    (`engine.bindRole`). PgBouncer keys its pools by (database, user), and the
+ *    server applies the role default when the backend starts, so no
+ *    session `SET` has to survive pooling.
+ *  - Direct connections: `options=-c search_path=<schema>` in the URL, or
+ *    `SET search_path` per session.
+ * Unlike pgroll/Reshape, correctness never depends on search_path matching a
+ * name exactly: dual-write triggers find out which version wrote a row by
+ * looking at which columns the write changed, not at the session's
+ * search_path. A search_path of `shop_0002_x, public` or fully qualified
+ * names (`shop_0002_x.products`) work the same.
+ */
+import type { PoolClient } from "pg";
+import { ident, literal, pgName, qualified } from "./sql";
+import type { SchemaModel } from "./types";
+
+export function versionSchemaName(service: string, migrationName: string): string {
+  const clean = `${service}_${migrationName}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, "_")
+    .replace(/^_+/, "");
+  return pgName(/^[a-z_]/.test(clean) ? clean : `v_${clean}`);
+}
+
+/** SQL that (re)creates `versionSchema` as views over `baseSchema` per `model`. Idempotent. */
+export function createViewsSql(
+  versionSchema: string,
+  baseSchema: string,
+  model: SchemaModel,
+  grants: readonly string[] = [],
+): string {
+  const out = [
+    `DROP SCHEMA IF EXISTS ${ident(versionSchema)} CASCADE`,
+    `CREATE SCHEMA ${ident(versionSchema)}`,
+  ];
+  out.push(
+    `COMMENT ON SCHEMA ${ident(versionSchema)} IS ${literal(`shipshape version schema over ${baseSchema}`)}`,
+  );
+  for (const t of model.tables) {
+    const cols = t.columns.map((c) => `${ident(c.physical)} AS ${ident(c.name)}`).join(", ");
+    out.push(
+      `CREATE VIEW ${qualified(versionSchema, t.name)} AS SELECT ${cols || "NULL::int AS _empty"} FROM ${qualified(baseSchema, t.physical)}`,
+    );
+    for (const [col, expr] of Object.entries(t.defaults ?? {})) {
+      out.push(
+        `ALTER VIEW ${qualified(versionSchema, t.name)} ALTER COLUMN ${ident(col)} SET DEFAULT ${expr}`,
+      );
+    }
+  }
+  for (const role of grants) {
+    out.push(`GRANT USAGE ON SCHEMA ${ident(versionSchema)} TO ${ident(role)}`);
+    out.push(
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${ident(versionSchema)} TO ${ident(role)}`,
+    );
+  }
+  return out.join(";\n");
+}
+
+export async function createVersionSchema(
+  c: PoolClient,
+  versionSchema: string,
+  baseSchema: string,
+  model: SchemaModel,
+  grants: readonly string[] = [],
+): Promise<void> {
+  await c.query(createViewsSql(versionSchema, baseSchema, model, grants));
+}
+
+export async function dropVersionSchema(c: PoolClient, versionSchema: string): Promise<void> {
+  await c.query(`DROP SCHEMA IF EXISTS ${ident(versionSchema)} CASCADE`);
+}
+
+/** What a client of `versionSchema` puts on its connection. */
+export function connectionSettings(versionSchema: string): { searchPath: string; pgOptions: string } {
+  return { searchPath: versionSchema, pgOptions: `-c search_path=${versionSchema}` };
+}

@@ -1,0 +1,156 @@
+/** Shared helpers of the migration engine's integration tests (real PostgreSQL). */
+import { Client } from "pg";
+import {
+  type CommandResult,
+  createMigrationEngine,
+  type EngineOptions,
+  type MigrationEngine,
+} from "../../../lib/migrations/engine";
+import type { MigrationDefinition } from "../../../lib/migrations/file-format";
+import { freshDatabase } from "../../support/postgres";
+
+export const SERVICE = "shop";
+
+export async function withDb<T>(prefix: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const db = await freshDatabase(prefix);
+  try {
+    return await fn(db.url);
+  } finally {
+    await db.drop();
+  }
+}
+
+export function engineFor(url: string, extra: Partial<EngineOptions> = {}): MigrationEngine {
+  return createMigrationEngine({
+    connectionString: url,
+    service: SERVICE,
+    lockTimeoutMs: 500,
+    ddlRetries: 5,
+    retryBaseDelayMs: 20,
+    backfill: { batchSize: 2, delayMs: 0 },
+    ...extra,
+  });
+}
+
+/** A client of one version: its search_path is the version schema (or `public`). */
+export async function versionClient(url: string, schema: string): Promise<Client> {
+  const c = new Client({ connectionString: url, options: `-c search_path=${schema}` });
+  await c.connect();
+  return c;
+}
+
+export async function admin(url: string): Promise<Client> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
+
+export async function withClient<T>(url: string, schema: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = await versionClient(url, schema);
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export const schemaOf = (name: string) => `${SERVICE}_${name}`;
+
+/** Every `_ss_` object the engine left in `public`, and whether each is recorded as put-aside data. */
+export async function leftovers(url: string) {
+  const c = await admin(url);
+  try {
+    const triggers = await c.query(
+      `SELECT tgname FROM pg_trigger t JOIN pg_class cl ON cl.oid = t.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+        WHERE n.nspname = 'public' AND NOT t.tgisinternal`,
+    );
+    const functions = await c.query(
+      `SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'shipshape_migrations'`,
+    );
+    const internal = await c.query<{ table: string; column: string | null }>(
+      `SELECT cl.relname AS table, NULL AS column FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+        WHERE n.nspname = 'public' AND cl.relkind = 'r' AND cl.relname LIKE '\\_ss\\_%'
+       UNION ALL
+       SELECT cl.relname, a.attname FROM pg_attribute a JOIN pg_class cl ON cl.oid = a.attrelid
+         JOIN pg_namespace n ON n.oid = cl.relnamespace
+        WHERE n.nspname = 'public' AND cl.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+          AND a.attname LIKE '\\_ss\\_%' AND cl.relname NOT LIKE '\\_ss\\_%'`,
+    );
+    const aside = (await c.query("SELECT to_regclass('shipshape_migrations.aside') IS NOT NULL AS ok"))
+      .rows[0]?.ok
+      ? (
+          await c.query<{ table_name: string; column_name: string | null }>(
+            "SELECT table_name, column_name FROM shipshape_migrations.aside WHERE purged_at IS NULL",
+          )
+        ).rows
+      : [];
+    const recorded = new Set(aside.map((a) => `${a.table_name}.${a.column_name ?? ""}`));
+    const unrecorded = internal.rows
+      .map((r) => `${r.table}.${r.column ?? ""}`)
+      .filter((k) => !recorded.has(k));
+    const invalidIndexes = await c.query(
+      "SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid",
+    );
+    const schemas = await c.query<{ nspname: string }>(
+      `SELECT nspname FROM pg_namespace WHERE nspname LIKE '${SERVICE}\\_%' ORDER BY 1`,
+    );
+    return {
+      triggers: triggers.rows.map((r) => r.tgname as string),
+      functions: functions.rows.map((r) => r.proname as string),
+      unrecordedInternal: unrecorded,
+      aside: internal.rows.map((r) => `${r.table}.${r.column ?? ""}`),
+      invalidIndexes: invalidIndexes.rows.map((r) => r.name as string),
+      versionSchemas: schemas.rows.map((r) => r.nspname),
+    };
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Everything a migration can change, in a stable textual form: tables,
+ * columns with types/nullability/defaults, constraints, indexes, triggers,
+ * views of version schemas, the data of application tables, the phase of
+ * every migration and the aside records. Two runs converge iff equal.
+ */
+export async function fingerprint(url: string): Promise<string> {
+  const c = await admin(url);
+  try {
+    const parts: string[] = [];
+    const q = async (sql: string) => {
+      const r = await c.query(sql);
+      parts.push(JSON.stringify(r.rows));
+    };
+    await q(`SELECT table_schema, table_name, column_name, data_type, is_nullable, column_default
+               FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'shipshape_migrations')
+              ORDER BY 1, 2, column_name`);
+    await q(`SELECT cl.relname, co.conname, co.contype, co.convalidated, pg_get_constraintdef(co.oid) AS def
+               FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+              WHERE n.nspname = 'public' ORDER BY 1, 2`);
+    await q(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`);
+    await q(`SELECT i.indexrelid::regclass::text, i.indisvalid FROM pg_index i JOIN pg_class cl ON cl.oid = i.indexrelid
+               JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = 'public' ORDER BY 1`);
+    await q(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`);
+    await q(
+      `SELECT schemaname, viewname, definition FROM pg_views WHERE schemaname LIKE '${SERVICE}\\_%' ORDER BY 1, 2`,
+    );
+    await q(`SELECT name, attempt, phase, version_schema FROM shipshape_migrations.migrations ORDER BY id`);
+    await q(
+      `SELECT kind, table_name, column_name, original_name FROM shipshape_migrations.aside ORDER BY id`,
+    );
+    const tables = await c.query<{ t: string }>(
+      `SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
+    );
+    for (const { t } of tables.rows) {
+      const r = await c.query(
+        `SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM public.${t} x`,
+      );
+      parts.push(`${t}:${r.rows[0]?.h}`);
+    }
+    return parts.join("\n");
+  } finally {
+    await c.end();
+  }
+}
+
+export type { CommandResult, MigrationDefinition };
