@@ -1,0 +1,88 @@
+/**
+ * The driver contracts every activity is built on (design.md: "a router driver
+ * is one file implementing TrafficRouter; a metric provider is one file
+ * implementing MetricProvider; an infra target is one folder in infra/").
+ *
+ * `createActivities(deps)` wraps these; workflow tests pass fakes, integration
+ * tests and the worker pass the real local (and later AWS) implementations.
+ * Every method must be idempotent: the activity layer retries after crashes.
+ */
+
+import type { z } from "zod";
+import type { RunSchema } from "../lib/config/schema";
+
+export type RunSpec = z.output<typeof RunSchema>;
+
+/** Identifies one version environment of one service. Stack names derive from it. */
+export interface VersionEnvironmentRef {
+  deploymentId: string;
+  service: string;
+  environment: string;
+  version: string;
+}
+
+export interface ProvisionedInstance {
+  url: string;
+  pid?: number;
+  logFile?: string;
+}
+
+export interface ProvisionedEnvironment {
+  stackName: string;
+  instances: ProvisionedInstance[];
+  /** Target-specific outputs (e.g. AWS target group ARN). */
+  outputs: Record<string, unknown>;
+  clearedLocks: number;
+  clearedPendingOperations: number;
+}
+
+export type Progress = (message: string) => void;
+
+/** An infra target (infra/local, infra/aws): provisions and destroys one version environment. */
+export interface InfraDriver {
+  provisionEnvironment(
+    ref: VersionEnvironmentRef,
+    spec: { run: RunSpec; env: Record<string, string> },
+    progress: Progress,
+  ): Promise<ProvisionedEnvironment>;
+  /** destroy + remove stack; resolves { existed: false } when already gone. */
+  destroyEnvironment(ref: VersionEnvironmentRef, progress: Progress): Promise<{ existed: boolean }>;
+}
+
+export interface BackendSpec {
+  version: string;
+  instances: string[];
+}
+
+export interface TrafficSplit {
+  /** Percentages 0..100 that sum to 100. */
+  blue: number;
+  green: number;
+}
+
+export interface AppliedRoutes {
+  /** Monotonic version of the router's table after the change (unchanged when it was already applied). */
+  tableVersion: number;
+  split: TrafficSplit;
+  backends: { blue?: BackendSpec; green?: BackendSpec };
+}
+
+/** The data plane for one service+environment (local weighted router, AWS ALB listener rule). */
+export interface TrafficRouter {
+  /** Registers/replaces the blue and green backends (green may be absent: blue only). */
+  setBackends(
+    scope: { service: string; environment: string },
+    backends: { blue?: BackendSpec; green?: BackendSpec },
+  ): Promise<AppliedRoutes>;
+  setWeights(scope: { service: string; environment: string }, split: TrafficSplit): Promise<AppliedRoutes>;
+  getRoutes(scope: { service: string; environment: string }): Promise<AppliedRoutes>;
+  /**
+   * Read-back: resolves once the data plane itself reports `tableVersion` (or
+   * later) in effect — the bake clock starts only after this.
+   */
+  waitApplied(
+    scope: { service: string; environment: string },
+    tableVersion: number,
+    timeoutMs: number,
+  ): Promise<AppliedRoutes>;
+}

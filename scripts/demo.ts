@@ -1,0 +1,144 @@
+/**
+ * `npm run demo` — the main job on embedded defaults.
+ *
+ * For now (issue 2) it runs the WALKING SKELETON end to end and says so: it
+ * starts the embedded stack (Temporal dev server + Web UI, PostgreSQL, worker),
+ * runs one deployment that succeeds and one that fails after the database
+ * step and must roll back, checks that each behaved as narrated, prints a
+ * summary and stops everything (unless --keep). Exit 1 if anything did not
+ * behave as narrated.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Client, Connection } from "@temporalio/client";
+import { Pool } from "pg";
+import { stackExists } from "../infra/pulumi/workspace";
+import { skeletonMarkerFile } from "../infra/skeleton/driver";
+import { SKELETON_PROJECT } from "../infra/skeleton/program";
+import { stackNameFor } from "../lib/deployment/skeleton-types";
+import { skeletonDeploymentWorkflow } from "../workflows";
+import { freePort, portIsFree } from "./services/free-port";
+import { startLocalStack } from "./stack/local-stack";
+import { stateDir } from "./toolchain/locations";
+
+interface Row {
+  deployment: string;
+  expected: string;
+  outcome: string;
+  seconds: string;
+  ok: boolean;
+}
+
+async function main(): Promise<number> {
+  const keep = process.argv.includes("--keep");
+  const started = Date.now();
+  console.log("Shipshape demo — walking skeleton (the full release demo arrives with the later issues).");
+  const dir = path.join(stateDir(), "demo", `run-${Date.now()}`);
+  process.env.SHIPSHAPE_STATE_DIR = dir; // this process inspects the same Pulumi backend as the worker
+  const temporalPort = (await portIsFree(7233)) ? 7233 : await freePort();
+  const uiPort = (await portIsFree(8233)) ? 8233 : await freePort();
+  const stack = await startLocalStack({
+    dir,
+    temporalPort,
+    uiPort,
+    persistent: true,
+    withWorker: true,
+    log: (line) => console.log(`  · ${line}`),
+  });
+  const rows: Row[] = [];
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const client = new Client({ connection, namespace: stack.temporal.namespace });
+  const pool = new Pool({ connectionString: stack.databaseUrl });
+  try {
+    const scenarios = [
+      {
+        version: "v1",
+        fail: false,
+        expected: "promoted",
+        story: "provision green with Pulumi, record in PostgreSQL",
+      },
+      {
+        version: "v2",
+        fail: true,
+        expected: "rolled-back",
+        story: "fails after the database step → compensations run in reverse",
+      },
+    ];
+    for (const s of scenarios) {
+      const ref = {
+        deploymentId: `demo-${s.version}-${Date.now()}`,
+        service: "shop",
+        environment: "demo",
+        version: s.version,
+      };
+      console.log(`\n▶ deploy shop ${s.version}: ${s.story}`);
+      const t0 = Date.now();
+      const handle = await client.workflow.start(skeletonDeploymentWorkflow, {
+        workflowId: `shipshape-demo-${ref.deploymentId}`,
+        taskQueue: stack.taskQueue,
+        args: [{ ...ref, requestedBy: "demo", failAfterDatabase: s.fail }],
+      });
+      console.log(
+        `  workflow ${handle.workflowId} — ${stack.temporal.uiUrl}/namespaces/default/workflows/${handle.workflowId}`,
+      );
+      const result = await handle.result();
+      const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+      const stackName = stackNameFor(ref);
+      const rowsInDb = (
+        await pool.query(
+          "SELECT count(*)::int AS n FROM shipshape_skeleton_deployments WHERE deployment_id = $1",
+          [ref.deploymentId],
+        )
+      ).rows[0].n as number;
+      const stackLeft = await stackExists(SKELETON_PROJECT, stackName);
+      const markerLeft = fs.existsSync(skeletonMarkerFile(stackName));
+      let ok = result.outcome === s.expected;
+      if (s.expected === "promoted") {
+        ok &&= rowsInDb === 1 && stackLeft && markerLeft;
+        console.log(
+          `  ✓ outcome ${result.outcome}; Pulumi stack ${stackName} up; deployment recorded in PostgreSQL`,
+        );
+      } else {
+        ok &&= rowsInDb === 0 && !stackLeft && !markerLeft;
+        console.log(
+          `  ✓ outcome ${result.outcome} (${result.reason}); compensations: ${result.compensations.join(" → ")}`,
+        );
+        console.log(
+          `    nothing left: stack ${stackLeft ? "STILL THERE" : "removed"}, record ${rowsInDb ? "STILL THERE" : "removed"}`,
+        );
+      }
+      if (!ok) console.log("  ✗ did not behave as narrated");
+      rows.push({
+        deployment: `shop ${s.version}`,
+        expected: s.expected,
+        outcome: result.outcome,
+        seconds,
+        ok,
+      });
+    }
+  } finally {
+    await pool.end();
+    await connection.close();
+  }
+  console.log("\nSummary");
+  console.table(rows.map((r) => ({ ...r, ok: r.ok ? "✓" : "✗" })));
+  console.log(`Web UI: ${stack.temporal.uiUrl}  (demo took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  const allOk = rows.every((r) => r.ok);
+  if (keep) {
+    console.log("--keep: the stack stays up; Ctrl-C to stop it.");
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
+  }
+  await stack.stop();
+  console.log(allOk ? "demo finished: everything behaved as narrated." : "demo FAILED: see ✗ above.");
+  return allOk ? 0 : 1;
+}
+
+main()
+  .then((code) => process.exit(code))
+  .catch((err) => {
+    console.error(`demo failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  });
