@@ -283,6 +283,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
       base: prepared.models[0]!,
       step,
       stepOutsideTransaction: stepOutside,
+      isDone: (name: string) => done.has(name),
       recordAside: (c: PoolClient, e) => state.recordAside(c, row.id, row.baseSchema, e),
     });
     try {
@@ -512,6 +513,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
           stepOutsideTransaction: async () => {
             throw new Error("verify is read-only");
           },
+          isDone: () => false,
           recordAside: async () => undefined,
         }),
       );

@@ -126,6 +126,8 @@ export interface OpContext {
    * effect and the record.
    */
   stepOutsideTransaction(name: string, fn: (c: PoolClient) => Promise<void>): Promise<void>;
+  /** Whether a step of this migration is recorded as done (e.g. did start run this raw SQL?). */
+  isDone(name: string): boolean;
   /** Records a table or column put aside by rollback (inside a step's transaction). */
   recordAside(
     c: PoolClient,

@@ -45,6 +45,9 @@ export function create(def: RawSql): Operation {
     applyToModel() {},
     start: (ctx) => run(ctx, "start", def.start),
     complete: (ctx) => run(ctx, "complete", def.complete),
-    rollback: (ctx) => run(ctx, "rollback", def.rollback),
+    // The rollback SQL undoes the start SQL, so it only runs if start ran (a crash may have come first).
+    rollback: async (ctx) => {
+      if (ctx.isDone(`start:${ctx.index}:raw_sql`)) await run(ctx, "rollback", def.rollback);
+    },
   };
 }

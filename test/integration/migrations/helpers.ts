@@ -112,9 +112,13 @@ export async function leftovers(url: string) {
  * columns with types/nullability/defaults, constraints, indexes, triggers,
  * views of version schemas, the data of application tables, the phase of
  * every migration and the aside records. Two runs converge iff equal.
+ * `aside: false` leaves out put-aside objects (`_ss_…`) entirely: after a
+ * crash mid-start, a rollback puts aside only what start had created.
  */
-export async function fingerprint(url: string): Promise<string> {
+export async function fingerprint(url: string, opts: { aside?: boolean } = {}): Promise<string> {
   const c = await admin(url);
+  const noAside = opts.aside === false;
+  const skip = (col: string) => (noAside ? `AND ${col} NOT LIKE '\\_ss\\_%'` : "");
   try {
     const parts: string[] = [];
     const q = async (sql: string) => {
@@ -123,27 +127,41 @@ export async function fingerprint(url: string): Promise<string> {
     };
     await q(`SELECT table_schema, table_name, column_name, data_type, is_nullable, column_default
                FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'shipshape_migrations')
+               ${skip("table_name")} ${skip("column_name")}
               ORDER BY 1, 2, column_name`);
     await q(`SELECT cl.relname, co.conname, co.contype, co.convalidated, pg_get_constraintdef(co.oid) AS def
                FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
-              WHERE n.nspname = 'public' ORDER BY 1, 2`);
-    await q(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`);
+              WHERE n.nspname = 'public' ${skip("cl.relname")} ORDER BY 1, 2`);
+    await q(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ${skip("tablename")} ORDER BY 1`,
+    );
     await q(`SELECT i.indexrelid::regclass::text, i.indisvalid FROM pg_index i JOIN pg_class cl ON cl.oid = i.indexrelid
-               JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = 'public' ORDER BY 1`);
+               JOIN pg_class t ON t.oid = i.indrelid
+               JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = 'public' ${skip("t.relname")} ORDER BY 1`);
     await q(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`);
+    await q(
+      `SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'shipshape_migrations' ORDER BY 1`,
+    );
     await q(
       `SELECT schemaname, viewname, definition FROM pg_views WHERE schemaname LIKE '${SERVICE}\\_%' ORDER BY 1, 2`,
     );
     await q(`SELECT name, attempt, phase, version_schema FROM shipshape_migrations.migrations ORDER BY id`);
-    await q(
-      `SELECT kind, table_name, column_name, original_name FROM shipshape_migrations.aside ORDER BY id`,
-    );
-    const tables = await c.query<{ t: string }>(
-      `SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
+    if (!noAside)
+      await q(
+        `SELECT kind, table_name, column_name, original_name FROM shipshape_migrations.aside ORDER BY id`,
+      );
+    const tables = await c.query<{ t: string; raw: string }>(
+      `SELECT quote_ident(tablename) AS t, tablename AS raw FROM pg_tables WHERE schemaname = 'public' ${skip("tablename")} ORDER BY 1`,
     );
     for (const { t } of tables.rows) {
+      const cols = await c.query<{ c: string }>(
+        `SELECT quote_ident(attname) AS c FROM pg_attribute WHERE attrelid = ('public.' || $1)::regclass
+            AND attnum > 0 AND NOT attisdropped ${skip("attname")} ORDER BY attnum`,
+        [t],
+      );
+      const list = cols.rows.map((x) => `x.${x.c}`).join(", ") || "1";
       const r = await c.query(
-        `SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM public.${t} x`,
+        `SELECT md5(coalesce(string_agg(ROW(${list})::text, '|' ORDER BY ROW(${list})::text), '')) AS h FROM public.${t} x`,
       );
       parts.push(`${t}:${r.rows[0]?.h}`);
     }
