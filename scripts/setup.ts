@@ -8,6 +8,7 @@
 import { toolchainManifestPath } from "./toolchain/locations";
 import { writeManifest } from "./toolchain/manifest";
 import { resolvePostgres } from "./toolchain/postgres";
+import { resolvePrometheus } from "./toolchain/prometheus";
 import { resolvePulumi } from "./toolchain/pulumi";
 import { ToolchainError } from "./toolchain/run";
 import { resolveTemporal } from "./toolchain/temporal";
@@ -26,7 +27,15 @@ function main(): void {
     console.log(`  ✓ PostgreSQL ${postgres.version} — ${postgres.bindir} [${postgres.source}]`);
     const pulumi = resolvePulumi(log);
     console.log(`  ✓ Pulumi CLI ${pulumi.version} — ${pulumi.path} [${pulumi.source}]`);
-    writeManifest({ temporal: temporal.cli, temporalTestServer: temporal.testServer, pulumi, postgres });
+    const prometheus = resolvePrometheus(log);
+    console.log(`  ✓ Prometheus ${prometheus.version} — ${prometheus.path} [${prometheus.source}]`);
+    writeManifest({
+      temporal: temporal.cli,
+      temporalTestServer: temporal.testServer,
+      pulumi,
+      postgres,
+      prometheus,
+    });
     console.log(`  manifest: ${toolchainManifestPath()}`);
     console.log(`setup done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (err) {

@@ -11,6 +11,11 @@ export const ToolchainManifest = z.object({
   temporalTestServer: Tool,
   pulumi: Tool.extend({ pluginDir: z.string() }),
   postgres: Tool.extend({ bindir: z.string() }),
+  /**
+   * Optional so a manifest written by an older checkout (the cache is shared by
+   * every clone) still loads; code that needs it calls requirePrometheus().
+   */
+  prometheus: Tool.optional(),
 });
 export type ToolchainManifest = z.infer<typeof ToolchainManifest>;
 
@@ -36,11 +41,21 @@ export function readManifest(): ToolchainManifest {
   }
   const manifest = ToolchainManifest.parse(JSON.parse(fs.readFileSync(file, "utf8")));
   for (const [name, tool] of Object.entries(manifest)) {
-    if (!fs.existsSync(tool.path)) {
+    if (tool && !fs.existsSync(tool.path)) {
       throw new Error(
         `Toolchain entry '${name}' points at ${tool.path}, which no longer exists. Run \`npm run setup\`.`,
       );
     }
   }
   return manifest;
+}
+
+/** The Prometheus binary from the manifest, or a loud error saying how to get it. */
+export function requirePrometheus(manifest: ToolchainManifest = readManifest()): z.infer<typeof Tool> {
+  if (!manifest.prometheus) {
+    throw new Error(
+      `The toolchain manifest at ${toolchainManifestPath()} has no Prometheus entry. Run \`npm run setup\`.`,
+    );
+  }
+  return manifest.prometheus;
 }
