@@ -47,7 +47,7 @@ async function crashing(
   }
 }
 
-async function run(url: string, fn: (e: ReturnType<typeof engineFor>) => Promise<unknown>) {
+async function run<T>(url: string, fn: (e: ReturnType<typeof engineFor>) => Promise<T>): Promise<T> {
   const e = engineFor(url);
   try {
     return await fn(e);
@@ -111,7 +111,7 @@ describe("crash after every step converges on rerun", async () => {
       expect(await crashing(url, point, (e) => e.start(EVERYTHING))).toBe(true);
       const status = await run(url, (e) => e.status());
       expect(status.active?.phase).toBe("starting");
-      const resumed = (await run(url, (e) => e.start(EVERYTHING))) as { steps: string[] };
+      const resumed = await run(url, (e) => e.start(EVERYTHING));
       expect(resumed.steps).not.toContain(point.replace(/#.*/, "") === point ? point : "__none__");
       await run(url, (e) => e.complete(EVERYTHING.name));
       expect(await fingerprint(url)).toBe(ref.afterComplete);
