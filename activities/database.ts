@@ -1,5 +1,9 @@
+import { ApplicationFailure } from "@temporalio/activity";
 import type { Pool } from "pg";
 import { EnvironmentRef } from "../lib/deployment/skeleton-types";
+import { ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
+import { type DeploymentDeps, need } from "./deployment-deps";
+import { withHeartbeat } from "./heartbeat";
 
 /** Where the skeleton records deployments; keyed by deployment ID so retries insert nothing twice. */
 export interface DeploymentRecordStore {
@@ -42,13 +46,43 @@ export function pgDeploymentRecords(pool: Pool): DeploymentRecordStore {
   };
 }
 
-export function createDatabaseActivities(deps: DatabaseDeps) {
+export function createDatabaseActivities(deps: Partial<DatabaseDeps>) {
+  const records = (): DeploymentRecordStore => {
+    if (!deps.records) {
+      throw ApplicationFailure.nonRetryable("this worker has no deployment record store", FAILURE_TYPES.driverNotConfigured);
+    }
+    return deps.records;
+  };
   return {
     async recordDeployment(input: EnvironmentRef): Promise<{ inserted: boolean }> {
-      return deps.records.record(EnvironmentRef.parse(input));
+      return records().record(EnvironmentRef.parse(input));
     },
     async deleteDeploymentRecord(input: EnvironmentRef): Promise<{ deleted: boolean }> {
-      return deps.records.remove(EnvironmentRef.parse(input));
+      return records().remove(EnvironmentRef.parse(input));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------- DeploymentWorkflow (issue 4)
+
+/**
+ * Parallel-schema migrations through the MigrationDriver (lib/migrations
+ * engine in production). The engine is idempotent per migration name: a rerun
+ * of start/complete/rollback after a crash finishes or no-ops.
+ */
+export function createMigrationActivities(deps: Partial<DeploymentDeps>) {
+  return {
+    async expandSchema(input: { key: ActivityKey }): Promise<{ migration: string | null; versionSchema: string | null }> {
+      const key = ActivityKey.parse(input.key);
+      return withHeartbeat((progress) => need(deps, "migrations").expand(key, progress));
+    },
+    async contractSchema(input: { key: ActivityKey; migration: string }): Promise<{ alreadyDone: boolean }> {
+      const key = ActivityKey.parse(input.key);
+      return withHeartbeat((progress) => need(deps, "migrations").contract(key, input.migration, progress));
+    },
+    async rollbackSchema(input: { key: ActivityKey; migration: string }): Promise<{ alreadyDone: boolean }> {
+      const key = ActivityKey.parse(input.key);
+      return withHeartbeat((progress) => need(deps, "migrations").rollback(key, input.migration, progress));
     },
   };
 }

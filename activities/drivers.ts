@@ -86,3 +86,73 @@ export interface TrafficRouter {
     timeoutMs: number,
   ): Promise<AppliedRoutes>;
 }
+
+// ----------------------------------------------------------------------------
+// Added for DeploymentWorkflow (issue 4). Same rules: idempotent, keyed by the
+// deployment (ref.deploymentId) and step.
+
+/** Parallel-schema migrations of the service's database (lib/migrations engine behind it). */
+export interface MigrationDriver {
+  /**
+   * Expand: start the version's pending migration (no-op when there is none
+   * or it already started). Returns the migration name, or null when nothing to do.
+   */
+  expand(ref: VersionEnvironmentRef, progress: Progress): Promise<{ migration: string | null; versionSchema: string | null }>;
+  /** Contract: complete the migration (old schema version removed). Idempotent. */
+  contract(ref: VersionEnvironmentRef, migration: string, progress: Progress): Promise<{ alreadyDone: boolean }>;
+  /** Roll back the expansion (data written by the new version is renamed aside, never dropped). Idempotent. */
+  rollback(ref: VersionEnvironmentRef, migration: string, progress: Progress): Promise<{ alreadyDone: boolean }>;
+}
+
+/** A measurement request for one metric over one interval (see lib/analysis Measurement for the answer). */
+export interface MetricQuery {
+  metric: string;
+  query: string;
+  service: string;
+  environment: string;
+  baselineVersion: string | null;
+  canaryVersion: string;
+  /** Window the measurement covers, ending now. */
+  windowMs: number;
+}
+
+/** One metrics source (router stats, Prometheus, HTTP JSON, CloudWatch). */
+export interface MetricProvider {
+  measure(q: MetricQuery): Promise<{
+    canary: number | null;
+    baseline: number | null;
+    canarySamples?: number[];
+    baselineSamples?: number[];
+    requests?: { canary: number; baseline: number };
+  }>;
+}
+
+export interface VerifyCheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Checks green directly (health, smoke, load test) before it gets traffic. */
+export interface VerifyDriver {
+  runCheck(
+    check: import("../lib/config/schema").VerifyCheck,
+    green: { urls: string[] },
+    progress: Progress,
+  ): Promise<VerifyCheckResult>;
+  loadTest?(
+    spec: import("../lib/config/schema").LoadTest,
+    green: { urls: string[] },
+    progress: Progress,
+  ): Promise<VerifyCheckResult>;
+}
+
+/** Deployment notifications (chat, email, stdout). `key` makes a resend a no-op. */
+export interface Notifier {
+  send(message: { key: string; deploymentId: string; event: string; text: string }): Promise<{ sent: boolean }>;
+}
+
+/** Where artifacts live; preflight asks whether the one being deployed exists. */
+export interface ArtifactStore {
+  exists(artifact: string): Promise<boolean>;
+}

@@ -5,6 +5,7 @@ import { Context } from "@temporalio/activity";
  * progress line. Long operations (a Pulumi create that waits for health
  * checks) can go quiet for a while; the periodic beat keeps the heartbeat
  * timeout meaningful — it fires when the worker dies, not when the work is slow.
+ * Resolves early with the cancellation error when the activity is cancelled.
  */
 export async function withHeartbeat<T>(
   work: (progress: (message: string) => void) => Promise<T>,
@@ -15,9 +16,15 @@ export async function withHeartbeat<T>(
   ctx.heartbeat({ progress: latest });
   const timer = setInterval(() => ctx.heartbeat({ progress: latest }), everyMs);
   try {
-    return await work((message) => {
-      latest = message;
-    });
+    // Honour cancellation (delivered through heartbeats): the workflow's
+    // rollback must not wait for a long step it no longer wants. The driver
+    // call itself is idempotent, so abandoning it is safe.
+    return await Promise.race([
+      work((message) => {
+        latest = message;
+      }),
+      ctx.cancelled,
+    ]);
   } finally {
     clearInterval(timer);
   }

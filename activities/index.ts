@@ -1,7 +1,21 @@
-import { createDatabaseActivities, type DatabaseDeps } from "./database";
-import { createInfraActivities, type InfraDeps } from "./infra";
+import { createAnalysisActivities } from "./analysis";
+import { createDatabaseActivities, createMigrationActivities, type DatabaseDeps } from "./database";
+import type { DeploymentDeps } from "./deployment-deps";
+import { createEnvironmentActivities, createInfraActivities, type InfraDeps } from "./infra";
+import { createNotifyActivities } from "./notify";
+import { createPreflightActivities } from "./preflight";
+import { createTrafficActivities } from "./traffic";
+import { createVerifyActivities } from "./verify";
 
-export type ActivityDeps = InfraDeps & DatabaseDeps;
+export type { DeploymentDeps } from "./deployment-deps";
+
+/**
+ * Skeleton drivers (issue 2) and DeploymentWorkflow drivers (issue 4). Every
+ * driver is optional here: an activity whose driver the worker was not given
+ * fails non-retryably with DriverNotConfigured, so a worker can serve the
+ * skeleton alone (demo) or the full workflow.
+ */
+export type ActivityDeps = Partial<InfraDeps & DatabaseDeps> & Partial<DeploymentDeps>;
 
 /**
  * Builds every activity from its drivers, so the same workflow runs on fake
@@ -11,6 +25,13 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createInfraActivities(deps),
     ...createDatabaseActivities(deps),
+    ...createPreflightActivities(deps),
+    ...createEnvironmentActivities(deps),
+    ...createMigrationActivities(deps),
+    ...createTrafficActivities(deps),
+    ...createVerifyActivities(deps),
+    ...createAnalysisActivities(deps),
+    ...createNotifyActivities(deps),
   };
 }
 

@@ -1,5 +1,9 @@
-import { Context } from "@temporalio/activity";
+import { ApplicationFailure, Context } from "@temporalio/activity";
+import { resolveEnvRefs } from "../lib/config/env-refs";
 import { EnvironmentRef, type ProvisionResult } from "../lib/deployment/skeleton-types";
+import { ActivityKey, FAILURE_TYPES, type GreenEnvironment } from "../lib/deployment/types";
+import { type DeploymentDeps, need } from "./deployment-deps";
+import type { RunSpec } from "./drivers";
 import { withHeartbeat } from "./heartbeat";
 
 /** One infra target's environment lifecycle (the skeleton marker today; infra/local and infra/aws next). */
@@ -18,16 +22,61 @@ export interface InfraDeps {
 }
 
 /** Environment lifecycle activities. Idempotent: keyed by the stack name (service-environment-version). */
-export function createInfraActivities(deps: InfraDeps) {
+export function createInfraActivities(deps: Partial<InfraDeps>) {
+  const infra = (): EnvironmentInfraDriver => {
+    if (!deps.infra) {
+      throw ApplicationFailure.nonRetryable("this worker has no skeleton infra driver", FAILURE_TYPES.driverNotConfigured);
+    }
+    return deps.infra;
+  };
   return {
     async provisionGreenEnvironment(input: EnvironmentRef & { holdMs: number }): Promise<ProvisionResult> {
       const ref = EnvironmentRef.parse(input);
       Context.current().log.info("provisioning green", { attempt: Context.current().info.attempt });
-      return withHeartbeat((progress) => deps.infra.provision(ref, input.holdMs ?? 0, progress));
+      return withHeartbeat((progress) => infra().provision(ref, input.holdMs ?? 0, progress));
     },
     async destroyGreenEnvironment(input: EnvironmentRef): Promise<{ existed: boolean }> {
       const ref = EnvironmentRef.parse(input);
-      return withHeartbeat((progress) => deps.infra.destroy(ref, progress));
+      return withHeartbeat((progress) => infra().destroy(ref, progress));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------- DeploymentWorkflow (issue 4)
+
+/**
+ * Green/blue environment lifecycle on the configured infra target. Idempotent:
+ * the target keys stacks by service-environment-version, provision is an
+ * upsert and destroy a no-op when the stack is gone. Long: heartbeats with the
+ * target's progress lines and honours cancellation through the heartbeat.
+ */
+export function createEnvironmentActivities(deps: Partial<DeploymentDeps>) {
+  return {
+    async provisionGreen(input: { key: ActivityKey; run: RunSpec }): Promise<GreenEnvironment> {
+      const key = ActivityKey.parse(input.key);
+      const resolved = resolveEnvRefs(input.run, deps.env ?? process.env);
+      if (!resolved.ok) {
+        throw ApplicationFailure.nonRetryable(
+          `run.env: ${resolved.problems.map((p) => p.message).join("; ")}`,
+          FAILURE_TYPES.invalidConfig,
+        );
+      }
+      const env = resolved.config.env;
+      const out = await withHeartbeat((progress) =>
+        need(deps, "infraTarget").provisionEnvironment(key, { run: resolved.config, env }, progress),
+      );
+      return { stackName: out.stackName, instances: out.instances.map((i) => i.url) };
+    },
+    async destroyGreen(input: { key: ActivityKey }): Promise<{ existed: boolean }> {
+      const key = ActivityKey.parse(input.key);
+      return withHeartbeat((progress) => need(deps, "infraTarget").destroyEnvironment(key, progress));
+    },
+    /** After promotion and the keep window: the previous version's environment goes. */
+    async decommissionBlue(input: { key: ActivityKey; blueVersion: string }): Promise<{ existed: boolean }> {
+      const key = ActivityKey.parse(input.key);
+      return withHeartbeat((progress) =>
+        need(deps, "infraTarget").destroyEnvironment({ ...key, version: input.blueVersion }, progress),
+      );
     },
   };
 }

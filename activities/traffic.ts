@@ -1,0 +1,70 @@
+import { Context } from "@temporalio/activity";
+import { ActivityKey, type BlueInfo } from "../lib/deployment/types";
+import { type DeploymentDeps, need } from "./deployment-deps";
+import type { TrafficSplit } from "./drivers";
+
+const scopeOf = (k: ActivityKey) => ({ service: k.service, environment: k.environment });
+
+/**
+ * Traffic activities. Idempotent by construction: they set absolute state
+ * (backends, weights), never increments, and read the router back before
+ * returning (the bake clock starts only once the data plane applies a change).
+ */
+export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
+  const router = () => need(deps, "router");
+
+  async function apply(key: ActivityKey, split: TrafficSplit, timeoutMs: number) {
+    const scope = scopeOf(key);
+    const applied = await router().setWeights(scope, split);
+    Context.current().heartbeat(`waiting for table version ${applied.tableVersion}`);
+    return router().waitApplied(scope, applied.tableVersion, timeoutMs);
+  }
+
+  return {
+    /** Registers green next to the current blue with 0% traffic; returns blue (null on a first deployment). */
+    async attachGreen(input: { key: ActivityKey; green: string[] }): Promise<{ blue: BlueInfo | null }> {
+      const key = ActivityKey.parse(input.key);
+      const scope = scopeOf(key);
+      const current = await router().getRoutes(scope);
+      // On a retry, the backends we set ourselves are already there: blue stays blue.
+      const blue = current.backends.blue && current.backends.blue.version !== key.version ? current.backends.blue : undefined;
+      const split: TrafficSplit = blue ? { blue: 100, green: 0 } : { blue: 0, green: 0 };
+      await router().setBackends(scope, {
+        ...(blue ? { blue } : {}),
+        green: { version: key.version, instances: input.green },
+      });
+      if (blue) await apply(key, split, 30_000);
+      return { blue: blue ? { version: blue.version, instances: blue.instances } : null };
+    },
+
+    /** Step k: green gets `greenPercent`, confirmed by the data plane. */
+    async setTrafficWeight(input: { key: ActivityKey; step: number; greenPercent: number }) {
+      const key = ActivityKey.parse(input.key);
+      const applied = await apply(key, { blue: 100 - input.greenPercent, green: input.greenPercent }, 60_000);
+      return { tableVersion: applied.tableVersion, split: applied.split };
+    },
+
+    /** Compensation: all traffic back to blue, green detached. No-op when already so. */
+    async restoreTrafficToBlue(input: { key: ActivityKey; blue: BlueInfo | null }) {
+      const key = ActivityKey.parse(input.key);
+      const scope = scopeOf(key);
+      if (input.blue) {
+        await apply(key, { blue: 100, green: 0 }, 60_000);
+        await router().setBackends(scope, { blue: { version: input.blue.version, instances: input.blue.instances } });
+      } else {
+        // First deployment: nothing to fall back to; take green out of the data plane.
+        await router().setBackends(scope, {});
+      }
+      return { restored: true };
+    },
+
+    /** After the keep window: green becomes the only (blue) backend. */
+    async finalizeRoutes(input: { key: ActivityKey; green: string[] }) {
+      const key = ActivityKey.parse(input.key);
+      const applied = await router().setBackends(scopeOf(key), {
+        blue: { version: key.version, instances: input.green },
+      });
+      return { tableVersion: applied.tableVersion };
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { ApplicationFailure } from "@temporalio/activity";
+import type { LoadTest, VerifyCheck } from "../lib/config/schema";
+import { ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
+import { type DeploymentDeps, need } from "./deployment-deps";
+import type { VerifyCheckResult } from "./drivers";
+import { withHeartbeat } from "./heartbeat";
+
+/**
+ * Verifies green directly, before users see it: every check, then the
+ * optional load test. A failed check is a verdict about the version, not a
+ * transient error: non-retryable VerificationFailed with every result.
+ * Read-only against green, so idempotent.
+ */
+export function createVerifyActivities(deps: Partial<DeploymentDeps>) {
+  return {
+    async verifyGreen(input: {
+      key: ActivityKey;
+      green: string[];
+      checks: VerifyCheck[];
+      loadTest?: LoadTest;
+    }): Promise<VerifyCheckResult[]> {
+      ActivityKey.parse(input.key);
+      const verifier = need(deps, "verifier");
+      const results = await withHeartbeat(async (progress) => {
+        const out: VerifyCheckResult[] = [];
+        for (const check of input.checks) out.push(await verifier.runCheck(check, { urls: input.green }, progress));
+        if (input.loadTest && verifier.loadTest) {
+          out.push(await verifier.loadTest(input.loadTest, { urls: input.green }, progress));
+        }
+        return out;
+      });
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length > 0) {
+        throw ApplicationFailure.create({
+          message: `green failed verification: ${failed.map((f) => `${f.name}: ${f.detail}`).join("; ")}`,
+          type: FAILURE_TYPES.verificationFailed,
+          nonRetryable: true,
+          details: [results],
+        });
+      }
+      return results;
+    },
+  };
+}

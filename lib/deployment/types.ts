@@ -1,0 +1,148 @@
+/**
+ * Contracts of DeploymentWorkflow (issue 4): workflow input/result and the
+ * payloads of its activities. Pure zod, importable from workflow code.
+ */
+import { z } from "zod";
+import type { ReleaseConfig } from "../config/schema";
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and dashes");
+
+/**
+ * The normalized release config (lib/config ReleaseConfig). It was validated by
+ * `loadReleaseConfig` before the start; the workflow checks the parts it relies
+ * on structurally (the normalized form cannot be re-parsed by the input schema)
+ * and the preflight activity re-validates the file when `configPath` is given.
+ */
+const ReleaseConfigShape = z.custom<ReleaseConfig>(
+  (v) => {
+    if (typeof v !== "object" || v === null) return false;
+    const c = v as Record<string, unknown>;
+    const release = c.release as Record<string, unknown> | undefined;
+    return (
+      typeof c.service === "string" &&
+      typeof c.environments === "object" &&
+      c.environments !== null &&
+      typeof c.run === "object" &&
+      typeof release === "object" &&
+      release !== null &&
+      Array.isArray(release.steps) &&
+      release.steps.length > 0 &&
+      typeof release.postPromotion === "object"
+    );
+  },
+  { message: "config must be a normalized release config (loadReleaseConfig(...).config)" },
+);
+
+export const DeploymentInput = z.object({
+  service: slug,
+  environment: slug,
+  version: z.string().min(1).max(100),
+  /** What is deployed (image, tarball, commit); preflight checks it exists. */
+  artifact: z.string().min(1),
+  requestedBy: z.string().min(1),
+  reason: z.string().default(""),
+  config: ReleaseConfigShape,
+  /** sha256 of the canonical config (lib/config digest); kept in the memo. */
+  configDigest: z.string().default(""),
+  /** shipshape.yaml on the worker's file system: preflight re-validates it and runs the app-config gate. */
+  configPath: z.string().optional(),
+  /** Defaults to the workflow run ID; activities are idempotent per deploymentId + step. */
+  deploymentId: z.string().min(1).optional(),
+});
+export type DeploymentInput = z.input<typeof DeploymentInput>;
+export type DeploymentInputParsed = z.output<typeof DeploymentInput>;
+
+export const OUTCOMES = ["promoted", "rolled-back", "needs-attention"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const PHASES = [
+  "validating",
+  "preflight",
+  "provisioning-green",
+  "expanding-schema",
+  "verifying-green",
+  "awaiting-approval",
+  "shifting-traffic",
+  "paused",
+  "post-promotion-watch",
+  "keeping-previous",
+  "finalizing",
+  "rolling-back",
+  "needs-attention",
+  "promoted",
+  "rolled-back",
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface CompensationRecord {
+  name: string;
+  /** "traffic" runs first, then the rest in reverse registration order. */
+  kind: "traffic" | "schema" | "infra" | "other";
+  status: "registered" | "running" | "retrying" | "done" | "skipped";
+  attempts: number;
+  lastError: string | null;
+  startedAtMs: number | null;
+  endedAtMs: number | null;
+  skippedBy?: string;
+}
+
+export interface DecisionRecord {
+  atMs: number;
+  kind:
+    | "start"
+    | "approve"
+    | "reject"
+    | "approval-timeout"
+    | "abort"
+    | "cancel"
+    | "pause"
+    | "resume"
+    | "promote"
+    | "analysis"
+    | "retry-compensation"
+    | "skip-compensation"
+    | "failure";
+  by: string;
+  reason: string;
+}
+
+export interface DeploymentResult {
+  deploymentId: string;
+  outcome: Outcome;
+  /** Why it rolled back / needs attention (null when promoted cleanly). */
+  reason: string | null;
+  /** Compensations in the order they ran, with their final status. */
+  compensations: Array<Pick<CompensationRecord, "name" | "status" | "attempts">>;
+  decisions: DecisionRecord[];
+}
+
+// ------------------------------------------------------------------ activity payloads
+
+/** What every activity is keyed by (idempotency: deploymentId + step). */
+export const ActivityKey = z.object({
+  deploymentId: z.string().min(1),
+  service: slug,
+  environment: slug,
+  version: z.string().min(1),
+});
+export type ActivityKey = z.infer<typeof ActivityKey>;
+
+export interface GreenEnvironment {
+  stackName: string;
+  instances: string[];
+}
+
+export interface BlueInfo {
+  version: string;
+  instances: string[];
+}
+
+/** Non-retryable ApplicationFailure types (retrying cannot fix them). */
+export const FAILURE_TYPES = {
+  invalidConfig: "InvalidConfig",
+  missingArtifact: "MissingArtifact",
+  invalidInput: "InvalidDeploymentInput",
+  verificationFailed: "VerificationFailed",
+  analysisFailed: "AnalysisFailed",
+  driverNotConfigured: "DriverNotConfigured",
+} as const;
