@@ -1,0 +1,137 @@
+import fs from "node:fs";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import type {
+  InfraDriver,
+  Progress,
+  ProvisionedEnvironment,
+  RunSpec,
+  VersionEnvironmentRef,
+} from "../../activities/drivers";
+import { PROJECT_ROOT, stateDir } from "../../scripts/toolchain/locations";
+import { clearPendingOperations, openStack, stackExists } from "../pulumi/workspace";
+import { LOCAL_PROJECT, localProgram, localStackName, localStackPaths } from "./program";
+import { controller } from "./program/local-process";
+
+/**
+ * The `local` infra target: one Pulumi stack (`<service>-<env>-<version>`) per
+ * version environment on the file backend under the state folder; each stack
+ * runs `run.instances` LocalProcess resources (see program/local-process.ts).
+ *
+ * Crash recovery (a `pulumi up` SIGKILLed mid-update, e.g. with its worker):
+ *   1. openStack removes the lock left by the dead pulumi (owner pid gone);
+ *   2. clearPendingOperations drops the pending creates through a refresh
+ *      (`--clear-pending-creates`), which also drops instances whose process died;
+ *   3. `up` runs create again for the missing instances: each finds its pidfile
+ *      (idempotency key `<stack>/<index>`) and adopts the still-running process
+ *      (same spec, healthy) or kills it and starts a fresh one.
+ * destroy runs `pulumi destroy`, removes the stack, then reaps every pidfile
+ * left in the stack's run folder (processes of a create that was interrupted
+ * and never recorded in the state), so nothing leaks even when a compensation
+ * runs right after a crash.
+ */
+export interface LocalInfraDriverOptions {
+  /** Working directory of the instances (run.command is relative to it). Default: the repository root. */
+  cwd?: string;
+}
+
+function forward(progress: Progress) {
+  return (e: EngineEvent) => {
+    const name = (urn: string) => urn.split("::").pop();
+    if (e.resourcePreEvent)
+      progress(`${e.resourcePreEvent.metadata.op} ${name(e.resourcePreEvent.metadata.urn)}`);
+    else if (e.resOutputsEvent)
+      progress(`${e.resOutputsEvent.metadata.op} ${name(e.resOutputsEvent.metadata.urn)} done`);
+    else if (e.resOpFailedEvent) progress(`operation failed: ${e.resOpFailedEvent.metadata.op}`);
+    else if (e.diagnosticEvent && (e.diagnosticEvent.severity as string) !== "debug")
+      progress(`${e.diagnosticEvent.severity}: ${e.diagnosticEvent.message.trim().slice(0, 500)}`);
+    else if (e.summaryEvent) progress(`summary: ${JSON.stringify(e.summaryEvent.resourceChanges)}`);
+  };
+}
+
+/** Kills every process still named by a pidfile of the stack and removes the pidfiles. */
+export async function reapStackProcesses(stackName: string): Promise<number> {
+  const { runDir } = localStackPaths(stateDir(), stackName);
+  if (!fs.existsSync(runDir)) return 0;
+  const c = controller();
+  let killed = 0;
+  for (const f of fs.readdirSync(runDir)) {
+    if (!f.endsWith(".json")) continue;
+    const file = `${runDir}/${f}`;
+    const pf = c.readPidFile(file);
+    if (pf && (await c.reap(file, pf.key))) killed++;
+    fs.rmSync(file, { force: true });
+  }
+  fs.rmSync(runDir, { recursive: true, force: true });
+  return killed;
+}
+
+export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): InfraDriver {
+  const cwd = options.cwd ?? PROJECT_ROOT;
+  return {
+    async provisionEnvironment(
+      ref: VersionEnvironmentRef,
+      spec: { run: RunSpec; env: Record<string, string> },
+      progress: Progress,
+    ): Promise<ProvisionedEnvironment> {
+      const stackName = localStackName(ref);
+      const program = localProgram({
+        stackName,
+        stateDir: stateDir(),
+        command: spec.run.command,
+        cwd,
+        instances: spec.run.instances,
+        healthPath: spec.run.healthPath,
+        startTimeoutMs: spec.run.startTimeout,
+        env: {
+          ...spec.run.env,
+          ...spec.env,
+          SHIPSHAPE_SERVICE: ref.service,
+          SHIPSHAPE_ENVIRONMENT: ref.environment,
+          SHIPSHAPE_VERSION: ref.version,
+        },
+      });
+      const { stack, clearedLocks } = await openStack({ projectName: LOCAL_PROJECT, stackName, program });
+      if (clearedLocks.length > 0)
+        progress(`cleared ${clearedLocks.length} stale lock(s) left by a killed pulumi`);
+      const clearedPending = await clearPendingOperations(stack);
+      if (clearedPending > 0)
+        progress(`cleared ${clearedPending} pending operation(s) from an interrupted update`);
+      progress(`pulumi up ${stackName}`);
+      const result = await stack.up({ color: "never", onEvent: forward(progress) });
+      const out = (k: string) => (result.outputs[k]?.value ?? []) as unknown[];
+      const urls = out("urls") as string[];
+      const pids = out("pids") as number[];
+      const logFiles = out("logFiles") as string[];
+      return {
+        stackName,
+        instances: urls.map((url, i) => ({ url, pid: pids[i], logFile: logFiles[i] })),
+        outputs: Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value])),
+        clearedLocks: clearedLocks.length,
+        clearedPendingOperations: clearedPending,
+      };
+    },
+
+    async destroyEnvironment(ref: VersionEnvironmentRef, progress: Progress): Promise<{ existed: boolean }> {
+      const stackName = localStackName(ref);
+      const existed = await stackExists(LOCAL_PROJECT, stackName);
+      if (existed) {
+        const { stack, clearedLocks } = await openStack({
+          projectName: LOCAL_PROJECT,
+          stackName,
+          program: async () => ({}),
+        });
+        if (clearedLocks.length > 0) progress(`cleared ${clearedLocks.length} stale lock(s)`);
+        const cleared = await clearPendingOperations(stack);
+        if (cleared > 0) progress(`cleared ${cleared} pending operation(s)`);
+        progress(`pulumi destroy ${stackName}`);
+        await stack.destroy({ color: "never", onEvent: forward(progress) });
+        await stack.workspace.removeStack(stackName);
+      }
+      const reaped = await reapStackProcesses(stackName);
+      if (reaped > 0) progress(`stopped ${reaped} process(es) of an interrupted create`);
+      return { existed: existed || reaped > 0 };
+    },
+  };
+}
+
+export const localInfraDriver: InfraDriver = createLocalInfraDriver();
