@@ -190,20 +190,67 @@ export const ApprovalsSchema = z
   })
   .superRefine((value, ctx) => report(ctx, checkApprovals(value)));
 
+const arn = (description: string) => z.string().regex(/^arn:/).meta({ description });
+
 export const AwsTargetSchema = z
   .strictObject({
-    region: z.string().min(1),
-    cluster: z.string().min(1).meta({ description: "ECS cluster name" }),
-    listenerArn: z
-      .string()
-      .regex(/^arn:/)
-      .meta({ description: "ALB listener whose weighted rule shifts traffic" }),
+    region: z.string().min(1).meta({ description: "AWS region, e.g. eu-west-1" }),
+    cluster: z.string().min(1).meta({ description: "ECS cluster name (Fargate capacity)" }),
+    listenerArn: arn("ALB listener whose weighted rule shifts traffic"),
     image: z
       .string()
       .min(1)
       .meta({ description: "Container image; $version is replaced by the version deployed" }),
+    containerPort: int("Port the container listens on").min(1).max(65535).default(8080),
+    cpu: z
+      .union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)])
+      .meta({ description: "Fargate task CPU units (256 = 0.25 vCPU)" })
+      .default(256),
+    memory: int("Fargate task memory in MiB (must fit the CPU size)").min(512).max(30720).default(512),
+    desiredCount: int("Tasks per version; default run.instances").min(1).max(1000).optional(),
+    subnets: z
+      .array(z.string().regex(/^subnet-/))
+      .min(1)
+      .meta({ description: "Subnets of the tasks; default the load balancer's subnets" })
+      .optional(),
+    securityGroups: z
+      .array(z.string().regex(/^sg-/))
+      .meta({ description: "Extra security groups for the tasks (e.g. database access)" })
+      .default([]),
+    assignPublicIp: z
+      .boolean()
+      .meta({ description: "Give tasks a public IP (only for public subnets without NAT)" })
+      .default(false),
+    executionRoleArn: arn(
+      "Task execution role (pull image, read secrets); default: one is created",
+    ).optional(),
+    taskRoleArn: arn("Role the application runs as").optional(),
+    secrets: z
+      .record(envName, arn("Secrets Manager secret or SSM parameter ARN (optionally :json-key::)"))
+      .meta({
+        description: "Environment variables filled from secrets by reference; values never enter the config",
+      })
+      .default({}),
+    rule: z
+      .strictObject({
+        priority: int("Listener rule priority (unique per listener)").min(1).max(50000),
+        hosts: z.array(z.string().min(1)).meta({ description: "Host header conditions" }).optional(),
+        paths: z.array(z.string().min(1)).meta({ description: "Path pattern conditions" }).optional(),
+      })
+      .meta({ description: "The listener rule that splits traffic; at least one of hosts/paths" })
+      .refine((r) => (r.hosts?.length ?? 0) + (r.paths?.length ?? 0) > 0, {
+        message: "rule needs hosts or paths",
+      })
+      .optional(),
+    deregistrationDelay: duration("How long a target drains before it is removed").prefault("30s"),
+    targetHealthTimeout: duration("How long traffic shifting waits for healthy targets").prefault("5m"),
+    logRetentionDays: int("CloudWatch Logs retention of the task logs").min(1).default(14),
+    tags: z
+      .record(z.string().min(1).max(128), z.string().max(256))
+      .meta({ description: "Extra tags on every resource" })
+      .default({}),
   })
-  .meta({ description: "AWS target settings (refined by the AWS target)" });
+  .meta({ description: "AWS target settings (ECS Fargate behind a weighted ALB listener rule)" });
 
 export const EnvironmentSchema = z
   .strictObject({
