@@ -1,0 +1,212 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { freePort, portIsFree } from "../../scripts/services/free-port";
+import { isAlive, signalGroup, spawnDetached, tailLog } from "../../scripts/services/process-group";
+import { PROJECT_ROOT, stateDir } from "../../scripts/toolchain/locations";
+
+/**
+ * Lifecycle of the local router as a platform process (not a Pulumi stack).
+ *
+ * Choice: the router outlives every deployment — it IS blue's front door and
+ * holds the split between deployments — so it is not part of any version
+ * stack, and a Pulumi stack of its own would add an engine run to every
+ * `dev`/`demo` start for one process. It is started by the dev stack / demo
+ * (and the integration tests) through `ensureRouterProcess(name)`: one
+ * detached router per service+environment, `name` = `<service>-<env>`.
+ *
+ * Everything lives under `<state>/router/<name>/`:
+ *   process.json  pid, ports, URLs, token (mode 0600) — how other processes
+ *                 (worker, CLI) find the router;
+ *   routes.json   the router's persisted routing table (survives restarts);
+ *   router.log    its output.
+ * `ensureRouterProcess` is idempotent: a live, healthy router is reused; a
+ * dead one is restarted on the same ports when they are free, so URLs stay
+ * stable and the split comes back from routes.json.
+ */
+export interface RouterProcessInfo {
+  name: string;
+  pid: number;
+  port: number;
+  adminPort: number;
+  url: string;
+  adminUrl: string;
+  token: string;
+  routesFile: string;
+  logFile: string;
+  startedAt: string;
+  /** Set by stopRouterProcess; ports and token are reused by the next start. */
+  stoppedAt?: string;
+}
+
+export interface RouterProcessOptions {
+  port?: number;
+  adminPort?: number;
+  /** Admin token; default SHIPSHAPE_ROUTER_TOKEN, else the previous one, else random. */
+  token?: string;
+  healthIntervalMs?: number;
+  startTimeoutMs?: number;
+  /** Extra CLI flags for infra/local/router/main.ts. */
+  extraArgs?: string[];
+}
+
+export function routerProcessDir(name: string): string {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`router name "${name}" must match [a-z0-9-]+`);
+  return path.join(stateDir(), "router", name);
+}
+
+function infoFile(name: string): string {
+  return path.join(routerProcessDir(name), "process.json");
+}
+
+export function readRouterProcess(name: string): RouterProcessInfo | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(infoFile(name), "utf8")) as RouterProcessInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Guards against a recycled pid: the router's environment carries its token (Linux /proc). */
+function isOurRouter(info: RouterProcessInfo): boolean {
+  if (!fs.existsSync("/proc/self/environ")) return true;
+  try {
+    return fs
+      .readFileSync(`/proc/${info.pid}/environ`, "latin1")
+      .split("\0")
+      .includes(`SHIPSHAPE_ROUTER_TOKEN=${info.token}`);
+  } catch {
+    return false;
+  }
+}
+
+async function healthz(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function routerProcessHealth(
+  name: string,
+): Promise<{ running: boolean; healthy: boolean; info?: RouterProcessInfo }> {
+  const info = readRouterProcess(name);
+  if (!info) return { running: false, healthy: false };
+  const running = info.pid > 0 && !info.stoppedAt && isAlive(info.pid) && isOurRouter(info);
+  return {
+    running,
+    healthy: running && (await healthz(info.adminUrl)) && !(await portIsFree(info.port)),
+    info,
+  };
+}
+
+/** Starts the router for `name` unless a healthy one is already running; returns how to reach it. */
+export async function ensureRouterProcess(
+  name: string,
+  opts: RouterProcessOptions = {},
+): Promise<RouterProcessInfo> {
+  const h = await routerProcessHealth(name);
+  if (h.healthy && h.info) return h.info;
+  if (h.running && h.info) await stopRouterProcess(name); // alive but not answering: restart
+
+  const prev = h.info;
+  const dir = routerProcessDir(name);
+  fs.mkdirSync(dir, { recursive: true });
+  const reuse = async (p: number | undefined) => (p && (await portIsFree(p)) ? p : undefined);
+  const port = opts.port ?? (await reuse(prev?.port)) ?? (await freePort());
+  let adminPort = opts.adminPort ?? (await reuse(prev?.adminPort)) ?? (await freePort());
+  while (adminPort === port) adminPort = await freePort();
+  const token =
+    opts.token ?? process.env.SHIPSHAPE_ROUTER_TOKEN ?? prev?.token ?? randomBytes(24).toString("hex");
+  const routesFile = path.join(dir, "routes.json");
+  const logFile = path.join(dir, "router.log");
+  const args = [
+    path.join(PROJECT_ROOT, "infra", "local", "router", "main.ts"),
+    "--port",
+    String(port),
+    "--admin-port",
+    String(adminPort),
+    "--state-file",
+    routesFile,
+    "--health-interval-ms",
+    String(opts.healthIntervalMs ?? 500),
+    ...(opts.extraArgs ?? []),
+  ];
+  const proc = spawnDetached(path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), args, {
+    logFile,
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, SHIPSHAPE_ROUTER_TOKEN: token },
+  });
+  proc.child.unref();
+  const info: RouterProcessInfo = {
+    name,
+    pid: proc.pid,
+    port,
+    adminPort,
+    url: `http://127.0.0.1:${port}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    token,
+    routesFile,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  while (!(await healthz(info.adminUrl)) || (await portIsFree(port))) {
+    if (!isAlive(proc.pid) || Date.now() > deadline) {
+      signalGroup(proc.pid, "SIGKILL");
+      throw new Error(`router "${name}" did not start:\n${tailLog(logFile)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  writeInfo(info);
+  return info;
+}
+
+function writeInfo(info: RouterProcessInfo): void {
+  const tmp = `${infoFile(info.name)}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(info, null, 2), { mode: 0o600 });
+  fs.renameSync(tmp, infoFile(info.name));
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * SIGTERM (the router drains in-flight requests), SIGKILL after graceMs, wait
+ * until both ports are free. Keeps routes.json unless `purge`. No-op when not running.
+ */
+export async function stopRouterProcess(
+  name: string,
+  { graceMs = 10_000, purge = false }: { graceMs?: number; purge?: boolean } = {},
+): Promise<{ stopped: boolean }> {
+  const info = readRouterProcess(name);
+  let stopped = false;
+  if (info && info.pid > 0 && !info.stoppedAt && groupAlive(info.pid) && isOurRouter(info)) {
+    stopped = true;
+    signalGroup(info.pid, "SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (groupAlive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (groupAlive(info.pid)) signalGroup(info.pid, "SIGKILL");
+    const hard = Date.now() + 5000;
+    while (groupAlive(info.pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (info) {
+    const portDeadline = Date.now() + 10_000;
+    for (const p of [info.port, info.adminPort]) {
+      while (!(await portIsFree(p)) && Date.now() < portDeadline)
+        await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  if (purge) fs.rmSync(routerProcessDir(name), { recursive: true, force: true });
+  else if (info) writeInfo({ ...info, stoppedAt: new Date().toISOString() });
+  return { stopped };
+}
