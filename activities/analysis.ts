@@ -1,6 +1,6 @@
 import { Context } from "@temporalio/activity";
-import type { MetricProvider as MetricProviderName } from "../lib/config/schema";
 import type { Measurement } from "../lib/analysis/types";
+import type { MetricProvider as MetricProviderName } from "../lib/config/schema";
 import { ActivityKey } from "../lib/deployment/types";
 import type { DeploymentDeps } from "./deployment-deps";
 
@@ -33,7 +33,12 @@ export function createAnalysisActivities(deps: Partial<DeploymentDeps>) {
         ctx.heartbeat(`measuring ${m.name}`);
         const provider = deps.metrics?.[m.provider as MetricProviderName];
         if (!provider) {
-          out.push({ metric: m.name, canary: null, baseline: null, error: `provider ${m.provider} not configured` });
+          out.push({
+            metric: m.name,
+            canary: null,
+            baseline: null,
+            error: `provider ${m.provider} not configured`,
+          });
           continue;
         }
         const version = (v: string) => m.query.replaceAll("$version", v);
@@ -50,7 +55,12 @@ export function createAnalysisActivities(deps: Partial<DeploymentDeps>) {
           out.push({ metric: m.name, ...r });
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
-          out.push({ metric: m.name, canary: null, baseline: null, error: `${m.provider}: ${message}`.slice(0, MAX_ERROR) });
+          out.push({
+            metric: m.name,
+            canary: null,
+            baseline: null,
+            error: `${m.provider}: ${message}`.slice(0, MAX_ERROR),
+          });
         }
       }
       return out;

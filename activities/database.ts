@@ -49,7 +49,10 @@ export function pgDeploymentRecords(pool: Pool): DeploymentRecordStore {
 export function createDatabaseActivities(deps: Partial<DatabaseDeps>) {
   const records = (): DeploymentRecordStore => {
     if (!deps.records) {
-      throw ApplicationFailure.nonRetryable("this worker has no deployment record store", FAILURE_TYPES.driverNotConfigured);
+      throw ApplicationFailure.nonRetryable(
+        "this worker has no deployment record store",
+        FAILURE_TYPES.driverNotConfigured,
+      );
     }
     return deps.records;
   };
@@ -72,7 +75,9 @@ export function createDatabaseActivities(deps: Partial<DatabaseDeps>) {
  */
 export function createMigrationActivities(deps: Partial<DeploymentDeps>) {
   return {
-    async expandSchema(input: { key: ActivityKey }): Promise<{ migration: string | null; versionSchema: string | null }> {
+    async expandSchema(input: {
+      key: ActivityKey;
+    }): Promise<{ migration: string | null; versionSchema: string | null }> {
       const key = ActivityKey.parse(input.key);
       return withHeartbeat((progress) => need(deps, "migrations").expand(key, progress));
     },
@@ -80,7 +85,10 @@ export function createMigrationActivities(deps: Partial<DeploymentDeps>) {
       const key = ActivityKey.parse(input.key);
       return withHeartbeat((progress) => need(deps, "migrations").contract(key, input.migration, progress));
     },
-    async rollbackSchema(input: { key: ActivityKey; migration: string }): Promise<{ alreadyDone: boolean }> {
+    async rollbackSchema(input: {
+      key: ActivityKey;
+      migration: string | null;
+    }): Promise<{ alreadyDone: boolean }> {
       const key = ActivityKey.parse(input.key);
       return withHeartbeat((progress) => need(deps, "migrations").rollback(key, input.migration, progress));
     },

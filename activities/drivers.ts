@@ -97,11 +97,27 @@ export interface MigrationDriver {
    * Expand: start the version's pending migration (no-op when there is none
    * or it already started). Returns the migration name, or null when nothing to do.
    */
-  expand(ref: VersionEnvironmentRef, progress: Progress): Promise<{ migration: string | null; versionSchema: string | null }>;
+  expand(
+    ref: VersionEnvironmentRef,
+    progress: Progress,
+  ): Promise<{ migration: string | null; versionSchema: string | null }>;
   /** Contract: complete the migration (old schema version removed). Idempotent. */
-  contract(ref: VersionEnvironmentRef, migration: string, progress: Progress): Promise<{ alreadyDone: boolean }>;
-  /** Roll back the expansion (data written by the new version is renamed aside, never dropped). Idempotent. */
-  rollback(ref: VersionEnvironmentRef, migration: string, progress: Progress): Promise<{ alreadyDone: boolean }>;
+  contract(
+    ref: VersionEnvironmentRef,
+    migration: string,
+    progress: Progress,
+  ): Promise<{ alreadyDone: boolean }>;
+  /**
+   * Roll back the expansion (data written by the new version is renamed aside,
+   * never dropped). Idempotent. `migration` null: whatever this deployment
+   * (ref.deploymentId / ref.version) started, if anything — the compensation is
+   * registered before expand returns, so a crash mid-expand is undone too.
+   */
+  rollback(
+    ref: VersionEnvironmentRef,
+    migration: string | null,
+    progress: Progress,
+  ): Promise<{ alreadyDone: boolean }>;
 }
 
 /** A measurement request for one metric over one interval (see lib/analysis Measurement for the answer). */
@@ -149,7 +165,12 @@ export interface VerifyDriver {
 
 /** Deployment notifications (chat, email, stdout). `key` makes a resend a no-op. */
 export interface Notifier {
-  send(message: { key: string; deploymentId: string; event: string; text: string }): Promise<{ sent: boolean }>;
+  send(message: {
+    key: string;
+    deploymentId: string;
+    event: string;
+    text: string;
+  }): Promise<{ sent: boolean }>;
 }
 
 /** Where artifacts live; preflight asks whether the one being deployed exists. */

@@ -25,7 +25,10 @@ export interface InfraDeps {
 export function createInfraActivities(deps: Partial<InfraDeps>) {
   const infra = (): EnvironmentInfraDriver => {
     if (!deps.infra) {
-      throw ApplicationFailure.nonRetryable("this worker has no skeleton infra driver", FAILURE_TYPES.driverNotConfigured);
+      throw ApplicationFailure.nonRetryable(
+        "this worker has no skeleton infra driver",
+        FAILURE_TYPES.driverNotConfigured,
+      );
     }
     return deps.infra;
   };

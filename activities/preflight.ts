@@ -56,7 +56,10 @@ export function createPreflightActivities(deps: Partial<DeploymentDeps>) {
       const resolved = resolveEnvRefs(input.config, env);
       if (!resolved.ok) problems.push(...resolved.problems.map((p) => p.message));
       if (problems.length > 0) {
-        throw ApplicationFailure.nonRetryable(`invalid release config: ${problems.join("; ")}`, FAILURE_TYPES.invalidConfig);
+        throw ApplicationFailure.nonRetryable(
+          `invalid release config: ${problems.join("; ")}`,
+          FAILURE_TYPES.invalidConfig,
+        );
       }
       Context.current().heartbeat("checking artifact");
       if (!(await need(deps, "artifacts").exists(input.artifact))) {

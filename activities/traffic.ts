@@ -27,7 +27,10 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
       const scope = scopeOf(key);
       const current = await router().getRoutes(scope);
       // On a retry, the backends we set ourselves are already there: blue stays blue.
-      const blue = current.backends.blue && current.backends.blue.version !== key.version ? current.backends.blue : undefined;
+      const blue =
+        current.backends.blue && current.backends.blue.version !== key.version
+          ? current.backends.blue
+          : undefined;
       const split: TrafficSplit = blue ? { blue: 100, green: 0 } : { blue: 0, green: 0 };
       await router().setBackends(scope, {
         ...(blue ? { blue } : {}),
@@ -50,7 +53,9 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
       const scope = scopeOf(key);
       if (input.blue) {
         await apply(key, { blue: 100, green: 0 }, 60_000);
-        await router().setBackends(scope, { blue: { version: input.blue.version, instances: input.blue.instances } });
+        await router().setBackends(scope, {
+          blue: { version: input.blue.version, instances: input.blue.instances },
+        });
       } else {
         // First deployment: nothing to fall back to; take green out of the data plane.
         await router().setBackends(scope, {});

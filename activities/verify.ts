@@ -23,7 +23,8 @@ export function createVerifyActivities(deps: Partial<DeploymentDeps>) {
       const verifier = need(deps, "verifier");
       const results = await withHeartbeat(async (progress) => {
         const out: VerifyCheckResult[] = [];
-        for (const check of input.checks) out.push(await verifier.runCheck(check, { urls: input.green }, progress));
+        for (const check of input.checks)
+          out.push(await verifier.runCheck(check, { urls: input.green }, progress));
         if (input.loadTest && verifier.loadTest) {
           out.push(await verifier.loadTest(input.loadTest, { urls: input.green }, progress));
         }

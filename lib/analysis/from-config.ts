@@ -54,7 +54,10 @@ export function metricSpecsFromConfig(analysis: Analysis, override?: AnalysisOve
   return eff.metrics.map((m) => metricSpecFromConfig(m, eff.minRequests));
 }
 
-export function analysisLimitsFromConfig(analysis: Analysis, override?: AnalysisOverride): AnalysisLimitsInput {
+export function analysisLimitsFromConfig(
+  analysis: Analysis,
+  override?: AnalysisOverride,
+): AnalysisLimitsInput {
   const eff = effectiveAnalysis(analysis, override);
   return {
     failureLimit: eff.failureLimit,

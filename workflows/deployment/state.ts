@@ -1,0 +1,102 @@
+/**
+ * The status model: what the `status` query returns and what the Web UI
+ * details render. Plain JSON, bounded:
+ *   phases       ≤ MAX_PHASES entries (oldest dropped; a deployment has ~15)
+ *   decisions    ≤ MAX_DECISION_LOG (oldest dropped, the first "start" kept)
+ *   verdicts     ≤ MAX_VERDICTS latest analysis lines (+ analysis decisions ≤ 20 from lib/analysis)
+ *   compensations one entry per registered side effect (≤ 8 by construction)
+ *   reason / error strings ≤ MAX_TEXT characters
+ */
+import type { AnalysisVerdict } from "../../lib/analysis/types";
+import type { CompensationRecord, DecisionRecord, Outcome, Phase } from "../../lib/deployment/types";
+
+export const MAX_PHASES = 40;
+export const MAX_DECISION_LOG = 100;
+export const MAX_VERDICTS = 20;
+export const MAX_TEXT = 500;
+
+export interface PhaseTiming {
+  phase: Phase;
+  startedAtMs: number;
+  endedAtMs: number | null;
+  durationMs: number | null;
+}
+
+export interface PendingApproval {
+  gate: string;
+  sinceMs: number;
+  timeoutAtMs: number;
+  approvers: string[];
+  allowSelfApproval: boolean;
+}
+
+export interface DeploymentStatus {
+  deploymentId: string;
+  service: string;
+  environment: string;
+  version: string;
+  artifact: string;
+  requestedBy: string;
+  reason: string;
+  configDigest: string;
+  phase: Phase;
+  outcome: Outcome | null;
+  /** Why the deployment is rolling back / rolled back / needs attention. */
+  outcomeReason: string | null;
+  step: { index: number; total: number; weight: number };
+  weights: { blue: number; green: number };
+  blueVersion: string | null;
+  phases: PhaseTiming[];
+  analysis: {
+    status: "off" | "running" | "failed" | "paused";
+    verdicts: AnalysisVerdict[];
+    decisions: AnalysisVerdict[];
+  };
+  pendingApprovals: PendingApproval[];
+  paused: { by: string; reason: string; sinceMs: number } | null;
+  promotedBy: string | null;
+  compensations: CompensationRecord[];
+  needsAttention: { compensation: string; sinceMs: number; lastError: string } | null;
+  decisions: DecisionRecord[];
+}
+
+export const clip = (text: string, max = MAX_TEXT): string =>
+  text.length > max ? `${text.slice(0, max - 1)}…` : text;
+
+export function enterPhase(s: DeploymentStatus, phase: Phase, atMs: number): void {
+  if (s.phase === phase && s.phases.length > 0) return;
+  const last = s.phases[s.phases.length - 1];
+  if (last && last.endedAtMs === null) {
+    last.endedAtMs = atMs;
+    last.durationMs = atMs - last.startedAtMs;
+  }
+  s.phase = phase;
+  s.phases.push({ phase, startedAtMs: atMs, endedAtMs: null, durationMs: null });
+  if (s.phases.length > MAX_PHASES) s.phases.splice(0, s.phases.length - MAX_PHASES);
+}
+
+/** Closes the last phase (terminal phases end when they start). */
+export function closePhases(s: DeploymentStatus, atMs: number): void {
+  const last = s.phases[s.phases.length - 1];
+  if (last && last.endedAtMs === null) {
+    last.endedAtMs = atMs;
+    last.durationMs = atMs - last.startedAtMs;
+  }
+}
+
+export function recordDecision(s: DeploymentStatus, d: DecisionRecord): void {
+  s.decisions.push({ ...d, reason: clip(d.reason) });
+  if (s.decisions.length > MAX_DECISION_LOG) s.decisions.splice(1, s.decisions.length - MAX_DECISION_LOG);
+}
+
+export function recordVerdict(s: DeploymentStatus, v: AnalysisVerdict): void {
+  s.analysis.verdicts.push(v);
+  if (s.analysis.verdicts.length > MAX_VERDICTS)
+    s.analysis.verdicts.splice(0, s.analysis.verdicts.length - MAX_VERDICTS);
+}
+
+/** "step 2/4 (10%)" / "before traffic" — used in messages and details. */
+export function stepText(s: DeploymentStatus): string {
+  if (s.step.index === 0) return `before traffic (${s.step.total} steps planned)`;
+  return `step ${s.step.index}/${s.step.total} (${s.step.weight}%)`;
+}
