@@ -154,9 +154,18 @@ export async function verifyMigration(args: {
               `SELECT (SELECT ${nc} FROM ${newView} WHERE ${whereNew}) IS NOT DISTINCT FROM (SELECT ${dw.up} FROM ${oldView} WHERE ${whereOld}) AS ok`,
               target,
             );
-            return r.rows[0]?.ok
+            if (!r.rows[0]?.ok)
+              return `write through old, read through new: ${label} differs from up(${dw.oldColumn})`;
+            if (!dw.down) return null;
+            // …and back: down(up(v)) must give the old version its own value again.
+            const back = await c.query(
+              `SELECT (SELECT ${oc} FROM ${oldView} WHERE ${whereOld}) IS NULL
+                   OR (SELECT ${dw.down} FROM ${newView} WHERE ${whereNew}) IS NOT DISTINCT FROM (SELECT ${oc} FROM ${oldView} WHERE ${whereOld}) AS ok`,
+              target,
+            );
+            return back.rows[0]?.ok
               ? null
-              : `write through old, read through new: ${label} differs from up(${dw.oldColumn})`;
+              : `does not round-trip: down(up(${dw.oldColumn})) ≠ ${dw.oldColumn}`;
           });
           if (err) failures.push(`${label} (old → new): ${err}`);
         }
@@ -173,9 +182,17 @@ export async function verifyMigration(args: {
               `SELECT (SELECT ${oc} FROM ${oldView} WHERE ${whereOld}) IS NOT DISTINCT FROM (SELECT ${dw.down} FROM ${newView} WHERE ${whereNew}) AS ok`,
               target,
             );
-            return r.rows[0]?.ok
+            if (!r.rows[0]?.ok)
+              return `write through new, read through old: ${label} differs from down(${dw.newColumn})`;
+            if (!dw.up) return null;
+            const back = await c.query(
+              `SELECT (SELECT ${nc} FROM ${newView} WHERE ${whereNew}) IS NULL
+                   OR (SELECT ${dw.up} FROM ${oldView} WHERE ${whereOld}) IS NOT DISTINCT FROM (SELECT ${nc} FROM ${newView} WHERE ${whereNew}) AS ok`,
+              target,
+            );
+            return back.rows[0]?.ok
               ? null
-              : `write through new, read through old: ${label} differs from down(${dw.newColumn})`;
+              : `does not round-trip: up(down(${dw.newColumn})) ≠ ${dw.newColumn}`;
           });
           if (err) failures.push(`${label} (new → old): ${err}`);
         }

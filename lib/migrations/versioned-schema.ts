@@ -63,6 +63,8 @@ export function createViewsSql(
     out.push(
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${ident(versionSchema)} TO ${ident(role)}`,
     );
+    // Column defaults (nextval) run with the inserting role's rights, not the view owner's.
+    out.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${ident(baseSchema)} TO ${ident(role)}`);
   }
   return out.join(";\n");
 }
