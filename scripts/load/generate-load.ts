@@ -1,0 +1,231 @@
+// Load generator: realistic mixed shop traffic through the router.
+//
+//   npx tsx scripts/load/generate-load.ts --url http://127.0.0.1:8080 \
+//     [--duration 30s] [--max-requests 5000] [--concurrency 16] [--rps 50] \
+//     [--header x-shipshape-version:green] [--json]
+//
+// Each virtual user runs shopping sessions: browse the catalogue, look at a
+// product, add to cart (70%), view the cart, check out (40% of carts). Plain
+// fetch (undici, keep-alive) with bounded concurrency and an optional global
+// request rate; always bounded by duration AND request count. The report
+// counts responses per backend (the router's `x-shipshape-backend` header),
+// per version (`x-shop-version`), per status, and errors (5xx + network).
+
+import { parseArgs } from "node:util";
+
+export interface LoadOptions {
+  url: string;
+  durationMs: number;
+  maxRequests: number;
+  concurrency: number;
+  /** Global request rate limit; undefined = as fast as the concurrency allows. */
+  rps?: number;
+  headers?: Record<string, string>;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  random?: () => number;
+}
+
+export interface LoadReport {
+  requests: number;
+  errors: number;
+  networkErrors: number;
+  errorRate: number;
+  durationMs: number;
+  achievedRps: number;
+  byBackend: Record<string, number>;
+  byVersion: Record<string, number>;
+  byStatus: Record<string, number>;
+  byKind: Record<string, number>;
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  checkouts: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
+  const base = opts.url.replace(/\/+$/, "");
+  const random = opts.random ?? Math.random;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const started = Date.now();
+  const deadline = started + opts.durationMs;
+  let issued = 0;
+  const latencies: number[] = [];
+  const r: LoadReport = {
+    requests: 0,
+    errors: 0,
+    networkErrors: 0,
+    errorRate: 0,
+    durationMs: 0,
+    achievedRps: 0,
+    byBackend: {},
+    byVersion: {},
+    byStatus: {},
+    byKind: {},
+    latencyMs: { p50: 0, p95: 0, p99: 0, max: 0 },
+    checkouts: 0,
+  };
+  const inc = (m: Record<string, number>, k: string) => {
+    m[k] = (m[k] ?? 0) + 1;
+  };
+
+  /** Reserves a request slot (count + rate); false when the run is over. */
+  async function slot(): Promise<boolean> {
+    if (issued >= opts.maxRequests || Date.now() >= deadline) return false;
+    const n = issued++;
+    if (opts.rps) {
+      const at = started + (n / opts.rps) * 1000;
+      const wait = at - Date.now();
+      if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+      if (Date.now() >= deadline) return false;
+    }
+    return true;
+  }
+
+  async function call(kind: string, method: string, path: string, body?: unknown): Promise<unknown> {
+    if (!(await slot())) throw new Stop();
+    const t0 = performance.now();
+    inc(r.byKind, kind);
+    r.requests++;
+    try {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: { ...(body ? { "content-type": "application/json" } : {}), ...opts.headers },
+        body: body ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      latencies.push(performance.now() - t0);
+      inc(r.byStatus, String(res.status));
+      inc(r.byBackend, res.headers.get("x-shipshape-backend") ?? "(none)");
+      inc(r.byVersion, res.headers.get("x-shop-version") ?? "(none)");
+      if (res.status >= 500) {
+        r.errors++;
+        return undefined;
+      }
+      if (!res.ok) return undefined;
+      try {
+        return JSON.parse(text);
+      } catch {
+        return undefined;
+      }
+    } catch (err) {
+      if (err instanceof Stop) throw err;
+      latencies.push(performance.now() - t0);
+      r.errors++;
+      r.networkErrors++;
+      inc(r.byStatus, "network");
+      return undefined;
+    }
+  }
+
+  async function session(user: number, n: number): Promise<void> {
+    const products = (await call("browse", "GET", "/api/products")) as { items?: Array<{ id: number }> };
+    const items = products?.items ?? [];
+    const pick = items[Math.floor(random() * items.length)];
+    if (!pick) return;
+    await call("product", "GET", `/api/products/${pick.id}`);
+    if (random() >= 0.7) return;
+    const cartId = `load-${process.pid}-${user}-${n}`;
+    await call("add-to-cart", "POST", `/api/carts/${cartId}/items`, {
+      productId: pick.id,
+      quantity: 1 + Math.floor(random() * 3),
+    });
+    await call("view-cart", "GET", `/api/carts/${cartId}`);
+    if (random() >= 0.4) return;
+    const order = (await call("checkout", "POST", "/api/checkout", { cartId })) as { orderId?: number };
+    if (order?.orderId) r.checkouts++;
+  }
+
+  async function user(id: number): Promise<void> {
+    for (let n = 0; ; n++) {
+      try {
+        await session(id, n);
+      } catch (err) {
+        if (err instanceof Stop) return;
+        throw err;
+      }
+    }
+  }
+
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, (_, i) => user(i)));
+  r.durationMs = Date.now() - started;
+  r.achievedRps = Math.round((r.requests / Math.max(1, r.durationMs)) * 1000 * 10) / 10;
+  r.errorRate = r.requests === 0 ? 0 : r.errors / r.requests;
+  latencies.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 100) / 100;
+  r.latencyMs = {
+    p50: round(quantile(latencies, 0.5)),
+    p95: round(quantile(latencies, 0.95)),
+    p99: round(quantile(latencies, 0.99)),
+    max: round(latencies[latencies.length - 1] ?? 0),
+  };
+  return r;
+}
+
+class Stop extends Error {}
+
+function parseDurationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
+  if (!m) throw new Error(`bad duration "${text}" (use 500ms, 30s, 2m)`);
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: "string" },
+      duration: { type: "string", default: "30s" },
+      "max-requests": { type: "string", default: "100000" },
+      concurrency: { type: "string", default: "16" },
+      rps: { type: "string" },
+      header: { type: "string", multiple: true },
+      json: { type: "boolean" },
+    },
+  });
+  if (!values.url) {
+    process.stderr.write("usage: generate-load.ts --url <router url> [--duration 30s] [--max-requests n]\n");
+    process.exit(2);
+  }
+  const headers: Record<string, string> = {};
+  for (const h of values.header ?? []) {
+    const i = h.indexOf(":");
+    if (i <= 0) throw new Error(`--header wants name:value, got "${h}"`);
+    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  const report = await generateLoad({
+    url: values.url,
+    durationMs: parseDurationMs(values.duration ?? "30s"),
+    maxRequests: Number(values["max-requests"]),
+    concurrency: Number(values.concurrency),
+    rps: values.rps ? Number(values.rps) : undefined,
+    headers,
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const fmt = (m: Record<string, number>) =>
+    Object.entries(m)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
+  process.stdout.write(
+    `${report.requests} requests in ${report.durationMs} ms (${report.achievedRps} req/s), ` +
+      `errors ${report.errors} (${(report.errorRate * 100).toFixed(2)}%, network ${report.networkErrors})\n` +
+      `  backends: ${fmt(report.byBackend)}\n  versions: ${fmt(report.byVersion)}\n` +
+      `  status:   ${fmt(report.byStatus)}\n  kinds:    ${fmt(report.byKind)}\n` +
+      `  latency ms: p50 ${report.latencyMs.p50} p95 ${report.latencyMs.p95} p99 ${report.latencyMs.p99} max ${report.latencyMs.max}\n` +
+      `  checkouts: ${report.checkouts}\n`,
+  );
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
