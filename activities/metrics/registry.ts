@@ -49,7 +49,7 @@ export class UnknownMetricProviderError extends Error {
     readonly configured: string[],
   ) {
     const known = Object.keys(KNOWN_PROVIDERS);
-    const why = !(provider in KNOWN_PROVIDERS)
+    const why = !Object.hasOwn(KNOWN_PROVIDERS, provider)
       ? `unknown metric provider ${JSON.stringify(provider)} (known: ${known.join(", ")})`
       : KNOWN_PROVIDERS[provider as keyof typeof KNOWN_PROVIDERS]
         ? `metric provider ${JSON.stringify(provider)} is not configured on this worker`
