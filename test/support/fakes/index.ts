@@ -1,0 +1,172 @@
+/**
+ * Fake drivers for workflow-logic tests. Every fake appends to one ordered
+ * call log (`calls`), so tests assert exact orders (compensation order,
+ * traffic before anything else). Faults are scripted per operation:
+ *   faults.set("destroy", 2)         fail the next 2 calls, then succeed
+ *   faults.set("destroy", Infinity)  fail until the fault is cleared
+ *   block.add("provision")           never return (until the activity is cancelled)
+ * Metrics are scripted by the green weight the fake router currently applies
+ * (`errorRate(weight)`), so "degrade at step k" is a function of the step's weight.
+ */
+import type { DeploymentDeps } from "../../../activities";
+import type {
+  AppliedRoutes,
+  BackendSpec,
+  InfraDriver,
+  MetricProvider,
+  MigrationDriver,
+  Notifier,
+  TrafficRouter,
+  VerifyDriver,
+} from "../../../activities/drivers";
+
+export interface FakeOptions {
+  /** The version currently serving (blue); null = first deployment. */
+  blueVersion?: string | null;
+  /** Does the artifact exist? */
+  artifactExists?: boolean;
+  /** Canary error rate by green weight (baseline is always 0.001). */
+  errorRate?: (greenWeight: number) => number;
+  /** Provider failure by green weight (returns an error message or null). */
+  metricsError?: (greenWeight: number) => string | null;
+  /** Migration the version brings (null = none). */
+  migration?: string | null;
+}
+
+export interface Fakes {
+  calls: string[];
+  faults: Map<string, number>;
+  block: Set<string>;
+  deps: DeploymentDeps;
+  /** Side-effect calls only (no measurements or notifications). */
+  effects(): string[];
+  routes(): AppliedRoutes;
+}
+
+export function createFakes(options: FakeOptions = {}): Fakes {
+  const calls: string[] = [];
+  const faults = new Map<string, number>();
+  const block = new Set<string>();
+  const blueVersion = options.blueVersion === undefined ? "v1" : options.blueVersion;
+  let routes: AppliedRoutes = {
+    tableVersion: 1,
+    split: blueVersion ? { blue: 100, green: 0 } : { blue: 0, green: 0 },
+    backends: blueVersion ? { blue: { version: blueVersion, instances: ["http://blue:1"] } } : {},
+  };
+
+  async function op(name: string): Promise<void> {
+    calls.push(name);
+    const base = name.split(":")[0]!;
+    const left = faults.get(base) ?? 0;
+    if (left > 0) {
+      faults.set(base, left - 1);
+      throw new Error(`injected failure in ${base}`);
+    }
+    if (block.has(base)) await new Promise(() => undefined);
+  }
+
+  const infraTarget: InfraDriver = {
+    async provisionEnvironment(ref) {
+      await op(`provision:${ref.version}`);
+      return {
+        stackName: `${ref.service}-${ref.environment}-${ref.version}`,
+        instances: [{ url: `http://green-${ref.version}:1` }],
+        outputs: {},
+        clearedLocks: 0,
+        clearedPendingOperations: 0,
+      };
+    },
+    async destroyEnvironment(ref) {
+      await op(`destroy:${ref.version}`);
+      return { existed: true };
+    },
+  };
+
+  const router: TrafficRouter = {
+    async setBackends(_scope, backends: { blue?: BackendSpec; green?: BackendSpec }) {
+      const label = backends.green ? "attach" : backends.blue ? `backends:${backends.blue.version}` : "backends:none";
+      await op(label);
+      routes = { ...routes, tableVersion: routes.tableVersion + 1, backends };
+      if (!backends.green) routes = { ...routes, split: { blue: backends.blue ? 100 : 0, green: 0 } };
+      return routes;
+    },
+    async setWeights(_scope, split) {
+      await op(`weight:${split.green}`);
+      routes = { ...routes, tableVersion: routes.tableVersion + 1, split };
+      return routes;
+    },
+    async getRoutes() {
+      return routes;
+    },
+    async waitApplied() {
+      return routes;
+    },
+  };
+
+  const migrations: MigrationDriver = {
+    async expand() {
+      await op("expand");
+      const migration = options.migration === undefined ? "002_add_sku" : options.migration;
+      return { migration, versionSchema: migration ? `shop_${migration}` : null };
+    },
+    async contract(_ref, migration) {
+      await op(`contract:${migration}`);
+      return { alreadyDone: false };
+    },
+    async rollback(_ref, migration) {
+      await op(`rollbackSchema:${migration ?? "unknown"}`);
+      return { alreadyDone: false };
+    },
+  };
+
+  const routerMetrics: MetricProvider = {
+    async measure(q) {
+      calls.push(`measure:${q.metric}@${routes.split.green}`);
+      const err = options.metricsError?.(routes.split.green) ?? null;
+      if (err) throw new Error(err);
+      return {
+        canary: options.errorRate ? options.errorRate(routes.split.green) : 0.001,
+        baseline: 0.001,
+        requests: { canary: 1000, baseline: 1000 },
+      };
+    },
+  };
+
+  const verifier: VerifyDriver = {
+    async runCheck(check) {
+      const name = "http" in check ? `http ${check.http.path}` : `command ${check.command}`;
+      await op(`verify:${name}`);
+      return { name, ok: true, detail: "200" };
+    },
+  };
+
+  const notifier: Notifier = {
+    async send(m) {
+      calls.push(`notify:${m.event}`);
+      return { sent: true };
+    },
+  };
+
+  return {
+    calls,
+    faults,
+    block,
+    deps: {
+      infraTarget,
+      router,
+      migrations,
+      metrics: { router: routerMetrics },
+      verifier,
+      notifier,
+      artifacts: {
+        async exists(artifact) {
+          await op(`artifact:${artifact}`);
+          return options.artifactExists ?? true;
+        },
+      },
+      env: {},
+    },
+    effects: () => calls.filter((c) => !c.startsWith("measure:") && !c.startsWith("notify:")),
+    routes: () => routes,
+  };
+}
