@@ -15,6 +15,8 @@ export const kind = "create_table";
 export const schema = z.strictObject({
   table: Name,
   columns: z.array(ColumnDef).min(1, "a table needs at least one column"),
+  /** Composite primary key (instead of `primary_key: true` on one column). */
+  primary_key: z.array(Name).min(1).optional(),
 });
 export type CreateTable = z.infer<typeof schema>;
 
@@ -35,6 +37,7 @@ export function create(def: CreateTable): Operation {
           .filter(Boolean)
           .join(" "),
       )
+      .concat(def.primary_key ? [`PRIMARY KEY (${def.primary_key.map(ident).join(", ")})`] : [])
       .join(",\n  ");
 
   return {
@@ -49,6 +52,19 @@ export function create(def: CreateTable): Operation {
         if (names.has(c.name))
           throw new MigrationError("VALIDATION", `create_table ${def.table}: column '${c.name}' twice`);
         names.add(c.name);
+      }
+      for (const k of def.primary_key ?? []) {
+        if (!names.has(k))
+          throw new MigrationError(
+            "VALIDATION",
+            `create_table ${def.table}: primary_key names unknown column '${k}'`,
+          );
+      }
+      if (def.primary_key && def.columns.some((c) => c.primary_key)) {
+        throw new MigrationError(
+          "VALIDATION",
+          `create_table ${def.table}: use either primary_key on the table or on one column`,
+        );
       }
       model.tables.push({
         name: def.table,

@@ -415,7 +415,7 @@ describe("the sample shop's migrations", () => {
       expect(files.map((f) => f.definition.name)).toEqual([
         "0001_initial",
         "0002_title_and_cents",
-        "0003_sku",
+        "0003_barcode",
       ]);
       const [m1, m2, m3] = files.map((f) => f.definition) as [
         MigrationDefinition,
@@ -428,8 +428,13 @@ describe("the sample shop's migrations", () => {
         await e.complete(m1.name);
         await withClient(url, "shop_0001_initial", async (c) => {
           await c.query("INSERT INTO products (name, price) VALUES ('Mug', 8.5), ('Tea', 3.2)");
-          const cart = await c.query("INSERT INTO carts DEFAULT VALUES RETURNING id");
-          await c.query("INSERT INTO orders (cart_id, total) VALUES ($1, 11.70)", [cart.rows[0].id]);
+          await c.query("INSERT INTO carts (id) VALUES ('cart-1')");
+          await c.query(
+            "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ('cart-1', 1, 1), ('cart-1', 2, 1)",
+          );
+          await c.query(
+            "INSERT INTO orders (cart_id, total, items, version) VALUES ('cart-1', 11.70, 2, 'v1')",
+          );
         });
         await e.start(m2);
         await withClient(url, "shop_0002_title_and_cents", async (c) => {
@@ -445,19 +450,21 @@ describe("the sample shop's migrations", () => {
 
         await expect(e.start(m3)).rejects.toThrow(/relation "order_lines" does not exist/);
         const st = await e.status();
-        expect(st.active).toMatchObject({ name: "0003_sku", phase: "starting" });
+        expect(st.active).toMatchObject({ name: "0003_barcode", phase: "starting" });
         expect(st.active?.lastError).toMatch(/order_lines/);
         await withClient(url, "shop_0002_title_and_cents", async (c) => {
           await c.query("INSERT INTO products (title, price_cents) VALUES ('Pen', 199)");
         });
-        await e.rollback("0003_sku");
+        await e.rollback("0003_barcode");
         const left = await leftovers(url);
         expect(left.versionSchemas).toEqual(["shop_0002_title_and_cents"]);
         expect(left.triggers).toEqual([]);
-        expect(left.aside).toEqual(["products._ss_rb3_sku"]);
+        expect(left.aside).toEqual(["products._ss_rb3_barcode"]);
         const a = await admin(url);
         try {
-          expect((await a.query("SELECT to_regclass('public.products_sku_idx') AS i")).rows[0].i).toBeNull();
+          expect(
+            (await a.query("SELECT to_regclass('public.products_barcode_idx') AS i")).rows[0].i,
+          ).toBeNull();
         } finally {
           await a.end();
         }
