@@ -25,7 +25,8 @@
 //   SHOP_ERROR_RATE        fraction 0..1 of /api requests answered 500
 //   SHOP_EXTRA_LATENCY_MS  added to every /api request
 //   SHOP_FAIL_START=1      exit(1) during startup (a version that never becomes healthy)
-//   SHOP_UNHEALTHY_FILE    while this file exists, /health answers 503 (flip an instance unhealthy at runtime)
+//   SHOP_UNHEALTHY_FILE    while this file exists (all instances) or `<file>.<PORT>` exists (that
+//                          instance), /health answers 503: flip instances unhealthy at runtime
 //
 // Endpoints:
 //   GET  /health                     200 {status:"ok",version} when the DB answers, else 503
@@ -214,7 +215,7 @@ const product = (r) => ({ id: Number(r.id), name: r.name, price: Number(r.price)
 
 // ---------------------------------------------------------------- handlers
 async function health(_req, res) {
-  if (UNHEALTHY_FILE && fs.existsSync(UNHEALTHY_FILE)) {
+  if (UNHEALTHY_FILE && (fs.existsSync(UNHEALTHY_FILE) || fs.existsSync(`${UNHEALTHY_FILE}.${PORT}`))) {
     return send(res, 503, { status: "unhealthy", reason: "SHOP_UNHEALTHY_FILE present", version: VERSION });
   }
   try {

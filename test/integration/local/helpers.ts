@@ -1,0 +1,107 @@
+import fs from "node:fs";
+import path from "node:path";
+import { expect } from "vitest";
+import type { ProvisionedEnvironment, RunSpec } from "../../../activities/drivers";
+import { LOCAL_PROJECT, localStackPaths } from "../../../infra/local/program";
+import { listLocks } from "../../../infra/pulumi/stack-locks";
+import { pulumiPaths, stackExists } from "../../../infra/pulumi/workspace";
+import { portIsFree } from "../../../scripts/services/free-port";
+import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
+
+export const SHOP_COMMAND = "node examples/shop/server.js";
+
+export function shopRun(overrides: Partial<RunSpec> = {}): RunSpec {
+  return {
+    command: SHOP_COMMAND,
+    instances: 2,
+    healthPath: "/health",
+    env: { SHOP_CONFIG: path.join(PROJECT_ROOT, "examples/shop/config/app.json") },
+    startTimeout: 20_000,
+    ...overrides,
+  };
+}
+
+/** Live processes whose environment carries SHIPSHAPE_INSTANCE_KEY=<stackName>/… (Linux /proc scan). */
+export function processesOfStack(stackName: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (/\) Z /.test(stat)) continue; // zombie: already dead, waiting for its parent
+      if (env.some((e) => e.startsWith(`SHIPSHAPE_INSTANCE_KEY=${stackName}/`))) pids.push(Number(entry));
+    } catch {
+      // raced with exit, or not ours to read
+    }
+  }
+  return pids;
+}
+
+export function checkpoint(
+  stackName: string,
+): { resources: Array<{ type: string }>; pending: unknown[] } | undefined {
+  const file = path.join(
+    pulumiPaths(LOCAL_PROJECT).backendDir,
+    ".pulumi",
+    "stacks",
+    LOCAL_PROJECT,
+    `${stackName}.json`,
+  );
+  if (!fs.existsSync(file)) return undefined;
+  const json = JSON.parse(fs.readFileSync(file, "utf8"));
+  return {
+    resources: json.checkpoint.latest?.resources ?? [],
+    pending: json.checkpoint.latest?.pending_operations ?? [],
+  };
+}
+
+export function dynamicResources(stackName: string): number {
+  return (
+    checkpoint(stackName)?.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource").length ?? 0
+  );
+}
+
+/** Nothing of the stack is left: no process, port, stack, lock or pidfile. */
+export async function expectNothingLeft(stackName: string, stateDir: string, ports: number[]): Promise<void> {
+  expect(processesOfStack(stackName)).toEqual([]);
+  for (const p of ports) expect(await portIsFree(p), `port ${p} free`).toBe(true);
+  expect(await stackExists(LOCAL_PROJECT, stackName)).toBe(false);
+  expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toEqual([]);
+  expect(fs.existsSync(localStackPaths(stateDir, stackName).runDir)).toBe(false);
+}
+
+export function portsOf(env: ProvisionedEnvironment): number[] {
+  return env.instances.map((i) => Number(new URL(i.url).port));
+}
+
+export async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{
+  status: number;
+  backend: string | null;
+  version: string | null;
+  instance: string | null;
+  body: string;
+}> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  const body = await res.text();
+  return {
+    status: res.status,
+    backend: res.headers.get("x-shipshape-backend"),
+    version: res.headers.get("x-shop-version"),
+    instance: res.headers.get("x-shop-instance"),
+    body,
+  };
+}
+
+/** A z-test bound for a binomial share: |observed - p| ≤ z·sqrt(p(1-p)/n) (+1/n slack). */
+export function expectShare(hits: number, n: number, p: number, z = 4.5): void {
+  const observed = hits / n;
+  const tol = z * Math.sqrt((p * (1 - p)) / n) + 1 / n;
+  expect(
+    Math.abs(observed - p),
+    `share ${hits}/${n}=${observed.toFixed(4)} vs ${p} (±${tol.toFixed(4)})`,
+  ).toBeLessThanOrEqual(tol);
+}
