@@ -3,8 +3,14 @@
 // Usage errors exit 2 (commander's exitOverride), like config errors.
 
 import { Command, CommanderError } from "commander";
+import { registerControls } from "./commands/controls";
+import { registerList } from "./commands/list";
+import { registerPlatform } from "./commands/platform";
+import { registerStats } from "./commands/stats";
+import { registerStatus } from "./commands/status";
 import { registerValidate } from "./commands/validate";
 import { type CliContext, defaultContext, EXIT_OK, EXIT_USAGE } from "./context";
+import { CliError } from "./errors";
 
 const VERSION = "0.1.0";
 
@@ -19,6 +25,11 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
       writeErr: (s) => ctx.stderr(s),
     });
   registerValidate(program, ctx);
+  registerStatus(program, ctx);
+  registerList(program, ctx);
+  registerControls(program, ctx);
+  registerStats(program, ctx);
+  registerPlatform(program, ctx);
   return program;
 }
 
@@ -29,6 +40,10 @@ export async function main(argv: readonly string[], ctx: CliContext = defaultCon
     await program.parseAsync([...argv]);
     return ctx.exitCode;
   } catch (error) {
+    if (error instanceof CliError) {
+      ctx.stderr(`✗ ${error.message}`);
+      return error.exitCode;
+    }
     if (error instanceof CommanderError) {
       // --help and --version end with exitCode 0; every other commander error is a usage error.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
