@@ -57,6 +57,13 @@ function distribution(values: number[]): Distribution {
   return { count: values.length, p50Ms: percentile(values, 50), p95Ms: percentile(values, 95) };
 }
 
+/** Appends to the list under `key`, creating it first. */
+export function pushTo<T>(map: Record<string, T[]>, key: string, value: T): void {
+  const list = map[key];
+  if (list) list.push(value);
+  else map[key] = [value];
+}
+
 function increment(map: Record<string, number>, key: string): void {
   map[key] = (map[key] ?? 0) + 1;
 }
@@ -76,7 +83,7 @@ export function computeDeliveryStats(
 
   const stepValues: Record<string, number[]> = {};
   for (const r of finished) {
-    for (const [name, ms] of Object.entries(r.steps ?? {})) (stepValues[name] ??= []).push(ms);
+    for (const [name, ms] of Object.entries(r.steps ?? {})) pushTo(stepValues, name, ms);
   }
   const failuresByPhase: Record<string, number> = {};
   const failuresByMetric: Record<string, number> = {};
@@ -108,7 +115,7 @@ export function computeDeliveryStatsByService(
   windowDays: number,
 ): { overall: DeliveryStats; services: Record<string, DeliveryStats> } {
   const byService: Record<string, DeploymentRecord[]> = {};
-  for (const r of records) (byService[r.service] ??= []).push(r);
+  for (const r of records) pushTo(byService, r.service, r);
   return {
     overall: computeDeliveryStats(records, windowDays),
     services: Object.fromEntries(

@@ -2,7 +2,7 @@
 
 import type { Client, WorkflowHandle } from "@temporalio/client";
 import type { Command } from "commander";
-import type { DeploymentStatus } from "../../../workflows/deployment/state";
+import { pushTo } from "../../../lib/delivery-stats";
 import { type CliContext, EXIT_FAILED, EXIT_OK } from "../context";
 import { resolveDeployment } from "../deployment-ref";
 import { listDeployments, tryStatus } from "../deployments-query";
@@ -19,7 +19,7 @@ export async function typicalPhaseDurations(
   const samples: Record<string, number[]> = {};
   for (const row of rows) {
     const s = await tryStatus(client, row.workflowId, row.runId);
-    for (const p of s?.phases ?? []) if (p.durationMs != null) (samples[p.phase] ??= []).push(p.durationMs);
+    for (const p of s?.phases ?? []) if (p.durationMs != null) pushTo(samples, p.phase, p.durationMs);
   }
   const typical: Record<string, number> = {};
   for (const [phase, values] of Object.entries(samples)) {
