@@ -1,0 +1,145 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { VersionEnvironmentRef } from "../../../activities/drivers";
+import { localInfraDriver } from "../../../infra/local/driver";
+import { LOCAL_PROJECT, localStackName, localStackPaths } from "../../../infra/local/program";
+import { listLocks } from "../../../infra/pulumi/stack-locks";
+import { pulumiPaths } from "../../../infra/pulumi/workspace";
+import { isAlive, signalGroup, spawnDetached, tailLog } from "../../../scripts/services/process-group";
+import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
+import { freshDatabase } from "../../support/postgres";
+import {
+  checkpoint,
+  dynamicResources,
+  expectNothingLeft,
+  get,
+  portsOf,
+  processesOfStack,
+  shopRun,
+} from "./helpers";
+
+/**
+ * `pulumi up` SIGKILLed in the middle of creating the instances (the process
+ * that drives it, the pulumi CLI and the provider plugin die together; the
+ * half-started shop processes live on in their own groups). Then:
+ *   - a retry converges: stale lock cleared, pending creates cleared, the
+ *     orphaned processes adopted — exactly `instances` processes, none leaked;
+ *   - or a compensation (destroy) right after the crash leaves nothing.
+ */
+const stateDir = path.join(inject("testStateDir"), "local-crash");
+const scope = { service: "shop", environment: "crash" };
+const ref = (version: string): VersionEnvironmentRef => ({ deploymentId: "d-crash", ...scope, version });
+const progress = () => {};
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+
+beforeAll(async () => {
+  process.env.SHIPSHAPE_STATE_DIR = stateDir;
+  fs.mkdirSync(stateDir, { recursive: true });
+  db = await freshDatabase("localcrash");
+});
+
+afterAll(async () => {
+  for (const v of ["v1", "v2"]) await localInfraDriver.destroyEnvironment(ref(v), progress).catch(() => {});
+  await db?.drop();
+});
+
+// A slow-starting instance keeps `pulumi up` inside create long enough to kill it there.
+const slowRun = () =>
+  shopRun({ command: "sleep 4; exec node examples/shop/server.js", startTimeout: 30_000 });
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function killMidCreate(version: string): Promise<{ orphans: number[]; stackName: string }> {
+  const stackName = localStackName(ref(version));
+  const { runDir } = localStackPaths(stateDir, stackName);
+  const logFile = path.join(stateDir, `child-${version}.log`);
+  const input = {
+    stateDir,
+    ref: ref(version),
+    run: slowRun(),
+    env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" },
+  };
+  const child = spawnDetached(
+    path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"),
+    [path.join(__dirname, "fixtures", "provision-child.ts"), JSON.stringify(input)],
+    { logFile, cwd: PROJECT_ROOT },
+  );
+  // Both instances have been spawned (pidfiles written) but are not healthy yet: the update is in flight.
+  const deadline = Date.now() + 90_000;
+  const pidfiles = () =>
+    fs.existsSync(runDir) ? fs.readdirSync(runDir).filter((f) => /^instance-\d+\.json$/.test(f)) : [];
+  while (pidfiles().length < 2) {
+    if (Date.now() > deadline || !isAlive(child.pid))
+      throw new Error(`create never started:\n${tailLog(logFile)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toHaveLength(1);
+  signalGroup(child.pid, "SIGKILL");
+  await child.exited;
+  // The whole group (pulumi CLI, provider plugin) is gone before we look at what it left.
+  const gone = Date.now() + 10_000;
+  while (groupAlive(child.pid)) {
+    if (Date.now() > gone) throw new Error("killed process group is still alive");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(fs.readFileSync(logFile, "utf8")).not.toMatch(/RESULT/);
+  // What the crash left behind: a lock of a dead pulumi, pending creates, live orphan processes.
+  expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toHaveLength(1);
+  const orphans = pidfiles().map(
+    (f) => JSON.parse(fs.readFileSync(path.join(runDir, f), "utf8")).pid as number,
+  );
+  expect(orphans.every((p) => isAlive(p))).toBe(true);
+  expect(dynamicResources(stackName)).toBe(0);
+  expect(checkpoint(stackName)?.pending.length).toBeGreaterThanOrEqual(1);
+  return { orphans, stackName };
+}
+
+describe("local target: crash recovery of pulumi up", () => {
+  it("SIGKILL of pulumi up mid-create, then a retry converges with nothing leaked", async () => {
+    const { orphans, stackName } = await killMidCreate("v1");
+    const env = await localInfraDriver.provisionEnvironment(
+      ref("v1"),
+      { run: slowRun(), env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } },
+      progress,
+    );
+    expect(env.clearedLocks).toBe(1);
+    expect(env.clearedPendingOperations).toBeGreaterThanOrEqual(1);
+    expect(env.instances).toHaveLength(2);
+    // The orphaned processes were adopted, not duplicated.
+    expect(env.instances.map((i) => i.pid).sort()).toEqual([...orphans].sort());
+    const live = processesOfStack(stackName);
+    for (const pid of orphans) expect(live).toContain(pid);
+    expect(new Set(env.instances.map((i) => i.url)).size).toBe(2);
+    for (const i of env.instances) expect((await get(`${i.url}/health`)).status).toBe(200);
+    const state = checkpoint(stackName);
+    expect(state?.pending).toEqual([]);
+    expect(dynamicResources(stackName)).toBe(2);
+    expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toEqual([]);
+
+    await localInfraDriver.destroyEnvironment(ref("v1"), progress);
+    await expectNothingLeft(stackName, stateDir, portsOf(env));
+    for (const pid of orphans) expect(isAlive(pid)).toBe(false);
+  });
+
+  it("SIGKILL of pulumi up mid-create, then destroy (the compensation) leaves no process, port, stack or lock", async () => {
+    const { orphans, stackName } = await killMidCreate("v2");
+    const ports = fs
+      .readdirSync(localStackPaths(stateDir, stackName).runDir)
+      .map(
+        (f) =>
+          JSON.parse(fs.readFileSync(path.join(localStackPaths(stateDir, stackName).runDir, f), "utf8"))
+            .port as number,
+      );
+    expect(await localInfraDriver.destroyEnvironment(ref("v2"), progress)).toEqual({ existed: true });
+    for (const pid of orphans) expect(isAlive(pid)).toBe(false);
+    await expectNothingLeft(stackName, stateDir, ports);
+  });
+});
