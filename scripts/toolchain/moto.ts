@@ -65,7 +65,11 @@ export function resolveMoto(log: (line: string) => void): ResolvedMoto {
     log(`creating virtualenv ${venvDir()}`);
     const r = run(python, ["-m", "venv", venvDir()]);
     if (r.status !== 0) {
-      throw new ToolchainError("moto", `python3 -m venv failed: ${r.stderr.trim()}`, "apt-get install python3-venv");
+      throw new ToolchainError(
+        "moto",
+        `python3 -m venv failed: ${r.stderr.trim()}`,
+        "apt-get install python3-venv",
+      );
     }
   }
   const spec = `moto[server]==${MOTO_VERSION}`;
