@@ -33,6 +33,12 @@ export interface PrometheusServer {
   process: DetachedProcess | undefined;
   /** Replace the scrape jobs: rewrites the config and POSTs /-/reload (--web.enable-lifecycle). */
   setScrape(scrape: ScrapeJob[]): Promise<void>;
+  /**
+   * Resolves once every configured target has been scraped successfully at
+   * least once. Prometheus batches target discovery (first scrape ~5 s after
+   * start or reload), so callers that need data from "now on" wait here.
+   */
+  waitForTargets(timeoutMs?: number): Promise<void>;
   /** Stops the process group (SIGTERM, then SIGKILL after a grace period). Idempotent. */
   stop(): Promise<void>;
   /** Starts again on the same port and storage (chaos: "Prometheus restarts"). */
@@ -104,7 +110,9 @@ export async function startPrometheusServer(options: PrometheusServerOptions): P
   const configFile = path.join(storageDir, "prometheus.yml");
   const logFile = path.join(storageDir, "prometheus.log");
   const url = `http://127.0.0.1:${port}`;
+  let currentScrape = options.scrape;
   const writeConfig = (scrape: ScrapeJob[]) => {
+    currentScrape = scrape;
     const tmp = `${configFile}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, prometheusConfig(scrape, interval));
     fs.renameSync(tmp, configFile);
@@ -143,6 +151,34 @@ export async function startPrometheusServer(options: PrometheusServerOptions): P
         server.process = undefined;
         throw err;
       }
+    },
+    async waitForTargets(timeoutMs = 30_000) {
+      const wanted = new Set(currentScrape.flatMap((j) => j.targets));
+      const deadline = Date.now() + timeoutMs;
+      let seen = "no answer";
+      while (Date.now() < deadline) {
+        try {
+          const res = await fetch(`${url}/api/v1/targets?state=active`, {
+            signal: AbortSignal.timeout(2000),
+          });
+          const body = (await res.json()) as {
+            data?: { activeTargets?: Array<{ labels?: Record<string, string>; health?: string }> };
+          };
+          const up = new Set(
+            (body.data?.activeTargets ?? [])
+              .filter((t) => t.health === "up")
+              .map((t) => t.labels?.instance ?? ""),
+          );
+          if ([...wanted].every((t) => up.has(t))) return;
+          seen = `up: ${[...up].join(", ") || "none"}`;
+        } catch (err) {
+          seen = (err as Error).message;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(
+        `prometheus did not scrape all of ${[...wanted].join(", ")} within ${timeoutMs} ms (${seen})`,
+      );
     },
     async stop() {
       const proc = server.process;
