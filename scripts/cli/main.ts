@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { registerControls } from "./commands/controls";
 import { registerList } from "./commands/list";
+import { registerMigrateCommand } from "./commands/migrate";
 import { registerPlatform } from "./commands/platform";
 import { registerStats } from "./commands/stats";
 import { registerStatus } from "./commands/status";
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
       writeErr: (s) => ctx.stderr(s),
     });
   registerValidate(program, ctx);
+  registerMigrateCommand(program, ctx);
   registerStatus(program, ctx);
   registerList(program, ctx);
   registerControls(program, ctx);
