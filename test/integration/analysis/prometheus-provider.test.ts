@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrometheusProvider } from "../../../activities/metrics/prometheus-provider";
 import { initialAnalysisState, judgeAll, recordInterval, resumeAnalysis } from "../../../lib/analysis";
 import type { Decision } from "../../../lib/analysis/types";
-import { freePort } from "../../../scripts/services/free-port";
+import { freePort, portIsFree } from "../../../scripts/services/free-port";
+import { isAlive } from "../../../scripts/services/process-group";
 import { type PrometheusServer, startPrometheusServer } from "../../../scripts/services/prometheus-server";
 import { requirePrometheus } from "../../../scripts/toolchain/manifest";
 import { eventually, judge, type MetricsApp, request, spec, startMetricsApp } from "./helpers";
@@ -213,7 +214,11 @@ describe("prometheus provider on a real Prometheus", () => {
       const { ms } = await interval();
       for (const m of ms) expect(m.error).toBeUndefined();
     }
+    const pid = prom.process?.pid as number;
     await prom.stop(); // the outage
+    // stopped cleanly: no process left in its group, the port is free
+    expect(isAlive(pid)).toBe(false);
+    expect(await portIsFree(prom.port)).toBe(true);
     const during = [];
     for (let i = 0; i < 3; i++) during.push(await interval());
     for (const { ms } of during) for (const m of ms) expect(m.error).toMatch(/unreachable: .*ECONNREFUSED/);
