@@ -8,6 +8,7 @@
 import { toolchainManifestPath } from "./toolchain/locations";
 import { writeManifest } from "./toolchain/manifest";
 import { resolvePostgres } from "./toolchain/postgres";
+import { resolveMoto } from "./toolchain/moto";
 import { resolvePrometheus } from "./toolchain/prometheus";
 import { resolvePulumi } from "./toolchain/pulumi";
 import { ToolchainError } from "./toolchain/run";
@@ -29,12 +30,15 @@ function main(): void {
     console.log(`  ✓ Pulumi CLI ${pulumi.version} — ${pulumi.path} [${pulumi.source}]`);
     const prometheus = resolvePrometheus(log);
     console.log(`  ✓ Prometheus ${prometheus.version} — ${prometheus.path} [${prometheus.source}]`);
+    const moto = resolveMoto(log);
+    console.log(`  ✓ moto (AWS API emulator) ${moto.version} — ${moto.path} [${moto.source}]`);
     writeManifest({
       temporal: temporal.cli,
       temporalTestServer: temporal.testServer,
       pulumi,
       postgres,
       prometheus,
+      moto,
     });
     console.log(`  manifest: ${toolchainManifestPath()}`);
     console.log(`setup done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

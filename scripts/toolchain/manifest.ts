@@ -16,6 +16,8 @@ export const ToolchainManifest = z.object({
    * every clone) still loads; code that needs it calls requirePrometheus().
    */
   prometheus: Tool.optional(),
+  /** AWS API emulator for the AWS target's integration tests (optional for the same reason). */
+  moto: Tool.optional(),
 });
 export type ToolchainManifest = z.infer<typeof ToolchainManifest>;
 
