@@ -1,4 +1,4 @@
-// Router benchmark: npx tsx bench/router.ts [--seconds 6] [--no-nginx] [--no-provision]
+// Router benchmark: npx tsx bench/router.ts [--seconds 9] [--no-nginx] [--no-provision]
 //
 // Side by side in one run, against the same two backend processes (blue and
 // green, weighted 90/10):
@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: "string", default: "6" },
+    seconds: { type: "string", default: "9" },
     "no-nginx": { type: "boolean" },
     "no-provision": { type: "boolean" },
   },
@@ -38,6 +38,7 @@ import { freePort, waitForPort } from "../scripts/services/free-port";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../scripts/services/process-group";
 
 const PHASE_MS = Number(args.seconds) * 1000;
+const ROUNDS = 3;
 const RATES = [500, 2000];
 const BACKEND_JS = `
 const http = require("http");
@@ -63,6 +64,30 @@ interface LatencyResult {
   p90: number;
   p99: number;
   max: number;
+  /** Raw latencies (not written to the JSON). */
+  raw?: number[];
+}
+
+/** Interleaved rounds of one target at one rate, pooled into one result. */
+function pool(parts: LatencyResult[]): LatencyResult {
+  const lat = parts.flatMap((p) => p.raw ?? []).sort((a, b) => a - b);
+  const sum = (k: "sent" | "ok" | "errors") => parts.reduce((a, p) => a + p[k], 0);
+  const first = parts[0]!;
+  return {
+    target: first.target,
+    rate: first.rate,
+    cpuMicrosPerRequest: Math.round(
+      parts.reduce((a, p) => a + (p.cpuMicrosPerRequest ?? 0) * p.sent, 0) / Math.max(1, sum("sent")),
+    ),
+    sent: sum("sent"),
+    ok: sum("ok"),
+    errors: sum("errors"),
+    achievedRps: round(parts.reduce((a, p) => a + p.achievedRps, 0) / parts.length, 1),
+    p50: round(pct(lat, 0.5)),
+    p90: round(pct(lat, 0.9)),
+    p99: round(pct(lat, 0.99)),
+    max: round(lat[lat.length - 1] ?? Number.NaN),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -156,9 +181,7 @@ async function capacity(
   url: string,
   seconds: number,
 ): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
-  const autocannon = require("autocannon") as (
-    o: Record<string, unknown>,
-  ) => Promise<{
+  const autocannon = require("autocannon") as (o: Record<string, unknown>) => Promise<{
     requests: { average: number };
     latency: { p50: number; p99: number };
     errors: number;
@@ -344,11 +367,20 @@ async function main(): Promise<void> {
 
     // Warm-up (JIT, keep-alive pools), not recorded.
     for (const [name, pick] of targets) await fixedRate(name, 500, 1000, pick);
+    // Each rate: ROUNDS interleaved rounds (direct, router, nginx, direct, ...) so
+    // that noise from other processes on the machine hits all targets alike.
     for (const rate of RATES) {
-      for (const [name, pick] of targets) {
-        const c0 = cpu(name);
-        const r = await fixedRate(name, rate, PHASE_MS, pick);
-        r.cpuMicrosPerRequest = Math.round(((cpu(name) - c0) / Math.max(1, r.sent)) * 1e6);
+      const parts: Record<string, LatencyResult[]> = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, pick] of targets) {
+          const c0 = cpu(name);
+          const r = await fixedRate(name, rate, PHASE_MS / ROUNDS, pick);
+          r.cpuMicrosPerRequest = Math.round(((cpu(name) - c0) / Math.max(1, r.sent)) * 1e6);
+          parts[name] = [...(parts[name] ?? []), r];
+        }
+      }
+      for (const [name] of targets) {
+        const r = pool(parts[name] ?? []);
         results.push(r);
         console.log(
           `${name.padEnd(6)} @ ${String(rate).padStart(4)} req/s: sent ${r.sent} ok ${r.ok} err ${r.errors} ` +
@@ -357,6 +389,7 @@ async function main(): Promise<void> {
         );
       }
     }
+
     // Closed-loop capacity (autocannon, 32 connections), for context.
     const cap: Record<string, unknown> = {};
     const capUrls: Array<[string, string]> = [
@@ -438,13 +471,24 @@ async function main(): Promise<void> {
     const r = find("router", rate);
     const n = find("nginx", rate);
     if (r && n && d) {
+      // A ratio of added latencies is meaningless when nginx adds ~nothing (or less than noise).
+      const ratio = (a: number, b: number) => (b >= 0.05 ? round(a / b, 2) : null);
       added[`router-vs-nginx@${rate}`] = {
-        addedP50Ratio: round((r.p50 - d.p50) / Math.max(0.001, n.p50 - d.p50), 2),
-        addedP99Ratio: round((r.p99 - d.p99) / Math.max(0.001, n.p99 - d.p99), 2),
+        routerP50Ms: r.p50,
+        nginxP50Ms: n.p50,
+        routerP99Ms: r.p99,
+        nginxP99Ms: n.p99,
+        addedP50Ratio: ratio(r.p50 - d.p50, n.p50 - d.p50),
+        addedP99Ratio: ratio(r.p99 - d.p99, n.p99 - d.p99),
+        p50Ratio: round(r.p50 / n.p50, 2),
+        p99Ratio: round(r.p99 / n.p99, 2),
+        cpuPerRequestRatio: n.cpuMicrosPerRequest
+          ? round((r.cpuMicrosPerRequest ?? 0) / n.cpuMicrosPerRequest, 2)
+          : null,
       };
     }
   }
-  out.latency = results;
+  out.latency = results.map(({ raw: _raw, ...r }) => r);
   out.added = added;
   out.totalSeconds = Math.round((Date.now() - benchStarted) / 1000);
   console.log("\nadded latency vs direct:");
