@@ -100,6 +100,9 @@ export async function startMetricsApp(profiles: Record<string, VersionProfile>):
       res.writeHead(500).end("boom");
       return;
     }
+    if (url.pathname.startsWith("/hang")) {
+      return; // never answers: a server that accepted the connection and then stalled
+    }
     if (url.pathname === "/html") {
       res.writeHead(200, { "content-type": "text/html" }).end("<html>not json</html>");
       return;

@@ -82,4 +82,12 @@ describe("http-json provider on a real HTTP server", () => {
     expect(await err("/relative#value")).toMatch(/relative URL and no baseUrl/);
     expect(await err(`http://127.0.0.1:${await freePort()}/x#value`)).toMatch(/failed: .*ECONNREFUSED/);
   });
+
+  it("a stalled server is an error after the timeout, not a hang", async () => {
+    const p = createHttpJsonProvider({ timeoutMs: 300 });
+    const started = Date.now();
+    const m = await p.measure(request(s("x", `${app.url}/hang#value`, { kind: "threshold", max: 1 })));
+    expect(m.error).toMatch(/failed: no answer within 300 ms/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
 });

@@ -181,6 +181,13 @@ describe("prometheus provider on a real Prometheus", () => {
       error: expect.stringMatching(/unreachable: .*ECONNREFUSED/),
     });
     expect(judge(spec({ name: "down", query: RPS, ...base }), down).verdict).toBe("error");
+
+    // a server that accepts and never answers: an error after timeoutMs, not a hung analysis
+    const stalled = createPrometheusProvider({ url: `${app.url}/hang`, timeoutMs: 300 });
+    const started = Date.now();
+    const hung = await stalled.measure(request(spec({ name: "hung", query: RPS, ...base })));
+    expect(hung.error).toMatch(/unreachable: no answer within 300 ms/);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it("Prometheus stopped mid-analysis: errors pause the analysis (consecutiveErrorLimit), a healthy version is not failed", async () => {
