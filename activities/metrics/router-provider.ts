@@ -17,8 +17,9 @@
  * Every measurement carries the request counts of both sides, so `minRequests`
  * holds a verdict back until enough traffic went through. A backend that served
  * nothing in the window has no value (null → inconclusive), never "0 % errors".
- * A backend that serves a different version than the one asked about is an
- * error: its numbers would describe another release.
+ * Numbers the router recorded under another version of the same backend name
+ * are ignored (no data for the version asked about): they describe another
+ * release. Only an unreachable router or an unknown query is an error.
  *
  * The router keeps histograms, not individual requests, so it returns no
  * samples: a Mann-Whitney judge on a router metric reports "not enough
@@ -100,21 +101,15 @@ export function createRouterProvider(options: RouterProviderOptions): MetricProv
       } catch (err) {
         return errorMeasurement(metric, `router stats unavailable: ${errorText(err)}`);
       }
-      const canary = snapshot.backends[req.canary.backend];
-      if (canary && canary.version !== req.canary.version) {
-        return errorMeasurement(
-          metric,
-          `router backend ${req.canary.backend} serves version ${canary.version}, not the canary ${req.canary.version}`,
-        );
-      }
-      const hasBaseline = req.baseline.version !== null;
-      const baseline = hasBaseline ? snapshot.backends[req.baseline.backend] : undefined;
-      if (baseline && baseline.version !== req.baseline.version) {
-        return errorMeasurement(
-          metric,
-          `router backend ${req.baseline.backend} serves version ${baseline.version}, not the baseline ${req.baseline.version}`,
-        );
-      }
+      // Only numbers recorded for the version asked about count. Right after green
+      // switched to a new version, the router still holds the previous version's
+      // series until the first request reaches the new one: that is "no data yet"
+      // for this version (inconclusive), not a provider error that would count
+      // toward consecutiveErrorLimit and pause a healthy rollout.
+      const forVersion = (b: BackendSnapshot | undefined, version: string | null) =>
+        b && version !== null && b.version === version ? b : undefined;
+      const canary = forVersion(snapshot.backends[req.canary.backend], req.canary.version);
+      const baseline = forVersion(snapshot.backends[req.baseline.backend], req.baseline.version);
       return {
         metric,
         canary: routerValue(query, canary),

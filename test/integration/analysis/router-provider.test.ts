@@ -146,9 +146,19 @@ describe("router provider on a real router", () => {
     expect(state.decisions.some((d) => d.decision === "fail")).toBe(false);
   });
 
-  it("a router that is down is a provider error, and a stale version behind green is an error too", async () => {
-    const stale = await measure(errorRate, "v5-not-routed");
-    expect(stale.error).toMatch(/backend green serves version v4, not the canary v5-not-routed/);
+  it("just after green switched version, the old version's numbers are not used: no data until traffic arrives", async () => {
+    const green = await startBackend("green-v5", { delayMs: 100 });
+    await router.update({ backends: { green: { version: "v5", instances: [green.url], weight: 20 } } });
+    const before = await measure(errorRate, "v5");
+    expect(before.error).toBeUndefined();
+    expect(before.canary).toBeNull();
+    expect(before.requests?.canary).toBe(0);
+    expect(judge(errorRate, before).verdict).toBe("inconclusive");
+    await hammer(router.url, 5, 5, { "x-shipshape-version": "green" });
+    expect((await measure(errorRate, "v5")).requests?.canary).toBe(5);
+  });
+
+  it("a router that is down is a provider error", async () => {
     const down = createRouterProvider({
       router: new RouterClient({ adminUrl: "http://127.0.0.1:1", token: TOKEN, timeoutMs: 1000 }),
     });
