@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from "@temporalio/activity";
+import { ApplicationFailure } from "@temporalio/activity";
 import { configDigest } from "../lib/config/digest";
 import { resolveEnvRefs } from "../lib/config/env-refs";
 import { formatProblems } from "../lib/config/format";
@@ -6,6 +6,7 @@ import { preflightReleaseConfig } from "../lib/config/preflight";
 import type { ReleaseConfig } from "../lib/config/schema";
 import { ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
 import { type DeploymentDeps, need } from "./deployment-deps";
+import { withHeartbeat } from "./heartbeat";
 
 export interface PreflightInput {
   key: ActivityKey;
@@ -61,8 +62,8 @@ export function createPreflightActivities(deps: Partial<DeploymentDeps>) {
           FAILURE_TYPES.invalidConfig,
         );
       }
-      Context.current().heartbeat("checking artifact");
-      if (!(await need(deps, "artifacts").exists(input.artifact))) {
+      const artifacts = need(deps, "artifacts");
+      if (!(await withHeartbeat(() => artifacts.exists(input.artifact)))) {
         throw ApplicationFailure.nonRetryable(
           `artifact ${input.artifact} does not exist`,
           FAILURE_TYPES.missingArtifact,

@@ -47,20 +47,27 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
       return { tableVersion: applied.tableVersion, split: applied.split };
     },
 
-    /** Compensation: all traffic back to blue, green detached. No-op when already so. */
+    /**
+     * Compensation: all traffic back to blue, green detached. No-op when already so.
+     * `blue` is what attachGreen saw; when attach never returned (it failed or
+     * crashed), blue is read back from the router — never guessed as "none",
+     * which would take the serving version out of the data plane.
+     */
     async restoreTrafficToBlue(input: { key: ActivityKey; blue: BlueInfo | null }) {
       const key = ActivityKey.parse(input.key);
       const scope = scopeOf(key);
-      if (input.blue) {
+      const current = await router().getRoutes(scope);
+      const routed = current.backends.blue;
+      const blue =
+        input.blue ?? (routed && routed.version !== key.version ? { version: routed.version, instances: routed.instances } : null);
+      if (blue) {
         await apply(key, { blue: 100, green: 0 }, 60_000);
-        await router().setBackends(scope, {
-          blue: { version: input.blue.version, instances: input.blue.instances },
-        });
+        await router().setBackends(scope, { blue: { version: blue.version, instances: blue.instances } });
       } else {
         // First deployment: nothing to fall back to; take green out of the data plane.
         await router().setBackends(scope, {});
       }
-      return { restored: true };
+      return { restored: true, blueVersion: blue?.version ?? null };
     },
 
     /** After the keep window: green becomes the only (blue) backend. */

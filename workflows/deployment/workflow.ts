@@ -23,6 +23,7 @@
  * for any change to released behaviour (none yet).
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -110,7 +111,14 @@ const FORWARD_RETRY = {
 } as const;
 const OPTS = {
   preflight: { startToCloseTimeout: "5 minutes", heartbeatTimeout: "1 minute", retry: FORWARD_RETRY },
-  long: { startToCloseTimeout: "30 minutes", heartbeatTimeout: "30 seconds", retry: FORWARD_RETRY },
+  // Long side effects: on abort, wait until the activity has acknowledged the
+  // cancellation, so the compensation never races the step it undoes.
+  long: {
+    startToCloseTimeout: "30 minutes",
+    heartbeatTimeout: "30 seconds",
+    retry: FORWARD_RETRY,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  },
   quick: { startToCloseTimeout: "2 minutes", retry: FORWARD_RETRY },
   measure: {
     startToCloseTimeout: "1 minute",
@@ -598,6 +606,8 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
 
   // ----------------------------------------------------------------- run
   let outcome: Outcome;
+  /** Compensations (and finalize steps) in the order they ran. */
+  const ran: CompensationRecord[] = [];
   let outcomeReason: string | null = null;
   try {
     await forwardScope.run(forward);
@@ -620,7 +630,7 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
     status.pendingApprovals = [];
     phase("rolling-back");
     log.warn("rolling back", { reason });
-    await saga.compensate(reliableHooks);
+    ran.push(...(await saga.compensate(reliableHooks)));
     outcome = "rolled-back";
     const skippedComps = status.compensations
       .filter((c) => c.status === "skipped")
@@ -675,6 +685,7 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
       };
       status.compensations.push(record);
       if ((await runReliably(record, s.run, reliableHooks)) === "skipped") skipped.push(s.name);
+      ran.push(record);
     }
   });
   outcome = "promoted";
@@ -695,9 +706,7 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
       deploymentId,
       outcome: o,
       reason,
-      compensations: status.compensations
-        .filter((c) => c.status !== "registered")
-        .map((c) => ({ name: c.name, status: c.status, attempts: c.attempts })),
+      compensations: ran.map((c) => ({ name: c.name, status: c.status, attempts: c.attempts })),
       decisions: status.decisions,
     };
   }

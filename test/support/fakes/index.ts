@@ -2,12 +2,13 @@
  * Fake drivers for workflow-logic tests. Every fake appends to one ordered
  * call log (`calls`), so tests assert exact orders (compensation order,
  * traffic before anything else). Faults are scripted per operation:
- *   faults.set("destroy", 2)         fail the next 2 calls, then succeed
+ *   faults.set("destroy", 2)         fail the next 2 calls, then succeed ("weight:50": that call only)
  *   faults.set("destroy", Infinity)  fail until the fault is cleared
  *   block.add("provision")           never return (until the activity is cancelled)
  * Metrics are scripted by the green weight the fake router currently applies
  * (`errorRate(weight)`), so "degrade at step k" is a function of the step's weight.
  */
+import { Context } from "@temporalio/activity";
 import type { DeploymentDeps } from "../../../activities";
 import type {
   AppliedRoutes,
@@ -29,6 +30,8 @@ export interface FakeOptions {
   errorRate?: (greenWeight: number) => number;
   /** Provider failure by green weight (returns an error message or null). */
   metricsError?: (greenWeight: number) => string | null;
+  /** Verification verdict: false = green answers wrong (non-retryable VerificationFailed). */
+  verifyOk?: boolean;
   /** Migration the version brings (null = none). */
   migration?: string | null;
 }
@@ -56,13 +59,16 @@ export function createFakes(options: FakeOptions = {}): Fakes {
 
   async function op(name: string): Promise<void> {
     calls.push(name);
+    // a fault or block matches the full label ("weight:50") or its prefix ("weight")
     const base = name.split(":")[0]!;
-    const left = faults.get(base) ?? 0;
+    const faultKey = faults.has(name) ? name : base;
+    const left = faults.get(faultKey) ?? 0;
     if (left > 0) {
-      faults.set(base, left - 1);
-      throw new Error(`injected failure in ${base}`);
+      faults.set(faultKey, left - 1);
+      throw new Error(`injected failure in ${name}`);
     }
-    if (block.has(base)) await new Promise(() => undefined);
+    // Blocked: hang until the activity is cancelled (abort, workflow cancel, worker shutdown).
+    if (block.has(name) || block.has(base)) await Context.current().cancelled;
   }
 
   const infraTarget: InfraDriver = {
@@ -136,7 +142,8 @@ export function createFakes(options: FakeOptions = {}): Fakes {
     async runCheck(check) {
       const name = "http" in check ? `http ${check.http.path}` : `command ${check.command}`;
       await op(`verify:${name}`);
-      return { name, ok: true, detail: "200" };
+      const ok = options.verifyOk ?? true;
+      return { name, ok, detail: ok ? "200" : "503 Service Unavailable" };
     },
   };
 
