@@ -22,13 +22,8 @@ import { createHttpJsonProvider, type HttpJsonProviderOptions } from "./http-jso
 import { createPrometheusProvider, type PrometheusProviderOptions } from "./prometheus-provider";
 import { createRouterProvider, type RouterStatsSource } from "./router-provider";
 
-/** Every provider name the config accepts (lib/config METRIC_PROVIDERS) and whether it is implemented here. */
-export const KNOWN_PROVIDERS = {
-  router: true,
-  prometheus: true,
-  "http-json": true,
-  cloudwatch: false,
-} as const;
+/** Every provider name the config accepts (lib/config METRIC_PROVIDERS). */
+export const KNOWN_PROVIDERS = ["router", "prometheus", "http-json", "cloudwatch"] as const;
 
 export interface MetricProviderDeps {
   /** The local router's stats (RouterClient, or RouterStats in process). */
@@ -36,6 +31,11 @@ export interface MetricProviderDeps {
   prometheus?: PrometheusProviderOptions;
   /** `{}` enables the provider with defaults. */
   httpJson?: HttpJsonProviderOptions;
+  /**
+   * The AWS target's provider, built by the caller with createCloudWatchProvider
+   * (infra/aws/cloudwatch-provider.ts) so local workers do not load the AWS SDK.
+   */
+  cloudwatch?: MetricProvider;
   /** Extra or replacement providers (tests, plugins), by name. */
   extra?: Record<string, MetricProvider>;
 }
@@ -48,12 +48,9 @@ export class UnknownMetricProviderError extends Error {
     readonly provider: string,
     readonly configured: string[],
   ) {
-    const known = Object.keys(KNOWN_PROVIDERS);
-    const why = !Object.hasOwn(KNOWN_PROVIDERS, provider)
-      ? `unknown metric provider ${JSON.stringify(provider)} (known: ${known.join(", ")})`
-      : KNOWN_PROVIDERS[provider as keyof typeof KNOWN_PROVIDERS]
-        ? `metric provider ${JSON.stringify(provider)} is not configured on this worker`
-        : `metric provider ${JSON.stringify(provider)} is not implemented yet`;
+    const why = (KNOWN_PROVIDERS as readonly string[]).includes(provider)
+      ? `metric provider ${JSON.stringify(provider)} is not configured on this worker`
+      : `unknown metric provider ${JSON.stringify(provider)} (known: ${KNOWN_PROVIDERS.join(", ")})`;
     super(`${why}; configured: ${configured.length > 0 ? configured.join(", ") : "none"}`);
   }
 }
@@ -66,6 +63,7 @@ export function createMetricProviders(deps: MetricProviderDeps): MetricProviders
   }
   if (deps.prometheus) out.prometheus = createPrometheusProvider(deps.prometheus);
   if (deps.httpJson) out["http-json"] = createHttpJsonProvider(deps.httpJson);
+  if (deps.cloudwatch) out.cloudwatch = deps.cloudwatch;
   for (const [name, p] of Object.entries(deps.extra ?? {})) out[name] = p;
   return Object.freeze(out);
 }

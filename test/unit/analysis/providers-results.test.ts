@@ -141,7 +141,7 @@ describe("router provider over RouterStats (injected clock)", () => {
 });
 
 describe("registry", () => {
-  it("maps provider names; unknown, unconfigured and unimplemented providers fail clearly", () => {
+  it("maps provider names; unknown and unconfigured providers fail clearly; cloudwatch plugs in", () => {
     const providers = createMetricProviders({
       router: { stats: async () => ({ backends: {} }) },
       prometheus: { url: "http://127.0.0.1:1" },
@@ -152,7 +152,14 @@ describe("registry", () => {
     expect(() => getMetricProvider(providers, "graphite")).toThrow(
       'unknown metric provider "graphite" (known: router, prometheus, http-json, cloudwatch); configured: router, prometheus, http-json',
     );
-    expect(() => getMetricProvider(providers, "cloudwatch")).toThrow(/"cloudwatch" is not implemented yet/);
+    expect(() => getMetricProvider(providers, "cloudwatch")).toThrow(
+      /"cloudwatch" is not configured on this worker/,
+    );
+    const cloudwatch: MetricProvider = {
+      name: "cloudwatch",
+      measure: async (r) => ({ metric: r.metric.name, canary: 1, baseline: 1 }),
+    };
+    expect(getMetricProvider(createMetricProviders({ cloudwatch }), "cloudwatch")).toBe(cloudwatch);
     expect(() => getMetricProvider(createMetricProviders({}), "router")).toThrow(
       /"router" is not configured on this worker; configured: none/,
     );
