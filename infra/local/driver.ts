@@ -97,7 +97,9 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
       if (clearedPending > 0)
         progress(`cleared ${clearedPending} pending operation(s) from an interrupted update`);
       progress(`pulumi up ${stackName}`);
-      const result = await stack.up({ color: "never", onEvent: forward(progress) });
+      // refresh first: an instance whose process died since the last run drops out
+      // of the state (LocalProcess.read) and is started again by this same up.
+      const result = await stack.up({ color: "never", refresh: true, onEvent: forward(progress) });
       const out = (k: string) => (result.outputs[k]?.value ?? []) as unknown[];
       const urls = out("urls") as string[];
       const pids = out("pids") as number[];

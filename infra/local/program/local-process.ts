@@ -333,11 +333,20 @@ export class LocalProcess extends pulumi.dynamic.Resource {
   declare readonly logFile: pulumi.Output<string>;
   declare readonly adopted: pulumi.Output<boolean>;
   constructor(name: string, args: LocalProcessInputs, opts?: pulumi.CustomResourceOptions) {
+    // The version's env carries credentials (DATABASE_URL): kept encrypted in the
+    // state (passphrase secrets provider), decrypted only inside the provider.
     super(
       localProcessProvider,
       name,
-      { ...args, pid: undefined, port: undefined, url: undefined, adopted: undefined },
-      opts,
+      {
+        ...args,
+        env: pulumi.secret(args.env),
+        pid: undefined,
+        port: undefined,
+        url: undefined,
+        adopted: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["env"] },
     );
   }
 }

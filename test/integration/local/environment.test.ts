@@ -61,6 +61,16 @@ describe("local target: environments and the router", () => {
     const again = await localInfraDriver.provisionEnvironment(ref("v2"), { run: shopRun(), env }, progress);
     expect(again.instances).toEqual(green.instances);
     expect(processesOfStack(green.stackName).length).toBeGreaterThanOrEqual(2);
+    // An instance that died is noticed (refresh) and started again; the healthy one is kept.
+    process.kill(-(green.instances[1]?.pid ?? 0), "SIGKILL");
+    while (processesOfStack(green.stackName).includes(green.instances[1]?.pid ?? 0)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const healed = await localInfraDriver.provisionEnvironment(ref("v2"), { run: shopRun(), env }, progress);
+    expect(healed.instances[0]).toEqual(green.instances[0]);
+    expect(healed.instances[1]?.pid).not.toBe(green.instances[1]?.pid);
+    expect((await get(`${healed.instances[1]?.url}/health`)).status).toBe(200);
+    green.instances = healed.instances;
 
     const traffic = createLocalTrafficRouter({ adminUrl: router.adminUrl, token: router.token });
     const applied = await traffic.setBackends(scope, {
