@@ -7,8 +7,8 @@
  */
 import { toolchainManifestPath } from "./toolchain/locations";
 import { writeManifest } from "./toolchain/manifest";
-import { resolvePostgres } from "./toolchain/postgres";
 import { resolveMoto } from "./toolchain/moto";
+import { resolvePostgres } from "./toolchain/postgres";
 import { resolvePrometheus } from "./toolchain/prometheus";
 import { resolvePulumi } from "./toolchain/pulumi";
 import { ToolchainError } from "./toolchain/run";
