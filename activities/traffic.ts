@@ -59,7 +59,10 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
       const current = await router().getRoutes(scope);
       const routed = current.backends.blue;
       const blue =
-        input.blue ?? (routed && routed.version !== key.version ? { version: routed.version, instances: routed.instances } : null);
+        input.blue ??
+        (routed && routed.version !== key.version
+          ? { version: routed.version, instances: routed.instances }
+          : null);
       if (blue) {
         await apply(key, { blue: 100, green: 0 }, 60_000);
         await router().setBackends(scope, { blue: { version: blue.version, instances: blue.instances } });

@@ -19,7 +19,10 @@ import { createTimeSkippingEnv } from "./time-skipping";
 export type Release = ReleaseConfigInput["release"];
 
 /** A real, normalized release config (parsed by the real schema). */
-export function releaseConfig(release: Partial<Release> = {}, env: Record<string, unknown> = {}): ReleaseConfig {
+export function releaseConfig(
+  release: Partial<Release> = {},
+  env: Record<string, unknown> = {},
+): ReleaseConfig {
   return ReleaseConfigSchema.parse({
     service: "shop",
     run: { command: "node server.js", instances: 1 },
@@ -104,6 +107,7 @@ export async function withDeployment<T>(
   fakes: Fakes,
   wfInput: DeploymentInput,
   body: (ctx: RunContext) => Promise<T>,
+  start?: (client: TestWorkflowEnvironment["client"], taskQueue: string) => Promise<DeploymentHandle>,
 ): Promise<T> {
   const taskQueue = `tq-${randomUUID()}`;
   const worker = await Worker.create({
@@ -116,11 +120,13 @@ export async function withDeployment<T>(
     defaultHeartbeatThrottleInterval: "200ms",
   });
   return worker.runUntil(async () => {
-    const handle = (await h.env.client.workflow.start("deploymentWorkflow", {
-      taskQueue,
-      workflowId: `shipshape:${wfInput.service}:${wfInput.environment}:${taskQueue}`,
-      args: [wfInput],
-    })) as DeploymentHandle;
+    const handle = start
+      ? await start(h.env.client, taskQueue)
+      : ((await h.env.client.workflow.start("deploymentWorkflow", {
+          taskQueue,
+          workflowId: `shipshape:${wfInput.service}:${wfInput.environment}:${taskQueue}`,
+          args: [wfInput],
+        })) as DeploymentHandle);
     const status = () => handle.query(statusQuery);
     const ctx: RunContext = {
       handle,

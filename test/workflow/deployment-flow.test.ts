@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createHarness,
+  type Harness,
+  input,
+  releaseConfig,
+  withDeployment,
+} from "../support/deployment-harness";
 import { createFakes } from "../support/fakes";
-import { createHarness, type Harness, input, releaseConfig, withDeployment } from "../support/deployment-harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -55,7 +61,10 @@ describe("DeploymentWorkflow: happy path", () => {
     expect(status.step).toEqual({ index: 3, total: 3, weight: 100 });
     expect(status.weights).toEqual({ blue: 0, green: 100 });
     expect(status.analysis.verdicts.at(-1)?.line).toMatch(/step passed at 100% traffic/);
-    const desc = await h.env.client.workflow.getHandle(status.deploymentId).describe().catch(() => null);
+    const desc = await h.env.client.workflow
+      .getHandle(status.deploymentId)
+      .describe()
+      .catch(() => null);
     expect(desc).toBeNull(); // deploymentId is not the workflow ID
   });
 });

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SA } from "../../lib/search-attributes";
-import { abortUpdate, retryCompensationUpdate, skipCompensationUpdate } from "../../workflows/deployment/messages";
-import { createFakes, type FakeOptions, type Fakes } from "../support/fakes";
+import {
+  abortUpdate,
+  retryCompensationUpdate,
+  skipCompensationUpdate,
+} from "../../workflows/deployment/messages";
 import {
   createHarness,
   type Harness,
@@ -10,6 +13,7 @@ import {
   releaseConfig,
   withDeployment,
 } from "../support/deployment-harness";
+import { createFakes, type FakeOptions, type Fakes } from "../support/fakes";
 
 let h: Harness;
 beforeAll(async () => {
@@ -27,7 +31,14 @@ const TO_STEP1 = [...TO_VERIFY, "attach", "weight:0", "weight:10"];
 const FIVE = (c: string) => Array(5).fill(c) as string[];
 
 describe("failure injected at every phase → exact compensation order", () => {
-  it.each<{ phase: string; setup: (f: Fakes) => void; options?: FakeOptions; expected: string[]; reason: RegExp; comps: string[] }>([
+  it.each<{
+    phase: string;
+    setup: (f: Fakes) => void;
+    options?: FakeOptions;
+    expected: string[];
+    reason: RegExp;
+    comps: string[];
+  }>([
     {
       phase: "preflight (missing artifact, not retried)",
       setup: () => undefined,
@@ -46,7 +57,13 @@ describe("failure injected at every phase → exact compensation order", () => {
     {
       phase: "expanding-schema",
       setup: (f) => f.faults.set("expand", Infinity),
-      expected: ["artifact:shop-v2.tgz", "provision:v2", ...FIVE("expand"), "rollbackSchema:unknown", ...UNDO_GREEN],
+      expected: [
+        "artifact:shop-v2.tgz",
+        "provision:v2",
+        ...FIVE("expand"),
+        "rollbackSchema:unknown",
+        ...UNDO_GREEN,
+      ],
       reason: /expanding-schema failed/,
       comps: ["rollbackSchema", "destroyGreen"],
     },
@@ -108,7 +125,13 @@ describe("failure injected at every phase → exact compensation order", () => {
     const config = releaseConfig({ steps: [{ weight: 10, bake: "20s" }, { weight: 100 }] });
     const result = await withDeployment(h, fakes, input(config), (ctx) => ctx.handle.result());
     expect(result.outcome).toBe("rolled-back");
-    expect(fakes.effects()).toEqual([...TO_STEP1, "weight:100", ...UNDO_TRAFFIC, ...UNDO_SCHEMA, ...UNDO_GREEN]);
+    expect(fakes.effects()).toEqual([
+      ...TO_STEP1,
+      "weight:100",
+      ...UNDO_TRAFFIC,
+      ...UNDO_SCHEMA,
+      ...UNDO_GREEN,
+    ]);
   });
 });
 
@@ -125,7 +148,12 @@ describe("abort at every phase", () => {
     undo: string[];
   }>([
     { phase: "preflight", block: "artifact", forward: ["artifact:shop-v2.tgz"], undo: [] },
-    { phase: "provisioning-green", block: "provision", forward: ["artifact:shop-v2.tgz", "provision:v2"], undo: UNDO_GREEN },
+    {
+      phase: "provisioning-green",
+      block: "provision",
+      forward: ["artifact:shop-v2.tgz", "provision:v2"],
+      undo: UNDO_GREEN,
+    },
     {
       phase: "expanding-schema",
       block: "expand",
@@ -166,11 +194,16 @@ describe("abort at every phase", () => {
   ])("$phase", async ({ block, steps, postPromotion, at, forward, undo }) => {
     const fakes = createFakes();
     if (block) fakes.block.add(block);
-    const config = releaseConfig({ ...(steps ? { steps } : {}), ...(postPromotion ? { postPromotion } : {}) });
+    const config = releaseConfig({
+      ...(steps ? { steps } : {}),
+      ...(postPromotion ? { postPromotion } : {}),
+    });
     const { result, answer } = await withDeployment(h, fakes, input(config), async (ctx) => {
       if (block) await ctx.waitUntil(() => fakes.calls.some((c) => c.startsWith(block)), `${block} called`);
       else await ctx.until((s) => at!(s), "abort point");
-      const answer = await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "customer complaints" }] });
+      const answer = await ctx.handle.executeUpdate(abortUpdate, {
+        args: [{ by: "bob", reason: "customer complaints" }],
+      });
       return { answer, result: await ctx.handle.result() };
     });
     expect(answer.message).toMatch(/aborted by bob/);
@@ -218,26 +251,39 @@ describe("compensation retries and needs-attention", () => {
       fakes.faults.set("destroy", Infinity);
       // attention after 2s of failures (real time: the server does not skip while the test polls)
       const config = releaseConfig({}, { compensationAttentionAfter: "2s" });
-      const { result, attention, sa, refused } = await withDeployment(h, fakes, input(config), async (ctx) => {
-        const refused = await ctx.handle
-          .executeUpdate(skipCompensationUpdate, { args: [{ by: "ops" }] })
-          .then(() => "accepted", (e: Error) => String((e.cause as Error | undefined)?.message ?? e.message));
-        const attention = await ctx.until((s) => s.phase === "needs-attention", "needs-attention");
-        const sa = (await ctx.handle.describe()).typedSearchAttributes.get(SA.phase);
-        if (action === "retry") {
-          fakes.faults.delete("destroy");
-          await ctx.handle.executeUpdate(retryCompensationUpdate, { args: [{ by: "ops", reason: "fixed the stack lock" }] });
-        } else {
-          await ctx.handle.executeUpdate(skipCompensationUpdate, {
-            args: [{ by: "ops", reason: "destroyed the stack by hand", name: "destroyGreen" }],
-          });
-        }
-        return { result: await ctx.handle.result(), attention, sa, refused };
-      });
+      const { result, attention, sa, refused } = await withDeployment(
+        h,
+        fakes,
+        input(config),
+        async (ctx) => {
+          const refused = await ctx.handle
+            .executeUpdate(skipCompensationUpdate, { args: [{ by: "ops" }] })
+            .then(
+              () => "accepted",
+              (e: Error) => String((e.cause as Error | undefined)?.message ?? e.message),
+            );
+          const attention = await ctx.until((s) => s.phase === "needs-attention", "needs-attention");
+          const sa = (await ctx.handle.describe()).typedSearchAttributes.get(SA.phase);
+          if (action === "retry") {
+            fakes.faults.delete("destroy");
+            await ctx.handle.executeUpdate(retryCompensationUpdate, {
+              args: [{ by: "ops", reason: "fixed the stack lock" }],
+            });
+          } else {
+            await ctx.handle.executeUpdate(skipCompensationUpdate, {
+              args: [{ by: "ops", reason: "destroyed the stack by hand", name: "destroyGreen" }],
+            });
+          }
+          return { result: await ctx.handle.result(), attention, sa, refused };
+        },
+      );
       expect(refused).toMatch(/no compensation is running|has not failed/);
       expect(sa).toBe("needs-attention");
       expect(attention.needsAttention).toEqual(
-        expect.objectContaining({ compensation: "destroyGreen", lastError: expect.stringMatching(/injected failure in destroy:v2/) }),
+        expect.objectContaining({
+          compensation: "destroyGreen",
+          lastError: expect.stringMatching(/injected failure in destroy:v2/),
+        }),
       );
       expect(attention.phase).toBe("needs-attention");
       expect(result.outcome).toBe("rolled-back");

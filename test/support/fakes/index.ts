@@ -41,6 +41,8 @@ export interface Fakes {
   faults: Map<string, number>;
   block: Set<string>;
   deps: DeploymentDeps;
+  /** Holds the next calls of `name` until the returned function is called. */
+  hold(name: string): () => void;
   /** Side-effect calls only (no measurements or notifications). */
   effects(): string[];
   routes(): AppliedRoutes;
@@ -50,6 +52,7 @@ export function createFakes(options: FakeOptions = {}): Fakes {
   const calls: string[] = [];
   const faults = new Map<string, number>();
   const block = new Set<string>();
+  const holds = new Map<string, Promise<void>>();
   const blueVersion = options.blueVersion === undefined ? "v1" : options.blueVersion;
   let routes: AppliedRoutes = {
     tableVersion: 1,
@@ -69,6 +72,8 @@ export function createFakes(options: FakeOptions = {}): Fakes {
     }
     // Blocked: hang until the activity is cancelled (abort, workflow cancel, worker shutdown).
     if (block.has(name) || block.has(base)) await Context.current().cancelled;
+    const held = holds.get(name) ?? holds.get(base);
+    if (held) await held;
   }
 
   const infraTarget: InfraDriver = {
@@ -90,7 +95,11 @@ export function createFakes(options: FakeOptions = {}): Fakes {
 
   const router: TrafficRouter = {
     async setBackends(_scope, backends: { blue?: BackendSpec; green?: BackendSpec }) {
-      const label = backends.green ? "attach" : backends.blue ? `backends:${backends.blue.version}` : "backends:none";
+      const label = backends.green
+        ? "attach"
+        : backends.blue
+          ? `backends:${backends.blue.version}`
+          : "backends:none";
       await op(label);
       routes = { ...routes, tableVersion: routes.tableVersion + 1, backends };
       if (!backends.green) routes = { ...routes, split: { blue: backends.blue ? 100 : 0, green: 0 } };
@@ -172,6 +181,19 @@ export function createFakes(options: FakeOptions = {}): Fakes {
         },
       },
       env: {},
+    },
+    hold(name) {
+      let release = () => undefined as void;
+      holds.set(
+        name,
+        new Promise<void>((r) => {
+          release = r;
+        }),
+      );
+      return () => {
+        holds.delete(name);
+        release();
+      };
     },
     effects: () => calls.filter((c) => !c.startsWith("measure:") && !c.startsWith("notify:")),
     routes: () => routes,
