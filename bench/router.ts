@@ -157,6 +157,7 @@ async function fixedRate(
     p90: round(pct(lat, 0.9)),
     p99: round(pct(lat, 0.99)),
     max: round(lat[lat.length - 1] ?? Number.NaN),
+    raw: lat,
   };
 }
 
