@@ -101,7 +101,7 @@ describe("approvals", () => {
     expect(answers[0]).toMatch(/gate "other" is not waiting; the pending gate is "go-live"/);
     const refused = answers.slice(1).filter((a) => a !== "accepted");
     expect(refused).toHaveLength(refusals.length);
-    refusals.forEach((r, i) => expect(refused[i]).toMatch(r));
+    for (const [i, r] of refusals.entries()) expect(refused[i]).toMatch(r);
     expect(result.outcome).toBe(outcome);
     const [kind, by, reason] = actions.at(-1)!;
     expect(result.decisions).toContainEqual(

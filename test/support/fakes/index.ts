@@ -183,7 +183,7 @@ export function createFakes(options: FakeOptions = {}): Fakes {
       env: {},
     },
     hold(name) {
-      let release = () => undefined as void;
+      let release: () => void = () => {};
       holds.set(
         name,
         new Promise<void>((r) => {

@@ -1,0 +1,161 @@
+/**
+ * Records DeploymentWorkflow histories for the replay test:
+ *   npx tsx scripts/record-histories.ts
+ * Runs each scenario on the time-skipping server with fake drivers and writes
+ * test/fixtures/histories/<scenario>.json. Re-record only for an intended,
+ * patched() change of behaviour; the committed fixtures are what released
+ * workflow code produced, and test/workflow/replay.test.ts replays them
+ * through the current code to catch non-determinism.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { temporal } from "@temporalio/proto";
+import {
+  createHarness,
+  input,
+  type RunContext,
+  releaseConfig,
+  withDeployment,
+} from "../test/support/deployment-harness";
+import { createFakes, type FakeOptions, type Fakes } from "../test/support/fakes";
+import {
+  abortUpdate,
+  approveUpdate,
+  pauseUpdate,
+  promoteUpdate,
+  rejectUpdate,
+  resumeUpdate,
+  skipCompensationUpdate,
+} from "../workflows/deployment/messages";
+
+export const HISTORIES_DIR = path.join(__dirname, "..", "test", "fixtures", "histories");
+
+const GATED = releaseConfig({
+  steps: [{ weight: 10 }, { approval: "go-live" }, { weight: 100, bake: "20s" }],
+  postPromotion: { watch: "20s", keepPrevious: "1m" },
+});
+const LONG = releaseConfig({
+  steps: [
+    { weight: 10, bake: "1h" },
+    { weight: 100, bake: "1h" },
+  ],
+  postPromotion: { watch: "10s", keepPrevious: "1m" },
+});
+
+interface Scenario {
+  name: string;
+  options?: FakeOptions;
+  config?: ReturnType<typeof releaseConfig>;
+  setup?: (f: Fakes) => void;
+  drive: (ctx: RunContext, f: Fakes) => Promise<unknown>;
+}
+
+const result = (ctx: RunContext) => ctx.handle.result();
+
+const SCENARIOS: Scenario[] = [
+  { name: "happy-path", drive: result },
+  { name: "analysis-failure", options: { errorRate: (w) => (w === 50 ? 0.2 : 0.001) }, drive: result },
+  {
+    name: "approval-granted",
+    config: GATED,
+    drive: async (ctx) => {
+      await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+      await ctx.handle.executeUpdate(approveUpdate, { args: [{ gate: "go-live", by: "bob", reason: "ok" }] });
+      return ctx.handle.result();
+    },
+  },
+  {
+    name: "approval-rejected",
+    config: GATED,
+    drive: async (ctx) => {
+      await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+      await ctx.handle.executeUpdate(rejectUpdate, { args: [{ gate: "go-live", by: "bob", reason: "no" }] });
+      return ctx.handle.result();
+    },
+  },
+  { name: "approval-timeout", config: GATED, drive: result },
+  {
+    name: "abort-during-traffic",
+    config: LONG,
+    drive: async (ctx) => {
+      await ctx.until((s) => s.step.index === 1, "step 1");
+      await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "complaints" }] });
+      return ctx.handle.result();
+    },
+  },
+  {
+    name: "cancel-mid-activity",
+    setup: (f) => f.block.add("verify"),
+    drive: async (ctx, f) => {
+      await ctx.waitUntil(() => f.calls.some((c) => c.startsWith("verify")), "verify");
+      await ctx.handle.cancel();
+      return ctx.handle.result();
+    },
+  },
+  {
+    name: "pause-resume-promote",
+    config: LONG,
+    drive: async (ctx) => {
+      await ctx.until((s) => s.step.index === 1, "step 1");
+      await ctx.handle.executeUpdate(pauseUpdate, { args: [{ by: "carol", reason: "look" }] });
+      await ctx.handle.executeUpdate(resumeUpdate, { args: [{ by: "carol", reason: "fine" }] });
+      await ctx.handle.executeUpdate(promoteUpdate, { args: [{ by: "bob", reason: "hotfix" }] });
+      return ctx.handle.result();
+    },
+  },
+  {
+    name: "compensation-retried",
+    options: { verifyOk: false },
+    setup: (f) => f.faults.set("destroy", 2),
+    drive: result,
+  },
+  {
+    name: "needs-attention-skip",
+    options: { verifyOk: false },
+    config: releaseConfig({}, { compensationAttentionAfter: "2s" }),
+    setup: (f) => f.faults.set("destroy", Number.POSITIVE_INFINITY),
+    drive: async (ctx) => {
+      await ctx.until((s) => s.phase === "needs-attention", "needs-attention");
+      await ctx.handle.executeUpdate(skipCompensationUpdate, {
+        args: [{ by: "ops", reason: "done by hand" }],
+      });
+      return ctx.handle.result();
+    },
+  },
+];
+
+async function main(): Promise<void> {
+  fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+  const h = await createHarness();
+  try {
+    for (const s of SCENARIOS) {
+      const fakes = createFakes(s.options);
+      s.setup?.(fakes);
+      const history = await withDeployment(h, fakes, input(s.config ?? releaseConfig()), async (ctx) => {
+        const r = (await s.drive(ctx, fakes)) as { outcome: string };
+        console.log(`${s.name}: ${r.outcome}`);
+        return ctx.handle.fetchHistory();
+      });
+      // protobufjs' canonical object form (enums as names, int64 as strings,
+      // bytes as base64); the replay test reads it back with History.fromObject.
+      const json = temporal.api.history.v1.History.toObject(
+        temporal.api.history.v1.History.fromObject(history),
+        {
+          longs: String,
+          enums: String,
+          bytes: String,
+        },
+      );
+      fs.writeFileSync(path.join(HISTORIES_DIR, `${s.name}.json`), `${JSON.stringify(json)}\n`);
+    }
+  } finally {
+    await h.env.teardown();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
