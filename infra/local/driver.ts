@@ -48,20 +48,23 @@ function forward(progress: Progress) {
   };
 }
 
-/** Kills every process still named by a pidfile of the stack and removes the pidfiles. */
+/** Kills every process of the stack still alive outside the Pulumi state (pidfiles, then instance keys). */
 export async function reapStackProcesses(stackName: string): Promise<number> {
   const { runDir } = localStackPaths(stateDir(), stackName);
-  if (!fs.existsSync(runDir)) return 0;
   const c = controller();
   let killed = 0;
-  for (const f of fs.readdirSync(runDir)) {
-    if (!f.endsWith(".json")) continue;
-    const file = `${runDir}/${f}`;
-    const pf = c.readPidFile(file);
-    if (pf && (await c.reap(file, pf.key))) killed++;
-    fs.rmSync(file, { force: true });
+  if (fs.existsSync(runDir)) {
+    for (const f of fs.readdirSync(runDir)) {
+      if (!f.endsWith(".json")) continue;
+      const file = `${runDir}/${f}`;
+      const pf = c.readPidFile(file);
+      if (pf && (await c.reap(file, pf.key))) killed++;
+      fs.rmSync(file, { force: true });
+    }
+    fs.rmSync(runDir, { recursive: true, force: true });
   }
-  fs.rmSync(runDir, { recursive: true, force: true });
+  // Processes started by a create that died before writing its pidfile carry the key too.
+  killed += await c.reapKeys((key) => key.startsWith(`${stackName}/`));
   return killed;
 }
 

@@ -209,6 +209,39 @@ export function controller() {
     }
   }
 
+  /**
+   * Process groups of live processes whose SHIPSHAPE_INSTANCE_KEY matches
+   * (Linux /proc scan; empty elsewhere). Covers the one window the pidfile
+   * cannot: a crash between spawn and writing the pidfile.
+   */
+  function keyedGroups(match: (key: string) => boolean): number[] {
+    if (!fs.existsSync("/proc/self/environ")) return [];
+    const groups = new Set<number>();
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (fields[0] === "Z") continue;
+        const kv = fs
+          .readFileSync(`/proc/${entry}/environ`, "latin1")
+          .split("\0")
+          .find((e) => e.startsWith("SHIPSHAPE_INSTANCE_KEY="));
+        if (kv && match(kv.slice("SHIPSHAPE_INSTANCE_KEY=".length))) groups.add(Number(fields[2]));
+      } catch {
+        // exited meanwhile, or not readable
+      }
+    }
+    return [...groups].filter((g) => g > 1);
+  }
+
+  /** Kills every process group carrying a key that matches; returns how many groups. */
+  async function reapKeys(match: (key: string) => boolean): Promise<number> {
+    const groups = keyedGroups(match);
+    for (const g of groups) await killGroup(g, undefined);
+    return groups.length;
+  }
+
   /** Kills whatever a pidfile points at (if it is still ours) and removes the pidfile. */
   async function reap(pidFile: string, key: string): Promise<boolean> {
     const prev = readPidFile(pidFile);
@@ -221,6 +254,7 @@ export function controller() {
       await killGroup(prev.pid, prev.port);
       killed = true;
     }
+    if ((await reapKeys((k) => k === key)) > 0) killed = true;
     fs.rmSync(pidFile, { force: true });
     return killed;
   }
@@ -284,7 +318,7 @@ export function controller() {
     return { ...inputs, pid, port, url: `http://127.0.0.1:${port}`, specHash: hash, adopted: false };
   }
 
-  return { specHash, start, reap, killGroup, readPidFile, ours, groupAlive, portIsFree };
+  return { specHash, start, reap, reapKeys, killGroup, readPidFile, ours, groupAlive, portIsFree };
 }
 
 const REPLACE_KEYS = ["key", "command", "cwd", "env", "healthPath", "pidFile", "logFile"] as const;

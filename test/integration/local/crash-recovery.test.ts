@@ -138,6 +138,9 @@ describe("local target: crash recovery of pulumi up", () => {
           JSON.parse(fs.readFileSync(path.join(localStackPaths(stateDir, stackName).runDir, f), "utf8"))
             .port as number,
       );
+    // Make it harder: one orphan lost its pidfile (as if the crash hit between spawn and
+    // pidfile write); destroy still finds it by its instance key.
+    fs.rmSync(path.join(localStackPaths(stateDir, stackName).runDir, "instance-1.json"));
     expect(await localInfraDriver.destroyEnvironment(ref("v2"), progress)).toEqual({ existed: true });
     for (const pid of orphans) expect(isAlive(pid)).toBe(false);
     await expectNothingLeft(stackName, stateDir, ports);
