@@ -210,3 +210,63 @@ export async function stopRouterProcess(
   else if (info) writeInfo({ ...info, stoppedAt: new Date().toISOString() });
   return { stopped };
 }
+
+/** Router name of a service+environment: `<service>-<env>`, sanitised. */
+export function routerNameFor(scope: { service: string; environment: string }): string {
+  return `${scope.service}-${scope.environment}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-|-$/g, "");
+}
+
+/**
+ * For `createLocalTrafficRouter(routerResolver())` in the worker: finds the
+ * router of a scope through its process.json (started by the dev stack / demo).
+ */
+export function routerResolver(): (scope: { service: string; environment: string }) => {
+  adminUrl: string;
+  token: string;
+} {
+  return (scope) => {
+    const info = readRouterProcess(routerNameFor(scope));
+    if (!info || info.stoppedAt) {
+      throw new Error(
+        `no local router for ${scope.service}/${scope.environment}: start it with ` +
+          `\`tsx infra/local/router-process.ts start ${routerNameFor(scope)}\``,
+      );
+    }
+    return { adminUrl: info.adminUrl, token: info.token };
+  };
+}
+
+// CLI: tsx infra/local/router-process.ts start|stop|status <name> [--purge]
+if (require.main === module) {
+  const [cmd, name, flag] = process.argv.slice(2);
+  const run = async () => {
+    if (!name || !["start", "stop", "status"].includes(cmd ?? "")) {
+      process.stderr.write(
+        "usage: tsx infra/local/router-process.ts start|stop|status <service-env> [--purge]\n",
+      );
+      process.exit(2);
+    }
+    if (cmd === "start") {
+      const info = await ensureRouterProcess(name);
+      process.stdout.write(`${JSON.stringify({ ...info, token: "(in process.json)" }, null, 2)}\n`);
+    } else if (cmd === "stop") {
+      process.stdout.write(
+        `${JSON.stringify(await stopRouterProcess(name, { purge: flag === "--purge" }))}\n`,
+      );
+    } else {
+      const h = await routerProcessHealth(name);
+      process.stdout.write(
+        `${JSON.stringify({ running: h.running, healthy: h.healthy, url: h.info?.url })}\n`,
+      );
+      process.exit(h.healthy ? 0 : 1);
+    }
+  };
+  run().catch((err) => {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
