@@ -16,6 +16,8 @@ export interface LocalTrafficRouterOptions {
   adminUrl: string;
   token: string;
   timeoutMs?: number;
+  /** Health path the router probes on each instance (the service's run.healthPath); router default otherwise. */
+  healthPath?: string;
 }
 
 type Scope = { service: string; environment: string };
@@ -60,6 +62,7 @@ export function createLocalTrafficRouter(options: LocalTrafficRouterOptions | Re
   return {
     async setBackends(scope, backends) {
       const c = client(scope);
+      const healthPath = (typeof options === "function" ? options(scope) : options).healthPath;
       const current = (await c.getRoutes()).table.backends;
       const patch: NonNullable<RoutesPatch["backends"]> = {};
       const only =
@@ -78,7 +81,7 @@ export function createLocalTrafficRouter(options: LocalTrafficRouterOptions | Re
           version: spec.version,
           instances: [...spec.instances],
           weight,
-          ...(prev?.healthPath ? { healthPath: prev.healthPath } : {}),
+          ...(healthPath ? { healthPath } : prev?.healthPath ? { healthPath: prev.healthPath } : {}),
         };
       }
       const res = await c.setRoutes({ backends: patch });

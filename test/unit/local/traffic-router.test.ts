@@ -73,6 +73,18 @@ describe("local TrafficRouter", () => {
     expect(promoted.split).toEqual({ blue: 100, green: 0 });
   });
 
+  it("registers the service's health path for the router's checks", async () => {
+    router = await startTestRouter();
+    const [b1] = await Promise.all([startBackend("b1")]);
+    const traffic = createLocalTrafficRouter({
+      adminUrl: router.adminUrl,
+      token: TOKEN,
+      healthPath: "/healthz",
+    });
+    await traffic.setBackends(scope, { blue: { version: "v1", instances: [b1!.url] } });
+    expect(router.table().backends.blue?.healthPath).toBe("/healthz");
+  });
+
   it("setWeights is idempotent, validates the split and refuses weight on a missing backend", async () => {
     const { traffic, b1, g1 } = await setup();
     await traffic.setBackends(scope, { blue: { version: "v1", instances: [b1.url] } });
