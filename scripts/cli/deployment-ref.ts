@@ -1,22 +1,20 @@
 import { type Client, type WorkflowHandle, WorkflowNotFoundError } from "@temporalio/client";
+import { deploymentWorkflowId } from "../deployments/start";
 import { CliError } from "./errors";
 
 /**
- * Resolves what a person typed to a running-or-closed deployment workflow.
- * Accepts the workflow ID, or `<service>/<environment>` — the latest
- * deployment of that service and environment.
+ * Resolves what a person typed to a deployment workflow (its latest run).
+ * Accepts the workflow ID (`shipshape:shop:production`) or the shorthand
+ * `shop/production` / `shop:production` — there is one workflow ID per
+ * service and environment (see scripts/deployments/start.ts).
  */
+export function workflowIdFor(ref: string): string {
+  const short = /^([a-z0-9][a-z0-9-]*)[/:]([a-z0-9][a-z0-9-]*)$/.exec(ref);
+  return short ? deploymentWorkflowId(short[1]!, short[2]!) : ref;
+}
+
 export async function resolveDeployment(client: Client, ref: string): Promise<WorkflowHandle> {
-  let workflowId = ref;
-  const short = /^([a-z0-9][a-z0-9-]*)\/([a-z0-9][a-z0-9-]*)$/.exec(ref);
-  if (short) {
-    const query = `ShipshapeService = '${short[1]}' AND ShipshapeEnvironment = '${short[2]}'`;
-    for await (const wf of client.workflow.list({ query, pageSize: 1 })) {
-      workflowId = wf.workflowId;
-      break;
-    }
-  }
-  const handle = client.workflow.getHandle(workflowId);
+  const handle = client.workflow.getHandle(workflowIdFor(ref));
   try {
     await handle.describe();
   } catch (err) {

@@ -4,6 +4,7 @@
 
 import { Command, CommanderError } from "commander";
 import { registerControls } from "./commands/controls";
+import { registerDeploy } from "./commands/deploy";
 import { registerList } from "./commands/list";
 import { registerMigrateCommand } from "./commands/migrate";
 import { registerPlatform } from "./commands/platform";
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
     });
   registerValidate(program, ctx);
   registerMigrateCommand(program, ctx);
+  registerDeploy(program, ctx);
   registerStatus(program, ctx);
   registerList(program, ctx);
   registerControls(program, ctx);
