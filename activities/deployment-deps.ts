@@ -1,15 +1,14 @@
 import { ApplicationFailure } from "@temporalio/activity";
-import type { MetricProvider as MetricProviderName } from "../lib/config/schema";
 import { FAILURE_TYPES } from "../lib/deployment/types";
 import type {
   ArtifactStore,
   InfraDriver,
-  MetricProvider,
   MigrationDriver,
   Notifier,
   TrafficRouter,
   VerifyDriver,
 } from "./drivers";
+import type { MetricProviders } from "./metrics/registry";
 
 /** Drivers behind DeploymentWorkflow's activities (fakes in workflow tests, real ones in the worker). */
 export interface DeploymentDeps {
@@ -17,7 +16,8 @@ export interface DeploymentDeps {
   infraTarget: InfraDriver;
   router: TrafficRouter;
   migrations: MigrationDriver;
-  metrics: Partial<Record<MetricProviderName, MetricProvider>>;
+  /** By provider name (activities/metrics/registry.ts createMetricProviders). */
+  metrics: MetricProviders;
   verifier: VerifyDriver;
   notifier: Notifier;
   artifacts: ArtifactStore;

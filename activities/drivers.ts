@@ -120,28 +120,8 @@ export interface MigrationDriver {
   ): Promise<{ alreadyDone: boolean }>;
 }
 
-/** A measurement request for one metric over one interval (see lib/analysis Measurement for the answer). */
-export interface MetricQuery {
-  metric: string;
-  query: string;
-  service: string;
-  environment: string;
-  baselineVersion: string | null;
-  canaryVersion: string;
-  /** Window the measurement covers, ending now. */
-  windowMs: number;
-}
-
-/** One metrics source (router stats, Prometheus, HTTP JSON, CloudWatch). */
-export interface MetricProvider {
-  measure(q: MetricQuery): Promise<{
-    canary: number | null;
-    baseline: number | null;
-    canarySamples?: number[];
-    baselineSamples?: number[];
-    requests?: { canary: number; baseline: number };
-  }>;
-}
+// Metric providers: `MetricProvider` in lib/analysis/provider.ts, built by
+// activities/metrics/registry.ts (createMetricProviders).
 
 export interface VerifyCheckResult {
   name: string;

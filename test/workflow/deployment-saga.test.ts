@@ -232,8 +232,7 @@ describe("abort at every phase", () => {
 
 describe("compensation retries and needs-attention", () => {
   it("a compensation that fails twice then succeeds", async () => {
-    const fakes = createFakes();
-    fakes.faults.set("verify", Infinity);
+    const fakes = createFakes({ verifyOk: false });
     fakes.faults.set("destroy", 2);
     const result = await withDeployment(h, fakes, input(releaseConfig()), (ctx) => ctx.handle.result());
     expect(result.outcome).toBe("rolled-back");
@@ -242,6 +241,40 @@ describe("compensation retries and needs-attention", () => {
       { name: "destroyGreen", status: "done", attempts: 3 },
     ]);
     expect(fakes.effects().slice(-3)).toEqual(["destroy:v2", "destroy:v2", "destroy:v2"]);
+    expect(result.reason).toMatch(/VerificationFailed|green failed verification: http \/health: 503/);
+  });
+
+  it("a finalize step that keeps failing → needs-attention after promotion, then retried: promoted", async () => {
+    const fakes = createFakes();
+    fakes.faults.set("destroy:v1", Infinity);
+    const config = releaseConfig(
+      { steps: [{ weight: 100 }], postPromotion: { watch: "500ms", keepPrevious: "1s" } },
+      { compensationAttentionAfter: "2s" },
+    );
+    const { result, attention, refusedAbort } = await withDeployment(h, fakes, input(config), async (ctx) => {
+      const attention = await ctx.until((s) => s.phase === "needs-attention", "needs-attention in finalize");
+      const refusedAbort = await ctx.handle
+        .executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "too late" }] })
+        .then(
+          () => "accepted",
+          (e: Error) => String((e.cause as Error | undefined)?.message ?? e.message),
+        );
+      fakes.faults.delete("destroy:v1");
+      await ctx.handle.executeUpdate(retryCompensationUpdate, {
+        args: [{ by: "ops", reason: "old stack unlocked" }],
+      });
+      return { result: await ctx.handle.result(), attention, refusedAbort };
+    });
+    expect(attention.needsAttention?.compensation).toBe("finalize:decommissionBlue");
+    expect(attention.weights).toEqual({ blue: 0, green: 100 });
+    expect(refusedAbort).toMatch(/past the point of no return/);
+    expect(result.outcome).toBe("promoted");
+    expect(result.compensations.map((c) => `${c.name}:${c.status}`)).toEqual([
+      "finalize:routes:done",
+      "finalize:decommissionBlue:done",
+      "finalize:contractSchema:done",
+    ]);
+    expect(fakes.effects().slice(-2)).toEqual(["destroy:v1", "contract:002_add_sku"]);
   });
 
   it.each(["retry", "skip"] as const)(

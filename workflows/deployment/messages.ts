@@ -96,15 +96,16 @@ export function validateAbort(
   s: DeploymentStatus,
   args: ByReason | undefined,
   abortRequested: boolean,
+  finalizing = false,
 ): string | null {
   const missing = requireBy(args);
   if (missing) return missing;
-  if (abortRequested || s.phase === "rolling-back" || (s.phase === "needs-attention" && s.outcome === null)) {
-    return `the deployment is already rolling back (${s.outcomeReason ?? "abort requested"})`;
-  }
   if (s.outcome !== null) return `the deployment has already ended: ${s.outcome}`;
-  if (s.phase === "finalizing") {
+  if (finalizing || s.phase === "finalizing") {
     return "the deployment is past the point of no return (blue is being decommissioned); deploy the previous version instead";
+  }
+  if (abortRequested || s.phase === "rolling-back" || s.phase === "needs-attention") {
+    return `the deployment is already rolling back (${s.outcomeReason ?? "abort requested"})`;
   }
   return null;
 }

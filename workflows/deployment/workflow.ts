@@ -296,7 +296,7 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
       forwardScope.cancel();
       return answer(`aborted by ${a.by} at ${stepText(status)}; rolling back`);
     },
-    { validator: (a) => refuse(validateAbort(status, a, abortRequest !== null || finalizing)) },
+    { validator: (a) => refuse(validateAbort(status, a, abortRequest !== null, finalizing)) },
   );
   setHandler(
     pauseUpdate,
@@ -453,7 +453,13 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
             interval: analysis.intervals,
             baselineVersion: blue?.version ?? null,
             windowMs: Math.max(wait, eff.interval),
-            metrics: specs.map((s) => ({ name: s.name, provider: s.provider, query: s.query })),
+            metrics: specs.map((s) => ({
+              name: s.name,
+              provider: s.provider,
+              query: s.query,
+              judge: s.judge,
+              ...(s.unit ? { unit: s.unit } : {}),
+            })),
           },
         );
         const r = recordInterval(analysis, judgeAll(specs, measurements), {

@@ -14,12 +14,12 @@ import type {
   AppliedRoutes,
   BackendSpec,
   InfraDriver,
-  MetricProvider,
   MigrationDriver,
   Notifier,
   TrafficRouter,
   VerifyDriver,
 } from "../../../activities/drivers";
+import type { MetricProvider } from "../../../lib/analysis/provider";
 
 export interface FakeOptions {
   /** The version currently serving (blue); null = first deployment. */
@@ -135,11 +135,13 @@ export function createFakes(options: FakeOptions = {}): Fakes {
   };
 
   const routerMetrics: MetricProvider = {
+    name: "router",
     async measure(q) {
-      calls.push(`measure:${q.metric}@${routes.split.green}`);
+      calls.push(`measure:${q.metric.name}@${routes.split.green}`);
       const err = options.metricsError?.(routes.split.green) ?? null;
-      if (err) throw new Error(err);
+      if (err) return { metric: q.metric.name, canary: null, baseline: null, error: err };
       return {
+        metric: q.metric.name,
         canary: options.errorRate ? options.errorRate(routes.split.green) : 0.001,
         baseline: 0.001,
         requests: { canary: 1000, baseline: 1000 },
