@@ -1,4 +1,6 @@
+import { WorkflowFailedError } from "@temporalio/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resumeUpdate } from "../../workflows/deployment/messages";
 import {
   createHarness,
   type Harness,
@@ -66,5 +68,57 @@ describe("DeploymentWorkflow: happy path", () => {
       .describe()
       .catch(() => null);
     expect(desc).toBeNull(); // deploymentId is not the workflow ID
+  });
+});
+
+describe("DeploymentWorkflow: input and analysis pauses", () => {
+  it.each([
+    [{ service: "Bad Name" }, /invalid deployment input — service: lowercase letters, digits and dashes/],
+    [{ environment: "staging" }, /environment "staging" is not in the config \(known: production\)/],
+    [{ config: { nope: true } as never }, /config must be a normalized release config/],
+  ])("rejects invalid input before any side effect (%#)", async (over, message) => {
+    const fakes = createFakes();
+    const err = await withDeployment(h, fakes, input(releaseConfig(), over), (ctx) =>
+      ctx.handle.result().then(
+        () => null,
+        (e: Error) => e,
+      ),
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(message);
+    expect(fakes.calls).toEqual([]);
+  });
+
+  it("a metrics-provider outage pauses (never rolls back); a human resume continues to promotion", async () => {
+    let outage = 5; // consecutiveErrorLimit 4 tolerated, the 5th pauses
+    const fakes = createFakes({
+      metricsError: () => (outage-- > 0 ? "prometheus: connection refused" : null),
+    });
+    const config = releaseConfig({
+      steps: [{ weight: 10, bake: "1s" }, { weight: 100 }],
+      analysis: {
+        interval: "100ms",
+        metrics: [{ name: "error-rate", provider: "router", query: "error_rate", max: "1%", critical: true }],
+      },
+      postPromotion: { watch: "100ms", keepPrevious: "100ms" },
+    });
+    const { paused, result } = await withDeployment(h, fakes, input(config), async (ctx) => {
+      const paused = await ctx.until((s) => s.phase === "paused", "analysis pause");
+      await ctx.handle.executeUpdate(resumeUpdate, { args: [{ by: "carol", reason: "prometheus is back" }] });
+      return { paused, result: await ctx.handle.result() };
+    });
+    expect(paused.paused).toEqual(
+      expect.objectContaining({
+        by: "analysis",
+        reason: expect.stringMatching(/metrics provider unavailable: .*connection refused/),
+      }),
+    );
+    expect(paused.weights).toEqual({ blue: 90, green: 10 });
+    expect(result.outcome).toBe("promoted");
+    expect(result.decisions.map((d) => `${d.kind}:${d.by}`)).toEqual([
+      "start:alice",
+      "analysis:analysis",
+      "resume:carol",
+    ]);
   });
 });
