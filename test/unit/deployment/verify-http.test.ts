@@ -1,0 +1,98 @@
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalArtifactStore, createLogNotifier } from "../../../activities/notify-log";
+import { createHttpVerifyDriver } from "../../../activities/verify-http";
+import { VerifyCheckSchema } from "../../../lib/config/schema";
+
+let server: http.Server;
+let url: string;
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    if (req.url === "/health") return void res.end("ok");
+    if (req.url === "/api/products") return void res.end('{"items":[]}');
+    res.statusCode = 503;
+    res.end("down");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const driver = createHttpVerifyDriver();
+const check = (c: unknown) => VerifyCheckSchema.parse(c);
+const noop = () => undefined;
+
+describe("HTTP verify driver (real HTTP, twin of the fake verifier)", () => {
+  it("passes a health check and a body check on every instance", async () => {
+    expect((await driver.runCheck(check({ http: { path: "/health" } }), { urls: [url, url] }, noop)).ok).toBe(
+      true,
+    );
+    const r = await driver.runCheck(
+      check({ http: { path: "/api/products", bodyContains: '"items"' } }),
+      { urls: [url] },
+      noop,
+    );
+    expect(r).toMatchObject({ ok: true, name: "GET /api/products" });
+  });
+
+  it("fails with the instance and the status when green answers wrong", async () => {
+    const r = await driver.runCheck(check({ http: { path: "/broken" } }), { urls: [url] }, noop);
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/\/broken answered 503, expected 200/);
+    const b = await driver.runCheck(
+      check({ http: { path: "/health", bodyContains: "items" } }),
+      { urls: [url] },
+      noop,
+    );
+    expect(b.detail).toMatch(/does not contain "items"/);
+  });
+
+  it("runs smoke commands with $GREEN_URL and reports the exit code", async () => {
+    expect(
+      (await driver.runCheck(check({ command: `test "$GREEN_URL" = "${url}"` }), { urls: [url] }, noop)).ok,
+    ).toBe(true);
+    const r = await driver.runCheck(check({ command: "echo nope >&2; exit 3" }), { urls: [url] }, noop);
+    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/exit 3; output: nope/) });
+  });
+
+  it("load test: counts errors against maxErrorRate", async () => {
+    const ok = await driver.loadTest!(
+      { rps: 40, duration: 500, path: "/health", maxErrorRate: 0.01 },
+      { urls: [url] },
+      noop,
+    );
+    expect(ok).toMatchObject({ ok: true, detail: expect.stringMatching(/^20 requests, 0 errors/) });
+    const bad = await driver.loadTest!(
+      { rps: 40, duration: 250, path: "/broken", maxErrorRate: 0.01 },
+      { urls: [url] },
+      noop,
+    );
+    expect(bad).toMatchObject({ ok: false, detail: expect.stringMatching(/error rate 100.00% > 1.00%/) });
+  });
+});
+
+describe("log notifier and local artifact store", () => {
+  it("sends a keyed notification once", async () => {
+    const lines: string[] = [];
+    const n = createLogNotifier((l) => lines.push(l));
+    const m = { key: "d1:promoted", deploymentId: "d1", event: "promoted", text: "shop v2 promoted" };
+    expect(await n.send(m)).toEqual({ sent: true });
+    expect(await n.send(m)).toEqual({ sent: false });
+    expect(lines).toEqual(["[shipshape] d1 promoted: shop v2 promoted"]);
+  });
+
+  it("finds local artifacts relative to the root", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "artifacts-"));
+    fs.writeFileSync(path.join(dir, "shop-v2.tgz"), "x");
+    const store = createLocalArtifactStore(dir);
+    expect(await store.exists("shop-v2.tgz")).toBe(true);
+    expect(await store.exists("file:shop-v2.tgz")).toBe(true);
+    expect(await store.exists("shop-v3.tgz")).toBe(false);
+    expect(await store.exists("s3://bucket/shop-v2.tgz")).toBe(false);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
