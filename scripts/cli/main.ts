@@ -21,6 +21,9 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
     .description("Deployments made boring: blue/green + canary releases on Temporal, Pulumi and PostgreSQL")
     .version(VERSION, "-V, --version")
     .showSuggestionAfterError(true)
+    // Program options only before the subcommand, so `deploy --version v2` is the
+    // deploy option, not the CLI's own --version.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.stdout(s),

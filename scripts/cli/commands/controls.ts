@@ -4,7 +4,7 @@
 // self-approval, nothing waiting) — and every accepted one is recorded in the
 // workflow's decision log with who and why.
 
-import { WorkflowUpdateFailedError } from "@temporalio/client";
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
 import type { UpdateDefinition } from "@temporalio/common";
 import type { Command } from "commander";
 import {
@@ -152,6 +152,13 @@ export function registerControls(program: Command, ctx: CliContext): void {
         try {
           answer = await handle.executeUpdate(spec.update, { args: [args] });
         } catch (err) {
+          if (err instanceof WorkflowNotFoundError) {
+            // The latest run has closed: nothing is left to steer.
+            const result = (await handle.result().catch(() => null)) as { outcome?: string } | null;
+            throw new CliError(
+              `the deployment has already ended (${result?.outcome ?? "closed"}) — nothing to ${spec.command}; \`shipshape history\` shows what happened`,
+            );
+          }
           const why = refusal(err);
           if (why) {
             if (options.json) ctx.stdout(JSON.stringify({ accepted: false, message: why }));
