@@ -285,6 +285,7 @@ describe("shipshape CLI on a real dev server", () => {
     expect(ok.code, ok.err).toBe(0);
     expect(await exited).toBe(0);
     expect(screen).toContain("deployment ended: promoted");
-    expect(screen).toMatch(/\x1b\[\d+A\x1b\[0J/); // cursor up + clear: redrawn in place
+    const ESC = String.fromCharCode(27);
+    expect(screen).toMatch(new RegExp(`${ESC}\\[\\d+A${ESC}\\[0J`)); // cursor up + clear: redrawn in place
   });
 });
