@@ -2,14 +2,27 @@
  * The worker process: `tsx workers/main.ts` (the dev stack and demo start it).
  *
  * Environment: the standard TEMPORAL_* variables (see workers/connection.ts),
- * SHIPSHAPE_TASK_QUEUE, DATABASE_URL (the application database the skeleton
- * records deployments in), SHIPSHAPE_WORKFLOW_BUNDLE (optional pre-built bundle).
+ * SHIPSHAPE_TASK_QUEUE, DATABASE_URL (the application database: skeleton
+ * records, and the migration engine), SHIPSHAPE_WORKFLOW_BUNDLE (optional
+ * pre-built bundle). DeploymentWorkflow drivers (local target): the Pulumi
+ * local infra driver, the local router per service+environment (found through
+ * its process.json), HTTP verification, a log notifier, local artifacts under
+ * SHIPSHAPE_ARTIFACT_ROOT (default: cwd), metrics from PROMETHEUS_URL and
+ * http-json, and migrations from SHIPSHAPE_MIGRATIONS_DIR when set.
  * SIGINT/SIGTERM shut it down gracefully; SIGKILL is what the crash tests use.
  */
 import { Pool } from "pg";
 import { createActivities } from "../activities";
 import { pgDeploymentRecords } from "../activities/database";
+import { createMetricProviders } from "../activities/metrics/registry";
+import { engineMigrationDriver } from "../activities/migration-driver";
+import { createLocalArtifactStore, createLogNotifier } from "../activities/notify-log";
+import { createHttpVerifyDriver } from "../activities/verify-http";
+import { localInfraDriver } from "../infra/local/driver";
+import { routerResolver } from "../infra/local/router-process";
+import { createLocalTrafficRouter } from "../infra/local/traffic-router";
 import { skeletonInfraDriver } from "../infra/skeleton/driver";
+import { createMigrationEngine, type MigrationEngine } from "../lib/migrations/engine";
 import { TASK_QUEUE } from "../lib/names";
 import { temporalTarget } from "./connection";
 import { createDeploymentWorker } from "./create-worker";
@@ -25,10 +38,39 @@ async function main(): Promise<void> {
   const pool = new Pool({ connectionString: databaseUrl, max: 5 });
   const target = temporalTarget();
   const taskQueue = process.env.SHIPSHAPE_TASK_QUEUE ?? TASK_QUEUE;
+  const engines = new Map<string, MigrationEngine>();
+  const migrationsDir = process.env.SHIPSHAPE_MIGRATIONS_DIR;
   const { worker, connection } = await createDeploymentWorker({
     target,
     taskQueue,
-    activities: createActivities({ infra: skeletonInfraDriver, records: pgDeploymentRecords(pool) }),
+    activities: createActivities({
+      infra: skeletonInfraDriver,
+      records: pgDeploymentRecords(pool),
+      infraTarget: localInfraDriver,
+      router: createLocalTrafficRouter(routerResolver()),
+      verifier: createHttpVerifyDriver(),
+      notifier: createLogNotifier(),
+      artifacts: createLocalArtifactStore(process.env.SHIPSHAPE_ARTIFACT_ROOT ?? process.cwd()),
+      metrics: createMetricProviders({
+        ...(process.env.PROMETHEUS_URL ? { prometheus: { url: process.env.PROMETHEUS_URL } } : {}),
+        httpJson: {},
+      }),
+      ...(migrationsDir
+        ? {
+            migrations: engineMigrationDriver({
+              engineFor: (ref) => {
+                let e = engines.get(ref.service);
+                if (!e) {
+                  e = createMigrationEngine({ connectionString: databaseUrl, service: ref.service });
+                  engines.set(ref.service, e);
+                }
+                return e;
+              },
+              migrationsDirFor: () => migrationsDir,
+            }),
+          }
+        : {}),
+    }),
     workflowBundlePath: process.env.SHIPSHAPE_WORKFLOW_BUNDLE,
     identity: `shipshape-worker-${process.pid}`,
   });
@@ -39,6 +81,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     await connection.close();
+    for (const e of engines.values()) await e.close();
     await pool.end();
     console.log(`worker ${process.pid}: stopped`);
   }
