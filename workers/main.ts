@@ -7,14 +7,15 @@
  * pre-built bundle). DeploymentWorkflow drivers (local target): the Pulumi
  * local infra driver, the local router per service+environment (found through
  * its process.json), HTTP verification, a log notifier, local artifacts under
- * SHIPSHAPE_ARTIFACT_ROOT (default: cwd), metrics from PROMETHEUS_URL and
- * http-json, and migrations from SHIPSHAPE_MIGRATIONS_DIR when set.
+ * SHIPSHAPE_ARTIFACT_ROOT (default: cwd), metrics from the service's local
+ * router, PROMETHEUS_URL and http-json, and migrations from SHIPSHAPE_MIGRATIONS_DIR when set.
  * SIGINT/SIGTERM shut it down gracefully; SIGKILL is what the crash tests use.
  */
 import { Pool } from "pg";
 import { createActivities } from "../activities";
 import { pgDeploymentRecords } from "../activities/database";
 import { createMetricProviders } from "../activities/metrics/registry";
+import { createScopedRouterProvider } from "../activities/metrics/scoped-router-provider";
 import { engineMigrationDriver } from "../activities/migration-driver";
 import { createLocalArtifactStore, createLogNotifier } from "../activities/notify-log";
 import { createHttpVerifyDriver } from "../activities/verify-http";
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
       metrics: createMetricProviders({
         ...(process.env.PROMETHEUS_URL ? { prometheus: { url: process.env.PROMETHEUS_URL } } : {}),
         httpJson: {},
+        // The router provider per service+environment: each has its own local router.
+        extra: { router: createScopedRouterProvider(routerResolver()) },
       }),
       ...(migrationsDir
         ? {
