@@ -1,7 +1,7 @@
 /**
- * `npm run demo` — the main job on embedded defaults.
+ * `npm run demo -- --skeleton` — the walking skeleton of issue 2.
  *
- * For now (issue 2) it runs the WALKING SKELETON end to end and says so: it
+ * It runs the WALKING SKELETON end to end and says so: it
  * starts the embedded stack (Temporal dev server + Web UI, PostgreSQL, worker),
  * runs one deployment that succeeds and one that fails after the database
  * step and must roll back, checks that each behaved as narrated, prints a
@@ -12,14 +12,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Pool } from "pg";
-import { stackExists } from "../infra/pulumi/workspace";
-import { skeletonMarkerFile } from "../infra/skeleton/driver";
-import { SKELETON_PROJECT } from "../infra/skeleton/program";
-import { stackNameFor } from "../lib/deployment/skeleton-types";
-import { skeletonDeploymentWorkflow } from "../workflows";
-import { freePort, portIsFree } from "./services/free-port";
-import { startLocalStack } from "./stack/local-stack";
-import { stateDir } from "./toolchain/locations";
+import { stackExists } from "../../infra/pulumi/workspace";
+import { skeletonMarkerFile } from "../../infra/skeleton/driver";
+import { SKELETON_PROJECT } from "../../infra/skeleton/program";
+import { stackNameFor } from "../../lib/deployment/skeleton-types";
+import { skeletonDeploymentWorkflow } from "../../workflows";
+import { freePort, portIsFree } from "../services/free-port";
+import { startLocalStack } from "../stack/local-stack";
+import { stateDir } from "../toolchain/locations";
 
 interface Row {
   deployment: string;
@@ -29,8 +29,7 @@ interface Row {
   ok: boolean;
 }
 
-async function main(): Promise<number> {
-  const keep = process.argv.includes("--keep");
+export async function runSkeletonDemo(keep: boolean): Promise<number> {
   const started = Date.now();
   console.log("Shipshape demo — walking skeleton (the full release demo arrives with the later issues).");
   const dir = path.join(stateDir(), "demo", `run-${Date.now()}`);
@@ -135,10 +134,3 @@ async function main(): Promise<number> {
   console.log(allOk ? "demo finished: everything behaved as narrated." : "demo FAILED: see ✗ above.");
   return allOk ? 0 : 1;
 }
-
-main()
-  .then((code) => process.exit(code))
-  .catch((err) => {
-    console.error(`demo failed: ${err instanceof Error ? err.stack : String(err)}`);
-    process.exit(1);
-  });

@@ -1,0 +1,102 @@
+/** Facts the demo checks after each deployment: traffic, leftovers, schema. */
+import fs from "node:fs";
+import type { Pool } from "pg";
+import type { TrafficRouter } from "../../activities/drivers";
+import { LOCAL_PROJECT, localStackName } from "../../infra/local/program";
+import { stackExists } from "../../infra/pulumi/workspace";
+import type { MigrationEngine } from "../../lib/migrations/engine";
+
+export const SCOPE = { service: "shop", environment: "demo" } as const;
+
+export interface Fact {
+  what: string;
+  ok: boolean;
+}
+
+/** Live processes started for a Pulumi stack (SHIPSHAPE_INSTANCE_KEY=<stack>/… in their environment). */
+export function processesOfStack(stackName: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (/\) Z /.test(stat)) continue;
+      const env = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
+      if (env.some((e) => e.startsWith(`SHIPSHAPE_INSTANCE_KEY=${stackName}/`))) pids.push(Number(entry));
+    } catch {
+      // raced with exit, or not ours to read
+    }
+  }
+  return pids;
+}
+
+export function stackOf(version: string): string {
+  return localStackName({ ...SCOPE, version });
+}
+
+/** The version's environment is gone: no Pulumi stack, no process. */
+export async function environmentGone(version: string): Promise<Fact> {
+  const name = stackOf(version);
+  const procs = processesOfStack(name);
+  const stack = await stackExists(LOCAL_PROJECT, name);
+  return {
+    what: `${version} environment gone (Pulumi stack ${stack ? "STILL THERE" : "removed"}, ${procs.length} processes)`,
+    ok: !stack && procs.length === 0,
+  };
+}
+
+export async function environmentUp(version: string): Promise<Fact> {
+  const name = stackOf(version);
+  const procs = processesOfStack(name);
+  const stack = await stackExists(LOCAL_PROJECT, name);
+  return {
+    what: `${version} serving (Pulumi stack ${stack ? "up" : "MISSING"}, ${procs.length} processes)`,
+    ok: stack && procs.length > 0,
+  };
+}
+
+/** All traffic on `version` as blue, no green backend. */
+export async function allTrafficOn(router: TrafficRouter, version: string): Promise<Fact> {
+  const r = await router.getRoutes(SCOPE);
+  const ok = r.backends.blue?.version === version && !r.backends.green && r.split.blue === 100;
+  return {
+    what: `router: blue ${r.backends.blue?.version ?? "none"} ${r.split.blue}%, green ${r.backends.green?.version ?? "none"} ${r.split.green}%`,
+    ok,
+  };
+}
+
+export async function migrationPhase(
+  engine: MigrationEngine,
+  name: string,
+  expected: string[],
+): Promise<Fact> {
+  const s = await engine.status();
+  const phase = s.migrations.find((m) => m.name === name)?.phase ?? "absent";
+  const active = s.active ? `${s.active.name} (${s.active.phase})` : "none";
+  return {
+    what: `migration ${name}: ${phase}; active migration: ${active}`,
+    ok: expected.includes(phase) && s.active === null,
+  };
+}
+
+/** `column` is not a live column of public.products (a rolled-back one is renamed aside). */
+export async function columnAbsent(pool: Pool, column: string): Promise<Fact> {
+  const cols = await pool.query(
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'products' AND column_name = $1",
+    [column],
+  );
+  return {
+    what: `products.${column} ${cols.rowCount ? "STILL THERE" : "not applied"}`,
+    ok: cols.rowCount === 0,
+  };
+}
+
+export async function indexAbsent(pool: Pool, index: string): Promise<Fact> {
+  const r = await pool.query("SELECT 1 FROM pg_indexes WHERE indexname = $1", [index]);
+  return { what: `index ${index} ${r.rowCount ? "STILL THERE" : "not applied"}`, ok: r.rowCount === 0 };
+}
+
+export async function columnPresent(pool: Pool, column: string): Promise<Fact> {
+  const f = await columnAbsent(pool, column);
+  return { what: `products.${column} ${f.ok ? "MISSING" : "in place"}`, ok: !f.ok };
+}
