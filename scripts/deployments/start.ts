@@ -91,7 +91,7 @@ async function describeRunning(client: Client, workflowId: string, input: Deploy
     detail = `(could not describe it: ${e instanceof Error ? e.message : String(e)})`;
   }
   return new DeploymentAlreadyRunningError(
-    `cannot deploy ${input.service} ${input.version} to ${input.environment}: deployment ${workflowId} run ${runId ?? "?"} is still running — ${detail}. Wait for it, or abort it with \`shipshape abort ${input.service} ${input.environment}\`.`,
+    `cannot deploy ${input.service} ${input.version} to ${input.environment}: deployment ${workflowId} run ${runId ?? "?"} is still running — ${detail}. Wait for it, or abort it with \`shipshape abort ${input.service}/${input.environment} --reason "…"\`.`,
     workflowId,
     runId,
   );
