@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { DefaultLogger, Runtime } from "@temporalio/worker";
 import { startPostgresCluster } from "../scripts/services/postgres-cluster";
 import { startTemporalDevServer } from "../scripts/services/temporal-dev-server";
+import { stateDir } from "../scripts/toolchain/locations";
 import { readManifest } from "../scripts/toolchain/manifest";
 import {
   backgroundLoad,
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger("ERROR") });
   const manifest = readManifest();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-bench-rollback-"));
+  const benchState = path.join(stateDir(), "bench-rollback", `run-${process.pid}`);
   const started = Date.now();
   const pg = await startPostgresCluster({
     bindir: manifest.postgres.bindir,
@@ -143,7 +145,8 @@ async function main(): Promise<void> {
     rig = await startRig({
       temporalAddress: temporal.address,
       databaseUrl: pg.urlFor("bench_rollback"),
-      stateDir: path.join(dir, "state"),
+      // inside the project: the Pulumi local program resolves @pulumi/pulumi from its work dir
+      stateDir: benchState,
       environment: "benchrb",
     });
     const runs: Run[] = [];
@@ -199,6 +202,7 @@ async function main(): Promise<void> {
     await temporal.stop();
     pg.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(benchState, { recursive: true, force: true });
   }
 }
 
