@@ -126,6 +126,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option("--as <name>", "who (recorded)")
     .option("--watch", "stay and watch")
     .option("--json", "print the started deployment as JSON")
+    .option("--task-queue <name>", "worker task queue (advanced)")
     .addHelpText(
       "after",
       "\nExample:\n  shipshape rollback --service shop --env production --config examples/shop/shipshape.yaml --watch",

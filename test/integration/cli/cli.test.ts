@@ -288,4 +288,32 @@ describe("shipshape CLI on a real dev server", () => {
     const ESC = String.fromCharCode(27);
     expect(screen).toMatch(new RegExp(`${ESC}\\[\\d+A${ESC}\\[0J`)); // cursor up + clear: redrawn in place
   });
+
+  it("rollback, once there is an earlier good version, redeploys it through the normal plan", async () => {
+    // v4 (previous test) is live now; v2 was the good version before it.
+    const r = await cli(
+      "rollback",
+      "--service",
+      service,
+      "--config",
+      configFile,
+      "--as",
+      "alice",
+      "--task-queue",
+      taskQueue,
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(
+      `rolling ${service} production back from v4 to v2 through the normal release plan`,
+    );
+    await waitForPhase("awaiting-approval"); // the same gates as any deployment: no shortcut
+    expect((await cli("approve", `${service}/production`, "--as", "bob", "--reason", "rollback")).code).toBe(
+      0,
+    );
+    const watched = await cli("watch", `${service}/production`, "--interval", "200");
+    expect(watched.code).toBe(0);
+    const status = JSON.parse((await cli("status", `${service}/production`, "--json")).out);
+    expect(status.version).toBe("v2");
+    expect(status.requestedBy).toBe("alice");
+  });
 });
