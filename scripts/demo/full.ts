@@ -46,16 +46,14 @@ import {
 } from "./checks";
 import { type Followed, followDeployment } from "./follow";
 import { NEW_MIGRATION, stageMigrations } from "./migrations";
-import { startRouterStatsEndpoint } from "./router-stats";
 
 const CONFIG_FILE = path.join(PROJECT_ROOT, "examples", "shop", "shipshape.demo.yaml");
-const STATS_PORT = 18399;
 const LOAD_RPS = Number(process.env.SHIPSHAPE_DEMO_RPS ?? 300);
 
 /** The parts of the YAML document the demo adjusts per version. */
 interface RawConfig {
   run: { env: Record<string, string> };
-  release: { steps: unknown[]; analysis: { metrics: Array<{ query: string }> } };
+  release: { steps: unknown[] };
 }
 
 interface Row {
@@ -71,11 +69,8 @@ const say = (line = "") => console.log(line);
 const sec = (ms: number) => (ms / 1000).toFixed(1);
 
 /** The demo config, adjusted for one version's release. */
-function releaseConfig(statsUrl: string, adjust: (raw: RawConfig) => void) {
+function releaseConfig(adjust: (raw: RawConfig) => void) {
   const raw = YAML.parse(fs.readFileSync(CONFIG_FILE, "utf8")) as RawConfig;
-  for (const m of raw.release.analysis.metrics) {
-    m.query = String(m.query).replace(`http://127.0.0.1:${STATS_PORT}`, statsUrl);
-  }
   adjust(raw);
   const config = ReleaseConfigSchema.parse(raw);
   return { config, configDigest: configDigest(config) };
@@ -126,8 +121,6 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
     const router = await ensureRouterProcess(routerName);
     cleanups.unshift(() => stopRouterProcess(routerName, { purge: true }));
     say(`  · router ${router.url} (admin ${router.adminUrl})`);
-    const stats = await startRouterStatsEndpoint(router, (await portIsFree(STATS_PORT)) ? STATS_PORT : 0);
-    cleanups.unshift(() => stats.close());
     const traffic = createLocalTrafficRouter({
       adminUrl: router.adminUrl,
       token: router.token,
@@ -193,7 +186,7 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
       onStatus?: (s: DeploymentStatus, handle: { approve(gate: string): Promise<void> }) => Promise<void>,
     ): Promise<Followed> => {
       stageMigrations(migrationsDir, version);
-      const { config, configDigest: digest } = releaseConfig(stats.url, adjust);
+      const { config, configDigest: digest } = releaseConfig(adjust);
       const handle = await startDeployment(
         client,
         {
@@ -425,6 +418,11 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         say(`  · cleanup: ${String(err)}`);
       }
     }
+  }
+  if (allOk) {
+    fs.rmSync(dir, { recursive: true, force: true }); // logs, SQLite, PostgreSQL data of this run
+  } else {
+    say(`logs and state of this run: ${dir}`);
   }
   say(allOk ? "demo finished: everything behaved as narrated." : "demo FAILED: see ✗ above.");
   return allOk ? 0 : 1;
