@@ -113,8 +113,11 @@ export async function deploymentRecord(client: Client, row: DeploymentRow): Prom
   const status = await tryStatus(client, row.workflowId, row.runId);
   if (status) {
     const steps: Record<string, number> = {};
-    for (const p of status.phases)
-      if (p.durationMs != null) steps[p.phase] = (steps[p.phase] ?? 0) + p.durationMs;
+    for (const p of status.phases) {
+      // Terminal phases are instants, not steps anyone waits on.
+      if (p.durationMs == null || p.phase === "promoted" || p.phase === "rolled-back") continue;
+      steps[p.phase] = (steps[p.phase] ?? 0) + p.durationMs;
+    }
     record.steps = steps;
     const rollingBack = status.phases.find((p) => p.phase === "rolling-back");
     if (rollingBack) {

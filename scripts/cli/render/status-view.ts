@@ -16,6 +16,8 @@ export interface StatusViewOptions {
 
 export function formatMs(ms: number | null | undefined): string {
   if (ms == null || !Number.isFinite(ms)) return "–";
+  // Sub-10-second figures keep a decimal: a 0.2 s recovery must not read as "0s".
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
