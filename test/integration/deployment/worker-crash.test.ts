@@ -15,6 +15,7 @@ import { startDeployment } from "../../../scripts/deployments/start";
 import type { DetachedProcess } from "../../../scripts/services/process-group";
 import { writeWorkflowBundle } from "../../../workers/workflow-bundle";
 import { statusQuery } from "../../../workflows/deployment/messages";
+import { activityAttempts as sharedActivityAttempts } from "../../support/inspect";
 import { freshDatabase } from "../../support/postgres";
 import { killWorker, startWorkerProcess, stopGroup } from "../../support/worker-process";
 import { processesOfStack, shopRun } from "../local/helpers";
@@ -64,20 +65,8 @@ function workerOptions(taskQueue: string, n: number) {
   };
 }
 
-async function activityAttempts(workflowId: string, activity: string) {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const scheduled = new Set<string>();
-  const started: number[] = [];
-  let completed = 0;
-  for (const e of history.events ?? []) {
-    if (e.activityTaskScheduledEventAttributes?.activityType?.name === activity)
-      scheduled.add(String(e.eventId));
-    const s = e.activityTaskStartedEventAttributes;
-    if (s && scheduled.has(String(s.scheduledEventId))) started.push(s.attempt ?? 0);
-    const c = e.activityTaskCompletedEventAttributes;
-    if (c && scheduled.has(String(c.scheduledEventId))) completed++;
-  }
-  return { started, completed };
+function activityAttempts(workflowId: string, activity: string) {
+  return sharedActivityAttempts(client, workflowId, activity);
 }
 
 describe("DeploymentWorkflow survives a worker SIGKILL", () => {

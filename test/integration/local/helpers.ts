@@ -7,6 +7,7 @@ import { listLocks } from "../../../infra/pulumi/stack-locks";
 import { pulumiPaths, stackExists } from "../../../infra/pulumi/workspace";
 import { portIsFree } from "../../../scripts/services/free-port";
 import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
+import { stackCheckpoint } from "../../support/inspect";
 
 export const SHOP_COMMAND = "node examples/shop/server.js";
 
@@ -38,23 +39,7 @@ export function processesOfStack(stackName: string): number[] {
   return pids;
 }
 
-export function checkpoint(
-  stackName: string,
-): { resources: Array<{ type: string }>; pending: unknown[] } | undefined {
-  const file = path.join(
-    pulumiPaths(LOCAL_PROJECT).backendDir,
-    ".pulumi",
-    "stacks",
-    LOCAL_PROJECT,
-    `${stackName}.json`,
-  );
-  if (!fs.existsSync(file)) return undefined;
-  const json = JSON.parse(fs.readFileSync(file, "utf8"));
-  return {
-    resources: json.checkpoint.latest?.resources ?? [],
-    pending: json.checkpoint.latest?.pending_operations ?? [],
-  };
-}
+export const checkpoint = (stackName: string) => stackCheckpoint(LOCAL_PROJECT, stackName);
 
 export function dynamicResources(stackName: string): number {
   return (

@@ -11,6 +11,7 @@ import { stackNameFor } from "../../../lib/deployment/skeleton-types";
 import type { DetachedProcess } from "../../../scripts/services/process-group";
 import { writeWorkflowBundle } from "../../../workers/workflow-bundle";
 import { skeletonDeploymentWorkflow } from "../../../workflows";
+import { activityAttempts as sharedActivityAttempts, stackCheckpoint } from "../../support/inspect";
 import { freshDatabase } from "../../support/postgres";
 import { killWorker, startWorkerProcess, stopGroup } from "../../support/worker-process";
 
@@ -27,42 +28,9 @@ let connection: Connection;
 let bundle: string;
 const workers: DetachedProcess[] = [];
 
-function checkpoint(
-  stackName: string,
-): { resources: Array<{ type: string }>; pending: unknown[] } | undefined {
-  const file = path.join(
-    pulumiPaths(SKELETON_PROJECT).backendDir,
-    ".pulumi",
-    "stacks",
-    SKELETON_PROJECT,
-    `${stackName}.json`,
-  );
-  if (!fs.existsSync(file)) return undefined;
-  const json = JSON.parse(fs.readFileSync(file, "utf8"));
-  return {
-    resources: json.checkpoint.latest?.resources ?? [],
-    pending: json.checkpoint.latest?.pending_operations ?? [],
-  };
-}
-
-async function activityAttempts(
-  workflowId: string,
-  activity: string,
-): Promise<{ started: number[]; completed: number }> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const scheduledIds = new Set<string>();
-  const started: number[] = [];
-  let completed = 0;
-  for (const e of history.events ?? []) {
-    if (e.activityTaskScheduledEventAttributes?.activityType?.name === activity)
-      scheduledIds.add(String(e.eventId));
-    const s = e.activityTaskStartedEventAttributes;
-    if (s && scheduledIds.has(String(s.scheduledEventId))) started.push(s.attempt ?? 0);
-    const c = e.activityTaskCompletedEventAttributes;
-    if (c && scheduledIds.has(String(c.scheduledEventId))) completed++;
-  }
-  return { started, completed };
-}
+const checkpoint = (stackName: string) => stackCheckpoint(SKELETON_PROJECT, stackName);
+const activityAttempts = (workflowId: string, activity: string) =>
+  sharedActivityAttempts(client, workflowId, activity);
 
 beforeAll(async () => {
   process.env.SHIPSHAPE_STATE_DIR = stateDir;
