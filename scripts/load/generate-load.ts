@@ -24,6 +24,23 @@ export interface LoadOptions {
   /** Per-request timeout. */
   timeoutMs?: number;
   random?: () => number;
+  /** Called for every answered or failed request (the chaos suite keeps a timeline). */
+  onResponse?: (event: LoadEvent) => void;
+}
+
+/** One request as the client saw it. */
+export interface LoadEvent {
+  /** Epoch ms when the answer (or the failure) arrived. */
+  at: number;
+  kind: string;
+  /** HTTP status, or "network" when no answer came. */
+  status: number | "network";
+  /** `x-shop-version` (the shop version that answered), if any. */
+  version: string | null;
+  /** `x-shipshape-backend` (blue/green, set by the router), if any. */
+  backend: string | null;
+  /** The parsed JSON body (or null). */
+  body: unknown;
 }
 
 export interface LoadReport {
@@ -99,25 +116,38 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
       });
       const text = await res.text();
       latencies.push(performance.now() - t0);
+      const backend = res.headers.get("x-shipshape-backend");
+      const version = res.headers.get("x-shop-version");
       inc(r.byStatus, String(res.status));
-      inc(r.byBackend, res.headers.get("x-shipshape-backend") ?? "(none)");
-      inc(r.byVersion, res.headers.get("x-shop-version") ?? "(none)");
+      inc(r.byBackend, backend ?? "(none)");
+      inc(r.byVersion, version ?? "(none)");
+      let answer: unknown = null;
+      try {
+        answer = JSON.parse(text);
+      } catch {
+        answer = null;
+      }
+      opts.onResponse?.({ at: Date.now(), kind, status: res.status, version, backend, body: answer });
       if (res.status >= 500) {
         r.errors++;
         return undefined;
       }
       if (!res.ok) return undefined;
-      try {
-        return JSON.parse(text);
-      } catch {
-        return undefined;
-      }
+      return answer ?? undefined;
     } catch (err) {
       if (err instanceof Stop) throw err;
       latencies.push(performance.now() - t0);
       r.errors++;
       r.networkErrors++;
       inc(r.byStatus, "network");
+      opts.onResponse?.({
+        at: Date.now(),
+        kind,
+        status: "network",
+        version: null,
+        backend: null,
+        body: null,
+      });
       return undefined;
     }
   }

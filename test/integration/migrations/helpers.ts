@@ -7,6 +7,7 @@ import {
   type MigrationEngine,
 } from "../../../lib/migrations/engine";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
+import { findLeftovers } from "../../../lib/migrations/leftovers";
 import { freshDatabase } from "../../support/postgres";
 
 export const SERVICE = "shop";
@@ -57,55 +58,7 @@ export async function withClient<T>(url: string, schema: string, fn: (c: Client)
 export const schemaOf = (name: string) => `${SERVICE}_${name}`;
 
 /** Every `_ss_` object the engine left in `public`, and whether each is recorded as put-aside data. */
-export async function leftovers(url: string) {
-  const c = await admin(url);
-  try {
-    const triggers = await c.query(
-      `SELECT tgname FROM pg_trigger t JOIN pg_class cl ON cl.oid = t.tgrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
-        WHERE n.nspname = 'public' AND NOT t.tgisinternal`,
-    );
-    const functions = await c.query(
-      `SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'shipshape_migrations'`,
-    );
-    const internal = await c.query<{ table: string; column: string | null }>(
-      `SELECT cl.relname AS table, NULL AS column FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
-        WHERE n.nspname = 'public' AND cl.relkind = 'r' AND cl.relname LIKE '\\_ss\\_%'
-       UNION ALL
-       SELECT cl.relname, a.attname FROM pg_attribute a JOIN pg_class cl ON cl.oid = a.attrelid
-         JOIN pg_namespace n ON n.oid = cl.relnamespace
-        WHERE n.nspname = 'public' AND cl.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-          AND a.attname LIKE '\\_ss\\_%' AND cl.relname NOT LIKE '\\_ss\\_%'`,
-    );
-    const aside = (await c.query("SELECT to_regclass('shipshape_migrations.aside') IS NOT NULL AS ok"))
-      .rows[0]?.ok
-      ? (
-          await c.query<{ table_name: string; column_name: string | null }>(
-            "SELECT table_name, column_name FROM shipshape_migrations.aside WHERE purged_at IS NULL",
-          )
-        ).rows
-      : [];
-    const recorded = new Set(aside.map((a) => `${a.table_name}.${a.column_name ?? ""}`));
-    const unrecorded = internal.rows
-      .map((r) => `${r.table}.${r.column ?? ""}`)
-      .filter((k) => !recorded.has(k));
-    const invalidIndexes = await c.query(
-      "SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid",
-    );
-    const schemas = await c.query<{ nspname: string }>(
-      `SELECT nspname FROM pg_namespace WHERE nspname LIKE '${SERVICE}\\_%' ORDER BY 1`,
-    );
-    return {
-      triggers: triggers.rows.map((r) => r.tgname as string),
-      functions: functions.rows.map((r) => r.proname as string),
-      unrecordedInternal: unrecorded,
-      aside: internal.rows.map((r) => `${r.table}.${r.column ?? ""}`),
-      invalidIndexes: invalidIndexes.rows.map((r) => r.name as string),
-      versionSchemas: schemas.rows.map((r) => r.nspname),
-    };
-  } finally {
-    await c.end();
-  }
-}
+export const leftovers = (url: string) => findLeftovers(url, SERVICE);
 
 /**
  * Everything a migration can change, in a stable textual form: tables,

@@ -7,6 +7,7 @@ import {
   readStickyCookie,
   stickyCookie,
 } from "../../../infra/local/router/weighted-pick";
+import { seededRandom } from "../../../lib/random/seeded";
 
 const view = (name: string, weight: number, healthy: string[], version = `${name}-v`): BackendView => ({
   name,
@@ -14,18 +15,6 @@ const view = (name: string, weight: number, healthy: string[], version = `${name
   weight,
   healthy,
 });
-
-/** Deterministic PRNG (mulberry32) so the statistical test is reproducible. */
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("pickBackend", () => {
   const blue = view("blue", 90, ["b1", "b2"]);
@@ -46,7 +35,7 @@ describe("pickBackend", () => {
     // Each pick is Bernoulli(0.1): the green count is Binomial(10000, 0.1),
     // sigma = sqrt(10000 * 0.1 * 0.9) = 30. 4 sigma = 120 leaves a false-alarm
     // chance of ~6e-5 with a fresh RNG; here the RNG is seeded, so it is exact.
-    const random = mulberry32(42);
+    const random = seededRandom(42);
     let g = 0;
     for (let i = 0; i < 10_000; i++) {
       const p = pickBackend([blue, green], { random });
