@@ -8,7 +8,12 @@ import type {
   VersionEnvironmentRef,
 } from "../../activities/drivers";
 import { PROJECT_ROOT, stateDir } from "../../scripts/toolchain/locations";
-import { clearPendingOperations, openStack, stackExists } from "../pulumi/workspace";
+import {
+  clearPendingOperations,
+  openStack,
+  reapOrphanedPulumiPlugins,
+  stackExists,
+} from "../pulumi/workspace";
 import { LOCAL_PROJECT, localProgram, localStackName, localStackPaths } from "./program";
 import { controller } from "./program/local-process";
 
@@ -68,6 +73,11 @@ export async function reapStackProcesses(stackName: string): Promise<number> {
   return killed;
 }
 
+function reportCrashLeftovers(progress: Progress, locks: number, plugins: number): void {
+  if (locks > 0) progress(`cleared ${locks} stale lock(s) left by a killed pulumi`);
+  if (plugins > 0) progress(`stopped ${plugins} orphaned pulumi plugin process(es) left by a killed pulumi`);
+}
+
 export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): InfraDriver {
   const cwd = options.cwd ?? PROJECT_ROOT;
   return {
@@ -93,9 +103,12 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
           SHIPSHAPE_VERSION: ref.version,
         },
       });
-      const { stack, clearedLocks } = await openStack({ projectName: LOCAL_PROJECT, stackName, program });
-      if (clearedLocks.length > 0)
-        progress(`cleared ${clearedLocks.length} stale lock(s) left by a killed pulumi`);
+      const { stack, clearedLocks, reapedPlugins } = await openStack({
+        projectName: LOCAL_PROJECT,
+        stackName,
+        program,
+      });
+      reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length);
       const clearedPending = await clearPendingOperations(stack);
       if (clearedPending > 0)
         progress(`cleared ${clearedPending} pending operation(s) from an interrupted update`);
@@ -103,6 +116,7 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
       // refresh first: an instance whose process died since the last run drops out
       // of the state (LocalProcess.read) and is started again by this same up.
       const result = await stack.up({ color: "never", refresh: true, onEvent: forward(progress) });
+      reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(LOCAL_PROJECT).length);
       const out = (k: string) => (result.outputs[k]?.value ?? []) as unknown[];
       const urls = out("urls") as string[];
       const pids = out("pids") as number[];
@@ -120,18 +134,21 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
       const stackName = localStackName(ref);
       const existed = await stackExists(LOCAL_PROJECT, stackName);
       if (existed) {
-        const { stack, clearedLocks } = await openStack({
+        const { stack, clearedLocks, reapedPlugins } = await openStack({
           projectName: LOCAL_PROJECT,
           stackName,
           program: async () => ({}),
         });
-        if (clearedLocks.length > 0) progress(`cleared ${clearedLocks.length} stale lock(s)`);
+        reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length);
         const cleared = await clearPendingOperations(stack);
         if (cleared > 0) progress(`cleared ${cleared} pending operation(s)`);
         progress(`pulumi destroy ${stackName}`);
         await stack.destroy({ color: "never", onEvent: forward(progress) });
         await stack.workspace.removeStack(stackName);
       }
+      // A pulumi killed earlier in this deployment may have left plugins that
+      // nothing else would stop once this was the last Pulumi operation.
+      reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(LOCAL_PROJECT).length);
       const reaped = await reapStackProcesses(stackName);
       if (reaped > 0) progress(`stopped ${reaped} process(es) of an interrupted create`);
       return { existed: existed || reaped > 0 };

@@ -3,6 +3,7 @@ import path from "node:path";
 import { type InlineProgramArgs, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_ROOT, stateDir } from "../../scripts/toolchain/locations";
 import { readManifest } from "../../scripts/toolchain/manifest";
+import { reapOrphanedPlugins } from "./orphan-plugins";
 import { clearStaleLocks } from "./stack-locks";
 
 /**
@@ -56,9 +57,12 @@ async function pulumiCommand(): Promise<PulumiCommand> {
  * createOrSelectStack for an inline program on the local file backend, after
  * clearing locks left by a killed `pulumi` process on this host.
  */
-export async function openStack(args: InlineProgramArgs): Promise<{ stack: Stack; clearedLocks: string[] }> {
+export async function openStack(
+  args: InlineProgramArgs,
+): Promise<{ stack: Stack; clearedLocks: string[]; reapedPlugins: number[] }> {
   const p = pulumiPaths(args.projectName);
   for (const dir of [p.backendDir, p.homeDir, p.workDir]) fs.mkdirSync(dir, { recursive: true });
+  const reapedPlugins = reapOrphanedPulumiPlugins(args.projectName);
   const cleared = clearStaleLocks(p.backendDir, args.projectName, args.stackName);
   const stack = await LocalWorkspace.createOrSelectStack(args, {
     workDir: p.workDir,
@@ -71,7 +75,12 @@ export async function openStack(args: InlineProgramArgs): Promise<{ stack: Stack
       backend: { url: `file://${p.backendDir}` },
     },
   });
-  return { stack, clearedLocks: cleared.removed };
+  return { stack, clearedLocks: cleared.removed, reapedPlugins };
+}
+
+/** Plugins a killed `pulumi` of this project's backend left running (see orphan-plugins.ts). */
+export function reapOrphanedPulumiPlugins(project: string): number[] {
+  return reapOrphanedPlugins(`file://${pulumiPaths(project).backendDir}`);
 }
 
 /**

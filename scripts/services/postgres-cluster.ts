@@ -20,6 +20,8 @@ export interface PostgresCluster {
   urlFor(database: string): string;
   createDatabase(name: string): void;
   stop(): void;
+  /** Starts the stopped cluster again on the same port and data folder. */
+  start(): Promise<void>;
   /** Stops and starts the same cluster on the same port (chaos: "stop PostgreSQL briefly"). */
   restart(): Promise<void>;
 }
@@ -132,6 +134,7 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
         throw new Error(`createdb ${name}: ${r.stderr}`);
     },
     stop,
+    start,
     async restart() {
       stop();
       await start();

@@ -22,8 +22,8 @@ export interface TemporalDevServer {
   namespace: string;
   process: DetachedProcess;
   stop(): Promise<void>;
-  /** Stops and starts again on the same port and SQLite file (chaos: server restart). */
-  restart(): Promise<void>;
+  /** Stops, stays down `downtimeMs`, starts again on the same port and SQLite file (chaos: server restart). */
+  restart(downtimeMs?: number): Promise<void>;
 }
 
 /** Polls the frontend until it answers a real RPC (a listening port is not enough). */
@@ -101,8 +101,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     async stop() {
       await stopGroup(server.process);
     },
-    async restart() {
+    async restart(downtimeMs = 0) {
       await stopGroup(server.process);
+      if (downtimeMs > 0) await new Promise((r) => setTimeout(r, downtimeMs));
       server.process = await launch();
     },
   };

@@ -1,7 +1,6 @@
-import fs from "node:fs";
-import path from "node:path";
 import type { Client } from "@temporalio/client";
-import { pulumiPaths } from "../../infra/pulumi/workspace";
+
+export { stackCheckpoint } from "../../infra/pulumi/checkpoint";
 
 /**
  * How often an activity type was started (attempt numbers) and completed in a
@@ -26,18 +25,4 @@ export async function activityAttempts(
     if (c && scheduled.has(String(c.scheduledEventId))) completed++;
   }
   return { started, completed };
-}
-
-/** A stack's checkpoint on the local file backend: its resources and pending operations (undefined: no stack). */
-export function stackCheckpoint(
-  project: string,
-  stackName: string,
-): { resources: Array<{ type: string }>; pending: unknown[] } | undefined {
-  const file = path.join(pulumiPaths(project).backendDir, ".pulumi", "stacks", project, `${stackName}.json`);
-  if (!fs.existsSync(file)) return undefined;
-  const json = JSON.parse(fs.readFileSync(file, "utf8"));
-  return {
-    resources: json.checkpoint.latest?.resources ?? [],
-    pending: json.checkpoint.latest?.pending_operations ?? [],
-  };
 }

@@ -6,6 +6,7 @@ import { localInfraDriver } from "../../../infra/local/driver";
 import { LOCAL_PROJECT, localStackName, localStackPaths } from "../../../infra/local/program";
 import { listLocks } from "../../../infra/pulumi/stack-locks";
 import { pulumiPaths } from "../../../infra/pulumi/workspace";
+import { pulumiCliProcesses, pulumiProcesses } from "../../../scripts/chaos/system";
 import { isAlive, signalGroup, spawnDetached, tailLog } from "../../../scripts/services/process-group";
 import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
 import { freshDatabase } from "../../support/postgres";
@@ -40,7 +41,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const v of ["v1", "v2"]) await localInfraDriver.destroyEnvironment(ref(v), progress).catch(() => {});
+  for (const v of ["v1", "v2", "v3"])
+    await localInfraDriver.destroyEnvironment(ref(v), progress).catch(() => {});
   await db?.drop();
 });
 
@@ -57,7 +59,8 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-async function killMidCreate(version: string): Promise<{ orphans: number[]; stackName: string }> {
+/** Waits until `version`'s create is in flight (both instances spawned, not healthy yet). */
+async function startCreate(version: string) {
   const stackName = localStackName(ref(version));
   const { runDir } = localStackPaths(stateDir, stackName);
   const logFile = path.join(stateDir, `child-${version}.log`);
@@ -72,7 +75,6 @@ async function killMidCreate(version: string): Promise<{ orphans: number[]; stac
     [path.join(__dirname, "fixtures", "provision-child.ts"), JSON.stringify(input)],
     { logFile, cwd: PROJECT_ROOT },
   );
-  // Both instances have been spawned (pidfiles written) but are not healthy yet: the update is in flight.
   const deadline = Date.now() + 90_000;
   const pidfiles = () =>
     fs.existsSync(runDir) ? fs.readdirSync(runDir).filter((f) => /^instance-\d+\.json$/.test(f)) : [];
@@ -81,10 +83,18 @@ async function killMidCreate(version: string): Promise<{ orphans: number[]; stac
       throw new Error(`create never started:\n${tailLog(logFile)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  return { child, stackName, logFile };
+}
+
+async function killMidCreate(version: string): Promise<{ orphans: number[]; stackName: string }> {
+  const { child, stackName, logFile } = await startCreate(version);
+  const { runDir } = localStackPaths(stateDir, stackName);
+  const pidfiles = () => fs.readdirSync(runDir).filter((f) => /^instance-\d+\.json$/.test(f));
   expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toHaveLength(1);
   signalGroup(child.pid, "SIGKILL");
   await child.exited;
-  // The whole group (pulumi CLI, provider plugin) is gone before we look at what it left.
+  // The child's group (automation API, pulumi CLI) is gone before we look at what it left; the
+  // provider plugin runs in its own group and may live on (the retry or destroy stops it).
   const gone = Date.now() + 10_000;
   while (groupAlive(child.pid)) {
     if (Date.now() > gone) throw new Error("killed process group is still alive");
@@ -123,10 +133,34 @@ describe("local target: crash recovery of pulumi up", () => {
     expect(state?.pending).toEqual([]);
     expect(dynamicResources(stackName)).toBe(2);
     expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toEqual([]);
+    expect(pulumiProcesses()).toEqual([]);
 
     await localInfraDriver.destroyEnvironment(ref("v1"), progress);
     await expectNothingLeft(stackName, stateDir, portsOf(env));
     for (const pid of orphans) expect(isAlive(pid)).toBe(false);
+  });
+
+  it("SIGKILL of the pulumi CLI alone mid-create: its provider plugin lives on until the retry stops it", async () => {
+    const { child, stackName } = await startCreate("v3");
+    const [cli] = pulumiCliProcesses();
+    expect(cli, "a pulumi CLI is running the update").toBeDefined();
+    process.kill((cli as { pid: number }).pid, "SIGKILL");
+    await child.exited; // the automation API sees its CLI die and gives up
+    // The crash leaves the provider plugin running, reparented away from any pulumi.
+    await new Promise((r) => setTimeout(r, 500));
+    const plugins = pulumiProcesses().filter((p) => /pulumi-resource-/.test(p.cmdline));
+    expect(plugins.length, "orphaned provider plugin after the CLI was killed").toBeGreaterThan(0);
+    const lines: string[] = [];
+    const env = await localInfraDriver.provisionEnvironment(
+      ref("v3"),
+      { run: slowRun(), env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } },
+      (l) => lines.push(l),
+    );
+    expect(lines.join("\n")).toMatch(/stopped \d+ orphaned pulumi plugin process\(es\)/);
+    for (const p of plugins) expect(isAlive(p.pid)).toBe(false);
+    expect(pulumiProcesses()).toEqual([]);
+    await localInfraDriver.destroyEnvironment(ref("v3"), progress);
+    await expectNothingLeft(stackName, stateDir, portsOf(env));
   });
 
   it("SIGKILL of pulumi up mid-create, then destroy (the compensation) leaves no process, port, stack or lock", async () => {
@@ -143,6 +177,7 @@ describe("local target: crash recovery of pulumi up", () => {
     fs.rmSync(path.join(localStackPaths(stateDir, stackName).runDir, "instance-1.json"));
     expect(await localInfraDriver.destroyEnvironment(ref("v2"), progress)).toEqual({ existed: true });
     for (const pid of orphans) expect(isAlive(pid)).toBe(false);
+    expect(pulumiProcesses()).toEqual([]);
     await expectNothingLeft(stackName, stateDir, ports);
   });
 });

@@ -1,0 +1,356 @@
+/**
+ * The invariants of design.md, checked after every chaos run against the
+ * machine itself (processes, Pulumi backend, database catalog, router) and
+ * the deployment's own account (status query, Temporal history). Each check
+ * returns the violations it found; an empty list means the run is clean.
+ */
+import type { TrafficRouter } from "../../activities/drivers";
+import { localStackName } from "../../infra/local/program";
+import type { DeploymentResult } from "../../lib/deployment/types";
+import { findLeftovers } from "../../lib/migrations/leftovers";
+import { versionSchemaName } from "../../lib/migrations/versioned-schema";
+import type { DeploymentStatus } from "../../workflows/deployment/state";
+import { portIsFree } from "../services/free-port";
+import type { FaultRecord } from "./faults";
+import type { HistoryEvent } from "./history";
+import type { RunPlan } from "./plan";
+import { instancesByStack, pendingOperations, pulumiLocks, pulumiProcesses, pulumiStacks } from "./system";
+import type { ConfirmedOrder, ErrorClass, TimelineEntry } from "./traffic";
+
+export interface Violation {
+  invariant: "outcome" | "load" | "leak" | "data" | "history" | "harness";
+  detail: string;
+}
+
+export interface OperatorAction {
+  at: number;
+  kind: "approve" | "resume";
+  message: string;
+}
+
+/** Everything one run left for the checks. */
+export interface RunRecord {
+  plan: RunPlan;
+  scope: { service: string; environment: string };
+  previousBlue: string;
+  /** The blue version the run must leave behind (promoted: the new one). */
+  expectedBlue: string;
+  result: DeploymentResult | null;
+  failure: string | null;
+  status: DeploymentStatus | null;
+  events: HistoryEvent[];
+  faults: FaultRecord[];
+  operator: OperatorAction[];
+  startedAt: number;
+  endedAt: number;
+  /** Migration the run added, and the last completed one after the run. */
+  migration: string;
+  currentMigration: string;
+  /** Instance ports (from the router's routes) seen during the run, per version. */
+  portsSeen: Map<string, Set<number>>;
+  /** When all traffic was back on blue after a rollback (the restoreTraffic compensation), if it ran. */
+  trafficRestoredAt: number | null;
+}
+
+// ─────────────────────────────────────────────────────────────── outcome
+
+export function checkOutcome(r: RunRecord): Violation[] {
+  const v: Violation[] = [];
+  if (!r.result)
+    return [{ invariant: "outcome", detail: `the deployment did not end: ${r.failure ?? "unknown"}` }];
+  const { outcome, reason } = r.result;
+  const abort = r.faults.find((f) => f.kind === "abort" && f.accepted);
+  const injected = r.faults.filter((f) => f.injectedAt !== null && f.kind !== "approve");
+  if (outcome === "needs-attention") {
+    // Every fault of a run is repaired, so nothing justifies leaving it to a human.
+    v.push({ invariant: "outcome", detail: `needs-attention with every fault repaired: ${reason}` });
+  }
+  if (r.plan.health === "bad" && outcome === "promoted") {
+    v.push({ invariant: "outcome", detail: `bad version ${r.plan.version} was PROMOTED` });
+  }
+  if (abort && outcome !== "rolled-back") {
+    v.push({
+      invariant: "outcome",
+      detail: `abort was accepted (${abort.detail}) but the outcome is ${outcome}`,
+    });
+  }
+  if (outcome === "rolled-back") {
+    if (!reason) v.push({ invariant: "outcome", detail: "rolled back without a reason" });
+    if (r.plan.health === "healthy" && !abort && injected.length === 0) {
+      v.push({
+        invariant: "outcome",
+        detail: `healthy version rolled back with no fault to explain it: ${reason}`,
+      });
+    }
+  }
+  return v;
+}
+
+// ─────────────────────────────────────────────────────────────── load
+
+/** How long after PostgreSQL is back the shop may still fail (its pool reconnects, health checks pass again). */
+export const DB_RECOVERY_GRACE_MS = 10_000;
+/** How long after traffic is restored to blue a bad version's answers may still arrive (requests in flight). */
+export const IN_FLIGHT_GRACE_MS = 2_000;
+
+export interface LoadTally {
+  requests: number;
+  byClass: Record<ErrorClass, number>;
+  /** Errors per window: a fault kind whose window they fell in, "bad-version", or "none". */
+  byWindow: Record<string, number>;
+  /** Errors the tolerance does not cover. */
+  unexplained: Array<{ at: number; errorClass: ErrorClass; version: string | null }>;
+}
+
+/**
+ * Attributes every failed request of the run. Explained: anything while the
+ * database is down (+ grace) — the shop cannot answer without it, whatever
+ * the deployment does; app errors of a bad version until traffic is back on
+ * blue (+ in-flight grace) — that is the canary doing its job. Everything
+ * else — a request answered by a dead backend, no backend, or a 5xx of a
+ * healthy version — is unexplained, and the tolerance for it is zero.
+ */
+export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
+  const t: LoadTally = {
+    requests: entries.length,
+    byClass: { "dead-backend": 0, "no-backend": 0, app: 0 },
+    byWindow: {},
+    unexplained: [],
+  };
+  const dbWindows = r.faults
+    .filter((f) => f.kind === "postgres-stop" && f.injectedAt !== null)
+    .map((f) => [f.injectedAt as number, (f.repairedAt ?? r.endedAt) + DB_RECOVERY_GRACE_MS] as const);
+  const windowOf = (at: number) => {
+    for (const f of r.faults) {
+      if (f.injectedAt === null) continue;
+      const end = (f.repairedAt ?? r.endedAt) + (f.kind === "postgres-stop" ? DB_RECOVERY_GRACE_MS : 0);
+      if (at >= f.injectedAt && at <= end) return f.kind;
+    }
+    return "none";
+  };
+  const badUntil = (r.trafficRestoredAt ?? r.endedAt) + IN_FLIGHT_GRACE_MS;
+  for (const e of entries) {
+    if (e.ok || !e.errorClass) continue;
+    t.byClass[e.errorClass]++;
+    const inDb = dbWindows.some(([a, b]) => e.at >= a && e.at <= b);
+    const badCanary =
+      e.errorClass === "app" && r.plan.health === "bad" && e.version === r.plan.version && e.at <= badUntil;
+    const w = badCanary && !inDb ? "bad-version" : windowOf(e.at);
+    t.byWindow[w] = (t.byWindow[w] ?? 0) + 1;
+    if (!inDb && !badCanary) t.unexplained.push({ at: e.at, errorClass: e.errorClass, version: e.version });
+  }
+  return t;
+}
+
+export function checkLoad(tally: LoadTally): Violation[] {
+  if (tally.unexplained.length === 0) return [];
+  const byClass = new Map<string, number>();
+  for (const u of tally.unexplained) {
+    const k = `${u.errorClass}${u.version ? ` (${u.version})` : ""}`;
+    byClass.set(k, (byClass.get(k) ?? 0) + 1);
+  }
+  return [
+    {
+      invariant: "load",
+      detail: `${tally.unexplained.length} failed request(s) outside any database outage or bad canary: ${[
+        ...byClass,
+      ]
+        .map(([k, n]) => `${n}× ${k}`)
+        .join(", ")} (first at ${new Date(tally.unexplained[0]?.at ?? 0).toISOString()})`,
+    },
+  ];
+}
+
+// ─────────────────────────────────────────────────────────────── leaks
+
+export async function checkLeaks(
+  r: RunRecord,
+  router: TrafficRouter,
+  databaseUrl: string,
+  instances: number,
+): Promise<Violation[]> {
+  const v: Violation[] = [];
+  const leak = (detail: string) => v.push({ invariant: "leak", detail });
+  const blueStack = localStackName({ ...r.scope, version: r.expectedBlue });
+
+  const routes = await router.getRoutes(r.scope);
+  if (
+    routes.backends.blue?.version !== r.expectedBlue ||
+    routes.backends.green ||
+    routes.split.blue !== 100
+  ) {
+    leak(
+      `router: blue ${routes.backends.blue?.version ?? "none"} ${routes.split.blue}%, green ${routes.backends.green?.version ?? "none"} ${routes.split.green}% (expected all on ${r.expectedBlue})`,
+    );
+  }
+  const running = instancesByStack(`${r.scope.service}-${r.scope.environment}-`);
+  for (const [stack, pids] of running) {
+    if (stack !== blueStack)
+      leak(
+        `process: ${pids.length} instance(s) of ${stack} still running (process groups ${pids.join(", ")})`,
+      );
+  }
+  const blueProcs = running.get(blueStack)?.length ?? 0;
+  if (blueProcs !== instances)
+    leak(`process: blue ${blueStack} runs ${blueProcs} instance(s), expected ${instances}`);
+  for (const [version, ports] of r.portsSeen) {
+    if (version === r.expectedBlue) continue;
+    for (const port of ports) if (!(await portIsFree(port))) leak(`port: ${port} of ${version} still bound`);
+  }
+  const stacks = pulumiStacks();
+  if (stacks.length !== 1 || stacks[0] !== blueStack)
+    leak(`pulumi stacks: [${stacks.join(", ")}], expected [${blueStack}]`);
+  const locks = pulumiLocks();
+  if (locks.length > 0) leak(`pulumi locks: ${locks.join(", ")}`);
+  const pending = pendingOperations(blueStack);
+  if (pending > 0) leak(`pulumi: ${pending} pending operation(s) in ${blueStack}`);
+  const pulumi = pulumiProcesses();
+  if (pulumi.length > 0)
+    leak(
+      `process: pulumi still running: ${pulumi.map((p) => `${p.pid} ${p.cmdline.slice(0, 60)}`).join("; ")}`,
+    );
+
+  const left = await findLeftovers(databaseUrl, r.scope.service);
+  if (left.triggers.length) leak(`schema: triggers left: ${left.triggers.join(", ")}`);
+  if (left.functions.length) leak(`schema: trigger functions left: ${left.functions.join(", ")}`);
+  if (left.unrecordedInternal.length)
+    leak(`schema: temporary columns/tables left: ${left.unrecordedInternal.join(", ")}`);
+  if (left.invalidIndexes.length) leak(`schema: invalid indexes: ${left.invalidIndexes.join(", ")}`);
+  const schema = versionSchemaName(r.scope.service, r.currentMigration);
+  if (left.versionSchemas.length !== 1 || left.versionSchemas[0] !== schema) {
+    leak(`schema: version schemas [${left.versionSchemas.join(", ")}], expected [${schema}]`);
+  }
+  return v;
+}
+
+// ─────────────────────────────────────────────────────────────── data
+
+export async function checkData(
+  query: (sql: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>,
+  orders: ConfirmedOrder[],
+  promoted: { column: string; lastIdBeforeRun: number; previousBlue: string } | null,
+): Promise<{ violations: Violation[]; byVersion: Record<string, number> }> {
+  const byVersion: Record<string, number> = {};
+  for (const o of orders) byVersion[o.version] = (byVersion[o.version] ?? 0) + 1;
+  const v: Violation[] = [];
+  if (orders.length > 0) {
+    const rows = await query("SELECT id::int AS id, version FROM orders WHERE id = ANY($1::bigint[])", [
+      orders.map((o) => o.id),
+    ]);
+    const found = new Map(rows.rows.map((r) => [Number(r.id), String(r.version)]));
+    const missing = orders.filter((o) => !found.has(o.id));
+    if (missing.length > 0) {
+      v.push({
+        invariant: "data",
+        detail: `${missing.length} confirmed order(s) missing: ${missing
+          .slice(0, 5)
+          .map((o) => `#${o.id} (${o.version})`)
+          .join(", ")}`,
+      });
+    }
+    const changed = orders.filter((o) => found.has(o.id) && found.get(o.id) !== o.version);
+    if (changed.length > 0)
+      v.push({ invariant: "data", detail: `${changed.length} order(s) changed version` });
+  }
+  if (promoted) {
+    // The promoted migration's `up` must have reached every row the new version
+    // did not write itself: rows from before the run (backfill) and rows the
+    // previous version wrote during the run (trigger). Rows the new version
+    // writes after contract carry no value by design (nullable, no default).
+    const nulls = await query(
+      `SELECT count(*)::int AS n FROM orders WHERE "${promoted.column}" IS NULL AND (id <= $1 OR version = $2)`,
+      [promoted.lastIdBeforeRun, promoted.previousBlue],
+    );
+    const n = Number(nulls.rows[0]?.n ?? 0);
+    if (n > 0) {
+      v.push({
+        invariant: "data",
+        detail: `${n} order(s) of the previous version without ${promoted.column} after promotion (backfill/trigger missed them)`,
+      });
+    }
+  }
+  return { violations: v, byVersion };
+}
+
+// ─────────────────────────────────────────────────────────────── history
+
+const PULUMI_ACTIVITIES = ["provisionGreen", "destroyGreen", "decommissionBlue"];
+
+export function checkHistory(r: RunRecord): Violation[] {
+  const v: Violation[] = [];
+  const h = (detail: string) => v.push({ invariant: "history", detail });
+  const last = r.events.at(-1);
+  if (last?.type !== "WORKFLOW_EXECUTION_COMPLETED") h(`history ends with ${last?.type ?? "nothing"}`);
+  const s = r.status;
+  if (!s) return [...v, { invariant: "history", detail: "the status query did not answer after the run" }];
+  if (r.result && s.outcome !== r.result.outcome) h(`status says ${s.outcome}, result ${r.result.outcome}`);
+  if (r.result?.outcome === "rolled-back") {
+    const open = s.compensations.filter((c) => c.status !== "done" && c.status !== "registered");
+    if (open.length) h(`compensations not done: ${open.map((c) => `${c.name}=${c.status}`).join(", ")}`);
+    if (!s.outcomeReason) h("status has no reason for the rollback");
+  }
+  for (const f of r.faults) {
+    if (f.kind === "abort" && f.accepted && !s.decisions.some((d) => d.kind === "abort" && d.by === "bob"))
+      h("accepted abort missing from the decisions");
+    if (
+      f.kind === "approve" &&
+      f.accepted &&
+      !s.decisions.some((d) => d.kind === "approve" && d.by === "alice")
+    )
+      h("accepted approval missing from the decisions");
+    if (f.kind === "worker-kill" && f.injectedAt !== null && recoveredAt(r, f) === null)
+      h("no work by a new worker after the worker was killed");
+  }
+  for (const op of r.operator) {
+    if (op.kind === "resume" && !s.decisions.some((d) => d.kind === "resume"))
+      h("operator resume missing from the decisions");
+  }
+  return v;
+}
+
+// ─────────────────────────────────────────────────────────────── recovery
+
+/**
+ * When the system worked again after a fault (ms since epoch), or null:
+ *  - worker-kill: the first task a NEW worker identity completed;
+ *  - pulumi-kill: the first completed Pulumi activity after the kill (its retry succeeded);
+ *  - temporal-restart: the first history event after the server was back;
+ *  - postgres-stop: the first successful user request after the database was back;
+ *  - metrics-outage: the first metrics scrape answered after the outage;
+ *  - abort: all traffic back on blue (or the rollback finished, if green had none);
+ *  - approve: the next traffic step applied after the approval was accepted.
+ */
+export function recoveredAt(
+  r: RunRecord,
+  f: FaultRecord,
+  probes: { firstSuccessAfter?: (at: number) => number | null; scrapes?: number[] } = {},
+): number | null {
+  if (f.injectedAt === null) return null;
+  const at = f.injectedAt;
+  const back = f.repairedAt ?? at;
+  const after = (t: number, pred: (e: HistoryEvent) => boolean) =>
+    r.events.find((e) => e.at >= t && pred(e))?.at ?? null;
+  switch (f.kind) {
+    case "worker-kill": {
+      const before = new Set(r.events.filter((e) => e.at < at && e.identity).map((e) => e.identity));
+      return after(at, (e) => e.identity !== null && !before.has(e.identity));
+    }
+    case "pulumi-kill":
+      return after(
+        at,
+        (e) => e.type === "ACTIVITY_TASK_COMPLETED" && PULUMI_ACTIVITIES.includes(e.activity ?? ""),
+      );
+    case "temporal-restart":
+      return after(back, () => true);
+    case "postgres-stop":
+      return probes.firstSuccessAfter?.(back) ?? null;
+    case "metrics-outage":
+      return probes.scrapes?.find((t) => t >= back) ?? null;
+    case "abort":
+      if (!f.accepted) return null;
+      return r.trafficRestoredAt ?? after(at, (e) => e.type === "WORKFLOW_EXECUTION_COMPLETED");
+    case "approve":
+      if (!f.accepted) return null;
+      return after(back, (e) => e.type === "ACTIVITY_TASK_COMPLETED" && e.activity === "setTrafficWeight");
+  }
+}

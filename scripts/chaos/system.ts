@@ -1,0 +1,106 @@
+/**
+ * What is running and what is on disk, read straight from the machine (Linux
+ * /proc and the Pulumi file backend), never from Shipshape's own records: the
+ * chaos suite's leak checks must not trust the component they check.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { LOCAL_PROJECT } from "../../infra/local/program";
+import { stackCheckpoint } from "../../infra/pulumi/checkpoint";
+import { pulumiPaths } from "../../infra/pulumi/workspace";
+
+export interface ProcessInfo {
+  pid: number;
+  pgid: number;
+  /** argv joined with spaces. */
+  cmdline: string;
+  env: Map<string, string>;
+}
+
+/** Live (non-zombie) processes whose environment has any of `keys`. */
+export function processesWithEnv(keys: string[]): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] === "Z") continue;
+      const env = new Map<string, string>();
+      for (const kv of fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0")) {
+        const i = kv.indexOf("=");
+        if (i > 0 && keys.includes(kv.slice(0, i))) env.set(kv.slice(0, i), kv.slice(i + 1));
+      }
+      if (env.size === 0) continue;
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0").join(" ").trim();
+      out.push({ pid: Number(entry), pgid: Number(fields[2]), cmdline, env });
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
+/**
+ * Running shop instances per Pulumi stack name (from SHIPSHAPE_INSTANCE_KEY=<stack>/<index>),
+ * as process groups: an instance is `sh -c <command>` and what it runs, one group.
+ */
+export function instancesByStack(stackPrefix: string): Map<string, number[]> {
+  const byStack = new Map<string, Set<number>>();
+  for (const p of processesWithEnv(["SHIPSHAPE_INSTANCE_KEY"])) {
+    const key = p.env.get("SHIPSHAPE_INSTANCE_KEY") ?? "";
+    if (!key.startsWith(stackPrefix)) continue;
+    const stack = key.slice(0, key.lastIndexOf("/"));
+    byStack.set(stack, (byStack.get(stack) ?? new Set()).add(p.pgid));
+  }
+  return new Map([...byStack].map(([k, v]) => [k, [...v]]));
+}
+
+/** Pulumi CLI and plugin processes working on this state folder's backend. */
+export function pulumiProcesses(): ProcessInfo[] {
+  const backend = `file://${pulumiPaths(LOCAL_PROJECT).backendDir}`;
+  return processesWithEnv(["PULUMI_BACKEND_URL"]).filter(
+    (p) => p.env.get("PULUMI_BACKEND_URL") === backend && /(^|\/)pulumi(\s|$|-)/.test(p.cmdline),
+  );
+}
+
+/** The `pulumi` CLI itself (not its language host or provider plugins). */
+export function pulumiCliProcesses(): ProcessInfo[] {
+  return pulumiProcesses().filter((p) => /(^|\/)pulumi(\s|$)/.test(p.cmdline.split(" ")[0] ?? ""));
+}
+
+/** Stacks of the local project in the file backend. */
+export function pulumiStacks(): string[] {
+  const dir = path.join(pulumiPaths(LOCAL_PROJECT).backendDir, ".pulumi", "stacks", LOCAL_PROJECT);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -".json".length))
+    .sort();
+}
+
+/** Lock files of any stack of the local project. */
+export function pulumiLocks(): string[] {
+  const dir = path.join(pulumiPaths(LOCAL_PROJECT).backendDir, ".pulumi", "locks");
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".json")).sort();
+}
+
+/** Operations a checkpoint still records as in flight (an interrupted update that nobody cleaned up). */
+export function pendingOperations(stack: string): number {
+  return stackCheckpoint(LOCAL_PROJECT, stack)?.pending.length ?? 0;
+}
+
+/** Kills every instance process group of the scope (teardown after a failed campaign). */
+export async function reapScopeProcesses(stackPrefix: string): Promise<void> {
+  for (const groups of instancesByStack(stackPrefix).values()) {
+    for (const g of groups) {
+      try {
+        process.kill(-g, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The shop's users during a chaos campaign: the load generator runs in this
+ * process for the whole campaign and every answer lands on a timeline, so
+ * each error can be attributed to the fault window it fell in and to the
+ * version (or the router) that produced it. Orders confirmed to a user are
+ * kept to prove afterwards that none was lost.
+ */
+import { generateLoad, type LoadEvent, type LoadReport } from "../load/generate-load";
+
+/**
+ * What went wrong for the user, by who is to blame:
+ *  - dead-backend: the router picked an instance that did not answer (502/504)
+ *    or the connection to the router itself failed — the failure the
+ *    deployment machinery must never cause;
+ *  - no-backend: the router had no healthy instance at all (503);
+ *  - app: the shop answered 5xx itself (a bad version, or its database is down).
+ */
+export type ErrorClass = "dead-backend" | "no-backend" | "app";
+
+export interface TimelineEntry {
+  at: number;
+  ok: boolean;
+  errorClass: ErrorClass | null;
+  version: string | null;
+}
+
+export interface ConfirmedOrder {
+  id: number;
+  version: string;
+  at: number;
+}
+
+export function classify(e: LoadEvent): ErrorClass | null {
+  if (e.status === "network") return "dead-backend";
+  if (e.status < 500) return null;
+  const body = e.body as { error?: unknown } | null;
+  if (e.status === 503 && body?.error === "no_healthy_backend") return "no-backend";
+  if ((e.status === 502 || e.status === 504) && e.version === null) return "dead-backend";
+  return "app";
+}
+
+export interface TrafficLog {
+  readonly timeline: TimelineEntry[];
+  readonly orders: ConfirmedOrder[];
+  /** Error rate of the answers `version` gave within the last `windowMs` (null: no answer in the window). */
+  errorRate(version: string, windowMs: number): { rate: number | null; requests: number };
+  /** Entries in [from, to). */
+  between(from: number, to: number): TimelineEntry[];
+  /** First successful answer at or after `at` (ms since epoch), or null. */
+  firstSuccessAfter(at: number): number | null;
+  stop(): Promise<LoadReport>;
+}
+
+export function startTraffic(options: {
+  url: string;
+  rps: number;
+  concurrency: number;
+  random: () => number;
+}): TrafficLog {
+  const timeline: TimelineEntry[] = [];
+  const orders: ConfirmedOrder[] = [];
+  const abort = new AbortController();
+  const running = generateLoad({
+    url: options.url,
+    durationMs: 24 * 3600_000,
+    maxRequests: Number.MAX_SAFE_INTEGER,
+    concurrency: options.concurrency,
+    rps: options.rps,
+    random: options.random,
+    signal: abort.signal,
+    timeoutMs: 5000,
+    onResponse(e) {
+      const errorClass = classify(e);
+      timeline.push({
+        at: e.at,
+        ok: errorClass === null && e.status !== "network",
+        errorClass,
+        version: e.version,
+      });
+      const orderId = (e.body as { orderId?: unknown } | null)?.orderId;
+      if (
+        e.kind === "checkout" &&
+        typeof e.status === "number" &&
+        e.status < 300 &&
+        typeof orderId === "number"
+      ) {
+        orders.push({ id: orderId, version: e.version ?? "?", at: e.at });
+      }
+    },
+  });
+  /** Index of the first entry at or after `at` (the timeline is in arrival order). */
+  const indexAt = (at: number) => {
+    let lo = 0;
+    let hi = timeline.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((timeline[mid] as TimelineEntry).at < at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return {
+    timeline,
+    orders,
+    errorRate(version, windowMs) {
+      let requests = 0;
+      let errors = 0;
+      for (let i = indexAt(Date.now() - windowMs); i < timeline.length; i++) {
+        const t = timeline[i] as TimelineEntry;
+        if (t.version !== version) continue;
+        requests++;
+        if (!t.ok) errors++;
+      }
+      return { rate: requests === 0 ? null : errors / requests, requests };
+    },
+    between(from, to) {
+      return timeline.slice(indexAt(from), indexAt(to));
+    },
+    firstSuccessAfter(at) {
+      for (let i = indexAt(at); i < timeline.length; i++)
+        if ((timeline[i] as TimelineEntry).ok) return timeline[i]?.at ?? null;
+      return null;
+    },
+    async stop() {
+      abort.abort();
+      return running;
+    },
+  };
+}
