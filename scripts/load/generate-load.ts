@@ -24,6 +24,8 @@ export interface LoadOptions {
   /** Per-request timeout. */
   timeoutMs?: number;
   random?: () => number;
+  /** Stops the run early (the chaos suite runs load for as long as its campaign). */
+  signal?: AbortSignal;
   /** Called for every answered or failed request (the chaos suite keeps a timeline). */
   onResponse?: (event: LoadEvent) => void;
 }
@@ -91,13 +93,13 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
 
   /** Reserves a request slot (count + rate); false when the run is over. */
   async function slot(): Promise<boolean> {
-    if (issued >= opts.maxRequests || Date.now() >= deadline) return false;
+    if (issued >= opts.maxRequests || Date.now() >= deadline || opts.signal?.aborted) return false;
     const n = issued++;
     if (opts.rps) {
       const at = started + (n / opts.rps) * 1000;
       const wait = at - Date.now();
       if (wait > 0) await new Promise((res) => setTimeout(res, wait));
-      if (Date.now() >= deadline) return false;
+      if (Date.now() >= deadline || opts.signal?.aborted) return false;
     }
     return true;
   }
