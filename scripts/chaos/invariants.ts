@@ -135,7 +135,7 @@ export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
     const inDb = dbWindows.some(([a, b]) => e.at >= a && e.at <= b);
     const badCanary =
       e.errorClass === "app" && r.plan.health === "bad" && e.version === r.plan.version && e.at <= badUntil;
-    const w = badCanary && !inDb ? "bad-version" : windowOf(e.at);
+    const w = inDb ? "postgres-stop" : badCanary ? "bad-version" : windowOf(e.at);
     t.byWindow[w] = (t.byWindow[w] ?? 0) + 1;
     if (!inDb && !badCanary) t.unexplained.push({ at: e.at, errorClass: e.errorClass, version: e.version });
   }

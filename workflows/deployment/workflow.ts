@@ -29,6 +29,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -191,6 +192,12 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
     version: input.version,
   };
   const plan = buildPlan(config);
+  // Bake time is counted from the timers themselves, not from Date.now()
+  // deltas: after a workflow task times out (its worker died) the live worker
+  // and a later replay can see different workflow times, and a bake measured
+  // by the clock then ends one interval earlier on replay — a nondeterminism
+  // error on every query of the finished deployment (found by the chaos suite).
+  const bakeByTimers = patched("bake-time-counted-by-timers");
   const approvals: Approvals = envConfig.approvals ?? {
     approvers: [],
     allowSelfApproval: false,
@@ -421,8 +428,8 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
       while (left > 0 && !promoting()) {
         await holdIfPaused();
         const t0 = now();
-        await condition(promoting, left);
-        left -= now() - t0;
+        const early = await condition(promoting, left);
+        left -= bakeByTimers ? (early ? 0 : left) : now() - t0;
       }
       return;
     }
@@ -440,8 +447,8 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
         const wait = promoting() ? 0 : Math.min(eff.interval, bakeMs - elapsed);
         if (wait > 0) {
           const t0 = now();
-          await condition(promoting, wait);
-          elapsed += now() - t0;
+          const early = await condition(promoting, wait);
+          elapsed += bakeByTimers ? (early ? 0 : wait) : now() - t0;
         }
         const measurements = await call(
           "collectMeasurements",
@@ -602,7 +609,10 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
       phase("post-promotion-watch");
       await bakeAndAnalyse(plan.trafficSteps + 1, 100, plan.watchMs, null);
     }
-    const keepLeft = promotedAt + plan.keepPreviousMs - now();
+    // keepPrevious counts from promotion; the watch above used part of it.
+    const keepLeft = bakeByTimers
+      ? plan.keepPreviousMs - plan.watchMs
+      : promotedAt + plan.keepPreviousMs - now();
     if (keepLeft > 0 && blue) {
       phase("keeping-previous");
       // Blue stays warm for an instant rollback: an abort (or cancel) here still rolls back.

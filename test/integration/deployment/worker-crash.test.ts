@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
+import { Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { VersionEnvironmentRef } from "../../../activities/drivers";
 import { localInfraDriver } from "../../../infra/local/driver";
@@ -12,6 +13,7 @@ import {
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
 import { ReleaseConfigSchema } from "../../../lib/config/schema";
 import { startDeployment } from "../../../scripts/deployments/start";
+import { generateLoad } from "../../../scripts/load/generate-load";
 import type { DetachedProcess } from "../../../scripts/services/process-group";
 import { writeWorkflowBundle } from "../../../workers/workflow-bundle";
 import { statusQuery } from "../../../workflows/deployment/messages";
@@ -48,7 +50,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const w of workers) await stopGroup(w, 5000);
-  for (const v of ["v1", "v2"]) await localInfraDriver.destroyEnvironment(ref(v), () => {}).catch(() => {});
+  for (const v of ["v1", "v2", "v3"])
+    await localInfraDriver.destroyEnvironment(ref(v), () => {}).catch(() => {});
   if (router) await stopRouterProcess("shop-crash", { purge: true });
   await connection?.close();
   await db?.drop();
@@ -135,5 +138,97 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     const routes = await traffic.getRoutes(scope);
     expect(routes.backends.blue?.version).toBe("v2");
     expect(processesOfStack("shop-crash-v1")).toEqual([]);
+  });
+
+  it("killed while a bake timer is pending: the timer fires with no worker, the new worker finishes, and the history replays", {
+    timeout: 240_000,
+  }, async () => {
+    // The chaos suite once caught a deployment whose history no longer replayed after
+    // this sequence (the new worker and a later replay disagreed on how much of a bake
+    // had elapsed, measured with Date.now()); bakes are now counted by their timers.
+    // This pins the sequence down: worker dead while a bake timer fires, the workflow
+    // task times out, a new worker finishes, queries and a full replay still work.
+    const base = shopRun();
+    const appEnv = { ...base.env, DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" };
+    const traffic = createLocalTrafficRouter({
+      adminUrl: router.adminUrl,
+      token: router.token,
+      healthPath: "/health",
+    });
+    const blue = (await traffic.getRoutes(scope)).backends.blue?.version ?? "none";
+    if (blue !== "v2") {
+      const v2 = await localInfraDriver.provisionEnvironment(
+        ref("v2"),
+        { run: { ...base, instances: 1, env: appEnv }, env: {} },
+        () => {},
+      );
+      await traffic.setBackends(scope, {
+        blue: { version: "v2", instances: v2.instances.map((i) => i.url) },
+      });
+    }
+    const config = ReleaseConfigSchema.parse({
+      service: "shop",
+      run: { command: base.command, instances: 1, healthPath: "/health", startTimeout: "20s", env: appEnv },
+      environments: { crash: { target: "local" } },
+      release: {
+        verify: [{ http: { path: "/health" } }],
+        steps: [{ weight: 50, bake: "5s" }, { weight: 100 }],
+        analysis: {
+          interval: "3s",
+          minRequests: 0,
+          metrics: [{ name: "error-rate", provider: "router", query: "error_rate", max: "50%" }],
+        },
+        postPromotion: { watch: "1s", keepPrevious: "1s" },
+      },
+    });
+    // Analysis needs traffic to judge (no data pauses the rollout): light load through the router.
+    const stopLoad = new AbortController();
+    const load = generateLoad({
+      url: router.url,
+      durationMs: 200_000,
+      maxRequests: 1_000_000,
+      concurrency: 2,
+      rps: 20,
+      signal: stopLoad.signal,
+    });
+    const taskQueue = `deploy-crash-bake-${Date.now()}`;
+    const first = await startWorkerProcess(workerOptions(taskQueue, 3));
+    workers.push(first);
+    const handle = await startDeployment(
+      client,
+      {
+        service: "shop",
+        environment: "crash",
+        version: "v3",
+        artifact: "examples/shop/server.js",
+        requestedBy: "ci",
+        config,
+        configDigest: "crash-bake",
+      },
+      { taskQueue },
+    );
+    // Kill the worker once the 50% bake is under way (its first timer is pending) …
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const s = await handle.query(statusQuery);
+      if (s.weights.green === 50) break;
+      if (Date.now() > deadline || s.outcome) throw new Error(`never reached the bake (phase ${s.phase})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await killWorker(first);
+    // … and keep it dead until that timer has fired: the next workflow task times out.
+    await new Promise((r) => setTimeout(r, 6000));
+    const second = await startWorkerProcess(workerOptions(taskQueue, 4));
+    workers.push(second);
+    const result = await handle.result().finally(() => stopLoad.abort());
+    await load;
+    expect(result.outcome, result.reason ?? "").toBe("promoted");
+    const history = await handle.fetchHistory();
+    expect(history.events?.some((e) => e.workflowTaskTimedOutEventAttributes)).toBe(true);
+    // The finished deployment still answers queries (a replay of the whole history) …
+    const status = await handle.query(statusQuery);
+    expect(status.outcome).toBe("promoted");
+    // … and the history replays on the current code.
+    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, handle.workflowId);
   });
 });
