@@ -3,6 +3,7 @@ import type { MetricRequestSpec } from "../lib/analysis/provider";
 import type { Measurement } from "../lib/analysis/types";
 import { ActivityKey } from "../lib/deployment/types";
 import type { DeploymentDeps } from "./deployment-deps";
+import { withHeartbeat } from "./heartbeat";
 import { measureAll } from "./metrics/registry";
 
 export interface CollectInput {
@@ -27,15 +28,17 @@ export function createAnalysisActivities(deps: Partial<DeploymentDeps>) {
     async collectMeasurements(input: CollectInput): Promise<Measurement[]> {
       const key = ActivityKey.parse(input.key);
       const ctx = Context.current();
-      ctx.heartbeat(`measuring ${input.metrics.length} metrics`);
-      return measureAll(deps.metrics ?? {}, input.metrics, {
-        canary: { version: key.version, backend: "green" },
-        baseline: { version: input.baselineVersion, backend: "blue" },
-        windowSeconds: Math.max(1, Math.round(input.windowMs / 1000)),
-        service: key.service,
-        environment: key.environment,
-        signal: ctx.cancellationSignal,
-      });
+      // Slow providers (a query timing out per side) must not look like a dead worker.
+      return withHeartbeat(() =>
+        measureAll(deps.metrics ?? {}, input.metrics, {
+          canary: { version: key.version, backend: "green" },
+          baseline: { version: input.baselineVersion, backend: "blue" },
+          windowSeconds: Math.max(1, Math.round(input.windowMs / 1000)),
+          service: key.service,
+          environment: key.environment,
+          signal: ctx.cancellationSignal,
+        }),
+      );
     },
   };
 }

@@ -110,27 +110,35 @@ const FORWARD_RETRY = {
   maximumAttempts: 5,
   nonRetryableErrorTypes: NON_RETRYABLE,
 } as const;
+/**
+ * Long activities heartbeat every 2 s (activities/heartbeat.ts); 10 s without
+ * one means the worker is gone, and the attempt is retried on another worker.
+ * (Was 30 s: the chaos suite measured a worker kill costing ~30 s of recovery.)
+ */
+const HEARTBEAT = "10 seconds";
 const OPTS = {
-  preflight: { startToCloseTimeout: "5 minutes", heartbeatTimeout: "1 minute", retry: FORWARD_RETRY },
+  preflight: { startToCloseTimeout: "5 minutes", heartbeatTimeout: HEARTBEAT, retry: FORWARD_RETRY },
   // Long side effects: on abort, wait until the activity has acknowledged the
   // cancellation, so the compensation never races the step it undoes.
   long: {
     startToCloseTimeout: "30 minutes",
-    heartbeatTimeout: "30 seconds",
+    heartbeatTimeout: HEARTBEAT,
     retry: FORWARD_RETRY,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   },
-  quick: { startToCloseTimeout: "2 minutes", retry: FORWARD_RETRY },
+  // Quick calls do not heartbeat; the timeout still ends an attempt whose worker died
+  // after 10 s instead of waiting out startToClose.
+  quick: { startToCloseTimeout: "2 minutes", heartbeatTimeout: HEARTBEAT, retry: FORWARD_RETRY },
   measure: {
     startToCloseTimeout: "1 minute",
-    heartbeatTimeout: "30 seconds",
+    heartbeatTimeout: HEARTBEAT,
     retry: { ...FORWARD_RETRY, maximumAttempts: 3 },
   },
   notify: { startToCloseTimeout: "30 seconds", retry: { initialInterval: "1 second", maximumAttempts: 3 } },
   // One attempt per activity execution: saga.ts retries forever and shows every failure.
   reliable: {
     startToCloseTimeout: "30 minutes",
-    heartbeatTimeout: "30 seconds",
+    heartbeatTimeout: HEARTBEAT,
     retry: { maximumAttempts: 1 },
   },
 } satisfies Record<string, Opts>;
