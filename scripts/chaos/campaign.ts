@@ -300,12 +300,14 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     let coverageRuns = 0;
     for (let qi = 0; qi < queue.length; qi++) {
       const planned = queue[qi] as RunPlan;
-      const faultPlans = [
-        ...planned.faults,
-        ...carried.filter((c) => !planned.faults.some((f) => f.kind === c.kind)),
-      ];
-      // A fault carried into a run that already has one of its kind waits for the run after.
-      const postponed = carried.filter((c) => planned.faults.some((f) => f.kind === c.kind));
+      // Carried faults join the run unless it already has one of their kind (no
+      // kind twice in a run); those wait for the run after.
+      const faultPlans = [...planned.faults];
+      const postponed: FaultPlan[] = [];
+      for (const c of carried) {
+        if (faultPlans.some((f) => f.kind === c.kind)) postponed.push(c);
+        else faultPlans.push(c);
+      }
       const plan: RunPlan = {
         ...planned,
         faults: faultPlans,
