@@ -1,6 +1,6 @@
 /**
  * Records DeploymentWorkflow histories for the replay test:
- *   npx tsx scripts/record-histories.ts
+ *   npx tsx scripts/record-histories.ts [scenario…]
  * Runs each scenario on the time-skipping server with fake drivers and writes
  * test/fixtures/histories/<scenario>.json. Re-record only for an intended,
  * patched() change of behaviour; the committed fixtures are what released
@@ -54,6 +54,8 @@ const result = (ctx: RunContext) => ctx.handle.result();
 
 const SCENARIOS: Scenario[] = [
   { name: "happy-path", drive: result },
+  // Recorded after the 'bake-time-counted-by-timers' patch: the history carries its marker.
+  { name: "happy-path-bake-by-timers", drive: result },
   { name: "analysis-failure", options: { errorRate: (w) => (w === 50 ? 0.2 : 0.001) }, drive: result },
   {
     name: "approval-granted",
@@ -128,7 +130,11 @@ async function main(): Promise<void> {
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   const h = await createHarness();
   try {
-    for (const s of SCENARIOS) {
+    // Names on the command line record only those scenarios (the others stay as released code made them).
+    const only = process.argv.slice(2);
+    const unknown = only.filter((n) => !SCENARIOS.some((s) => s.name === n));
+    if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
+    for (const s of SCENARIOS.filter((x) => only.length === 0 || only.includes(x.name))) {
       const fakes = createFakes(s.options);
       s.setup?.(fakes);
       const history = await withDeployment(h, fakes, input(s.config ?? releaseConfig()), async (ctx) => {
