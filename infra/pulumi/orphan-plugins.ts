@@ -11,68 +11,27 @@
  * on the machine and plugins of a concurrent, healthy operation (whose CLI is
  * alive) are never touched. Linux (/proc) only; elsewhere nothing is reaped.
  */
-import fs from "node:fs";
 import path from "node:path";
-
-interface Proc {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  zombie: boolean;
-  argv0: string;
-  cmdline: string;
-}
+import { listProcs, type ProcInfo } from "../procfs";
 
 const PLUGIN = /(^|\/)pulumi-(resource|language|analyzer|converter)-[^\s/]+(\s|$)/;
 
-function readProc(pid: number): Proc | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").filter(Boolean);
-    return {
-      pid,
-      ppid: Number(fields[1]),
-      pgid: Number(fields[2]),
-      zombie: fields[0] === "Z",
-      argv0: argv[0] ?? "",
-      cmdline: argv.join(" "),
-    };
-  } catch {
-    return null;
-  }
-}
-
-function backendOf(pid: number): string | null {
-  try {
-    const kv = fs
-      .readFileSync(`/proc/${pid}/environ`, "latin1")
-      .split("\0")
-      .find((e) => e.startsWith("PULUMI_BACKEND_URL="));
-    return kv ? kv.slice("PULUMI_BACKEND_URL=".length) : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Kills orphaned plugins of `backendUrl` (with their helpers in the same process group); returns the pids killed. */
 export function reapOrphanedPlugins(backendUrl: string): number[] {
-  if (!fs.existsSync("/proc/self/stat")) return [];
-  const procs = new Map<number, Proc>();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const p = readProc(Number(entry));
-    if (p) procs.set(p.pid, p);
-  }
-  const isLiveCli = (p: Proc) => !p.zombie && path.basename(p.argv0) === "pulumi";
-  const hasLiveCliAncestor = (p: Proc) => {
+  const procs = new Map(listProcs(["PULUMI_BACKEND_URL"]).map((p) => [p.pid, p]));
+  const isLiveCli = (p: ProcInfo) => !p.zombie && path.basename(p.argv[0] ?? "") === "pulumi";
+  const hasLiveCliAncestor = (p: ProcInfo) => {
     for (let q = procs.get(p.ppid), hops = 0; q && hops < 64; q = procs.get(q.ppid), hops++) {
       if (isLiveCli(q)) return true;
     }
     return false;
   };
   const orphans = [...procs.values()].filter(
-    (p) => !p.zombie && PLUGIN.test(p.cmdline) && backendOf(p.pid) === backendUrl && !hasLiveCliAncestor(p),
+    (p) =>
+      !p.zombie &&
+      PLUGIN.test(p.argv.join(" ")) &&
+      p.env.get("PULUMI_BACKEND_URL") === backendUrl &&
+      !hasLiveCliAncestor(p),
   );
   // The plugin and what it runs in its own process group (the wrapper script's
   // node). NOT everything below it: the local provider's instances are its

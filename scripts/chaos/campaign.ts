@@ -26,6 +26,7 @@ import type { DeploymentStatus } from "../../workflows/deployment/state";
 import { startDeployment } from "../deployments/start";
 import { freePort, portIsFree } from "../services/free-port";
 import { startLocalStack } from "../stack/local-stack";
+import { startShopAsBlue } from "../stack/shop-blue";
 import { PROJECT_ROOT, stateDir } from "../toolchain/locations";
 import { type FaultContext, type FaultRecord, injectFault } from "./faults";
 import { fetchEvents } from "./history";
@@ -256,27 +257,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     process.env.SHIPSHAPE_MIGRATIONS_DIR = migrationsDir;
     log("  · starting the worker and shop c0 (blue)…");
     const workerReady = stack.startWorker();
-    const seeded = await localInfraDriver.provisionEnvironment(
-      { deploymentId: "chaos-initial", ...SCOPE, version: "c0" },
-      {
-        run: {
-          command: "node examples/shop/server.js",
-          instances: 1,
-          healthPath: "/health",
-          startTimeout: 30_000,
-          env: {
-            DATABASE_URL: stack.databaseUrl,
-            SHOP_CONFIG: path.join(PROJECT_ROOT, "examples/shop/config/app.json"),
-            SHOP_AUTO_SCHEMA: "1", // seeds the catalogue
-          },
-        },
-        env: {},
-      },
-      () => {},
-    );
-    await traffic.setBackends(SCOPE, {
-      blue: { version: "c0", instances: seeded.instances.map((i) => i.url) },
-    });
+    await startShopAsBlue({ scope: SCOPE, version: "c0", databaseUrl: stack.databaseUrl, traffic });
     await workerReady;
     let blue = "c0";
     const instances = 1;

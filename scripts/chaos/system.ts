@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { LOCAL_PROJECT } from "../../infra/local/program";
+import { listProcs } from "../../infra/procfs";
 import { stackCheckpoint } from "../../infra/pulumi/checkpoint";
 import { pulumiPaths } from "../../infra/pulumi/workspace";
 
@@ -19,26 +20,9 @@ export interface ProcessInfo {
 
 /** Live (non-zombie) processes whose environment has any of `keys`. */
 export function processesWithEnv(keys: string[]): ProcessInfo[] {
-  const out: ProcessInfo[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] === "Z") continue;
-      const env = new Map<string, string>();
-      for (const kv of fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0")) {
-        const i = kv.indexOf("=");
-        if (i > 0 && keys.includes(kv.slice(0, i))) env.set(kv.slice(0, i), kv.slice(i + 1));
-      }
-      if (env.size === 0) continue;
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0").join(" ").trim();
-      out.push({ pid: Number(entry), pgid: Number(fields[2]), cmdline, env });
-    } catch {
-      // exited meanwhile, or not ours to read
-    }
-  }
-  return out;
+  return listProcs(keys)
+    .filter((p) => !p.zombie && p.env.size > 0)
+    .map((p) => ({ pid: p.pid, pgid: p.pgid, cmdline: p.argv.join(" "), env: p.env }));
 }
 
 /**

@@ -1,8 +1,9 @@
 /** Facts the demo checks after each deployment: traffic, leftovers, schema. */
-import fs from "node:fs";
+
 import type { Pool } from "pg";
 import type { TrafficRouter } from "../../activities/drivers";
 import { LOCAL_PROJECT, localStackName } from "../../infra/local/program";
+import { listProcs } from "../../infra/procfs";
 import { stackExists } from "../../infra/pulumi/workspace";
 import type { MigrationEngine } from "../../lib/migrations/engine";
 
@@ -15,19 +16,9 @@ export interface Fact {
 
 /** Live processes started for a Pulumi stack (SHIPSHAPE_INSTANCE_KEY=<stack>/… in their environment). */
 export function processesOfStack(stackName: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (/\) Z /.test(stat)) continue;
-      const env = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
-      if (env.some((e) => e.startsWith(`SHIPSHAPE_INSTANCE_KEY=${stackName}/`))) pids.push(Number(entry));
-    } catch {
-      // raced with exit, or not ours to read
-    }
-  }
-  return pids;
+  return listProcs(["SHIPSHAPE_INSTANCE_KEY"])
+    .filter((p) => !p.zombie && p.env.get("SHIPSHAPE_INSTANCE_KEY")?.startsWith(`${stackName}/`))
+    .map((p) => p.pid);
 }
 
 export function stackOf(version: string): string {

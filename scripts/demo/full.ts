@@ -32,6 +32,7 @@ import { startDeployment } from "../deployments/start";
 import { freePort, portIsFree } from "../services/free-port";
 import { type DetachedProcess, signalGroup, spawnDetached, stopGroup } from "../services/process-group";
 import { startLocalStack } from "../stack/local-stack";
+import { startShopAsBlue } from "../stack/shop-blue";
 import { PROJECT_ROOT, stateDir } from "../toolchain/locations";
 import {
   allTrafficOn,
@@ -132,24 +133,6 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
     process.env.SHIPSHAPE_MIGRATIONS_DIR = migrationsDir;
     say("  · starting worker (real local drivers) and shop v1…");
     const workerReady = stack.startWorker();
-    const v1 = await localInfraDriver.provisionEnvironment(
-      { deploymentId: "demo-initial", ...SCOPE, version: "v1" },
-      {
-        run: {
-          command: "node examples/shop/server.js",
-          instances: 1,
-          healthPath: "/health",
-          startTimeout: 20_000,
-          env: {
-            DATABASE_URL: stack.databaseUrl,
-            SHOP_CONFIG: path.join(PROJECT_ROOT, "examples/shop/config/app.json"),
-            SHOP_AUTO_SCHEMA: "1", // seeds the catalogue
-          },
-        },
-        env: {},
-      },
-      () => {},
-    );
     const versions = ["v1", "v2", "v3", "v3b", "v4"];
     cleanups.unshift(async () => {
       for (const v of versions) {
@@ -158,7 +141,7 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
           .catch((err) => say(`  · destroy ${v} failed: ${String(err)}`));
       }
     });
-    await traffic.setBackends(SCOPE, { blue: { version: "v1", instances: v1.instances.map((i) => i.url) } });
+    await startShopAsBlue({ scope: SCOPE, version: "v1", databaseUrl: stack.databaseUrl, traffic });
     await workerReady;
     const load: DetachedProcess = spawnDetached(
       path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"),
