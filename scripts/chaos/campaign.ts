@@ -193,7 +193,9 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
   };
   const cleanups: Array<() => Promise<unknown>> = [];
   // Ctrl-C (or CI's timeout) mid-campaign still stops everything the campaign started.
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    stopping = true;
     log(`\n${signal}: stopping the campaign's processes…`);
     void (async () => {
       for (const c of cleanups) await c().catch(() => undefined);
@@ -357,6 +359,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
       const follow = (async () => {
         while (!closed) {
           await sleep(250);
+          if (stopping) break;
           if (stack.worker && stack.worker.child.exitCode !== null && !active.has("worker-kill")) {
             result.unexpectedWorkerExits++;
             log(
