@@ -73,8 +73,9 @@ export async function reapStackProcesses(stackName: string): Promise<number> {
   return killed;
 }
 
-function reportCrashLeftovers(progress: Progress, locks: number, plugins: number): void {
+function reportCrashLeftovers(progress: Progress, locks: number, plugins: number, torn = 0): void {
   if (locks > 0) progress(`cleared ${locks} stale lock(s) left by a killed pulumi`);
+  if (torn > 0) progress(`removed ${torn} torn checkpoint sidecar(s) left by a killed pulumi`);
   if (plugins > 0) progress(`stopped ${plugins} orphaned pulumi plugin process(es) left by a killed pulumi`);
 }
 
@@ -103,12 +104,12 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
           SHIPSHAPE_VERSION: ref.version,
         },
       });
-      const { stack, clearedLocks, reapedPlugins } = await openStack({
+      const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack({
         projectName: LOCAL_PROJECT,
         stackName,
         program,
       });
-      reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length);
+      reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length, repairedFiles.length);
       const clearedPending = await clearPendingOperations(stack);
       if (clearedPending > 0)
         progress(`cleared ${clearedPending} pending operation(s) from an interrupted update`);
@@ -134,12 +135,12 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
       const stackName = localStackName(ref);
       const existed = await stackExists(LOCAL_PROJECT, stackName);
       if (existed) {
-        const { stack, clearedLocks, reapedPlugins } = await openStack({
+        const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack({
           projectName: LOCAL_PROJECT,
           stackName,
           program: async () => ({}),
         });
-        reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length);
+        reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length, repairedFiles.length);
         const cleared = await clearPendingOperations(stack);
         if (cleared > 0) progress(`cleared ${cleared} pending operation(s)`);
         progress(`pulumi destroy ${stackName}`);

@@ -5,6 +5,7 @@ import { PROJECT_ROOT, stateDir } from "../../scripts/toolchain/locations";
 import { readManifest } from "../../scripts/toolchain/manifest";
 import { reapOrphanedPlugins } from "./orphan-plugins";
 import { clearStaleLocks } from "./stack-locks";
+import { removeTornSidecars } from "./torn-files";
 
 /**
  * The documented development passphrase for the local file backend's secrets.
@@ -55,15 +56,17 @@ async function pulumiCommand(): Promise<PulumiCommand> {
 
 /**
  * createOrSelectStack for an inline program on the local file backend, after
- * clearing locks left by a killed `pulumi` process on this host.
+ * clearing what a killed `pulumi` process on this host left: stale locks,
+ * orphaned plugins, torn `.attrs` sidecars of the checkpoint.
  */
 export async function openStack(
   args: InlineProgramArgs,
-): Promise<{ stack: Stack; clearedLocks: string[]; reapedPlugins: number[] }> {
+): Promise<{ stack: Stack; clearedLocks: string[]; reapedPlugins: number[]; repairedFiles: string[] }> {
   const p = pulumiPaths(args.projectName);
   for (const dir of [p.backendDir, p.homeDir, p.workDir]) fs.mkdirSync(dir, { recursive: true });
   const reapedPlugins = reapOrphanedPulumiPlugins(args.projectName);
   const cleared = clearStaleLocks(p.backendDir, args.projectName, args.stackName);
+  const repaired = removeTornSidecars(p.backendDir, args.projectName, args.stackName);
   const stack = await LocalWorkspace.createOrSelectStack(args, {
     workDir: p.workDir,
     pulumiHome: p.homeDir,
@@ -75,7 +78,7 @@ export async function openStack(
       backend: { url: `file://${p.backendDir}` },
     },
   });
-  return { stack, clearedLocks: cleared.removed, reapedPlugins };
+  return { stack, clearedLocks: cleared.removed, reapedPlugins, repairedFiles: repaired };
 }
 
 /** Plugins a killed `pulumi` of this project's backend left running (see orphan-plugins.ts). */

@@ -29,7 +29,9 @@ import {
  *   - or a compensation (destroy) right after the crash leaves nothing.
  */
 const stateDir = path.join(inject("testStateDir"), "local-crash");
-const scope = { service: "shop", environment: "crash" };
+// Its own environment name: instance keys are machine-wide, and worker-crash.test.ts (running in
+// parallel) deploys shop/crash — a destroy there would reap these instances by key.
+const scope = { service: "shop", environment: "pcrash" };
 const ref = (version: string): VersionEnvironmentRef => ({ deploymentId: "d-crash", ...scope, version });
 const progress = () => {};
 let db: Awaited<ReturnType<typeof freshDatabase>>;
@@ -161,6 +163,30 @@ describe("local target: crash recovery of pulumi up", () => {
     expect(pulumiProcesses()).toEqual([]);
     await localInfraDriver.destroyEnvironment(ref("v3"), progress);
     await expectNothingLeft(stackName, stateDir, portsOf(env));
+  });
+
+  it("a checkpoint sidecar torn by a kill mid-save no longer blocks the stack", async () => {
+    // Seen in the worker-crash test: pulumi SIGKILLed while saving the checkpoint left
+    // `<stack>.json.attrs` empty, and every later command failed "failed to load checkpoint: EOF".
+    const run = shopRun();
+    const spec = { run, env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } };
+    const first = await localInfraDriver.provisionEnvironment(ref("v4"), spec, progress);
+    const stackName = localStackName(ref("v4"));
+    const attrs = path.join(
+      pulumiPaths(LOCAL_PROJECT).backendDir,
+      ".pulumi",
+      "stacks",
+      LOCAL_PROJECT,
+      `${stackName}.json.attrs`,
+    );
+    expect(fs.existsSync(attrs)).toBe(true);
+    fs.writeFileSync(attrs, "");
+    const lines: string[] = [];
+    const again = await localInfraDriver.provisionEnvironment(ref("v4"), spec, (l) => lines.push(l));
+    expect(lines.join("\n")).toMatch(/removed 1 torn checkpoint sidecar/);
+    expect(again.instances.map((i) => i.pid)).toEqual(first.instances.map((i) => i.pid));
+    await localInfraDriver.destroyEnvironment(ref("v4"), progress);
+    await expectNothingLeft(stackName, stateDir, portsOf(first));
   });
 
   it("SIGKILL of pulumi up mid-create, then destroy (the compensation) leaves no process, port, stack or lock", async () => {
