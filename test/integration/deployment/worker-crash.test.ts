@@ -90,9 +90,18 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     });
     await traffic.setBackends(scope, { blue: { version: "v1", instances: v1.instances.map((i) => i.url) } });
 
+    // Green starts slowly (4 s before node runs), so `pulumi up` is still inside create
+    // when the test sees green's processes and kills the worker: without it a fast start
+    // could finish the activity before the kill lands (seen once under CI load).
     const config = ReleaseConfigSchema.parse({
       service: "shop",
-      run: { command: base.command, instances: 2, healthPath: "/health", startTimeout: "20s", env: appEnv },
+      run: {
+        command: `sleep 4; exec ${base.command}`,
+        instances: 2,
+        healthPath: "/health",
+        startTimeout: "30s",
+        env: appEnv,
+      },
       environments: { crash: { target: "local" } },
       release: {
         verify: [{ http: { path: "/health" } }],
