@@ -262,7 +262,6 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     await startShopAsBlue({ scope: SCOPE, version: "c0", databaseUrl: stack.databaseUrl, traffic });
     await workerReady;
     let blue = "c0";
-    const instances = 1;
 
     const load = startTraffic({ url: router.url, rps: s.rps, concurrency: s.concurrency, random });
     let loadStopped = false;
@@ -436,7 +435,6 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
       const record: RunRecord = {
         plan,
         scope: SCOPE,
-        previousBlue,
         expectedBlue: blue,
         result: runResult,
         failure,
@@ -446,7 +444,6 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
         operator,
         startedAt,
         endedAt,
-        migration: mig.name,
         currentMigration,
         portsSeen,
         trafficRestoredAt,
@@ -464,7 +461,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
           .map((f) => ({ invariant: "harness" as const, detail: `${f.kind}: ${f.detail}` })),
         ...checkOutcome(record),
         ...checkLoad(tally),
-        ...(await checkLeaks(record, traffic, stack.databaseUrl, instances)),
+        ...(await checkLeaks(record, traffic, stack.databaseUrl, config.run.instances)),
         ...data.violations,
         ...checkHistory(record),
       ];

@@ -121,7 +121,7 @@ export async function injectFault(
           await sleep(plan.durationMs);
           if (!pulumiCliProcesses().some((q) => q.pid === p.pid)) continue; // finished first: take the next
           mark();
-          signalGroup(p.pid, "SIGKILL"); // the CLI only: its plugins must go away on their own
+          // The CLI only (it runs in the worker's process group): its plugins must be cleaned up by Shipshape.
           try {
             process.kill(p.pid, "SIGKILL");
           } catch {

@@ -32,7 +32,6 @@ export interface OperatorAction {
 export interface RunRecord {
   plan: RunPlan;
   scope: { service: string; environment: string };
-  previousBlue: string;
   /** The blue version the run must leave behind (promoted: the new one). */
   expectedBlue: string;
   result: DeploymentResult | null;
@@ -43,8 +42,7 @@ export interface RunRecord {
   operator: OperatorAction[];
   startedAt: number;
   endedAt: number;
-  /** Migration the run added, and the last completed one after the run. */
-  migration: string;
+  /** The last completed migration after the run. */
   currentMigration: string;
   /** Instance ports (from the router's routes) seen during the run, per version. */
   portsSeen: Map<string, Set<number>>;

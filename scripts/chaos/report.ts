@@ -7,7 +7,6 @@ import type { CampaignResult } from "./campaign";
 import { FAULT_KINDS, type FaultKind } from "./plan";
 
 export interface KindStats {
-  planned: number;
   injected: number;
   notReached: number;
   /** From the fault hitting to the system working again (see recoveredAt in invariants.ts). */
@@ -41,7 +40,7 @@ export function summarize(r: CampaignResult): CampaignReport {
   const faults = Object.fromEntries(
     FAULT_KINDS.map((k) => [
       k,
-      { planned: 0, injected: 0, notReached: 0, recoverMs: { n: 0, median: null, max: null }, userErrors: 0 },
+      { injected: 0, notReached: 0, recoverMs: { n: 0, median: null, max: null }, userErrors: 0 },
     ]),
   ) as Record<FaultKind, KindStats>;
   const recover = new Map<FaultKind, number[]>();
@@ -70,8 +69,6 @@ export function summarize(r: CampaignResult): CampaignReport {
   for (const k of FAULT_KINDS) {
     const xs = recover.get(k) ?? [];
     faults[k].recoverMs = { n: xs.length, median: median(xs), max: xs.length ? Math.max(...xs) : null };
-    // planned = injected + not reached, minus the carried-over duplicates counted as not reached
-    faults[k].planned = faults[k].injected + faults[k].notReached;
   }
   return {
     seed: r.seed,

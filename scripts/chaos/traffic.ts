@@ -73,7 +73,7 @@ export function startTraffic(options: {
       const errorClass = classify(e);
       timeline.push({
         at: e.at,
-        ok: errorClass === null && e.status !== "network",
+        ok: errorClass === null,
         errorClass,
         version: e.version,
       });

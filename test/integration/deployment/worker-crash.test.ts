@@ -11,7 +11,7 @@ import {
   stopRouterProcess,
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
-import { ReleaseConfigSchema } from "../../../lib/config/schema";
+import { type ReleaseConfig, ReleaseConfigSchema } from "../../../lib/config/schema";
 import { startDeployment } from "../../../scripts/deployments/start";
 import { generateLoad } from "../../../scripts/load/generate-load";
 import type { DetachedProcess } from "../../../scripts/services/process-group";
@@ -68,6 +68,21 @@ function workerOptions(taskQueue: string, n: number) {
   };
 }
 
+function deployShop(version: string, config: ReleaseConfig, taskQueue: string) {
+  return startDeployment(
+    client,
+    {
+      ...scope,
+      version,
+      artifact: "examples/shop/server.js",
+      requestedBy: "ci",
+      config,
+      configDigest: `crash-${version}`,
+    },
+    { taskQueue },
+  );
+}
+
 function activityAttempts(workflowId: string, activity: string) {
   return sharedActivityAttempts(client, workflowId, activity);
 }
@@ -112,19 +127,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     const taskQueue = `deploy-crash-${Date.now()}`;
     const first = await startWorkerProcess(workerOptions(taskQueue, 1));
     workers.push(first);
-    const handle = await startDeployment(
-      client,
-      {
-        service: "shop",
-        environment: "crash",
-        version: "v2",
-        artifact: "examples/shop/server.js",
-        requestedBy: "ci",
-        config,
-        configDigest: "crash",
-      },
-      { taskQueue },
-    );
+    const handle = await deployShop("v2", config, taskQueue);
 
     // green's instances are being started by `pulumi up` under the first worker: kill it all.
     const deadline = Date.now() + 90_000;
@@ -203,19 +206,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     const taskQueue = `deploy-crash-bake-${Date.now()}`;
     const first = await startWorkerProcess(workerOptions(taskQueue, 3));
     workers.push(first);
-    const handle = await startDeployment(
-      client,
-      {
-        service: "shop",
-        environment: "crash",
-        version: "v3",
-        artifact: "examples/shop/server.js",
-        requestedBy: "ci",
-        config,
-        configDigest: "crash-bake",
-      },
-      { taskQueue },
-    );
+    const handle = await deployShop("v3", config, taskQueue);
     // Kill the worker once the 50% bake is under way (its first timer is pending) …
     const deadline = Date.now() + 120_000;
     for (;;) {

@@ -5,6 +5,7 @@ import type { ProvisionedEnvironment, RunSpec } from "../../../activities/driver
 import { LOCAL_PROJECT, localStackPaths } from "../../../infra/local/program";
 import { listLocks } from "../../../infra/pulumi/stack-locks";
 import { pulumiPaths, stackExists } from "../../../infra/pulumi/workspace";
+import { processesOfStack } from "../../../scripts/demo/checks";
 import { portIsFree } from "../../../scripts/services/free-port";
 import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
 import { stackCheckpoint } from "../../support/inspect";
@@ -22,22 +23,8 @@ export function shopRun(overrides: Partial<RunSpec> = {}): RunSpec {
   };
 }
 
-/** Live processes whose environment carries SHIPSHAPE_INSTANCE_KEY=<stackName>/… (Linux /proc scan). */
-export function processesOfStack(stackName: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (/\) Z /.test(stat)) continue; // zombie: already dead, waiting for its parent
-      if (env.some((e) => e.startsWith(`SHIPSHAPE_INSTANCE_KEY=${stackName}/`))) pids.push(Number(entry));
-    } catch {
-      // raced with exit, or not ours to read
-    }
-  }
-  return pids;
-}
+/** The demo's /proc scan: live processes carrying SHIPSHAPE_INSTANCE_KEY=<stackName>/... */
+export { processesOfStack };
 
 export const checkpoint = (stackName: string) => stackCheckpoint(LOCAL_PROJECT, stackName);
 

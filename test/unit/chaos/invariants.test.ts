@@ -48,7 +48,6 @@ function record(over: Partial<RunRecord> = {}): RunRecord {
   return {
     plan: plan(),
     scope: { service: "shop", environment: "chaos" },
-    previousBlue: "c0",
     expectedBlue: "c1",
     result: { deploymentId: "d", outcome: "promoted", reason: null, compensations: [], decisions: [] },
     failure: null,
@@ -58,7 +57,6 @@ function record(over: Partial<RunRecord> = {}): RunRecord {
     operator: [],
     startedAt: 0,
     endedAt: 60_000,
-    migration: "0002_chaos_c1",
     currentMigration: "0002_chaos_c1",
     portsSeen: new Map(),
     trafficRestoredAt: null,
