@@ -1,0 +1,74 @@
+/** Status: what the database recorded about every migration, read without the command lock. */
+import * as state from "../state";
+import { backfillProgress, type EngineContext } from "./context";
+import { prepareRecorded } from "./prepare";
+
+export interface StatusResult {
+  active: MigrationSummary | null;
+  migrations: MigrationSummary[];
+  /** Version schemas that exist now, newest last. */
+  versionSchemas: string[];
+  aside: state.AsideRow[];
+}
+
+export interface MigrationSummary {
+  name: string;
+  id: number;
+  attempt: number;
+  phase: state.Phase;
+  versionSchema: string;
+  previousVersionSchema: string | null;
+  operations: string[];
+  stepsDone: number;
+  backfill: Array<{ table: string; rowsDone: number; done: boolean }>;
+  lastError: string | null;
+  updatedAt: Date;
+}
+
+export async function migrationStatus(engine: EngineContext): Promise<StatusResult> {
+  const { pool } = engine;
+  if (!(await state.stateExists(pool)))
+    return { active: null, migrations: [], versionSchemas: [], aside: [] };
+  const rows = await state.listMigrations(pool);
+  const steps = await pool.query<{ id: string; n: string }>(
+    `SELECT migration_id AS id, count(*) AS n FROM ${state.STATE_SCHEMA}.steps GROUP BY 1`,
+  );
+  const stepCount = new Map(steps.rows.map((r) => [Number(r.id), Number(r.n)]));
+  const summaries: MigrationSummary[] = [];
+  for (const row of rows) summaries.push(await summarize(engine, row, stepCount.get(row.id) ?? 0));
+  const schemas = await pool.query<{ nspname: string }>(
+    `SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[])`,
+    [rows.map((r) => r.versionSchema)],
+  );
+  const existing = new Set(schemas.rows.map((r) => r.nspname));
+  return {
+    active: summaries.find((s) => !state.isFinal(s.phase)) ?? null,
+    migrations: summaries,
+    versionSchemas: [...new Set(rows.map((r) => r.versionSchema))].filter((s) => existing.has(s)),
+    aside: await state.listAside(pool),
+  };
+}
+
+async function summarize(
+  engine: EngineContext,
+  row: state.MigrationRow,
+  stepsDone: number,
+): Promise<MigrationSummary> {
+  return {
+    name: row.name,
+    id: row.id,
+    attempt: row.attempt,
+    phase: row.phase,
+    versionSchema: row.versionSchema,
+    previousVersionSchema: row.previousVersionSchema,
+    operations: prepareRecorded(row).ops.map((o) => o.describe()),
+    stepsDone,
+    backfill: (await backfillProgress(engine, row.id)).map((b) => ({
+      table: b.table,
+      rowsDone: b.rowsDone,
+      done: b.done,
+    })),
+    lastError: row.lastError,
+    updatedAt: row.updatedAt,
+  };
+}

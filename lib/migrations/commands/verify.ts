@@ -1,0 +1,40 @@
+/** Verify: the read-only gate between start and the first traffic shift (checks in `../verify.ts`). */
+import * as state from "../state";
+import { MigrationError } from "../types";
+import { type VerifyResult, verifyMigration } from "../verify";
+import { type EngineContext, findStartedMigration } from "./context";
+import { prepareRecorded } from "./prepare";
+import { operationContext, type StepEffects } from "./step-runner";
+
+/** Verify only reads: an operation that tries to run a step here is a bug, not a retry. */
+const READ_ONLY: StepEffects = {
+  step: async () => {
+    throw new Error("verify is read-only");
+  },
+  stepOutsideTransaction: async () => {
+    throw new Error("verify is read-only");
+  },
+  isDone: () => false,
+  recordAside: async () => undefined,
+};
+
+/** Verifies `name`, or the migration in progress when no name is given. */
+export async function verifyActiveMigration(engine: EngineContext, name?: string): Promise<VerifyResult> {
+  const { pool } = engine;
+  const row = name
+    ? await findStartedMigration(engine, name)
+    : (await state.stateExists(pool))
+      ? await state.findActive(pool)
+      : undefined;
+  if (!row) throw new MigrationError("NOT_FOUND", "no active migration to verify");
+  if (row.phase !== "active") {
+    return {
+      ok: false,
+      migration: row.name,
+      checks: [{ name: "phase", ok: false, detail: `migration is ${row.phase}, not active` }],
+    };
+  }
+  const prepared = prepareRecorded(row);
+  const ctxs = prepared.ops.map((_, i) => operationContext(row, prepared, i, READ_ONLY));
+  return verifyMigration({ pool, row, ops: prepared.ops, ctxs, newModel: prepared.models.at(-1)! });
+}
