@@ -45,6 +45,19 @@ export interface ReliableHooks {
   changed(): void;
 }
 
+/** A fresh record for a compensation or finalize step that has not run yet. */
+export function newCompensationRecord(entry: Pick<SagaEntry, "name" | "kind">): CompensationRecord {
+  return {
+    name: entry.name,
+    kind: entry.kind,
+    status: "registered",
+    attempts: 0,
+    lastError: null,
+    startedAtMs: null,
+    endedAtMs: null,
+  };
+}
+
 export const INITIAL_BACKOFF_MS = 1_000;
 export const MAX_BACKOFF_MS = 60_000;
 
@@ -55,15 +68,7 @@ export class Saga {
 
   /** Registers a compensation; registered BEFORE its forward call when a half-done call must be undone too. */
   register(entry: SagaEntry): void {
-    const record: CompensationRecord = {
-      name: entry.name,
-      kind: entry.kind,
-      status: "registered",
-      attempts: 0,
-      lastError: null,
-      startedAtMs: null,
-      endedAtMs: null,
-    };
+    const record = newCompensationRecord(entry);
     this.log.push(record);
     this.entries.push({ ...entry, record });
   }
