@@ -113,6 +113,12 @@ export async function runReliably(
   record.startedAtMs = started;
   let backoff = INITIAL_BACKOFF_MS;
   let attention = false;
+  /** Whether an operator skipped the step (skipCompensation update) while it ran or waited. */
+  const skipRequested = (): boolean => {
+    if (!ctl.skip) return false;
+    record.skippedBy = ctl.skip.by;
+    return true;
+  };
   const finish = (status: "done" | "skipped") => {
     record.status = status;
     record.endedAtMs = hooks.now();
@@ -134,10 +140,7 @@ export async function runReliably(
       await scope.run(run);
       return finish("done");
     } catch (err) {
-      if (ctl.skip) {
-        record.skippedBy = ctl.skip.by;
-        return finish("skipped");
-      }
+      if (skipRequested()) return finish("skipped");
       if (isCancellation(err) && !scope.consideredCancelled) throw err;
       record.lastError = clip(errorText(err));
       record.status = "retrying";
@@ -154,11 +157,7 @@ export async function runReliably(
         () => ctl.retryNow || ctl.skip !== null,
         Math.max(1, Math.min(backoff, untilAttention || backoff)),
       );
-      const skip = ctl.skip as ReliableControls["skip"];
-      if (skip) {
-        record.skippedBy = skip.by;
-        return finish("skipped");
-      }
+      if (skipRequested()) return finish("skipped");
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
   }
