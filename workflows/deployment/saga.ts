@@ -45,6 +45,19 @@ export interface ReliableHooks {
   changed(): void;
 }
 
+/** A fresh record for a compensation or finalize step that has not run yet. */
+export function newCompensationRecord(entry: Pick<SagaEntry, "name" | "kind">): CompensationRecord {
+  return {
+    name: entry.name,
+    kind: entry.kind,
+    status: "registered",
+    attempts: 0,
+    lastError: null,
+    startedAtMs: null,
+    endedAtMs: null,
+  };
+}
+
 export const INITIAL_BACKOFF_MS = 1_000;
 export const MAX_BACKOFF_MS = 60_000;
 
@@ -55,15 +68,7 @@ export class Saga {
 
   /** Registers a compensation; registered BEFORE its forward call when a half-done call must be undone too. */
   register(entry: SagaEntry): void {
-    const record: CompensationRecord = {
-      name: entry.name,
-      kind: entry.kind,
-      status: "registered",
-      attempts: 0,
-      lastError: null,
-      startedAtMs: null,
-      endedAtMs: null,
-    };
+    const record = newCompensationRecord(entry);
     this.log.push(record);
     this.entries.push({ ...entry, record });
   }
@@ -108,6 +113,12 @@ export async function runReliably(
   record.startedAtMs = started;
   let backoff = INITIAL_BACKOFF_MS;
   let attention = false;
+  /** Whether an operator skipped the step (skipCompensation update) while it ran or waited. */
+  const skipRequested = (): boolean => {
+    if (!ctl.skip) return false;
+    record.skippedBy = ctl.skip.by;
+    return true;
+  };
   const finish = (status: "done" | "skipped") => {
     record.status = status;
     record.endedAtMs = hooks.now();
@@ -129,10 +140,7 @@ export async function runReliably(
       await scope.run(run);
       return finish("done");
     } catch (err) {
-      if (ctl.skip) {
-        record.skippedBy = ctl.skip.by;
-        return finish("skipped");
-      }
+      if (skipRequested()) return finish("skipped");
       if (isCancellation(err) && !scope.consideredCancelled) throw err;
       record.lastError = clip(errorText(err));
       record.status = "retrying";
@@ -149,11 +157,7 @@ export async function runReliably(
         () => ctl.retryNow || ctl.skip !== null,
         Math.max(1, Math.min(backoff, untilAttention || backoff)),
       );
-      const skip = ctl.skip as ReliableControls["skip"];
-      if (skip) {
-        record.skippedBy = skip.by;
-        return finish("skipped");
-      }
+      if (skipRequested()) return finish("skipped");
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
   }

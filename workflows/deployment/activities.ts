@@ -1,0 +1,65 @@
+/**
+ * How the workflow calls activities: one set of options per kind of call, and
+ * `call`, which gives every call a summary for the Web UI.
+ */
+import { ActivityCancellationType, proxyActivities } from "@temporalio/workflow";
+import type { Activities } from "../../activities";
+import { FAILURE_TYPES } from "../../lib/deployment/types";
+
+type Opts = Parameters<typeof proxyActivities>[0];
+
+const FORWARD_RETRY = {
+  initialInterval: "1 second",
+  backoffCoefficient: 2,
+  maximumInterval: "30 seconds",
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: Object.values(FAILURE_TYPES),
+} as const;
+
+/**
+ * Long activities heartbeat every 2 s (activities/heartbeat.ts); 10 s without
+ * one means the worker is gone, and the attempt is retried on another worker.
+ * (Was 30 s: the chaos suite measured a worker kill costing ~30 s of recovery.)
+ */
+const HEARTBEAT = "10 seconds";
+
+export const OPTS = {
+  preflight: { startToCloseTimeout: "5 minutes", heartbeatTimeout: HEARTBEAT, retry: FORWARD_RETRY },
+  // Long side effects: on abort, wait until the activity has acknowledged the
+  // cancellation, so the compensation never races the step it undoes.
+  long: {
+    startToCloseTimeout: "30 minutes",
+    heartbeatTimeout: HEARTBEAT,
+    retry: FORWARD_RETRY,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  },
+  // Quick calls do not heartbeat; the timeout still ends an attempt whose worker died
+  // after 10 s instead of waiting out startToClose.
+  quick: { startToCloseTimeout: "2 minutes", heartbeatTimeout: HEARTBEAT, retry: FORWARD_RETRY },
+  measure: {
+    startToCloseTimeout: "1 minute",
+    heartbeatTimeout: HEARTBEAT,
+    retry: { ...FORWARD_RETRY, maximumAttempts: 3 },
+  },
+  notify: { startToCloseTimeout: "30 seconds", retry: { initialInterval: "1 second", maximumAttempts: 3 } },
+  // One attempt per activity execution: saga.ts retries forever and shows every failure.
+  reliable: {
+    startToCloseTimeout: "30 minutes",
+    heartbeatTimeout: HEARTBEAT,
+    retry: { maximumAttempts: 1 },
+  },
+} satisfies Record<string, Opts>;
+
+/** An activity call with an explicit summary (shown in the Web UI) and options. */
+export function call<K extends keyof Activities>(
+  name: K,
+  options: Opts,
+  summary: string,
+  ...args: Parameters<Activities[K]>
+): Promise<Awaited<ReturnType<Activities[K]>>> {
+  const acts = proxyActivities<Activities>({ ...options, summary }) as unknown as Record<
+    string,
+    (...a: unknown[]) => Promise<Awaited<ReturnType<Activities[K]>>>
+  >;
+  return acts[name as string]!(...args);
+}

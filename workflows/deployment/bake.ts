@@ -1,0 +1,159 @@
+/**
+ * Baking a traffic step (and the post-promotion watch): hold the weight for
+ * the bake time, stopping at the pause checkpoint, and — when the release has
+ * an analysis section — measure and judge every interval, then conclude the
+ * step. A promote request skips the remaining bake time but never the
+ * judging: every step is measured at least once and must conclude "continue".
+ * Judging runs here, in the workflow, so every verdict is in history.
+ *
+ * Bake time is counted from the timers themselves, not from Date.now()
+ * deltas: after a workflow task times out (its worker died) the live worker
+ * and a later replay can see different workflow times, and a bake measured
+ * by the clock then ends one interval earlier on replay — a nondeterminism
+ * error on every query of the finished deployment (found by the chaos suite).
+ * Runs that started before that change keep the clock (patch
+ * "bake-time-counted-by-timers").
+ */
+import { condition } from "@temporalio/workflow";
+import { concludeStep, recordInterval, resumeAnalysis } from "../../lib/analysis/aggregate";
+import {
+  analysisLimitsFromConfig,
+  effectiveAnalysis,
+  metricSpecsFromConfig,
+} from "../../lib/analysis/from-config";
+import { judgeAll } from "../../lib/analysis/judges";
+import type { AnalysisVerdict, MetricSpec } from "../../lib/analysis/types";
+import { call, OPTS } from "./activities";
+import type { TrafficItem } from "./plan";
+import { type DeploymentRun, now, StopDeployment } from "./run";
+import { recordVerdict } from "./state";
+
+/** One step being baked with analysis. */
+interface AnalysedStep {
+  stepIndex: number;
+  weight: number;
+  bakeMs: number;
+  intervalMs: number;
+  specs: MetricSpec[];
+  promoting: () => boolean;
+}
+
+/**
+ * Holds `bakeMs` at the current weight while analysing every interval; returns
+ * when the step may move on. `item` is null for the post-promotion watch,
+ * which a promote request does not shorten.
+ */
+export async function bakeAndAnalyse(
+  run: DeploymentRun,
+  stepIndex: number,
+  weight: number,
+  bakeMs: number,
+  item: TrafficItem | null,
+): Promise<void> {
+  const section = run.config.release.analysis;
+  const promoting = () => item !== null && run.promoteRequest !== null;
+  if (!section) return bakeWithoutAnalysis(run, bakeMs, promoting);
+  const step: AnalysedStep = {
+    stepIndex,
+    weight,
+    bakeMs,
+    intervalMs: effectiveAnalysis(section, item?.analysis).interval,
+    specs: metricSpecsFromConfig(section, item?.analysis),
+    promoting,
+  };
+  run.analysis = {
+    ...run.analysis,
+    limits: { ...run.analysis.limits, ...analysisLimitsFromConfig(section, item?.analysis) },
+  };
+  for (;;) {
+    await bakeMeasuring(run, step);
+    const c = concludeStep(run.analysis, now());
+    run.analysis = c.state;
+    syncAnalysis(run, c.verdict);
+    if (c.decision === "continue") return;
+    if (c.decision === "fail") throw new StopDeployment(`analysis failed: ${c.verdict.line}`, "analysis");
+    await analysisPause(run, c.verdict.line); // then bake the step again
+  }
+}
+
+/** Waits up to `ms`, ending early on promote; returns the bake time that counts. */
+async function bakeFor(run: DeploymentRun, promoting: () => boolean, ms: number): Promise<number> {
+  const t0 = now();
+  const early = await condition(promoting, ms);
+  return run.bakeByTimers ? (early ? 0 : ms) : now() - t0;
+}
+
+async function bakeWithoutAnalysis(run: DeploymentRun, bakeMs: number, promoting: () => boolean) {
+  let left = bakeMs;
+  while (left > 0 && !promoting()) {
+    await run.holdIfPaused();
+    const baked = await bakeFor(run, promoting, left);
+    left -= baked;
+  }
+}
+
+/** Bakes the step, measuring once per interval (at least once, even when promoted). */
+async function bakeMeasuring(run: DeploymentRun, step: AnalysedStep): Promise<void> {
+  let elapsed = 0;
+  let measured = false;
+  while (!measured || (elapsed < step.bakeMs && !step.promoting())) {
+    await run.holdIfPaused();
+    const wait = step.promoting() ? 0 : Math.min(step.intervalMs, step.bakeMs - elapsed);
+    if (wait > 0) {
+      const baked = await bakeFor(run, step.promoting, wait);
+      elapsed += baked;
+    }
+    await measureInterval(run, step, wait);
+    measured = true;
+  }
+}
+
+/** Measures the last interval (`waitedMs` long) and judges it; fails or pauses the deployment on the verdict. */
+async function measureInterval(run: DeploymentRun, step: AnalysedStep, waitedMs: number): Promise<void> {
+  const { stepIndex, weight, specs } = step;
+  const measurements = await call(
+    "collectMeasurements",
+    OPTS.measure,
+    `measure ${specs.length} metrics at ${weight}% (step ${stepIndex})`,
+    {
+      key: run.key,
+      step: stepIndex,
+      interval: run.analysis.intervals,
+      baselineVersion: run.blue?.version ?? null,
+      windowMs: Math.max(waitedMs, step.intervalMs),
+      metrics: specs.map((s) => ({
+        name: s.name,
+        provider: s.provider,
+        query: s.query,
+        judge: s.judge,
+        ...(s.unit ? { unit: s.unit } : {}),
+      })),
+    },
+  );
+  const r = recordInterval(run.analysis, judgeAll(specs, measurements), {
+    stepIndex,
+    weightPercent: weight,
+    atMs: now(),
+  });
+  run.analysis = r.state;
+  syncAnalysis(run, r.verdict);
+  if (r.decision === "fail") throw new StopDeployment(`analysis failed: ${r.verdict.line}`, "analysis");
+  if (r.decision === "pause") await analysisPause(run, r.verdict.line);
+}
+
+function syncAnalysis(run: DeploymentRun, v?: AnalysisVerdict): void {
+  const { status } = run;
+  status.analysis.status = run.plan.hasAnalysis ? run.analysis.status : "off";
+  status.analysis.decisions = run.analysis.decisions;
+  if (v) recordVerdict(status, v);
+}
+
+/** An analysis "pause" (provider outage, inconclusive data) holds the deployment until a human resumes it. */
+async function analysisPause(run: DeploymentRun, line: string): Promise<void> {
+  run.status.paused = { by: "analysis", reason: line, sinceMs: now() };
+  run.decide({ kind: "analysis", by: "analysis", reason: `paused: ${line}` });
+  await run.notify("analysis-paused", `${run.label}: ${line}`);
+  await run.holdIfPaused();
+  run.analysis = resumeAnalysis(run.analysis);
+  syncAnalysis(run);
+}

@@ -1,0 +1,158 @@
+/**
+ * The forward path, run inside the run's forward scope (an abort or a workflow
+ * cancel cancels it): preflight, provision green, expand the schema, verify
+ * green, then the plan items — approval gates and traffic steps — then the
+ * post-promotion watch and the keep window. Each side effect registers its
+ * compensation on the saga as it happens.
+ */
+import { sleep } from "@temporalio/workflow";
+import type { GreenEnvironment } from "../../lib/deployment/types";
+import { call, OPTS } from "./activities";
+import { bakeAndAnalyse } from "./bake";
+import { awaitApproval } from "./gates";
+import { type DeploymentRun, now } from "./run";
+
+export async function forward(run: DeploymentRun): Promise<void> {
+  await preflight(run);
+  const green = await provisionGreen(run);
+  if (run.plan.hasDatabase) await expandSchema(run);
+  await verifyGreen(run, green);
+  await runPlanItems(run, green);
+  await afterPromotion(run);
+}
+
+async function preflight(run: DeploymentRun): Promise<void> {
+  const { input } = run;
+  run.phase("preflight");
+  await call("preflightDeployment", OPTS.preflight, `preflight ${input.service} ${input.version}`, {
+    key: run.key,
+    artifact: input.artifact,
+    config: input.config,
+    ...(input.configPath ? { configPath: input.configPath } : {}),
+  });
+}
+
+async function provisionGreen(run: DeploymentRun): Promise<GreenEnvironment> {
+  const { key, input } = run;
+  run.phase("provisioning-green");
+  // Registered before the call: a half-done provision is torn down too (destroy is a no-op when nothing exists).
+  run.saga.register({
+    name: "destroyGreen",
+    kind: "infra",
+    run: () => call("destroyGreen", OPTS.reliable, `destroy green ${input.version}`, { key }),
+  });
+  const green = await call("provisionGreen", OPTS.long, `provision green ${input.version}`, {
+    key,
+    run: input.config.run,
+  });
+  run.green = green;
+  return green;
+}
+
+async function expandSchema(run: DeploymentRun): Promise<void> {
+  const { key, input } = run;
+  run.phase("expanding-schema");
+  // Registered before the call, like destroyGreen: a half-done expansion is rolled back too.
+  run.saga.register({
+    name: "rollbackSchema",
+    kind: "schema",
+    run: () =>
+      call("rollbackSchema", OPTS.reliable, `roll back schema of ${input.version}`, {
+        key,
+        migration: run.migration,
+      }),
+  });
+  run.migration = (
+    await call("expandSchema", OPTS.long, `expand schema for ${input.version}`, { key })
+  ).migration;
+}
+
+async function verifyGreen(run: DeploymentRun, green: GreenEnvironment): Promise<void> {
+  const { verify, loadTest } = run.config.release;
+  run.phase("verifying-green");
+  const verifyArgs = { key: run.key, green: green.instances, checks: verify };
+  await call(
+    "verifyGreen",
+    OPTS.long,
+    `verify green (${verify.length} checks${loadTest ? " + load test" : ""})`,
+    loadTest ? { ...verifyArgs, loadTest } : verifyArgs,
+  );
+}
+
+/** Approval gates and traffic steps in plan order; green is attached (at 0%) before the first step. */
+async function runPlanItems(run: DeploymentRun, green: GreenEnvironment): Promise<void> {
+  let attached = false;
+  for (const item of run.plan.items) {
+    await run.holdIfPaused();
+    if (item.kind === "approval") {
+      await awaitApproval(run, item.gate);
+      continue;
+    }
+    run.phase("shifting-traffic");
+    if (!attached) {
+      await attachGreen(run, green);
+      attached = true;
+    }
+    run.status.step = { index: item.index, total: item.total, weight: item.weight };
+    await setWeight(run, item.index, item.weight);
+    await bakeAndAnalyse(run, item.index, item.weight, run.promoteRequest ? 0 : item.bakeMs, item);
+  }
+}
+
+async function attachGreen(run: DeploymentRun, green: GreenEnvironment): Promise<void> {
+  const { key, input, status } = run;
+  // Registered before the call: a half-done attach is undone too; while blue
+  // is still unknown (null) the activity reads it back from the router.
+  run.saga.register({
+    name: "restoreTraffic",
+    kind: "traffic",
+    run: async () => {
+      await call(
+        "restoreTrafficToBlue",
+        OPTS.reliable,
+        `all traffic back to ${run.blue?.version ?? "blue"}`,
+        {
+          key,
+          blue: run.blue,
+        },
+      );
+      status.weights = { blue: 100, green: 0 };
+    },
+  });
+  run.blue = (
+    await call("attachGreen", OPTS.quick, `attach green ${input.version} at 0%`, {
+      key,
+      green: green.instances,
+    })
+  ).blue;
+  status.blueVersion = run.blue?.version ?? null;
+}
+
+async function setWeight(run: DeploymentRun, stepIndex: number, weight: number): Promise<void> {
+  await call("setTrafficWeight", OPTS.quick, `traffic ${weight}% to ${run.input.version}`, {
+    key: run.key,
+    step: stepIndex,
+    greenPercent: weight,
+  });
+  run.status.weights = { blue: 100 - weight, green: weight };
+  run.refresh();
+}
+
+/** At 100%: the post-promotion watch, then blue stays warm until keepPrevious (counted from promotion) has passed. */
+async function afterPromotion(run: DeploymentRun): Promise<void> {
+  const { plan } = run;
+  const promotedAt = now();
+  if (plan.watchMs > 0) {
+    run.phase("post-promotion-watch");
+    await bakeAndAnalyse(run, plan.trafficSteps + 1, 100, plan.watchMs, null);
+  }
+  // Counted like bake time (bake.ts): by the timers that ran, unless the run predates that patch.
+  const keepLeft = run.bakeByTimers
+    ? plan.keepPreviousMs - plan.watchMs
+    : promotedAt + plan.keepPreviousMs - now();
+  if (keepLeft > 0 && run.blue) {
+    run.phase("keeping-previous");
+    // Blue stays warm for an instant rollback: an abort (or cancel) here still rolls back.
+    await sleep(keepLeft);
+  }
+}

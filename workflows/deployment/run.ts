@@ -1,0 +1,253 @@
+/**
+ * DeploymentRun: the state of one run and the operations every part of the
+ * workflow shares. Update handlers only leave requests in its fields (abort,
+ * gate decision, promote; pause lives in the status); the forward path, the
+ * bake loop, the gates, rollback and finalize act on them at their own
+ * checkpoints. Green, blue and the migration are fields too, because
+ * compensations read them when they run, not when they are registered.
+ */
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  patched,
+  setCurrentDetails,
+  upsertMemo,
+  upsertSearchAttributes,
+} from "@temporalio/workflow";
+import { initialAnalysisState } from "../../lib/analysis/aggregate";
+import { analysisLimitsFromConfig } from "../../lib/analysis/from-config";
+import type { AnalysisState } from "../../lib/analysis/types";
+import type { Environment } from "../../lib/config/schema";
+import type {
+  ActivityKey,
+  BlueInfo,
+  CompensationRecord,
+  DecisionRecord,
+  DeploymentInputParsed,
+  DeploymentResult,
+  GreenEnvironment,
+  Outcome,
+  Phase,
+} from "../../lib/deployment/types";
+import { SA } from "../../lib/search-attributes";
+import { call, OPTS } from "./activities";
+import { renderDetails } from "./details";
+import { buildPlan, type Plan } from "./plan";
+import { errorText, type ReliableControls, type ReliableHooks, Saga } from "./saga";
+import { clip, closePhases, type DeploymentStatus, enterPhase, recordDecision } from "./state";
+
+/** Workflow time (deterministic inside the workflow sandbox). */
+export const now = (): number => Date.now();
+
+/** Who asked for something, and why. */
+export interface Request {
+  by: string;
+  reason: string;
+}
+
+export interface GateDecision extends Request {
+  kind: "approve" | "reject";
+}
+
+/** Thrown inside the forward scope to stop and roll back with a reason (not an error of the workflow). */
+export class StopDeployment extends Error {
+  constructor(
+    message: string,
+    readonly kind: "failure" | "abort" | "reject" | "approval-timeout" | "analysis",
+  ) {
+    super(message);
+    this.name = "StopDeployment";
+  }
+}
+
+export class DeploymentRun {
+  readonly key: ActivityKey;
+  readonly plan: Plan;
+  /** patched("bake-time-counted-by-timers"): see bake.ts. */
+  readonly bakeByTimers: boolean;
+  readonly status: DeploymentStatus;
+  /** Everything before finalize runs in it; an abort cancels it. */
+  readonly forwardScope = new CancellationScope();
+  readonly saga: Saga;
+  /** Set by the retryCompensation / skipCompensation updates for the compensation in flight. */
+  readonly compensationControls: ReliableControls = { retryNow: false, skip: null, scope: null };
+  readonly reliableHooks: ReliableHooks;
+  /** Compensations (and finalize steps) in the order they ran. */
+  readonly ran: CompensationRecord[] = [];
+
+  abortRequest: Request | null = null;
+  /** Reset when a gate opens; set by the approve / reject updates. */
+  gateDecision: GateDecision | null = null;
+  promoteRequest: Request | null = null;
+  /** Past the point of no return: an abort is refused. */
+  finalizing = false;
+
+  green: GreenEnvironment | null = null;
+  blue: BlueInfo | null = null;
+  migration: string | null = null;
+  analysis: AnalysisState;
+
+  private publishedPhase: Phase | null = null;
+  private phaseBeforeAttention: Phase = "rolling-back";
+
+  constructor(
+    readonly input: DeploymentInputParsed,
+    readonly envConfig: Environment,
+    readonly deploymentId: string,
+  ) {
+    this.key = {
+      deploymentId,
+      service: input.service,
+      environment: input.environment,
+      version: input.version,
+    };
+    this.plan = buildPlan(input.config);
+    this.bakeByTimers = patched("bake-time-counted-by-timers");
+    this.status = initialStatus(input, deploymentId, this.plan);
+    this.saga = new Saga(this.status.compensations);
+    this.reliableHooks = this.compensationHooks();
+    const section = input.config.release.analysis;
+    this.analysis = initialAnalysisState(section ? analysisLimitsFromConfig(section) : {});
+  }
+
+  get config(): DeploymentInputParsed["config"] {
+    return this.input.config;
+  }
+
+  /** "shop/production v2", as notifications name the deployment. */
+  get label(): string {
+    return `${this.input.service}/${this.input.environment} ${this.input.version}`;
+  }
+
+  /** The search attributes and memo of the run, and the first phase and decision. */
+  start(): void {
+    const { input } = this;
+    upsertSearchAttributes([
+      { key: SA.service, value: input.service },
+      { key: SA.environment, value: input.environment },
+      { key: SA.version, value: input.version },
+    ]);
+    upsertMemo({
+      configDigest: input.configDigest,
+      deploymentId: this.deploymentId,
+      requestedBy: input.requestedBy,
+    });
+    this.phase("validating");
+    this.decide({ kind: "start", by: input.requestedBy, reason: input.reason || `deploy ${input.version}` });
+  }
+
+  /** Publishes the status: the phase search attribute when it changed, and the Web UI details. */
+  refresh(): void {
+    if (this.publishedPhase !== this.status.phase) {
+      this.publishedPhase = this.status.phase;
+      upsertSearchAttributes([{ key: SA.phase, value: this.status.phase }]);
+    }
+    setCurrentDetails(renderDetails(this.status));
+  }
+
+  phase(p: Phase): void {
+    enterPhase(this.status, p, now());
+    this.refresh();
+  }
+
+  decide(d: Omit<DecisionRecord, "atMs">): void {
+    recordDecision(this.status, { ...d, atMs: now() });
+    this.refresh();
+  }
+
+  /** Best effort: a failed notification is logged, never a reason to roll back. */
+  async notify(event: string, text: string): Promise<void> {
+    try {
+      await call("notify", OPTS.notify, `notify ${event}`, { key: this.key, event, text });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn("notification failed (ignored)", { event, error: errorText(err) });
+    }
+  }
+
+  /** The pause checkpoint: holds in phase "paused" until resumed, then returns to the phase it left. */
+  async holdIfPaused(): Promise<void> {
+    if (!this.status.paused) return;
+    const before = this.status.phase;
+    this.phase("paused");
+    await condition(() => this.status.paused === null);
+    this.phase(before);
+  }
+
+  /** Ends the run: terminal phase, outcome search attribute, and the result. */
+  finish(outcome: Outcome, reason: string | null): DeploymentResult {
+    const { status } = this;
+    status.outcome = outcome;
+    status.outcomeReason = reason ? clip(reason) : null;
+    enterPhase(status, outcome, now());
+    closePhases(status, now());
+    upsertSearchAttributes([{ key: SA.outcome, value: outcome }]);
+    this.refresh();
+    return {
+      deploymentId: this.deploymentId,
+      outcome,
+      reason,
+      compensations: this.ran.map((c) => ({ name: c.name, status: c.status, attempts: c.attempts })),
+      decisions: status.decisions,
+    };
+  }
+
+  /** How a failing compensation or finalize step surfaces: phase needs-attention while it keeps retrying. */
+  private compensationHooks(): ReliableHooks {
+    const { status } = this;
+    return {
+      now,
+      attentionAfterMs: this.envConfig.compensationAttentionAfter,
+      controls: this.compensationControls,
+      onAttention: async (record, sinceMs) => {
+        status.needsAttention = { compensation: record.name, sinceMs, lastError: record.lastError ?? "" };
+        this.phaseBeforeAttention = status.phase;
+        this.phase("needs-attention");
+        await this.notify(
+          "needs-attention",
+          `${this.label}: ${record.name} failing since ${new Date(sinceMs).toISOString()}: ${record.lastError}`,
+        );
+      },
+      onAttentionCleared: () => {
+        status.needsAttention = null;
+        this.phase(this.phaseBeforeAttention);
+      },
+      changed: () => {
+        if (status.needsAttention) {
+          const current = status.compensations.find((c) => c.name === status.needsAttention?.compensation);
+          if (current?.lastError) status.needsAttention.lastError = current.lastError;
+        }
+        this.refresh();
+      },
+    };
+  }
+}
+
+function initialStatus(input: DeploymentInputParsed, deploymentId: string, plan: Plan): DeploymentStatus {
+  return {
+    deploymentId,
+    service: input.service,
+    environment: input.environment,
+    version: input.version,
+    artifact: input.artifact,
+    requestedBy: input.requestedBy,
+    reason: input.reason,
+    configDigest: input.configDigest,
+    phase: "validating",
+    outcome: null,
+    outcomeReason: null,
+    step: { index: 0, total: plan.trafficSteps, weight: 0 },
+    weights: { blue: 100, green: 0 },
+    blueVersion: null,
+    phases: [],
+    analysis: { status: plan.hasAnalysis ? "running" : "off", verdicts: [], decisions: [] },
+    pendingApprovals: [],
+    paused: null,
+    promotedBy: null,
+    compensations: [],
+    needsAttention: null,
+    decisions: [],
+  };
+}
