@@ -3,8 +3,9 @@
  * expressions, error measurements. No I/O here (unit-tested in
  * test/unit/analysis/providers-*.test.ts).
  */
-import type { MeasureRequest, MetricRequestSpec } from "../../lib/analysis/provider";
+
 import type { Measurement } from "../../lib/analysis/types";
+import type { MeasureRequest, MetricRequestSpec } from "../../lib/drivers/metric-provider";
 
 // ---------------------------------------------------------------------------
 // Templating
