@@ -1,7 +1,7 @@
 /**
  * Pure helpers shared by the metric providers: query templating, JSON path
  * expressions, error measurements. No I/O here (unit-tested in
- * test/unit/analysis/providers-*.test.ts).
+ * test/unit/activities/metrics/providers-*.test.ts).
  */
 
 import type { Measurement } from "../../lib/analysis/types";
