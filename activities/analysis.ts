@@ -1,7 +1,7 @@
 import { Context } from "@temporalio/activity";
-import type { MetricRequestSpec } from "../lib/analysis/provider";
 import type { Measurement } from "../lib/analysis/types";
 import { ActivityKey } from "../lib/deployment/types";
+import type { MetricRequestSpec } from "../lib/drivers/metric-provider";
 import type { DeploymentDeps } from "./deployment-deps";
 import { withHeartbeat } from "./heartbeat";
 import { measureAll } from "./metrics/registry";

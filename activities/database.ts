@@ -66,7 +66,7 @@ export function createDatabaseActivities(deps: Partial<DatabaseDeps>) {
   };
 }
 
-// ---------------------------------------------------------------------------- DeploymentWorkflow (issue 4)
+// ---------------------------------------------------------------------------- DeploymentWorkflow
 
 /**
  * Parallel-schema migrations through the MigrationDriver (lib/migrations

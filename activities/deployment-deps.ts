@@ -1,13 +1,11 @@
 import { ApplicationFailure } from "@temporalio/activity";
 import { FAILURE_TYPES } from "../lib/deployment/types";
-import type {
-  ArtifactStore,
-  InfraDriver,
-  MigrationDriver,
-  Notifier,
-  TrafficRouter,
-  VerifyDriver,
-} from "./drivers";
+import type { ArtifactStore } from "../lib/drivers/artifact-store";
+import type { InfraDriver } from "../lib/drivers/infra-driver";
+import type { MigrationDriver } from "../lib/drivers/migration-driver";
+import type { Notifier } from "../lib/drivers/notifier";
+import type { TrafficRouter } from "../lib/drivers/traffic-router";
+import type { VerifyDriver } from "../lib/drivers/verifier";
 import type { MetricProviders } from "./metrics/registry";
 
 /** Drivers behind DeploymentWorkflow's activities (fakes in workflow tests, real ones in the worker). */

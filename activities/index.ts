@@ -10,7 +10,7 @@ import { createVerifyActivities } from "./verify";
 export type { DeploymentDeps } from "./deployment-deps";
 
 /**
- * Skeleton drivers (issue 2) and DeploymentWorkflow drivers (issue 4). Every
+ * Walking-skeleton drivers and DeploymentWorkflow drivers. Every
  * driver is optional here: an activity whose driver the worker was not given
  * fails non-retryably with DriverNotConfigured, so a worker can serve the
  * skeleton alone (demo) or the full workflow.

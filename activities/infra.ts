@@ -2,20 +2,10 @@ import { ApplicationFailure, Context } from "@temporalio/activity";
 import { resolveEnvRefs } from "../lib/config/env-refs";
 import { EnvironmentRef, type ProvisionResult } from "../lib/deployment/skeleton-types";
 import { ActivityKey, FAILURE_TYPES, type GreenEnvironment } from "../lib/deployment/types";
+import type { RunSpec } from "../lib/drivers/infra-driver";
+import type { EnvironmentInfraDriver } from "../lib/drivers/skeleton-infra-driver";
 import { type DeploymentDeps, need } from "./deployment-deps";
-import type { RunSpec } from "./drivers";
 import { withHeartbeat } from "./heartbeat";
-
-/** One infra target's environment lifecycle (the skeleton marker today; infra/local and infra/aws next). */
-export interface EnvironmentInfraDriver {
-  provision(
-    ref: EnvironmentRef,
-    holdMs: number,
-    progress: (message: string) => void,
-  ): Promise<ProvisionResult>;
-  /** Must be a no-op when the environment is already gone. */
-  destroy(ref: EnvironmentRef, progress: (message: string) => void): Promise<{ existed: boolean }>;
-}
 
 export interface InfraDeps {
   infra: EnvironmentInfraDriver;
@@ -45,7 +35,7 @@ export function createInfraActivities(deps: Partial<InfraDeps>) {
   };
 }
 
-// ---------------------------------------------------------------------------- DeploymentWorkflow (issue 4)
+// ---------------------------------------------------------------------------- DeploymentWorkflow
 
 /**
  * Green/blue environment lifecycle on the configured infra target. Idempotent:

@@ -11,11 +11,12 @@
  * retryable.
  */
 import { ApplicationFailure } from "@temporalio/activity";
+import type { Progress, VersionEnvironmentRef } from "../lib/drivers/common";
+import type { MigrationDriver } from "../lib/drivers/migration-driver";
 import type { MigrationEngine } from "../lib/migrations/engine";
 import { loadMigrationsDir } from "../lib/migrations/file-format";
 import { planMigrations } from "../lib/migrations/plan";
 import { MigrationError } from "../lib/migrations/types";
-import type { MigrationDriver, Progress, VersionEnvironmentRef } from "./drivers";
 
 export const MIGRATION_FAILED = "MigrationFailed";
 

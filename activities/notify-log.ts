@@ -7,7 +7,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { ArtifactStore, Notifier } from "./drivers";
+import type { ArtifactStore } from "../lib/drivers/artifact-store";
+import type { Notifier } from "../lib/drivers/notifier";
 
 export function createLogNotifier(
   write: (line: string) => void = (l) => console.log(l),

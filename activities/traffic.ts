@@ -1,7 +1,7 @@
 import { Context } from "@temporalio/activity";
 import { ActivityKey, type BlueInfo } from "../lib/deployment/types";
+import type { TrafficSplit } from "../lib/drivers/traffic-router";
 import { type DeploymentDeps, need } from "./deployment-deps";
-import type { TrafficSplit } from "./drivers";
 
 const scopeOf = (k: ActivityKey) => ({ service: k.service, environment: k.environment });
 

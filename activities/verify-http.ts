@@ -5,7 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import type { LoadTest, VerifyCheck } from "../lib/config/schema";
-import type { Progress, VerifyCheckResult, VerifyDriver } from "./drivers";
+import type { Progress } from "../lib/drivers/common";
+import type { VerifyCheckResult, VerifyDriver } from "../lib/drivers/verifier";
 
 const tail = (text: string, n = 300) => (text.length > n ? `…${text.slice(-n)}` : text);
 

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from "@temporalio/activity";
 import type { LoadTest, VerifyCheck } from "../lib/config/schema";
 import { ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
+import type { VerifyCheckResult } from "../lib/drivers/verifier";
 import { type DeploymentDeps, need } from "./deployment-deps";
-import type { VerifyCheckResult } from "./drivers";
 import { withHeartbeat } from "./heartbeat";
 
 /**

@@ -18,11 +18,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
+import { startPostgresCluster } from "../dev/services/postgres-cluster";
 import { createMigrationEngine } from "../lib/migrations/engine";
 import type { MigrationDefinition } from "../lib/migrations/file-format";
-import { startPostgresCluster } from "../scripts/services/postgres-cluster";
-import { stateDir } from "../scripts/toolchain/locations";
-import { readManifest } from "../scripts/toolchain/manifest";
+import { stateDir } from "../lib/runtime/paths";
+import { readManifest } from "../lib/runtime/toolchain-manifest";
 
 const BATCH = 1000;
 const SINGLE_UPDATE_SECONDS = 4;

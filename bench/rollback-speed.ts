@@ -20,10 +20,10 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { DefaultLogger, Runtime } from "@temporalio/worker";
-import { startPostgresCluster } from "../scripts/services/postgres-cluster";
-import { startTemporalDevServer } from "../scripts/services/temporal-dev-server";
-import { stateDir } from "../scripts/toolchain/locations";
-import { readManifest } from "../scripts/toolchain/manifest";
+import { startPostgresCluster } from "../dev/services/postgres-cluster";
+import { startTemporalDevServer } from "../dev/services/temporal-dev-server";
+import { stateDir } from "../lib/runtime/paths";
+import { readManifest } from "../lib/runtime/toolchain-manifest";
 import {
   backgroundLoad,
   FAULT_PRELOAD,

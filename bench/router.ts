@@ -34,8 +34,8 @@ const BENCH_STATE = path.join(PROJECT_ROOT, ".shipshape", "bench-router");
 import { localInfraDriver } from "../infra/local/driver";
 import { RouterClient } from "../infra/local/router/client";
 import { ensureRouterProcess, stopRouterProcess } from "../infra/local/router-process";
-import { freePort, waitForPort } from "../scripts/services/free-port";
-import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../scripts/services/process-group";
+import { freePort, waitForPort } from "../lib/runtime/free-port";
+import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../lib/runtime/process-group";
 
 const PHASE_MS = Number(args.seconds) * 1000;
 const ROUNDS = 3;

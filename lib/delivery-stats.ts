@@ -1,5 +1,5 @@
 /**
- * Delivery measures computed from Shipshape's own history (issue 8, `stats`):
+ * Delivery measures computed from Shipshape's own history (`shipshape stats`):
  * deployment frequency, lead time of the deployment itself (median/p95
  * duration), change failure rate, mean time to recovery (failed verdict →
  * traffic back on blue), per-step p50/p95 and where failures happen.

@@ -1,5 +1,5 @@
 /**
- * Names users see (design.md, "Names users see"): one place, so the worker,
+ * Names users see (task queue, namespace, search attributes): one place, so the worker,
  * CLI, dev stack and tests agree.
  */
 export const TASK_QUEUE = "shipshape-deployments";

@@ -3,7 +3,7 @@
  * the sample shop under load while workers, pulumi, the Temporal server,
  * PostgreSQL and a metrics provider fail at random moments, and operators
  * abort and approve at random points. Every run is checked against the
- * invariants of design.md.
+ * deployment invariants (scripts/chaos/invariants.ts).
  *
  *   npm run chaos                          # 8 runs, the default seed
  *   npm run chaos -- --runs 50 --seed 7    # longer
@@ -18,9 +18,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { PROJECT_ROOT } from "../lib/runtime/paths";
 import { runCampaign } from "./chaos/campaign";
 import { formatReport, summarize } from "./chaos/report";
-import { PROJECT_ROOT } from "./toolchain/locations";
 
 const Args = z.object({
   runs: z.coerce.number().int().min(1, "--runs must be at least 1").max(1000),

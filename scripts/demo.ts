@@ -6,7 +6,7 @@
  *
  *   npm run demo                 the full demo (exit 1 if anything misbehaved)
  *   npm run demo -- --keep       leave the stack running until Ctrl-C
- *   npm run demo -- --skeleton   the walking skeleton of issue 2
+ *   npm run demo -- --skeleton   the walking skeleton (one deployment, one rollback)
  *
  * Environment: SHIPSHAPE_TEMPORAL_PORT / SHIPSHAPE_UI_PORT (default 7233 /
  * 8233 when free), SHIPSHAPE_DEMO_RPS (load through the router, default 300).

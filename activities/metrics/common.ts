@@ -1,10 +1,11 @@
 /**
  * Pure helpers shared by the metric providers: query templating, JSON path
  * expressions, error measurements. No I/O here (unit-tested in
- * test/unit/analysis/providers-*.test.ts).
+ * test/unit/activities/metrics/providers-*.test.ts).
  */
-import type { MeasureRequest, MetricRequestSpec } from "../../lib/analysis/provider";
+
 import type { Measurement } from "../../lib/analysis/types";
+import type { MeasureRequest, MetricRequestSpec } from "../../lib/drivers/metric-provider";
 
 // ---------------------------------------------------------------------------
 // Templating

@@ -29,8 +29,9 @@
  * shape (indexing into a number) or a value that is not a number → error.
  * A GET per side; headers (e.g. Authorization) come from the provider options.
  */
-import type { MeasureRequest, MetricProvider } from "../../lib/analysis/provider";
+
 import type { Measurement } from "../../lib/analysis/types";
+import type { MeasureRequest, MetricProvider } from "../../lib/drivers/metric-provider";
 import {
   errorMeasurement,
   errorText,

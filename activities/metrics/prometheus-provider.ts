@@ -26,8 +26,9 @@
  * same way, giving the request counts that `minRequests` needs, e.g.
  * `sum(increase(http_requests_total{service="$service",version="$version"}[$interval]))`.
  */
-import type { MeasureRequest, MetricProvider } from "../../lib/analysis/provider";
+
 import type { Measurement } from "../../lib/analysis/types";
+import type { MeasureRequest, MetricProvider } from "../../lib/drivers/metric-provider";
 import {
   errorMeasurement,
   errorText,

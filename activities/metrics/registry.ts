@@ -15,15 +15,17 @@
  * asking for it (getMetricProvider) throws UnknownMetricProviderError, and
  * measureAll turns that into an error measurement naming what is configured.
  */
-import type { MeasureRequest, MetricProvider, MetricRequestSpec } from "../../lib/analysis/provider";
 import type { Measurement } from "../../lib/analysis/types";
+import {
+  METRIC_PROVIDER_NAMES,
+  type MeasureRequest,
+  type MetricProvider,
+  type MetricRequestSpec,
+} from "../../lib/drivers/metric-provider";
 import { errorMeasurement, errorText } from "./common";
 import { createHttpJsonProvider, type HttpJsonProviderOptions } from "./http-json-provider";
 import { createPrometheusProvider, type PrometheusProviderOptions } from "./prometheus-provider";
 import { createRouterProvider, type RouterStatsSource } from "./router-provider";
-
-/** Every provider name the config accepts (lib/config METRIC_PROVIDERS). */
-export const KNOWN_PROVIDERS = ["router", "prometheus", "http-json", "cloudwatch"] as const;
 
 export interface MetricProviderDeps {
   /** The local router's stats (RouterClient, or RouterStats in process). */
@@ -33,7 +35,7 @@ export interface MetricProviderDeps {
   httpJson?: HttpJsonProviderOptions;
   /**
    * The AWS target's provider, built by the caller with createCloudWatchProvider
-   * (infra/aws/cloudwatch-provider.ts) so local workers do not load the AWS SDK.
+   * (./cloudwatch-provider.ts) so local workers do not load the AWS SDK.
    */
   cloudwatch?: MetricProvider;
   /** Extra or replacement providers (tests, plugins), by name. */
@@ -48,9 +50,9 @@ export class UnknownMetricProviderError extends Error {
     readonly provider: string,
     readonly configured: string[],
   ) {
-    const why = (KNOWN_PROVIDERS as readonly string[]).includes(provider)
+    const why = (METRIC_PROVIDER_NAMES as readonly string[]).includes(provider)
       ? `metric provider ${JSON.stringify(provider)} is not configured on this worker`
-      : `unknown metric provider ${JSON.stringify(provider)} (known: ${KNOWN_PROVIDERS.join(", ")})`;
+      : `unknown metric provider ${JSON.stringify(provider)} (known: ${METRIC_PROVIDER_NAMES.join(", ")})`;
     super(`${why}; configured: ${configured.length > 0 ? configured.join(", ") : "none"}`);
   }
 }

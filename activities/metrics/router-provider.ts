@@ -27,8 +27,8 @@
  */
 
 import type { BackendSnapshot, StatsSnapshot } from "../../infra/local/router/stats";
-import type { MeasureRequest, MetricProvider } from "../../lib/analysis/provider";
 import type { Measurement } from "../../lib/analysis/types";
+import type { MeasureRequest, MetricProvider } from "../../lib/drivers/metric-provider";
 import { errorMeasurement, errorText, finiteOrNull } from "./common";
 
 export const ROUTER_QUERIES = [

@@ -1,5 +1,5 @@
 import { RouterClient } from "../../infra/local/router/client";
-import type { MeasureRequest, MetricProvider } from "../../lib/analysis/provider";
+import type { MeasureRequest, MetricProvider } from "../../lib/drivers/metric-provider";
 import { createRouterProvider } from "./router-provider";
 
 /**

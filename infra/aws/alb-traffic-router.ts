@@ -37,7 +37,12 @@ import {
   ModifyListenerCommand,
   ModifyRuleCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { AppliedRoutes, BackendSpec, TrafficRouter, TrafficSplit } from "../../activities/drivers";
+import type {
+  AppliedRoutes,
+  BackendSpec,
+  TrafficRouter,
+  TrafficSplit,
+} from "../../lib/drivers/traffic-router";
 import { type AlbWeights, splitToWeights, weightsToSplit } from "./weights";
 
 type Scope = { service: string; environment: string };

@@ -14,13 +14,8 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
-import type {
-  InfraDriver,
-  Progress,
-  ProvisionedEnvironment,
-  RunSpec,
-  VersionEnvironmentRef,
-} from "../../activities/drivers";
+import type { Progress, VersionEnvironmentRef } from "../../lib/drivers/common";
+import type { InfraDriver, ProvisionedEnvironment, RunSpec } from "../../lib/drivers/infra-driver";
 import { clearPendingOperations, openStack, stackExists } from "../pulumi/workspace";
 import { AWS_PROJECT, versionStackName } from "./names";
 import { checkVersionOutputs } from "./outputs";

@@ -8,7 +8,7 @@
  * positive percentage never rounds down to weight 0: it would silently get no
  * traffic at all.
  */
-import type { TrafficSplit } from "../../activities/drivers";
+import type { TrafficSplit } from "../../lib/drivers/traffic-router";
 
 export const MAX_ALB_WEIGHT = 999;
 

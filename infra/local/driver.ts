@@ -1,13 +1,8 @@
 import fs from "node:fs";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import type {
-  InfraDriver,
-  Progress,
-  ProvisionedEnvironment,
-  RunSpec,
-  VersionEnvironmentRef,
-} from "../../activities/drivers";
-import { PROJECT_ROOT, stateDir } from "../../scripts/toolchain/locations";
+import type { Progress, VersionEnvironmentRef } from "../../lib/drivers/common";
+import type { InfraDriver, ProvisionedEnvironment, RunSpec } from "../../lib/drivers/infra-driver";
+import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
 import {
   clearPendingOperations,
   openStack,

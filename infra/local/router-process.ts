@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { freePort, portIsFree } from "../../scripts/services/free-port";
-import { isAlive, signalGroup, spawnDetached, tailLog } from "../../scripts/services/process-group";
-import { PROJECT_ROOT, stateDir } from "../../scripts/toolchain/locations";
+import { freePort, portIsFree } from "../../lib/runtime/free-port";
+import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
+import { isAlive, signalGroup, spawnDetached, tailLog } from "../../lib/runtime/process-group";
 
 /**
  * Lifecycle of the local router as a platform process (not a Pulumi stack).

@@ -1,4 +1,9 @@
-import type { AppliedRoutes, BackendSpec, TrafficRouter, TrafficSplit } from "../../activities/drivers";
+import type {
+  AppliedRoutes,
+  BackendSpec,
+  TrafficRouter,
+  TrafficSplit,
+} from "../../lib/drivers/traffic-router";
 import { RouterClient, type RoutesView } from "./router/client";
 import type { RoutesPatch } from "./router/routing-table";
 

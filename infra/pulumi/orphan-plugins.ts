@@ -12,7 +12,7 @@
  * alive) are never touched. Linux (/proc) only; elsewhere nothing is reaped.
  */
 import path from "node:path";
-import { listProcs, type ProcInfo } from "../procfs";
+import { listProcs, type ProcInfo } from "../../lib/runtime/procfs";
 
 const PLUGIN = /(^|\/)pulumi-(resource|language|analyzer|converter)-[^\s/]+(\s|$)/;
 

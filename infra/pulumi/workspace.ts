@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type InlineProgramArgs, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_ROOT, stateDir } from "../../scripts/toolchain/locations";
-import { readManifest } from "../../scripts/toolchain/manifest";
+import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
+import { readManifest } from "../../lib/runtime/toolchain-manifest";
 import { reapOrphanedPlugins } from "./orphan-plugins";
 import { clearStaleLocks } from "./stack-locks";
 import { removeTornSidecars } from "./torn-files";

@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { EnvironmentInfraDriver } from "../../activities/infra";
 import { type EnvironmentRef, type ProvisionResult, stackNameFor } from "../../lib/deployment/skeleton-types";
-import { stateDir } from "../../scripts/toolchain/locations";
+import type { EnvironmentInfraDriver } from "../../lib/drivers/skeleton-infra-driver";
+import { stateDir } from "../../lib/runtime/paths";
 import { clearPendingOperations, openStack, stackExists } from "../pulumi/workspace";
 import { SKELETON_PROJECT, skeletonProgram } from "./program";
 

@@ -2,7 +2,7 @@
  * Mann-Whitney U test (Wilcoxon rank-sum) and a Kayenta-style classifier.
  *
  * The test follows the conventions of scipy.stats.mannwhitneyu so its numbers
- * can be checked against it (test/unit/analysis/mann-whitney.test.ts):
+ * can be checked against it (test/unit/lib/analysis/mann-whitney.test.ts):
  *  - U1 = R1 - n1(n1+1)/2 is the statistic of the FIRST sample x (average ranks for ties).
  *  - alternative "greater": x tends to be larger than y; p = P(U >= U1).
  *    "less": p = P(U >= U2); "two-sided": p = 2 * P(U >= max(U1, U2)), clipped to 1.

@@ -14,7 +14,7 @@
  * Accuracy: checked against CPython 3 `math.erfc` (libm) on a grid of 161 points
  * in [-8, 8] plus 10, 20, 26: relative error below 1e-13 everywhere (the
  * largest errors sit just above x = 2, where 1 - erf loses a few bits). See
- * test/unit/analysis/normal.test.ts for the committed reference values.
+ * test/unit/lib/analysis/normal.test.ts for the committed reference values.
  */
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126; // 2/sqrt(pi)

@@ -1,5 +1,5 @@
 // The JSON Schema of shipshape.yaml, generated from the zod schema (input side:
-// what people write). scripts/generate-json-schema.ts commits it to
+// what people write). `npm run schema` commits it to
 // schema/shipshape.schema.json for editors; the loader walks it to find the keys
 // allowed at a path (for "did you mean") and field descriptions. Pure module.
 

@@ -15,6 +15,7 @@
 // JSON Schema describes the input side.
 
 import { z } from "zod";
+import { METRIC_PROVIDER_NAMES } from "../drivers/metric-provider";
 import { DURATION_PATTERN, parseDuration } from "./durations";
 import { parsePercent } from "./percent";
 import {
@@ -326,12 +327,10 @@ export const AnalysisOverrideSchema = z
   })
   .meta({ description: "Analysis settings for this step only" });
 
-export const METRIC_PROVIDERS = ["router", "prometheus", "http-json", "cloudwatch"] as const;
-
 export const MetricSchema = z
   .strictObject({
     name: name("Metric name"),
-    provider: z.enum(METRIC_PROVIDERS).meta({ description: "Where the measurement comes from" }),
+    provider: z.enum(METRIC_PROVIDER_NAMES).meta({ description: "Where the measurement comes from" }),
     query: z
       .string()
       .min(1)
@@ -480,4 +479,3 @@ export type Judge = Metric["judge"];
 export type VerifyCheck = ReleaseConfig["release"]["verify"][number];
 export type LoadTest = NonNullable<ReleaseConfig["release"]["loadTest"]>;
 export type AppConfigEntry = ReleaseConfig["appConfig"][number];
-export type MetricProvider = (typeof METRIC_PROVIDERS)[number];

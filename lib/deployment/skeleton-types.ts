@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * Walking-skeleton contracts (issue 2). The full deployment workflow replaces
+ * Walking-skeleton contracts. The full deployment workflow replaces
  * the input with the release plan; these schemas stay the boundary checks of
  * the skeleton activities.
  */

@@ -1,5 +1,5 @@
 /**
- * Contracts of DeploymentWorkflow (issue 4): workflow input/result and the
+ * Contracts of DeploymentWorkflow: workflow input/result and the
  * payloads of its activities. Pure zod, importable from workflow code.
  */
 import { z } from "zod";

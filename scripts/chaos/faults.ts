@@ -8,10 +8,10 @@
  * deployment ended is recorded as not reached (and carried to the next run).
  */
 import { type WorkflowHandle, WorkflowUpdateFailedError } from "@temporalio/client";
+import type { LocalStack } from "../../dev/stack/local-stack";
+import { signalGroup } from "../../lib/runtime/process-group";
 import type { deploymentWorkflow } from "../../workflows";
 import { abortUpdate, approveUpdate } from "../../workflows/deployment/messages";
-import { signalGroup } from "../services/process-group";
-import type { LocalStack } from "../stack/local-stack";
 import type { MetricsEndpoint } from "./metrics-endpoint";
 import type { FaultKind, FaultPlan } from "./plan";
 import { pulumiCliProcesses } from "./system";

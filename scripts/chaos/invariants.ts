@@ -1,16 +1,18 @@
 /**
- * The invariants of design.md, checked after every chaos run against the
+ * The deployment invariants (users always served, one outcome, nothing leaks,
+ * data kept, every decision recorded), checked after every chaos run against the
  * machine itself (processes, Pulumi backend, database catalog, router) and
  * the deployment's own account (status query, Temporal history). Each check
  * returns the violations it found; an empty list means the run is clean.
  */
-import type { TrafficRouter } from "../../activities/drivers";
+
 import { localStackName } from "../../infra/local/program";
 import type { DeploymentResult } from "../../lib/deployment/types";
+import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import { findLeftovers } from "../../lib/migrations/leftovers";
 import { versionSchemaName } from "../../lib/migrations/versioned-schema";
+import { portIsFree } from "../../lib/runtime/free-port";
 import type { DeploymentStatus } from "../../workflows/deployment/state";
-import { portIsFree } from "../services/free-port";
 import type { FaultRecord } from "./faults";
 import type { HistoryEvent } from "./history";
 import type { RunPlan } from "./plan";

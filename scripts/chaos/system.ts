@@ -6,9 +6,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { LOCAL_PROJECT } from "../../infra/local/program";
-import { listProcs } from "../../infra/procfs";
 import { stackCheckpoint } from "../../infra/pulumi/checkpoint";
 import { pulumiPaths } from "../../infra/pulumi/workspace";
+import { listProcs } from "../../lib/runtime/procfs";
 
 export interface ProcessInfo {
   pid: number;

@@ -1,11 +1,11 @@
 /** Facts the demo checks after each deployment: traffic, leftovers, schema. */
 
 import type { Pool } from "pg";
-import type { TrafficRouter } from "../../activities/drivers";
 import { LOCAL_PROJECT, localStackName } from "../../infra/local/program";
-import { listProcs } from "../../infra/procfs";
 import { stackExists } from "../../infra/pulumi/workspace";
+import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import type { MigrationEngine } from "../../lib/migrations/engine";
+import { listProcs } from "../../lib/runtime/procfs";
 
 export const SCOPE = { service: "shop", environment: "demo" } as const;
 

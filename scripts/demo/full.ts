@@ -19,6 +19,9 @@ import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Pool } from "pg";
 import YAML from "yaml";
+import { startDeployment } from "../../client/start";
+import { startLocalStack } from "../../dev/stack/local-stack";
+import { startShopAsBlue } from "../../dev/stack/shop-blue";
 import { localInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
@@ -26,14 +29,11 @@ import { configDigest } from "../../lib/config/digest";
 import { ReleaseConfigSchema } from "../../lib/config/schema";
 import { createMigrationEngine } from "../../lib/migrations/engine";
 import { loadMigrationsDir } from "../../lib/migrations/file-format";
+import { freePort, portIsFree } from "../../lib/runtime/free-port";
+import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
+import { type DetachedProcess, signalGroup, spawnDetached, stopGroup } from "../../lib/runtime/process-group";
 import { approveUpdate } from "../../workflows/deployment/messages";
 import type { DeploymentStatus } from "../../workflows/deployment/state";
-import { startDeployment } from "../deployments/start";
-import { freePort, portIsFree } from "../services/free-port";
-import { type DetachedProcess, signalGroup, spawnDetached, stopGroup } from "../services/process-group";
-import { startLocalStack } from "../stack/local-stack";
-import { startShopAsBlue } from "../stack/shop-blue";
-import { PROJECT_ROOT, stateDir } from "../toolchain/locations";
 import {
   allTrafficOn,
   columnAbsent,
@@ -361,7 +361,7 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
     say("\n$ shipshape stats --service shop --env demo");
     const cli = spawnSync(
       process.execPath,
-      [path.join(PROJECT_ROOT, "scripts", "shipshape.cjs"), "stats", "--service", "shop", "--env", "demo"],
+      [path.join(PROJECT_ROOT, "bin", "shipshape.cjs"), "stats", "--service", "shop", "--env", "demo"],
       {
         cwd: PROJECT_ROOT,
         encoding: "utf8",

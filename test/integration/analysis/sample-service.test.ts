@@ -10,16 +10,11 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrometheusProvider } from "../../../activities/metrics/prometheus-provider";
-import { freePort } from "../../../scripts/services/free-port";
-import {
-  type DetachedProcess,
-  spawnDetached,
-  stopGroup,
-  tailLog,
-} from "../../../scripts/services/process-group";
-import { type PrometheusServer, startPrometheusServer } from "../../../scripts/services/prometheus-server";
-import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
-import { requirePrometheus } from "../../../scripts/toolchain/manifest";
+import { type PrometheusServer, startPrometheusServer } from "../../../dev/services/prometheus-server";
+import { freePort } from "../../../lib/runtime/free-port";
+import { PROJECT_ROOT } from "../../../lib/runtime/paths";
+import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../../lib/runtime/process-group";
+import { requirePrometheus } from "../../../lib/runtime/toolchain-manifest";
 import { freshDatabase } from "../../support/postgres";
 import { eventually, judge, request, spec } from "./helpers";
 

@@ -13,10 +13,10 @@ import {
   type MetricProviders,
   measureAll,
 } from "../../../activities/metrics/registry";
+import { type PrometheusServer, startPrometheusServer } from "../../../dev/services/prometheus-server";
 import { RouterClient } from "../../../infra/local/router/client";
 import { initialAnalysisState, judgeAll, recordInterval } from "../../../lib/analysis";
-import { type PrometheusServer, startPrometheusServer } from "../../../scripts/services/prometheus-server";
-import { requirePrometheus } from "../../../scripts/toolchain/manifest";
+import { requirePrometheus } from "../../../lib/runtime/toolchain-manifest";
 import {
   hammer,
   killAllBackends,
@@ -25,7 +25,7 @@ import {
   startTestRouter,
   type TestRouter,
   TOKEN,
-} from "../../unit/router/helpers";
+} from "../../unit/infra/local/router/helpers";
 import { eventually, type MetricsApp, type Spec, spec, startMetricsApp } from "./helpers";
 
 let app: MetricsApp;

@@ -6,9 +6,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import type { RunSpec, VersionEnvironmentRef } from "../../../activities/drivers";
 import { createAwsInfraDriver } from "../../../infra/aws/driver";
 import { AwsTargetSchema } from "../../../lib/config/schema";
+import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
+import type { RunSpec } from "../../../lib/drivers/infra-driver";
 
 const TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-byo-v1/0123456789abcdef";
 const target = AwsTargetSchema.parse({

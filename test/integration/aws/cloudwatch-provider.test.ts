@@ -12,15 +12,15 @@ import {
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAlbTrafficRouter } from "../../../infra/aws/alb-traffic-router";
 import {
   ALB_NAMESPACE,
   createCloudWatchProvider,
   loadBalancerDimension,
   targetGroupDimension,
   targetsFromRouter,
-} from "../../../infra/aws/cloudwatch-provider";
-import type { MeasureRequest } from "../../../lib/analysis/provider";
+} from "../../../activities/metrics/cloudwatch-provider";
+import { createAlbTrafficRouter } from "../../../infra/aws/alb-traffic-router";
+import type { MeasureRequest } from "../../../lib/drivers/metric-provider";
 import { type MotoServer, startMoto } from "../../support/moto";
 
 let moto: MotoServer;

@@ -52,22 +52,22 @@ import { Client, Connection } from "@temporalio/client";
 import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
-import type { InfraDriver, ProvisionedEnvironment } from "../../../activities/drivers";
-import { createMetricProviders } from "../../../activities/metrics/registry";
-import { createAlbTrafficRouter, TAG_SIDE } from "../../../infra/aws/alb-traffic-router";
 import {
   ALB_NAMESPACE,
   createCloudWatchProvider,
   loadBalancerDimension,
   targetGroupDimension,
   targetsFromRouter,
-} from "../../../infra/aws/cloudwatch-provider";
+} from "../../../activities/metrics/cloudwatch-provider";
+import { createMetricProviders } from "../../../activities/metrics/registry";
+import { startDeployment } from "../../../client/start";
+import { createAlbTrafficRouter, TAG_SIDE } from "../../../infra/aws/alb-traffic-router";
 import { versionStackName } from "../../../infra/aws/names";
 import { checkVersionOutputs } from "../../../infra/aws/outputs";
 import { type AwsTarget, versionEnvironmentProgram } from "../../../infra/aws/program/version-environment";
 import { type ReleaseConfig, ReleaseConfigSchema } from "../../../lib/config/schema";
 import type { DeploymentResult } from "../../../lib/deployment/types";
-import { startDeployment } from "../../../scripts/deployments/start";
+import type { InfraDriver, ProvisionedEnvironment } from "../../../lib/drivers/infra-driver";
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { statusQuery } from "../../../workflows/deployment/messages";
 import type { DeploymentStatus } from "../../../workflows/deployment/state";

@@ -5,9 +5,9 @@ import path from "node:path";
 import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
-import { type CliContext, EXIT_OK } from "../../../scripts/cli/context";
-import { main } from "../../../scripts/cli/main";
-import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
+import { type CliContext, EXIT_OK } from "../../../cli/context";
+import { main } from "../../../cli/main";
+import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { createFakes } from "../../support/fakes";
 
@@ -262,7 +262,7 @@ describe("shipshape CLI on a real dev server", () => {
     // `script` gives the child a real PTY, so watch takes its TTY path.
     const child = spawn(
       "script",
-      ["-qfec", `node scripts/shipshape.cjs watch ${service}/production --interval 200`, "/dev/null"],
+      ["-qfec", `node bin/shipshape.cjs watch ${service}/production --interval 200`, "/dev/null"],
       { cwd: PROJECT_ROOT, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let screen = "";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { VersionEnvironmentRef } from "../../../activities/drivers";
 import { engineMigrationDriver } from "../../../activities/migration-driver";
+import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import { createMigrationEngine, type MigrationEngine } from "../../../lib/migrations/engine";
 import { freshDatabase } from "../../support/postgres";
 

@@ -12,7 +12,7 @@ import { createFakes, type FakeOptions } from "../../support/fakes";
 import { freshDatabase } from "../../support/postgres";
 
 /**
- * Issue 7's workflow integration on real PostgreSQL: DeploymentWorkflow expands
+ * Migrations inside the workflow, on real PostgreSQL: DeploymentWorkflow expands
  * the schema before any traffic, contracts only after promotion + watch + keep
  * window, and rolls the schema back as a compensation (after traffic) — with
  * the real migration engine and the sample shop's migrations. Infra, router

@@ -4,10 +4,10 @@ import { Client, Connection } from "@temporalio/client";
 import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
-import type { VersionEnvironmentRef } from "../../../activities/drivers";
 import { createMetricProviders } from "../../../activities/metrics/registry";
 import { createLocalArtifactStore, createLogNotifier } from "../../../activities/notify-log";
 import { createHttpVerifyDriver } from "../../../activities/verify-http";
+import { startDeployment } from "../../../client/start";
 import { localInfraDriver } from "../../../infra/local/driver";
 import { RouterClient } from "../../../infra/local/router/client";
 import {
@@ -17,7 +17,7 @@ import {
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
 import { ReleaseConfigSchema } from "../../../lib/config/schema";
-import { startDeployment } from "../../../scripts/deployments/start";
+import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import { generateLoad } from "../../../scripts/load/generate-load";
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { statusQuery } from "../../../workflows/deployment/messages";

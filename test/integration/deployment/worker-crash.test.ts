@@ -3,7 +3,7 @@ import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { VersionEnvironmentRef } from "../../../activities/drivers";
+import { startDeployment } from "../../../client/start";
 import { localInfraDriver } from "../../../infra/local/driver";
 import {
   ensureRouterProcess,
@@ -12,9 +12,9 @@ import {
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
 import { type ReleaseConfig, ReleaseConfigSchema } from "../../../lib/config/schema";
-import { startDeployment } from "../../../scripts/deployments/start";
+import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
+import type { DetachedProcess } from "../../../lib/runtime/process-group";
 import { generateLoad } from "../../../scripts/load/generate-load";
-import type { DetachedProcess } from "../../../scripts/services/process-group";
 import { writeWorkflowBundle } from "../../../workers/workflow-bundle";
 import { statusQuery } from "../../../workflows/deployment/messages";
 import { activityAttempts as sharedActivityAttempts } from "../../support/inspect";

@@ -1,14 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { VersionEnvironmentRef } from "../../../activities/drivers";
 import { localInfraDriver } from "../../../infra/local/driver";
 import { LOCAL_PROJECT, localStackName, localStackPaths } from "../../../infra/local/program";
 import { listLocks } from "../../../infra/pulumi/stack-locks";
 import { pulumiPaths } from "../../../infra/pulumi/workspace";
+import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
+import { PROJECT_ROOT } from "../../../lib/runtime/paths";
+import { isAlive, signalGroup, spawnDetached, tailLog } from "../../../lib/runtime/process-group";
 import { pulumiCliProcesses, pulumiProcesses } from "../../../scripts/chaos/system";
-import { isAlive, signalGroup, spawnDetached, tailLog } from "../../../scripts/services/process-group";
-import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
 import { freshDatabase } from "../../support/postgres";
 import {
   checkpoint,

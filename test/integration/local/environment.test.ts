@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { VersionEnvironmentRef } from "../../../activities/drivers";
 import { localInfraDriver } from "../../../infra/local/driver";
 import { localStackName } from "../../../infra/local/program";
 import { RouterClient } from "../../../infra/local/router/client";
@@ -12,7 +11,8 @@ import {
   stopRouterProcess,
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
-import { portIsFree } from "../../../scripts/services/free-port";
+import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
+import { portIsFree } from "../../../lib/runtime/free-port";
 import { freshDatabase } from "../../support/postgres";
 import { expectNothingLeft, get, portsOf, processesOfStack, shopRun } from "./helpers";
 

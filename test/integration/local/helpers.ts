@@ -1,13 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
-import type { ProvisionedEnvironment, RunSpec } from "../../../activities/drivers";
 import { LOCAL_PROJECT, localStackPaths } from "../../../infra/local/program";
 import { listLocks } from "../../../infra/pulumi/stack-locks";
 import { pulumiPaths, stackExists } from "../../../infra/pulumi/workspace";
+import type { ProvisionedEnvironment, RunSpec } from "../../../lib/drivers/infra-driver";
+import { portIsFree } from "../../../lib/runtime/free-port";
+import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { processesOfStack } from "../../../scripts/demo/checks";
-import { portIsFree } from "../../../scripts/services/free-port";
-import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
 import { stackCheckpoint } from "../../support/inspect";
 
 export const SHOP_COMMAND = "node examples/shop/server.js";

@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { BackendSpec, ProvisionedEnvironment, VersionEnvironmentRef } from "../../../activities/drivers";
 import { localInfraDriver } from "../../../infra/local/driver";
 import { RouterClient } from "../../../infra/local/router/client";
 import {
@@ -10,6 +9,9 @@ import {
   stopRouterProcess,
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
+import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
+import type { ProvisionedEnvironment } from "../../../lib/drivers/infra-driver";
+import type { BackendSpec } from "../../../lib/drivers/traffic-router";
 import { generateLoad } from "../../../scripts/load/generate-load";
 import { freshDatabase } from "../../support/postgres";
 import { expectNothingLeft, expectShare, portsOf, processesOfStack, shopRun } from "./helpers";

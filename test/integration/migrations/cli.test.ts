@@ -2,8 +2,8 @@
 import path from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { registerMigrateCommand } from "../../../scripts/cli/commands/migrate";
-import type { CliContext } from "../../../scripts/cli/context";
+import { registerMigrateCommand } from "../../../cli/commands/migrate";
+import type { CliContext } from "../../../cli/context";
 import { withDb } from "./helpers";
 
 const SHOP = path.join(__dirname, "../../../examples/shop");

@@ -3,9 +3,9 @@ import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { expect, inject, it } from "vitest";
 import { TASK_QUEUE } from "../../../lib/names";
-import { freePort, portIsFree } from "../../../scripts/services/free-port";
-import { isAlive } from "../../../scripts/services/process-group";
-import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
+import { freePort, portIsFree } from "../../../lib/runtime/free-port";
+import { PROJECT_ROOT } from "../../../lib/runtime/paths";
+import { isAlive } from "../../../lib/runtime/process-group";
 import { skeletonDeploymentWorkflow } from "../../../workflows";
 
 /**

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { expect, it } from "vitest";
-import { PROJECT_ROOT } from "../../../scripts/toolchain/locations";
+import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 
 /**
  * `npm test` already ran setup (pretest), so a second run here must find

@@ -8,7 +8,7 @@ import { pulumiPaths } from "../../../infra/pulumi/workspace";
 import { skeletonMarkerFile, skeletonStartedFile } from "../../../infra/skeleton/driver";
 import { SKELETON_PROJECT } from "../../../infra/skeleton/program";
 import { stackNameFor } from "../../../lib/deployment/skeleton-types";
-import type { DetachedProcess } from "../../../scripts/services/process-group";
+import type { DetachedProcess } from "../../../lib/runtime/process-group";
 import { writeWorkflowBundle } from "../../../workers/workflow-bundle";
 import { skeletonDeploymentWorkflow } from "../../../workflows";
 import { activityAttempts as sharedActivityAttempts, stackCheckpoint } from "../../support/inspect";

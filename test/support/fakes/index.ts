@@ -10,16 +10,12 @@
  */
 import { Context } from "@temporalio/activity";
 import type { DeploymentDeps } from "../../../activities";
-import type {
-  AppliedRoutes,
-  BackendSpec,
-  InfraDriver,
-  MigrationDriver,
-  Notifier,
-  TrafficRouter,
-  VerifyDriver,
-} from "../../../activities/drivers";
-import type { MetricProvider } from "../../../lib/analysis/provider";
+import type { InfraDriver } from "../../../lib/drivers/infra-driver";
+import type { MetricProvider } from "../../../lib/drivers/metric-provider";
+import type { MigrationDriver } from "../../../lib/drivers/migration-driver";
+import type { Notifier } from "../../../lib/drivers/notifier";
+import type { AppliedRoutes, BackendSpec, TrafficRouter } from "../../../lib/drivers/traffic-router";
+import type { VerifyDriver } from "../../../lib/drivers/verifier";
 
 export interface FakeOptions {
   /** The version currently serving (blue); null = first deployment. */

@@ -3,10 +3,10 @@ import path from "node:path";
 import { Client, Connection, type WorkflowHandle } from "@temporalio/client";
 import { NativeConnection, Worker } from "@temporalio/worker";
 import { createActivities } from "../../../../activities";
-import type { TrafficRouter, VersionEnvironmentRef } from "../../../../activities/drivers";
 import { createMetricProviders } from "../../../../activities/metrics/registry";
 import { createLocalArtifactStore, createLogNotifier } from "../../../../activities/notify-log";
 import { createHttpVerifyDriver } from "../../../../activities/verify-http";
+import { startDeployment } from "../../../../client/start";
 import { localInfraDriver } from "../../../../infra/local/driver";
 import { RouterClient } from "../../../../infra/local/router/client";
 import {
@@ -17,9 +17,10 @@ import {
 import { createLocalTrafficRouter } from "../../../../infra/local/traffic-router";
 import { ReleaseConfigSchema } from "../../../../lib/config/schema";
 import type { DeploymentResult } from "../../../../lib/deployment/types";
-import { startDeployment } from "../../../../scripts/deployments/start";
+import type { VersionEnvironmentRef } from "../../../../lib/drivers/common";
+import type { TrafficRouter } from "../../../../lib/drivers/traffic-router";
+import { PROJECT_ROOT } from "../../../../lib/runtime/paths";
 import { generateLoad, type LoadReport } from "../../../../scripts/load/generate-load";
-import { PROJECT_ROOT } from "../../../../scripts/toolchain/locations";
 import { WORKFLOWS_PATH } from "../../../../workers/workflow-bundle";
 import { statusQuery } from "../../../../workflows/deployment/messages";
 import type { DeploymentStatus } from "../../../../workflows/deployment/state";

@@ -1,0 +1,66 @@
+// The `shipshape` CLI. buildProgram() assembles the commander program; each
+// command lives in its own module under ./commands and registers itself.
+// Usage errors exit 2 (commander's exitOverride), like config errors.
+
+import { Command, CommanderError } from "commander";
+import { TemporalUnreachableError } from "../client/temporal-client";
+import packageJson from "../package.json";
+import { registerControls } from "./commands/controls";
+import { registerDemo } from "./commands/demo";
+import { registerDeploy } from "./commands/deploy";
+import { registerDev } from "./commands/dev";
+import { registerList } from "./commands/list";
+import { registerMigrateCommand } from "./commands/migrate";
+import { registerStats } from "./commands/stats";
+import { registerStatus } from "./commands/status";
+import { registerValidate } from "./commands/validate";
+import { type CliContext, defaultContext, EXIT_OK, EXIT_USAGE } from "./context";
+import { CliError } from "./errors";
+
+export function buildProgram(ctx: CliContext = defaultContext()): Command {
+  const program = new Command("shipshape")
+    .description("Deployments made boring: blue/green + canary releases on Temporal, Pulumi and PostgreSQL")
+    .version(packageJson.version, "-V, --version")
+    .showSuggestionAfterError(true)
+    // Program options only before the subcommand, so `deploy --version v2` is the
+    // deploy option, not the CLI's own --version.
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout(s),
+      writeErr: (s) => ctx.stderr(s),
+    });
+  registerValidate(program, ctx);
+  registerMigrateCommand(program, ctx);
+  registerDeploy(program, ctx);
+  registerStatus(program, ctx);
+  registerList(program, ctx);
+  registerControls(program, ctx);
+  registerStats(program, ctx);
+  registerDev(program, ctx);
+  registerDemo(program, ctx);
+  return program;
+}
+
+/** Runs the CLI with process.argv-style arguments and returns the exit code. */
+export async function main(argv: readonly string[], ctx: CliContext = defaultContext()): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync([...argv]);
+    return ctx.exitCode;
+  } catch (error) {
+    if (error instanceof CliError) {
+      ctx.stderr(`✗ ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof TemporalUnreachableError) {
+      ctx.stderr(`✗ ${error.message}`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof CommanderError) {
+      // --help and --version end with exitCode 0; every other commander error is a usage error.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    throw error;
+  }
+}

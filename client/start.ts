@@ -1,0 +1,98 @@
+/**
+ * Starting a deployment: the workflow ID scheme and the one-at-a-time rule
+ * (one deployment per service and environment).
+ *
+ * Workflow ID: `shipshape:<service>:<environment>` — one ID per service and
+ * environment, so the Temporal server itself enforces "one deployment per
+ * service+environment at a time":
+ *   - workflowIdConflictPolicy FAIL: a start while one is RUNNING fails with
+ *     WorkflowExecutionAlreadyStartedError (never attaches to, or terminates,
+ *     the running one);
+ *   - workflowIdReusePolicy ALLOW_DUPLICATE: once the previous run has closed
+ *     (promoted, rolled back, even failed or terminated) the same ID starts a
+ *     new run. Each run is told apart by its run ID; the deployment ID (the
+ *     activities' idempotency key) defaults to that run ID.
+ * The error is turned into a message naming the running deployment: workflow
+ * and run ID, version, phase (from the status query), who started it.
+ */
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from "@temporalio/client";
+import type { DeploymentInput } from "../lib/deployment/types";
+import { TASK_QUEUE } from "../lib/names";
+import { SA } from "../lib/search-attributes";
+import type { deploymentWorkflow } from "../workflows";
+import { statusQuery } from "../workflows/deployment/messages";
+
+export function deploymentWorkflowId(service: string, environment: string): string {
+  return `shipshape:${service}:${environment}`;
+}
+
+export class DeploymentAlreadyRunningError extends Error {
+  constructor(
+    message: string,
+    readonly workflowId: string,
+    readonly runId: string | null,
+  ) {
+    super(message);
+    this.name = "DeploymentAlreadyRunningError";
+  }
+}
+
+export async function startDeployment(
+  client: Client,
+  input: DeploymentInput,
+  options: { taskQueue?: string } = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deploymentWorkflow>> {
+  const workflowId = deploymentWorkflowId(input.service, input.environment);
+  try {
+    return await client.workflow.start<typeof deploymentWorkflow>("deploymentWorkflow", {
+      workflowId,
+      taskQueue: options.taskQueue ?? TASK_QUEUE,
+      args: [input],
+      workflowIdConflictPolicy: "FAIL",
+      workflowIdReusePolicy: "ALLOW_DUPLICATE",
+      memo: { configDigest: input.configDigest ?? "" },
+      typedSearchAttributes: [
+        { key: SA.service, value: input.service },
+        { key: SA.environment, value: input.environment },
+        { key: SA.version, value: input.version },
+        { key: SA.phase, value: "validating" },
+      ],
+      staticSummary: `deploy ${input.service} ${input.version} to ${input.environment}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    throw await describeRunning(client, workflowId, input);
+  }
+}
+
+async function describeRunning(client: Client, workflowId: string, input: DeploymentInput) {
+  const handle = client.workflow.getHandle(workflowId);
+  let runId: string | null = null;
+  let detail = "";
+  try {
+    const d = await handle.describe();
+    runId = d.runId;
+    const version = d.typedSearchAttributes.get(SA.version) ?? "?";
+    let phase = d.typedSearchAttributes.get(SA.phase) ?? "?";
+    let by = "";
+    try {
+      const s = await handle.query(statusQuery);
+      phase = `${s.phase}, step ${s.step.index}/${s.step.total}`;
+      by = `, started by ${s.requestedBy}`;
+    } catch {
+      // no worker to answer the query: the search attributes still say enough
+    }
+    detail = `version ${version} (${phase}${by})`;
+  } catch (e) {
+    detail = `(could not describe it: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  return new DeploymentAlreadyRunningError(
+    `cannot deploy ${input.service} ${input.version} to ${input.environment}: deployment ${workflowId} run ${runId ?? "?"} is still running — ${detail}. Wait for it, or abort it with \`shipshape abort ${input.service}/${input.environment} --reason "…"\`.`,
+    workflowId,
+    runId,
+  );
+}

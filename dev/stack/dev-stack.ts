@@ -1,0 +1,47 @@
+/**
+ * The local platform for development (`npm run dev`): Temporal dev server with
+ * a persistent SQLite file and the Web UI, the Shipshape search attributes, a
+ * private PostgreSQL cluster and a worker. Ctrl-C stops everything it started.
+ *
+ * Ports: SHIPSHAPE_TEMPORAL_PORT (7233), SHIPSHAPE_UI_PORT (8233).
+ */
+import path from "node:path";
+import { stateDir } from "../../lib/runtime/paths";
+import { startLocalStack } from "./local-stack";
+
+/** Starts the stack and keeps it up until SIGINT/SIGTERM, which stop everything and exit the process. */
+export async function runDevStack(): Promise<void> {
+  const temporalPort = Number(process.env.SHIPSHAPE_TEMPORAL_PORT ?? 7233);
+  const uiPort = Number(process.env.SHIPSHAPE_UI_PORT ?? 8233);
+  const stack = await startLocalStack({
+    dir: path.join(stateDir(), "dev"),
+    temporalPort,
+    uiPort,
+    persistent: true,
+    withWorker: true,
+    log: (line) => console.log(`  ${line}`),
+  });
+  console.log(`
+shipshape dev stack is up
+  Temporal     ${stack.temporal.address}  (namespace ${stack.temporal.namespace})
+  Web UI       ${stack.temporal.uiUrl}
+  Database     ${stack.databaseUrl}
+  Worker       task queue ${stack.taskQueue}, log ${path.join(stack.stateDir, "worker.log")}
+  State        ${stack.stateDir}
+Press Ctrl-C to stop everything.`);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping worker, Temporal and PostgreSQL…`);
+    await stack.stop();
+    console.log("stopped; nothing left running.");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  // If the worker dies on its own, say so instead of sitting there silently.
+  stack.worker?.exited.then((code) => {
+    if (!stopping) console.error(`worker exited unexpectedly (code ${code}); see ${stack.worker?.logFile}`);
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * An infra target (one folder in infra/: local, aws) provisions and destroys
+ * one version environment. `createActivities(deps)` wraps it; workflow tests
+ * pass a fake, integration tests and the worker pass the real target.
+ */
+
+import type { z } from "zod";
+import type { RunSchema } from "../config/schema";
+import type { Progress, VersionEnvironmentRef } from "./common";
+
+export type RunSpec = z.output<typeof RunSchema>;
+
+export interface ProvisionedInstance {
+  url: string;
+  pid?: number;
+  logFile?: string;
+}
+
+export interface ProvisionedEnvironment {
+  stackName: string;
+  instances: ProvisionedInstance[];
+  /** Target-specific outputs (e.g. AWS target group ARN). */
+  outputs: Record<string, unknown>;
+  clearedLocks: number;
+  clearedPendingOperations: number;
+}
+
+export interface InfraDriver {
+  provisionEnvironment(
+    ref: VersionEnvironmentRef,
+    spec: { run: RunSpec; env: Record<string, string> },
+    progress: Progress,
+  ): Promise<ProvisionedEnvironment>;
+  /** destroy + remove stack; resolves { existed: false } when already gone. */
+  destroyEnvironment(ref: VersionEnvironmentRef, progress: Progress): Promise<{ existed: boolean }>;
+}

@@ -1,0 +1,57 @@
+import fs from "node:fs";
+import { z } from "zod";
+import { toolchainManifestPath } from "./paths";
+
+const Tool = z.object({ path: z.string(), version: z.string(), source: z.string() });
+
+/**
+ * What `npm run setup` resolved (dev/toolchain writes it); read at run time by
+ * the worker's Pulumi workspace, the dev stack and the tests.
+ */
+export const ToolchainManifest = z.object({
+  temporal: Tool,
+  temporalTestServer: Tool,
+  pulumi: Tool.extend({ pluginDir: z.string() }),
+  postgres: Tool.extend({ bindir: z.string() }),
+  /**
+   * Optional so a manifest written by an older checkout (the cache is shared by
+   * every clone) still loads; code that needs it calls requirePrometheus().
+   */
+  prometheus: Tool.optional(),
+  /** AWS API emulator for the AWS target's integration tests (optional for the same reason). */
+  moto: Tool.optional(),
+});
+export type ToolchainManifest = z.infer<typeof ToolchainManifest>;
+
+/**
+ * Loads the manifest and checks every recorded binary still exists. Fails loudly
+ * (never falls back to a fake) so a test that needs a real engine says why it
+ * cannot run.
+ */
+export function readManifest(): ToolchainManifest {
+  const file = toolchainManifestPath();
+  if (!fs.existsSync(file)) {
+    throw new Error(
+      `No toolchain manifest at ${file}. Run \`npm run setup\` first (npm test runs it as pretest).`,
+    );
+  }
+  const manifest = ToolchainManifest.parse(JSON.parse(fs.readFileSync(file, "utf8")));
+  for (const [name, tool] of Object.entries(manifest)) {
+    if (tool && !fs.existsSync(tool.path)) {
+      throw new Error(
+        `Toolchain entry '${name}' points at ${tool.path}, which no longer exists. Run \`npm run setup\`.`,
+      );
+    }
+  }
+  return manifest;
+}
+
+/** The Prometheus binary from the manifest, or a loud error saying how to get it. */
+export function requirePrometheus(manifest: ToolchainManifest = readManifest()): z.infer<typeof Tool> {
+  if (!manifest.prometheus) {
+    throw new Error(
+      `The toolchain manifest at ${toolchainManifestPath()} has no Prometheus entry. Run \`npm run setup\`.`,
+    );
+  }
+  return manifest.prometheus;
+}

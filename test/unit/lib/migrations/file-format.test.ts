@@ -1,0 +1,187 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { prepare } from "../../../../lib/migrations/engine";
+import {
+  loadMigrationsDir,
+  MigrationFileError,
+  parseMigrationText,
+  validateMigrationObject,
+} from "../../../../lib/migrations/file-format";
+import { mentionedIdentifiers } from "../../../../lib/migrations/sql";
+import { versionSchemaName } from "../../../../lib/migrations/versioned-schema";
+
+function issues(text: string, file = "migrations/0002_x.yaml") {
+  try {
+    parseMigrationText(text, file);
+  } catch (err) {
+    if (err instanceof MigrationFileError) return err.issues;
+    throw err;
+  }
+  throw new Error("expected an error");
+}
+
+describe("migration files", () => {
+  it("parses YAML, names the migration after the file and applies defaults", () => {
+    const m = parseMigrationText(
+      ["operations:", "  - create_index: { name: i, table: t, columns: [a] }"].join("\n"),
+      "dir/0003_index.yaml",
+    );
+    expect(m).toEqual({
+      name: "0003_index",
+      operations: [
+        { create_index: { name: "i", table: "t", columns: ["a"], unique: false, method: "btree" } },
+      ],
+    });
+  });
+
+  it("reports a bad value with file:line:column and the key path", () => {
+    const text = [
+      "operations:",
+      "  - rename_column: { table: products, from: name, to: title }",
+      "  - change_type:",
+      "      table: products",
+      "      column: price",
+      "      type: 42",
+      "      up: price * 100",
+    ].join("\n");
+    const [i, j] = issues(text);
+    expect(i).toMatchObject({
+      file: "migrations/0002_x.yaml",
+      line: 6,
+      column: 13,
+      path: "operations.1.change_type.type",
+    });
+    expect(i?.message).toMatch(/string/);
+    // A missing key points at the map that lacks it.
+    expect(j).toMatchObject({
+      line: 4,
+      column: 7,
+      path: "operations.1.change_type.down",
+      message: expect.stringMatching(/expected string/),
+    });
+  });
+
+  it("points at an unknown operation and suggests the right one", () => {
+    const text = [
+      "name: m",
+      "operations:",
+      "  - create_table: { table: a, columns: [{ name: id, type: int }] }",
+      "  - renam_column: { table: a, from: b, to: c }",
+    ].join("\n");
+    const [i] = issues(text);
+    expect(i).toMatchObject({ line: 4, column: 5, path: "operations.1" });
+    expect(i?.message).toBe("unknown operation 'renam_column'; did you mean 'rename_column'?");
+  });
+
+  it("points at an unknown key inside an operation", () => {
+    const text = ["operations:", "  - drop_column:", "      table: t", "      colum: c"].join("\n");
+    const found = issues(text);
+    expect(found.find((x) => /unknown key 'colum'/.test(x.message))).toMatchObject({ line: 4, column: 7 });
+  });
+
+  it("reports YAML syntax errors with their position", () => {
+    const [i] = issues("operations:\n  - drop_table: { table: t\n");
+    expect(i?.line).toBeGreaterThanOrEqual(2);
+    expect(i?.message.length).toBeGreaterThan(0);
+  });
+
+  it("requires raw SQL to state start, complete and rollback", () => {
+    const found = issues("operations:\n  - raw_sql:\n      start: CREATE TABLE x (id int)\n");
+    expect(found.map((x) => x.path).sort()).toEqual([
+      "operations.0.raw_sql.complete",
+      "operations.0.raw_sql.rollback",
+    ]);
+  });
+
+  it("loads a folder in file-name order and refuses duplicate names", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssmig-"));
+    fs.writeFileSync(path.join(dir, "0002_b.yaml"), "operations:\n  - drop_table: { table: b }\n");
+    fs.writeFileSync(
+      path.join(dir, "0001_a.json"),
+      JSON.stringify({ operations: [{ drop_table: { table: "a" } }] }),
+    );
+    fs.writeFileSync(path.join(dir, "notes.txt"), "ignored");
+    expect(loadMigrationsDir(dir).map((m) => m.definition.name)).toEqual(["0001_a", "0002_b"]);
+    fs.writeFileSync(
+      path.join(dir, "0003_c.yaml"),
+      "name: 0001_a\noperations:\n  - drop_table: { table: c }\n",
+    );
+    expect(() => loadMigrationsDir(dir)).toThrow(/migration name '0001_a' is also used by/);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("the shop's sample migrations are valid", () => {
+    const root = path.join(__dirname, "../../../../examples/shop");
+    expect(loadMigrationsDir(path.join(root, "migrations")).map((m) => m.definition.name)).toEqual([
+      "0001_initial",
+      "0002_title_and_cents",
+    ]);
+    expect(loadMigrationsDir(path.join(root, "migrations-failing"))).toHaveLength(3);
+  });
+});
+
+describe("planning a migration against the old version's model", () => {
+  const base = {
+    tables: [
+      {
+        name: "products",
+        physical: "products",
+        columns: ["id", "name", "price"].map((c) => ({ name: c, physical: c })),
+      },
+    ],
+  };
+  const plan = (operations: unknown[]) => {
+    const r = validateMigrationObject({ name: "m", operations });
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    return prepare(r.definition, base);
+  };
+
+  it("maps the new version's names onto physical columns", () => {
+    const p = plan([
+      { rename_column: { table: "products", from: "name", to: "title" } },
+      { change_type: { table: "products", column: "price", type: "bigint", up: "price", down: "price" } },
+      { rename_table: { from: "products", to: "items" } },
+    ]);
+    expect(p.models.at(-1)).toEqual({
+      tables: [
+        {
+          name: "items",
+          physical: "products",
+          columns: [
+            { name: "id", physical: "id" },
+            { name: "title", physical: "name" },
+            { name: "price", physical: "_ss_new_price" },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("refuses unknown references and two changes to one column", () => {
+    expect(() => plan([{ drop_column: { table: "products", column: "nope" } }])).toThrow(
+      "drop_column: column 'products.nope' does not exist",
+    );
+    expect(() =>
+      plan([
+        { rename_column: { table: "products", from: "price", to: "cost" } },
+        { set_not_null: { table: "products", column: "price", up: "0" } },
+      ]),
+    ).toThrow(/changes 'products.price', which operation 1 already changes/);
+  });
+});
+
+describe("names", () => {
+  it("derives version schema names within PostgreSQL's limit", () => {
+    expect(versionSchemaName("shop", "0002_Title-and cents")).toBe("shop_0002_title_and_cents");
+    const long = versionSchemaName("shop", "x".repeat(80));
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(63);
+  });
+
+  it("finds the identifiers an expression mentions, ignoring string literals", () => {
+    expect([...mentionedIdentifiers(`coalesce("Name", 'price') || lower(sku)`)].sort()).toEqual(
+      ["Name", "coalesce", "lower", "sku"].sort(),
+    );
+  });
+});

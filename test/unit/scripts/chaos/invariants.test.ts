@@ -1,0 +1,173 @@
+import { describe, expect, it } from "vitest";
+import type { FaultRecord } from "../../../../scripts/chaos/faults";
+import type { HistoryEvent } from "../../../../scripts/chaos/history";
+import {
+  checkHistory,
+  checkLoad,
+  checkOutcome,
+  DB_RECOVERY_GRACE_MS,
+  type RunRecord,
+  recoveredAt,
+  tallyLoad,
+} from "../../../../scripts/chaos/invariants";
+import type { RunPlan } from "../../../../scripts/chaos/plan";
+import { classify, type TimelineEntry } from "../../../../scripts/chaos/traffic";
+
+const plan = (over: Partial<RunPlan> = {}): RunPlan => ({
+  index: 1,
+  version: "c1",
+  health: "healthy",
+  approvalGate: false,
+  faults: [],
+  ...over,
+});
+
+const fault = (over: Partial<FaultRecord>): FaultRecord => ({
+  kind: "worker-kill",
+  plannedAfterMs: 0,
+  durationMs: 0,
+  injectedAt: 1000,
+  repairedAt: 2000,
+  accepted: null,
+  detail: "",
+  ...over,
+});
+
+const ev = (id: number, at: number, type: string, extra: Partial<HistoryEvent> = {}): HistoryEvent => ({
+  id,
+  at,
+  type,
+  identity: null,
+  activity: null,
+  attempt: null,
+  failure: null,
+  ...extra,
+});
+
+function record(over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    plan: plan(),
+    scope: { service: "shop", environment: "chaos" },
+    expectedBlue: "c1",
+    result: { deploymentId: "d", outcome: "promoted", reason: null, compensations: [], decisions: [] },
+    failure: null,
+    status: null,
+    events: [],
+    faults: [],
+    operator: [],
+    startedAt: 0,
+    endedAt: 60_000,
+    currentMigration: "0002_chaos_c1",
+    portsSeen: new Map(),
+    trafficRestoredAt: null,
+    ...over,
+  };
+}
+
+const err = (
+  at: number,
+  errorClass: TimelineEntry["errorClass"],
+  version: string | null = null,
+): TimelineEntry => ({
+  at,
+  ok: false,
+  errorClass,
+  version,
+});
+const ok = (at: number): TimelineEntry => ({ at, ok: true, errorClass: null, version: "c0" });
+
+describe("classify", () => {
+  const base = { at: 0, kind: "browse", version: null, backend: null, body: null };
+  it("blames the router for dead and missing backends, the app for its own 5xx", () => {
+    expect(classify({ ...base, status: "network" })).toBe("dead-backend");
+    expect(classify({ ...base, status: 502, body: { error: "backend_unreachable" } })).toBe("dead-backend");
+    expect(classify({ ...base, status: 503, body: { error: "no_healthy_backend" } })).toBe("no-backend");
+    expect(classify({ ...base, status: 500, version: "c1" })).toBe("app");
+    expect(classify({ ...base, status: 200, version: "c1" })).toBeNull();
+    expect(classify({ ...base, status: 404, version: "c1" })).toBeNull();
+  });
+});
+
+describe("load tolerance", () => {
+  it("explains errors inside a database outage (+grace) and a bad canary until traffic is back; nothing else", () => {
+    const r = record({
+      plan: plan({ health: "bad" }),
+      faults: [fault({ kind: "postgres-stop", injectedAt: 10_000, repairedAt: 13_000 })],
+      trafficRestoredAt: 30_000,
+    });
+    const t = tallyLoad(r, [
+      ok(1),
+      err(11_000, "app", "c0"), // database down
+      err(13_000 + DB_RECOVERY_GRACE_MS - 1, "no-backend"), // still in grace
+      err(25_000, "app", "c1"), // the bad canary
+      err(31_000, "app", "c1"), // in flight when traffic moved back
+      err(40_000, "app", "c1"), // bad version answering long after the rollback: not explained
+      err(41_000, "dead-backend"), // a dead backend: never explained
+    ]);
+    expect(t.byWindow).toEqual({ "postgres-stop": 2, "bad-version": 2, none: 2 });
+    expect(t.unexplained.map((u) => u.at)).toEqual([40_000, 41_000]);
+    expect(checkLoad(t)[0]?.detail).toMatch(/2 failed request\(s\).*1× app \(c1\), 1× dead-backend/);
+  });
+
+  it("counts a healthy version's 5xx outside any outage as a violation", () => {
+    const t = tallyLoad(record(), [err(5000, "app", "c1")]);
+    expect(checkLoad(t)).toHaveLength(1);
+    expect(checkLoad(tallyLoad(record(), [ok(1), ok(2)]))).toEqual([]);
+  });
+});
+
+describe("outcome", () => {
+  const result = (outcome: "promoted" | "rolled-back" | "needs-attention", reason: string | null = "x") => ({
+    deploymentId: "d",
+    outcome,
+    reason,
+    compensations: [],
+    decisions: [],
+  });
+  it("a bad version is never promoted", () => {
+    expect(
+      checkOutcome(record({ plan: plan({ health: "bad" }), result: result("promoted") }))[0]?.detail,
+    ).toMatch(/PROMOTED/);
+  });
+  it("an accepted abort ends rolled back", () => {
+    const faults = [fault({ kind: "abort", accepted: true })];
+    expect(checkOutcome(record({ faults, result: result("promoted") }))).toHaveLength(1);
+    expect(checkOutcome(record({ faults, result: result("rolled-back") }))).toEqual([]);
+  });
+  it("a healthy rollback needs a fault to explain it, and needs-attention is never acceptable here", () => {
+    expect(checkOutcome(record({ result: result("rolled-back") }))[0]?.detail).toMatch(/no fault to explain/);
+    expect(checkOutcome(record({ faults: [fault({})], result: result("rolled-back") }))).toEqual([]);
+    expect(checkOutcome(record({ faults: [fault({})], result: result("needs-attention") }))).toHaveLength(1);
+    expect(checkOutcome(record({ result: null, failure: "timeout" }))[0]?.detail).toMatch(/did not end/);
+  });
+});
+
+describe("recovery and history", () => {
+  const events = [
+    ev(1, 100, "WORKFLOW_TASK_COMPLETED", { identity: "w-1" }),
+    ev(2, 900, "ACTIVITY_TASK_STARTED", { identity: "w-1", activity: "provisionGreen" }),
+    ev(3, 5000, "ACTIVITY_TASK_STARTED", { identity: "w-2", activity: "provisionGreen", attempt: 2 }),
+    ev(4, 6000, "ACTIVITY_TASK_COMPLETED", { activity: "provisionGreen" }),
+    ev(5, 7000, "WORKFLOW_EXECUTION_COMPLETED"),
+  ];
+  it("a worker kill recovers when a NEW worker does work; a pulumi kill when its activity completes", () => {
+    const r = record({ events });
+    expect(recoveredAt(r, fault({ kind: "worker-kill", injectedAt: 1000 }))).toBe(5000);
+    expect(recoveredAt(r, fault({ kind: "pulumi-kill", injectedAt: 1000 }))).toBe(6000);
+    expect(recoveredAt(r, fault({ kind: "worker-kill", injectedAt: null }))).toBeNull();
+  });
+  it("flags a killed worker that no new worker replaced, and a history that did not complete", () => {
+    const status = { outcome: "promoted", decisions: [], compensations: [], outcomeReason: null } as never;
+    const noNewWorker = record({
+      status,
+      events: events.filter((e) => e.identity !== "w-2"),
+      faults: [fault({ kind: "worker-kill" })],
+    });
+    expect(checkHistory(noNewWorker).map((v) => v.detail)).toEqual([
+      "no work by a new worker after the worker was killed",
+    ]);
+    expect(checkHistory(record({ status, events: events.slice(0, 4) }))[0]?.detail).toMatch(
+      /ends with ACTIVITY/,
+    );
+  });
+});
