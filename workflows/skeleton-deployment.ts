@@ -41,7 +41,7 @@ function setPhase(phase: string): void {
 }
 
 /**
- * The walking skeleton (issue 2): provision green through Pulumi, touch
+ * The walking skeleton: provision green through Pulumi, touch
  * PostgreSQL, and on any failure or cancellation run the compensations in
  * reverse inside a non-cancellable scope. It proves the engines connect; the
  * full DeploymentWorkflow grows from this shape.
