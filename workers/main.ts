@@ -3,8 +3,9 @@
  *
  * Environment: the standard TEMPORAL_* variables (see workers/connection.ts),
  * SHIPSHAPE_TASK_QUEUE, DATABASE_URL (the application database: skeleton
- * records, and the migration engine), SHIPSHAPE_WORKFLOW_BUNDLE (optional
- * pre-built bundle). DeploymentWorkflow drivers (local target): the Pulumi
+ * records, and the migration engine), SHIPSHAPE_WORKFLOW_BUNDLE (a bundle to
+ * run; by default the one `npm run build` made, when it is current — see
+ * chooseWorkflowCode). DeploymentWorkflow drivers (local target): the Pulumi
  * local infra driver, the local router per service+environment (found through
  * its process.json), HTTP verification, a log notifier, local artifacts under
  * SHIPSHAPE_ARTIFACT_ROOT (default: cwd), metrics from the service's local
@@ -27,6 +28,7 @@ import { createMigrationEngine, type MigrationEngine } from "../lib/migrations/e
 import { TASK_QUEUE } from "../lib/names";
 import { temporalTarget } from "./connection";
 import { createDeploymentWorker } from "./create-worker";
+import { chooseWorkflowCode } from "./workflow-bundle";
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
@@ -41,6 +43,10 @@ async function main(): Promise<void> {
   const taskQueue = process.env.SHIPSHAPE_TASK_QUEUE ?? TASK_QUEUE;
   const engines = new Map<string, MigrationEngine>();
   const migrationsDir = process.env.SHIPSHAPE_MIGRATIONS_DIR;
+  const workflowCode = chooseWorkflowCode();
+  console.log(
+    `worker ${process.pid}: workflow code ${workflowCode.bundle ? `from ${workflowCode.bundle}` : "bundled from the sources"} (${workflowCode.why})`,
+  );
   const { worker, connection } = await createDeploymentWorker({
     target,
     taskQueue,
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
           }
         : {}),
     }),
-    workflowBundlePath: process.env.SHIPSHAPE_WORKFLOW_BUNDLE,
+    workflowBundlePath: workflowCode.bundle,
     identity: `shipshape-worker-${process.pid}`,
   });
   console.log(
