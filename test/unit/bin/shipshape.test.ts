@@ -3,19 +3,16 @@
 // on a small copy of the layout, with a dist/ and sources that say who answered.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inputDigests, writeBuildStamp } from "../../../lib/runtime/build-stamp";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
+import { type TempTree, tempTree } from "../../support/temp-tree";
 
+let tree: TempTree;
 let root: string;
-
-function write(rel: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-  fs.writeFileSync(path.join(root, rel), text);
-}
+const write = (rel: string, text: string) => tree.write(rel, text);
 
 const mainAnswering = (who: string) =>
   `export async function main(argv: string[]) { console.log("${who}", argv.slice(2).join(" ")); return 3; }\n`;
@@ -51,7 +48,8 @@ function shipshape(env: Record<string, string> = {}) {
 }
 
 beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "bin-"));
+  tree = tempTree("bin-");
+  root = tree.root;
   write("bin/shipshape.cjs", fs.readFileSync(path.join(PROJECT_ROOT, "bin/shipshape.cjs"), "utf8"));
   fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(root, "node_modules"));
   write("tsconfig.json", "{}\n");
@@ -60,7 +58,7 @@ beforeEach(() => {
   write("lib/names.ts", 'export const TASK_QUEUE = "shipshape";\n');
 });
 
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+afterEach(() => tree.remove());
 
 describe("bin/shipshape.cjs", () => {
   it("runs the built CLI when dist/ is current, passing the arguments and the exit code through", () => {

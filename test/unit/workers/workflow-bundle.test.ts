@@ -1,16 +1,12 @@
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inputDigests, writeBuildStamp } from "../../../lib/runtime/build-stamp";
 import { chooseWorkflowCode } from "../../../workers/workflow-bundle";
+import { type TempTree, tempTree } from "../../support/temp-tree";
 
+let tree: TempTree;
 let root: string;
-
-function write(rel: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-  fs.writeFileSync(path.join(root, rel), text);
-}
+const write = (rel: string, text: string) => tree.write(rel, text);
 
 /** What `npm run build` does for the bundle: digest the inputs, write the bundle, record it. */
 function buildBundle(): void {
@@ -20,7 +16,8 @@ function buildBundle(): void {
 }
 
 beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-bundle-"));
+  tree = tempTree("workflow-bundle-");
+  root = tree.root;
   write("workflows/index.ts", 'export * from "./deployment";\n');
   write("workflows/deployment/run.ts", "export const step = 1;\n");
   write("lib/analysis/judges.ts", "export const judge = 1;\n");
@@ -28,7 +25,7 @@ beforeEach(() => {
   write("package-lock.json", '{ "lockfileVersion": 3 }\n');
 });
 
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+afterEach(() => tree.remove());
 
 describe("the workflow code a worker runs", () => {
   it("is the prebuilt bundle when it was built from exactly these workflow sources", () => {

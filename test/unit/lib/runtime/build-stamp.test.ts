@@ -1,15 +1,12 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inputDigests, staleness, writeBuildStamp } from "../../../../lib/runtime/build-stamp";
+import { type TempTree, tempTree } from "../../../support/temp-tree";
 
+let tree: TempTree;
 let root: string;
-
-function write(rel: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-  fs.writeFileSync(path.join(root, rel), text);
-}
+const write = (rel: string, text: string) => tree.write(rel, text);
 
 /** What `npm run build` records: the inputs digested, then the artifact written. */
 function build(): void {
@@ -19,7 +16,8 @@ function build(): void {
 }
 
 beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "build-stamp-"));
+  tree = tempTree("build-stamp-");
+  root = tree.root;
   write("tsconfig.json", "{}\n");
   write("tsconfig.build.json", JSON.stringify({ include: ["cli", "lib"] }));
   write("cli/main.ts", "export async function main() { return 0; }\n");
@@ -27,7 +25,7 @@ beforeEach(() => {
   write("lib/README.md", "# lib\n");
 });
 
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+afterEach(() => tree.remove());
 
 describe("build stamp", () => {
   it("an output never built cannot be used", () => {
