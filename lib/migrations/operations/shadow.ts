@@ -6,20 +6,36 @@
  *   start     add shadow column `_ss_new_<col>` (nullable, no default)
  *             install the dual-write trigger (up: old -> shadow, down: shadow -> old)
  *             NOT VALID CHECK (shadow IS NOT NULL) when the new column is NOT NULL
+ *             copies of the column's constraints and indexes on the shadow (carry-over.ts)
  *             (engine) views, then keyset backfill of existing rows
- *   complete  VALIDATE the check (no strong lock), then in ONE transaction:
+ *   complete  while still active: VALIDATE the checks (no strong lock) and make
+ *             sure every index copy is built; then in ONE transaction:
  *             drop trigger, drop old column, rename shadow to the final name,
- *             SET NOT NULL (uses the validated check), default
- *   rollback  drop trigger and check; rename the shadow aside (green's writes kept)
- *
- * Indexes and unique constraints on the old column are not copied to the
- * shadow (left to an explicit create_index / add_constraint in the same
- * migration); see lib/migrations/README.md.
+ *             SET NOT NULL (uses the validated check), default, copies take
+ *             their originals' names
+ *   rollback  drop trigger, check and copies; rename the shadow aside (green's writes kept)
  */
 import type { PoolClient } from "pg";
-import { columnExists, constraintExists } from "../catalog";
+import { columnExists, constraintExists, tableExists } from "../catalog";
 import { asideName, ident, notNullCheckName, qualified, shadowColumn, triggerName } from "../sql";
-import { findColumn, findTable, MigrationError, type OpContext, type Operation } from "../types";
+import {
+  findColumn,
+  findTable,
+  MigrationError,
+  type OpContext,
+  type Operation,
+  type Queryable,
+} from "../types";
+import {
+  type CarryArgs,
+  copiesToValidate,
+  copyConstraints,
+  copyIndexes,
+  dropFromShadow,
+  refuseUncarriable,
+  swapInCopies,
+  validateCopies,
+} from "./carry-over";
 import { dropTrigger, installTrigger, pairTriggerBody } from "./triggers";
 
 export interface ShadowSpec {
@@ -36,10 +52,12 @@ export interface ShadowSpec {
   notNull?: boolean;
   /** Default of the new column; undefined copies the old default when the type is unchanged. */
   default?: string | null;
+  /** Declared lossless: verify demands that up and down round-trip. */
+  lossless?: boolean;
   describe: string;
 }
 
-async function oldColumnInfo(c: PoolClient, schema: string, table: string, column: string) {
+async function oldColumnInfo(c: Queryable, schema: string, table: string, column: string) {
   const r = await c.query<{ type: string; notnull: boolean; dflt: string | null }>(
     `SELECT format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
             pg_get_expr(d.adbin, d.adrelid) AS dflt
@@ -59,6 +77,14 @@ export function shadowOperation(spec: ShadowSpec): Operation {
   const trig = (ctx: OpContext) => triggerName(ctx.migrationId, ctx.index, table);
   const nn = (ctx: OpContext) => notNullCheckName(ctx.migrationId, newName);
   const label = `${spec.kind} ${spec.table}.${spec.column}`;
+  const carry = (ctx: OpContext): CarryArgs => ({
+    schema: ctx.schema,
+    table,
+    column: oldPhysical,
+    shadow: shadow(),
+    migrationId: ctx.migrationId,
+    label,
+  });
 
   return {
     kind: spec.kind,
@@ -77,89 +103,63 @@ export function shadowOperation(spec: ShadowSpec): Operation {
         t.defaults = { ...t.defaults, [newName]: spec.default ?? "NULL" };
       }
     },
-    async start(ctx) {
-      const tbl = qualified(ctx.schema, table);
-      await ctx.step(`start:${ctx.index}:${spec.kind}:shadow`, async (c) => {
-        const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-        if (!info) throw new MigrationError("VALIDATION", `${label}: column does not exist`);
-        await c.query(`ALTER TABLE ${tbl} ADD COLUMN ${ident(shadow())} ${spec.type ?? info.type}`);
-      });
-      await ctx.step(`start:${ctx.index}:${spec.kind}:trigger`, async (c) => {
-        const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-        const before = findTable(ctx.before, spec.table, spec.kind);
-        const after = findTable(ctx.after, spec.table, spec.kind);
-        const body = await pairTriggerBody(c, {
-          schema: ctx.schema,
-          table,
-          oldColumn: oldPhysical,
-          shadow: shadow(),
-          up: { expression: spec.up, columns: before.columns },
-          down: { expression: spec.down, columns: after.columns },
-          oldNotNull: Boolean(info?.notnull),
-        });
-        await installTrigger(c, { schema: ctx.schema, table, name: trig(ctx), body });
-      });
-      await ctx.step(`start:${ctx.index}:${spec.kind}:not_null`, async (c) => {
-        const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-        const notNull = spec.notNull ?? Boolean(info?.notnull);
-        if (!notNull) return;
-        await c.query(
-          `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(nn(ctx))} CHECK (${ident(shadow())} IS NOT NULL) NOT VALID`,
-        );
-      });
+    async preflight(c, p) {
+      // A table this migration creates has nothing to carry over yet; start checks the column.
+      if (!(await tableExists(c, p.schema, table))) return;
+      if (!(await oldColumnInfo(c, p.schema, table, oldPhysical))) {
+        throw new MigrationError("VALIDATION", `${label}: column does not exist`);
+      }
+      await refuseUncarriable(c, p.schema, table, oldPhysical, label, p.shadowed);
     },
+    shadows: () => ({ table, column: oldPhysical, by: label }),
+    start: (ctx) => startShadow(ctx),
     backfill: () => ({ table, touchColumn: oldPhysical }),
-    dualWrites: () => [
-      {
-        table: spec.table,
-        oldTable: spec.table,
-        oldColumn: spec.column,
-        newColumn: newName,
-        up: spec.up,
-        down: spec.down,
-      },
-    ],
-    pendingChecks(ctx) {
-      const tbl = qualified(ctx.schema, table);
+    async dualWrites(ctx) {
+      const before = findTable(ctx.before, spec.table, spec.kind);
+      const after = findTable(ctx.after, spec.table, spec.kind);
       return [
         {
-          name: `${label}: NOT NULL of the new column`,
-          // Only pending when the check exists (the new column is NOT NULL).
-          sql: `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_constraint WHERE conname = ${`'${nn(ctx).replace(/'/g, "''")}'`}
-                   AND conrelid = '${tbl.replace(/'/g, "''")}'::regclass)
-                 THEN (SELECT count(*) FROM ${tbl} WHERE ${ident(shadow())} IS NULL) ELSE 0 END AS violations`,
+          label: `${after.name}.${newName}`,
+          table,
+          old: { name: spec.column, physical: oldPhysical },
+          new: { name: newName, physical: shadow() },
+          up: { expression: spec.up, columns: before.columns },
+          down: { expression: spec.down, columns: after.columns },
+          lossless: spec.lossless === true,
+          newNotNullCheck: nn(ctx),
         },
       ];
     },
-    async complete(ctx) {
-      const tbl = qualified(ctx.schema, table);
-      await ctx.step(`complete:${ctx.index}:${spec.kind}:validate`, async (c) => {
+    async pendingChecks(ctx) {
+      const copies = await ctx.inspect((c) => copiesToValidate(c, carry(ctx)));
+      return [
+        { name: `${label}: NOT NULL of the new column`, table, constraint: nn(ctx) },
+        ...copies.map((constraint) => ({
+          name: `${label}: ${constraint} (carried over)`,
+          table,
+          constraint,
+        })),
+      ];
+    },
+    async prepareComplete(ctx) {
+      await ctx.step(`validate:${ctx.index}:${spec.kind}`, async (c) => {
         if (await constraintExists(c, ctx.schema, table, nn(ctx))) {
-          await c.query(`ALTER TABLE ${tbl} VALIDATE CONSTRAINT ${ident(nn(ctx))}`);
+          await c.query(`ALTER TABLE ${qualified(ctx.schema, table)} VALIDATE CONSTRAINT ${ident(nn(ctx))}`);
         }
+        await validateCopies(c, carry(ctx));
       });
-      await ctx.step(`complete:${ctx.index}:${spec.kind}:swap`, async (c) => {
-        await dropTrigger(c, ctx.schema, table, trig(ctx));
-        const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-        if (info) await c.query(`ALTER TABLE ${tbl} DROP COLUMN ${ident(oldPhysical)} CASCADE`);
-        if (await columnExists(c, ctx.schema, table, shadow())) {
-          await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadow())} TO ${ident(newName)}`);
-        }
-        const col = ident(newName);
-        if (await constraintExists(c, ctx.schema, table, nn(ctx))) {
-          await c.query(`ALTER TABLE ${tbl} ALTER COLUMN ${col} SET NOT NULL`);
-          await c.query(`ALTER TABLE ${tbl} DROP CONSTRAINT ${ident(nn(ctx))}`);
-        }
-        const dflt = spec.default !== undefined ? spec.default : spec.type ? null : (info?.dflt ?? null);
-        if (dflt !== null) await c.query(`ALTER TABLE ${tbl} ALTER COLUMN ${col} SET DEFAULT ${dflt}`);
+      await ctx.stepOutsideTransaction(`validate:${ctx.index}:${spec.kind}:indexes`, async (c) => {
+        if (await columnExists(c, ctx.schema, table, shadow())) await copyIndexes(c, carry(ctx));
       });
     },
+    complete: (ctx) => ctx.step(`complete:${ctx.index}:${spec.kind}:swap`, (c) => swap(ctx, c)),
     async rollback(ctx) {
       const tbl = qualified(ctx.schema, table);
       await ctx.step(`rollback:${ctx.index}:${spec.kind}`, async (c) => {
         await dropTrigger(c, ctx.schema, table, trig(ctx));
         await c.query(`ALTER TABLE ${tbl} DROP CONSTRAINT IF EXISTS ${ident(nn(ctx))}`);
         if (!(await columnExists(c, ctx.schema, table, shadow()))) return;
+        await dropFromShadow(c, ctx.schema, table, shadow());
         const aside = asideName(ctx.migrationId, newName);
         await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadow())} TO ${ident(aside)}`);
         await ctx.recordAside(c, { kind: "column", table, column: aside, originalName: newName });
@@ -167,4 +167,60 @@ export function shadowOperation(spec: ShadowSpec): Operation {
     },
     touches: () => [`${spec.table}.${spec.column}`],
   };
+
+  async function startShadow(ctx: OpContext): Promise<void> {
+    const tbl = qualified(ctx.schema, table);
+    await ctx.step(`start:${ctx.index}:${spec.kind}:shadow`, async (c) => {
+      const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
+      if (!info) throw new MigrationError("VALIDATION", `${label}: column does not exist`);
+      await c.query(`ALTER TABLE ${tbl} ADD COLUMN ${ident(shadow())} ${spec.type ?? info.type}`);
+    });
+    await ctx.step(`start:${ctx.index}:${spec.kind}:trigger`, async (c) => {
+      const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
+      const before = findTable(ctx.before, spec.table, spec.kind);
+      const after = findTable(ctx.after, spec.table, spec.kind);
+      const body = await pairTriggerBody(c, {
+        schema: ctx.schema,
+        table,
+        oldColumn: oldPhysical,
+        shadow: shadow(),
+        up: { expression: spec.up, columns: before.columns },
+        down: { expression: spec.down, columns: after.columns },
+        oldNotNull: Boolean(info?.notnull),
+      });
+      await installTrigger(c, { schema: ctx.schema, table, name: trig(ctx), body });
+    });
+    await ctx.step(`start:${ctx.index}:${spec.kind}:not_null`, async (c) => {
+      const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
+      const notNull = spec.notNull ?? Boolean(info?.notnull);
+      if (!notNull) return;
+      await c.query(
+        `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(nn(ctx))} CHECK (${ident(shadow())} IS NOT NULL) NOT VALID`,
+      );
+    });
+    await ctx.step(`start:${ctx.index}:${spec.kind}:carry`, (c) => copyConstraints(c, carry(ctx)));
+    await ctx.stepOutsideTransaction(`start:${ctx.index}:${spec.kind}:carry_indexes`, (c) =>
+      copyIndexes(c, carry(ctx)),
+    );
+  }
+
+  /** One transaction: the old column goes (with its originals), the shadow takes its place and theirs. */
+  async function swap(ctx: OpContext, c: PoolClient): Promise<void> {
+    const tbl = qualified(ctx.schema, table);
+    await dropTrigger(c, ctx.schema, table, trig(ctx));
+    const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
+    await swapInCopies(c, carry(ctx), async () => {
+      if (info) await c.query(`ALTER TABLE ${tbl} DROP COLUMN ${ident(oldPhysical)} CASCADE`);
+      if (await columnExists(c, ctx.schema, table, shadow())) {
+        await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadow())} TO ${ident(newName)}`);
+      }
+    });
+    const col = ident(newName);
+    if (await constraintExists(c, ctx.schema, table, nn(ctx))) {
+      await c.query(`ALTER TABLE ${tbl} ALTER COLUMN ${col} SET NOT NULL`);
+      await c.query(`ALTER TABLE ${tbl} DROP CONSTRAINT ${ident(nn(ctx))}`);
+    }
+    const dflt = spec.default !== undefined ? spec.default : spec.type ? null : (info?.dflt ?? null);
+    if (dflt !== null) await c.query(`ALTER TABLE ${tbl} ALTER COLUMN ${col} SET DEFAULT ${dflt}`);
+  }
 }

@@ -2,7 +2,10 @@
  * Crash injection: stop the engine after EVERY step of start, complete and
  * rollback (hook that throws, as a crashed process would stop), rerun the
  * command, and require the database to converge to exactly the state of an
- * uninterrupted run. A few points are real SIGKILLs of a child process.
+ * uninterrupted run. After a crashed complete the other command is tried as
+ * well: before complete's first contract step, rollback must converge to an
+ * uninterrupted rollback; after it, rollback must be refused with advice.
+ * A few points are real SIGKILLs of a child process.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -101,7 +104,13 @@ describe("crash after every step converges on rerun", async () => {
     expect(ref.startPoints.length).toBeGreaterThan(15);
     expect(ref.startPoints).toContain("start:5:create_index#effect");
     expect(ref.startPoints).toContain("start:1:backfill#batch");
+    expect(ref.startPoints).toContain("start:3:change_type:carry");
+    expect(ref.startPoints).toContain("start:3:change_type:carry_indexes#effect");
+    expect(ref.startPoints).toContain("start:8:backfill#batch");
     expect(ref.completePoints.length).toBeGreaterThan(8);
+    expect(ref.completePoints).toContain("validate:3:change_type");
+    expect(ref.completePoints).toContain("complete:drop-old-schemas");
+    expect(ref.completePoints).toContain("complete:3:change_type:swap");
     expect(rb.rollbackPoints.length).toBeGreaterThan(6);
   });
 
@@ -135,12 +144,38 @@ describe("crash after every step converges on rerun", async () => {
       await prepared(url);
       await run(url, (e) => e.start(EVERYTHING));
       expect(await crashing(url, point, (e) => e.complete(EVERYTHING.name))).toBe(true);
-      // Once completing it can no longer roll back.
-      await expect(run(url, (e) => e.rollback(EVERYTHING.name))).rejects.toThrow(/completing/);
       await run(url, (e) => e.complete(EVERYTHING.name));
       expect(await fingerprint(url)).toBe(ref.afterComplete);
     });
   });
+
+  /** Until an operation's contract step (`complete:<n>:…`, then the final views) commits, nothing is lost. */
+  const beforeContract = (point: string) => !/^complete:\d+:/.test(point) && point !== "complete:views";
+
+  it.each(ref.completePoints)(
+    "complete crashes after %s → rollback converges, or is refused saying what to run",
+    async (point) => {
+      await withDb("crk", async (url) => {
+        await prepared(url);
+        await run(url, (e) => e.start(EVERYTHING));
+        expect(await crashing(url, point, (e) => e.complete(EVERYTHING.name))).toBe(true);
+        const st = await run(url, (e) => e.status());
+        expect(st.active?.canRollBack).toBe(beforeContract(point));
+        expect(st.active?.next).toMatch(/run `shipshape migrate complete` again/);
+        if (beforeContract(point)) {
+          expect((await run(url, (e) => e.rollback(EVERYTHING.name))).phase).toBe("rolled_back");
+          expect(await fingerprint(url)).toBe(rb.afterRollback);
+        } else {
+          await expect(run(url, (e) => e.rollback(EVERYTHING.name))).rejects.toMatchObject({
+            code: "INVALID_PHASE",
+            message: expect.stringMatching(/rollback is no longer possible/),
+          });
+          await run(url, (e) => e.complete(EVERYTHING.name));
+          expect(await fingerprint(url)).toBe(ref.afterComplete);
+        }
+      });
+    },
+  );
 
   it.each(rb.rollbackPoints)("rollback crashes after %s → rerun converges", async (point) => {
     await withDb("crb", async (url) => {
@@ -149,6 +184,9 @@ describe("crash after every step converges on rerun", async () => {
       expect(await crashing(url, point, (e) => e.rollback(EVERYTHING.name))).toBe(true);
       // Once rolling back it can no longer complete.
       await expect(run(url, (e) => e.complete(EVERYTHING.name))).rejects.toThrow(/rolling_back/);
+      expect((await run(url, (e) => e.status())).active?.next).toMatch(
+        /run `shipshape migrate rollback` again/,
+      );
       await run(url, (e) => e.rollback(EVERYTHING.name));
       expect(await fingerprint(url)).toBe(rb.afterRollback);
     });
@@ -192,7 +230,7 @@ describe("real SIGKILL of the migrating process", async () => {
       expect(a.output()).not.toContain("finished");
       const resumed = await run(url, (e) => e.start(EVERYTHING));
       expect(resumed.steps[0]).toBe("start:3:change_type:not_null");
-      const b = child(url, "complete", { SHIPSHAPE_KILL_AT: "complete:3:change_type:validate" });
+      const b = child(url, "complete", { SHIPSHAPE_KILL_AT: "validate:3:change_type" });
       expect((await b.exited).signal).toBe("SIGKILL");
       await run(url, (e) => e.complete(EVERYTHING.name));
       expect(await fingerprint(url)).toBe(ref.afterComplete);
