@@ -95,6 +95,7 @@ function stepEffects(
   return {
     async step(name, fn) {
       if (done.has(name)) return;
+      await engine.options.hooks?.beforeStep?.(name);
       await inTransaction(pool, policy, name, async (c) => {
         await fn(c);
         await state.recordStep(c, row.id, name);
@@ -104,6 +105,7 @@ function stepEffects(
     // The effect commits on its own, so a crash can land before the record: the hook lets tests put one there.
     async stepOutsideTransaction(name, fn) {
       if (done.has(name)) return;
+      await engine.options.hooks?.beforeStep?.(name);
       await outsideTransaction(pool, policy, name, fn);
       await afterStep(`${name}#effect`);
       await state.recordStep(pool, row.id, name);

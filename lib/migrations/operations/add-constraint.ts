@@ -44,6 +44,27 @@ export const schema = z.discriminatedUnion("type", [
 ]);
 export type AddConstraint = z.infer<typeof schema>;
 
+/** A foreign key or a check, NOT VALID: enforced from now on, existing rows checked on complete. */
+async function addNotValid(
+  c: PoolClient,
+  ctx: OpContext,
+  def: AddConstraint,
+  at: { table: string; columns: string[]; refTable: string; refColumns: string[] },
+): Promise<void> {
+  const tbl = qualified(ctx.schema, at.table);
+  if (def.type === "foreign_key") {
+    await c.query(
+      `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} FOREIGN KEY (${at.columns.map(ident).join(", ")})
+         REFERENCES ${qualified(ctx.schema, at.refTable)} (${at.refColumns.map(ident).join(", ")})
+         ${def.on_delete ? `ON DELETE ${def.on_delete}` : ""} NOT VALID`,
+    );
+  } else if (def.type === "check") {
+    await withLogicalNames(c, ctx.schema, at.table, bindingsAt(ctx, def.table, kind), () =>
+      c.query(`ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} CHECK (${def.check}) NOT VALID`),
+    );
+  }
+}
+
 export function create(def: AddConstraint): Operation {
   let table = def.table;
   let columns: string[] = [];
@@ -88,24 +109,13 @@ export function create(def: AddConstraint): Operation {
       return [...cols(ctx).map((c) => `${table}.${c}`), ...refCols(ctx).map((c) => `${refTable}.${c}`)];
     },
     async start(ctx) {
-      const tbl = qualified(ctx.schema, table);
       if (def.type === "unique") {
         await ctx.stepOutsideTransaction(`start:${ctx.index}:add_constraint`, buildIndex(ctx));
         return;
       }
-      await ctx.step(`start:${ctx.index}:add_constraint`, async (c) => {
-        if (def.type === "foreign_key") {
-          await c.query(
-            `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} FOREIGN KEY (${cols(ctx).map(ident).join(", ")})
-               REFERENCES ${qualified(ctx.schema, refTable)} (${refCols(ctx).map(ident).join(", ")})
-               ${def.on_delete ? `ON DELETE ${def.on_delete}` : ""} NOT VALID`,
-          );
-        } else {
-          await withLogicalNames(c, ctx.schema, table, bindingsAt(ctx, def.table, kind), () =>
-            c.query(`ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} CHECK (${def.check}) NOT VALID`),
-          );
-        }
-      });
+      await ctx.step(`start:${ctx.index}:add_constraint`, (c) =>
+        addNotValid(c, ctx, def, { table, columns: cols(ctx), refTable, refColumns: refCols(ctx) }),
+      );
     },
     pendingChecks: () => (def.type === "unique" ? [] : [{ name: label, table, constraint: def.name }]),
     async prepareComplete(ctx) {

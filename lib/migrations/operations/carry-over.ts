@@ -137,13 +137,7 @@ export async function refuseUncarriable(
         `${d.name} covers both ${table}.${column} and ${table}.${other}, which this migration also shadows`,
       );
   }
-  const incoming = await c.query<{ name: string; source: string }>(
-    `SELECT co.conname AS name, co.conrelid::regclass::text AS source FROM pg_constraint co
-       JOIN pg_attribute a ON a.attrelid = co.confrelid AND a.attnum = ANY (co.confkey)
-      WHERE co.contype = 'f' AND co.confrelid = $1::regclass AND a.attname = $2 ORDER BY 1`,
-    [qualified(schema, table), column],
-  );
-  for (const f of incoming.rows) refuse(`foreign key ${f.name} on ${f.source} references ${table}.${column}`);
+  await refuseReferenced(c, schema, table, column, label);
   const sequence = await c.query(
     `SELECT 1 FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = $2
         AND (a.attidentity <> '' OR EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
@@ -151,6 +145,35 @@ export async function refuseUncarriable(
     [qualified(schema, table), column],
   );
   if (sequence.rowCount) refuse("the column owns a sequence (serial or identity)");
+}
+
+/**
+ * Throws VALIDATION when another table's foreign key references the column:
+ * complete's DROP COLUMN … CASCADE would take it away. Checked before start
+ * records anything, and again when complete validates (an operation of the
+ * same migration may have added one), while rollback is still possible.
+ */
+export async function refuseReferenced(
+  c: Queryable,
+  schema: string,
+  table: string,
+  column: string,
+  label: string,
+): Promise<void> {
+  const incoming = await c.query<{ name: string; source: string }>(
+    `SELECT co.conname AS name, co.conrelid::regclass::text AS source FROM pg_constraint co
+       JOIN pg_attribute a ON a.attrelid = co.confrelid AND a.attnum = ANY (co.confkey)
+      WHERE co.contype = 'f' AND co.confrelid = $1::regclass AND a.attname = $2 ORDER BY 1`,
+    [qualified(schema, table), column],
+  );
+  const f = incoming.rows[0];
+  if (f) {
+    throw new MigrationError(
+      "VALIDATION",
+      `${label}: foreign key ${f.name} on ${f.source} references ${table}.${column}; the engine cannot carry it ` +
+        "over to the new column, so change the column in a migration of its own (e.g. raw_sql)",
+    );
+  }
 }
 
 /**

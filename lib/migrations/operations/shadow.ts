@@ -32,6 +32,7 @@ import {
   copyConstraints,
   copyIndexes,
   dropFromShadow,
+  refuseReferenced,
   refuseUncarriable,
   swapInCopies,
   validateCopies,
@@ -69,23 +70,125 @@ async function oldColumnInfo(c: Queryable, schema: string, table: string, column
   return r.rows[0];
 }
 
+/** One shadowed column of a migration: its spec, and what applyToModel learned. */
+interface Shadow {
+  spec: ShadowSpec;
+  newName: string;
+  /** Physical table and old column (known after applyToModel). */
+  table: string;
+  oldPhysical: string;
+  label: string;
+}
+
+const shadowOf = (s: Shadow) => shadowColumn(s.oldPhysical);
+const trig = (s: Shadow, ctx: OpContext) => triggerName(ctx.migrationId, ctx.index, s.table);
+const nn = (s: Shadow, ctx: OpContext) => notNullCheckName(ctx.migrationId, s.newName);
+const carry = (s: Shadow, ctx: OpContext): CarryArgs => ({
+  schema: ctx.schema,
+  table: s.table,
+  column: s.oldPhysical,
+  shadow: shadowOf(s),
+  migrationId: ctx.migrationId,
+  label: s.label,
+});
+const bindings = (s: Shadow, ctx: OpContext) => ({
+  up: { expression: s.spec.up, columns: findTable(ctx.before, s.spec.table, s.spec.kind).columns },
+  down: { expression: s.spec.down, columns: findTable(ctx.after, s.spec.table, s.spec.kind).columns },
+});
+
+async function startShadow(s: Shadow, ctx: OpContext): Promise<void> {
+  const { spec, table, oldPhysical } = s;
+  const tbl = qualified(ctx.schema, table);
+  await ctx.step(`start:${ctx.index}:${spec.kind}:shadow`, async (c) => {
+    const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
+    if (!info) throw new MigrationError("VALIDATION", `${s.label}: column does not exist`);
+    await c.query(`ALTER TABLE ${tbl} ADD COLUMN ${ident(shadowOf(s))} ${spec.type ?? info.type}`);
+  });
+  await ctx.step(`start:${ctx.index}:${spec.kind}:trigger`, async (c) => {
+    const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
+    const body = await pairTriggerBody(c, {
+      schema: ctx.schema,
+      table,
+      oldColumn: oldPhysical,
+      shadow: shadowOf(s),
+      ...bindings(s, ctx),
+      oldNotNull: Boolean(info?.notnull),
+    });
+    await installTrigger(c, { schema: ctx.schema, table, name: trig(s, ctx), body });
+  });
+  await ctx.step(`start:${ctx.index}:${spec.kind}:not_null`, async (c) => {
+    const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
+    if (!(spec.notNull ?? info?.notnull)) return;
+    await c.query(
+      `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(nn(s, ctx))} CHECK (${ident(shadowOf(s))} IS NOT NULL) NOT VALID`,
+    );
+  });
+  await ctx.step(`start:${ctx.index}:${spec.kind}:carry`, (c) => copyConstraints(c, carry(s, ctx)));
+  await ctx.stepOutsideTransaction(`start:${ctx.index}:${spec.kind}:carry_indexes`, (c) =>
+    copyIndexes(c, carry(s, ctx)),
+  );
+}
+
+async function prepareComplete(s: Shadow, ctx: OpContext): Promise<void> {
+  const { spec, table, oldPhysical } = s;
+  await ctx.step(`validate:${ctx.index}:${spec.kind}`, async (c) => {
+    if (await columnExists(c, ctx.schema, table, oldPhysical)) {
+      await refuseReferenced(c, ctx.schema, table, oldPhysical, s.label);
+    }
+    if (await constraintExists(c, ctx.schema, table, nn(s, ctx))) {
+      await c.query(`ALTER TABLE ${qualified(ctx.schema, table)} VALIDATE CONSTRAINT ${ident(nn(s, ctx))}`);
+    }
+    await validateCopies(c, carry(s, ctx));
+  });
+  await ctx.stepOutsideTransaction(`validate:${ctx.index}:${spec.kind}:indexes`, async (c) => {
+    if (await columnExists(c, ctx.schema, table, shadowOf(s))) await copyIndexes(c, carry(s, ctx));
+  });
+}
+
+/** One transaction: the old column goes (with its originals), the shadow takes its place and theirs. */
+async function swap(s: Shadow, ctx: OpContext, c: PoolClient): Promise<void> {
+  const { spec, table, oldPhysical } = s;
+  const tbl = qualified(ctx.schema, table);
+  await dropTrigger(c, ctx.schema, table, trig(s, ctx));
+  const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
+  await swapInCopies(c, carry(s, ctx), async () => {
+    if (info) await c.query(`ALTER TABLE ${tbl} DROP COLUMN ${ident(oldPhysical)} CASCADE`);
+    if (await columnExists(c, ctx.schema, table, shadowOf(s))) {
+      await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadowOf(s))} TO ${ident(s.newName)}`);
+    }
+  });
+  const col = ident(s.newName);
+  if (await constraintExists(c, ctx.schema, table, nn(s, ctx))) {
+    await c.query(`ALTER TABLE ${tbl} ALTER COLUMN ${col} SET NOT NULL`);
+    await c.query(`ALTER TABLE ${tbl} DROP CONSTRAINT ${ident(nn(s, ctx))}`);
+  }
+  const dflt = spec.default !== undefined ? spec.default : spec.type ? null : (info?.dflt ?? null);
+  if (dflt !== null) await c.query(`ALTER TABLE ${tbl} ALTER COLUMN ${col} SET DEFAULT ${dflt}`);
+}
+
+async function rollback(s: Shadow, ctx: OpContext): Promise<void> {
+  const { table } = s;
+  const tbl = qualified(ctx.schema, table);
+  await ctx.step(`rollback:${ctx.index}:${s.spec.kind}`, async (c) => {
+    await dropTrigger(c, ctx.schema, table, trig(s, ctx));
+    await c.query(`ALTER TABLE ${tbl} DROP CONSTRAINT IF EXISTS ${ident(nn(s, ctx))}`);
+    if (!(await columnExists(c, ctx.schema, table, shadowOf(s)))) return;
+    await dropFromShadow(c, ctx.schema, table, shadowOf(s));
+    const aside = asideName(ctx.migrationId, s.newName);
+    await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadowOf(s))} TO ${ident(aside)}`);
+    await ctx.recordAside(c, { kind: "column", table, column: aside, originalName: s.newName });
+  });
+}
+
 export function shadowOperation(spec: ShadowSpec): Operation {
   const newName = spec.newName ?? spec.column;
-  let table = spec.table;
-  let oldPhysical = spec.column;
-  const shadow = () => shadowColumn(oldPhysical);
-  const trig = (ctx: OpContext) => triggerName(ctx.migrationId, ctx.index, table);
-  const nn = (ctx: OpContext) => notNullCheckName(ctx.migrationId, newName);
-  const label = `${spec.kind} ${spec.table}.${spec.column}`;
-  const carry = (ctx: OpContext): CarryArgs => ({
-    schema: ctx.schema,
-    table,
-    column: oldPhysical,
-    shadow: shadow(),
-    migrationId: ctx.migrationId,
-    label,
-  });
-
+  const s: Shadow = {
+    spec,
+    newName,
+    table: spec.table,
+    oldPhysical: spec.column,
+    label: `${spec.kind} ${spec.table}.${spec.column}`,
+  };
   return {
     kind: spec.kind,
     describe: () => spec.describe,
@@ -93,134 +196,54 @@ export function shadowOperation(spec: ShadowSpec): Operation {
       const t = findTable(model, spec.table, spec.kind);
       const c = findColumn(t, spec.column, spec.kind);
       if (newName !== spec.column && t.columns.some((x) => x.name === newName)) {
-        throw new MigrationError("VALIDATION", `${label}: column '${spec.table}.${newName}' already exists`);
+        throw new MigrationError(
+          "VALIDATION",
+          `${s.label}: column '${spec.table}.${newName}' already exists`,
+        );
       }
-      table = t.physical;
-      oldPhysical = c.physical;
+      s.table = t.physical;
+      s.oldPhysical = c.physical;
       c.name = newName;
-      c.physical = shadowColumn(oldPhysical);
-      if (spec.default !== undefined) {
-        t.defaults = { ...t.defaults, [newName]: spec.default ?? "NULL" };
-      }
+      c.physical = shadowOf(s);
+      if (spec.default !== undefined) t.defaults = { ...t.defaults, [newName]: spec.default ?? "NULL" };
     },
     async preflight(c, p) {
       // A table this migration creates has nothing to carry over yet; start checks the column.
-      if (!(await tableExists(c, p.schema, table))) return;
-      if (!(await oldColumnInfo(c, p.schema, table, oldPhysical))) {
-        throw new MigrationError("VALIDATION", `${label}: column does not exist`);
+      if (!(await tableExists(c, p.schema, s.table))) return;
+      if (!(await oldColumnInfo(c, p.schema, s.table, s.oldPhysical))) {
+        throw new MigrationError("VALIDATION", `${s.label}: column does not exist`);
       }
-      await refuseUncarriable(c, p.schema, table, oldPhysical, label, p.shadowed);
+      await refuseUncarriable(c, p.schema, s.table, s.oldPhysical, s.label, p.shadowed);
     },
-    shadows: () => ({ table, column: oldPhysical, by: label }),
-    start: (ctx) => startShadow(ctx),
-    backfill: () => ({ table, touchColumn: oldPhysical }),
-    async dualWrites(ctx) {
-      const before = findTable(ctx.before, spec.table, spec.kind);
-      const after = findTable(ctx.after, spec.table, spec.kind);
-      return [
-        {
-          label: `${after.name}.${newName}`,
-          table,
-          old: { name: spec.column, physical: oldPhysical },
-          new: { name: newName, physical: shadow() },
-          up: { expression: spec.up, columns: before.columns },
-          down: { expression: spec.down, columns: after.columns },
-          lossless: spec.lossless === true,
-          newNotNullCheck: nn(ctx),
-        },
-      ];
-    },
+    shadows: () => ({ table: s.table, column: s.oldPhysical, by: s.label }),
+    start: (ctx) => startShadow(s, ctx),
+    backfill: () => ({ table: s.table, touchColumn: s.oldPhysical }),
+    dualWrites: (ctx) => [
+      {
+        label: `${findTable(ctx.after, spec.table, spec.kind).name}.${newName}`,
+        table: s.table,
+        old: { name: spec.column, physical: s.oldPhysical },
+        new: { name: newName, physical: shadowOf(s) },
+        ...bindings(s, ctx),
+        lossless: spec.lossless === true,
+        newNotNullCheck: nn(s, ctx),
+      },
+    ],
     async pendingChecks(ctx) {
-      const copies = await ctx.inspect((c) => copiesToValidate(c, carry(ctx)));
+      const copies = await ctx.inspect((c) => copiesToValidate(c, carry(s, ctx)));
+      const of = (constraint: string, name: string) => ({
+        name: `${s.label}: ${name}`,
+        table: s.table,
+        constraint,
+      });
       return [
-        { name: `${label}: NOT NULL of the new column`, table, constraint: nn(ctx) },
-        ...copies.map((constraint) => ({
-          name: `${label}: ${constraint} (carried over)`,
-          table,
-          constraint,
-        })),
+        of(nn(s, ctx), "NOT NULL of the new column"),
+        ...copies.map((x) => of(x, `${x} (carried over)`)),
       ];
     },
-    async prepareComplete(ctx) {
-      await ctx.step(`validate:${ctx.index}:${spec.kind}`, async (c) => {
-        if (await constraintExists(c, ctx.schema, table, nn(ctx))) {
-          await c.query(`ALTER TABLE ${qualified(ctx.schema, table)} VALIDATE CONSTRAINT ${ident(nn(ctx))}`);
-        }
-        await validateCopies(c, carry(ctx));
-      });
-      await ctx.stepOutsideTransaction(`validate:${ctx.index}:${spec.kind}:indexes`, async (c) => {
-        if (await columnExists(c, ctx.schema, table, shadow())) await copyIndexes(c, carry(ctx));
-      });
-    },
-    complete: (ctx) => ctx.step(`complete:${ctx.index}:${spec.kind}:swap`, (c) => swap(ctx, c)),
-    async rollback(ctx) {
-      const tbl = qualified(ctx.schema, table);
-      await ctx.step(`rollback:${ctx.index}:${spec.kind}`, async (c) => {
-        await dropTrigger(c, ctx.schema, table, trig(ctx));
-        await c.query(`ALTER TABLE ${tbl} DROP CONSTRAINT IF EXISTS ${ident(nn(ctx))}`);
-        if (!(await columnExists(c, ctx.schema, table, shadow()))) return;
-        await dropFromShadow(c, ctx.schema, table, shadow());
-        const aside = asideName(ctx.migrationId, newName);
-        await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadow())} TO ${ident(aside)}`);
-        await ctx.recordAside(c, { kind: "column", table, column: aside, originalName: newName });
-      });
-    },
+    prepareComplete: (ctx) => prepareComplete(s, ctx),
+    complete: (ctx) => ctx.step(`complete:${ctx.index}:${spec.kind}:swap`, (c) => swap(s, ctx, c)),
+    rollback: (ctx) => rollback(s, ctx),
     touches: () => [`${spec.table}.${spec.column}`],
   };
-
-  async function startShadow(ctx: OpContext): Promise<void> {
-    const tbl = qualified(ctx.schema, table);
-    await ctx.step(`start:${ctx.index}:${spec.kind}:shadow`, async (c) => {
-      const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-      if (!info) throw new MigrationError("VALIDATION", `${label}: column does not exist`);
-      await c.query(`ALTER TABLE ${tbl} ADD COLUMN ${ident(shadow())} ${spec.type ?? info.type}`);
-    });
-    await ctx.step(`start:${ctx.index}:${spec.kind}:trigger`, async (c) => {
-      const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-      const before = findTable(ctx.before, spec.table, spec.kind);
-      const after = findTable(ctx.after, spec.table, spec.kind);
-      const body = await pairTriggerBody(c, {
-        schema: ctx.schema,
-        table,
-        oldColumn: oldPhysical,
-        shadow: shadow(),
-        up: { expression: spec.up, columns: before.columns },
-        down: { expression: spec.down, columns: after.columns },
-        oldNotNull: Boolean(info?.notnull),
-      });
-      await installTrigger(c, { schema: ctx.schema, table, name: trig(ctx), body });
-    });
-    await ctx.step(`start:${ctx.index}:${spec.kind}:not_null`, async (c) => {
-      const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-      const notNull = spec.notNull ?? Boolean(info?.notnull);
-      if (!notNull) return;
-      await c.query(
-        `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(nn(ctx))} CHECK (${ident(shadow())} IS NOT NULL) NOT VALID`,
-      );
-    });
-    await ctx.step(`start:${ctx.index}:${spec.kind}:carry`, (c) => copyConstraints(c, carry(ctx)));
-    await ctx.stepOutsideTransaction(`start:${ctx.index}:${spec.kind}:carry_indexes`, (c) =>
-      copyIndexes(c, carry(ctx)),
-    );
-  }
-
-  /** One transaction: the old column goes (with its originals), the shadow takes its place and theirs. */
-  async function swap(ctx: OpContext, c: PoolClient): Promise<void> {
-    const tbl = qualified(ctx.schema, table);
-    await dropTrigger(c, ctx.schema, table, trig(ctx));
-    const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-    await swapInCopies(c, carry(ctx), async () => {
-      if (info) await c.query(`ALTER TABLE ${tbl} DROP COLUMN ${ident(oldPhysical)} CASCADE`);
-      if (await columnExists(c, ctx.schema, table, shadow())) {
-        await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadow())} TO ${ident(newName)}`);
-      }
-    });
-    const col = ident(newName);
-    if (await constraintExists(c, ctx.schema, table, nn(ctx))) {
-      await c.query(`ALTER TABLE ${tbl} ALTER COLUMN ${col} SET NOT NULL`);
-      await c.query(`ALTER TABLE ${tbl} DROP CONSTRAINT ${ident(nn(ctx))}`);
-    }
-    const dflt = spec.default !== undefined ? spec.default : spec.type ? null : (info?.dflt ?? null);
-    if (dflt !== null) await c.query(`ALTER TABLE ${tbl} ALTER COLUMN ${col} SET DEFAULT ${dflt}`);
-  }
 }

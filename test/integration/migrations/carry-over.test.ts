@@ -308,4 +308,40 @@ describe("constraints and indexes of a shadowed column", () => {
       }
     });
   });
+  it("refuses, when complete validates, a reference the same migration added to the shadowed column", async () => {
+    await withDb("carry", async (url) => {
+      const e = engineFor(url);
+      try {
+        const first = load("01_items.yaml");
+        await e.start(first);
+        await e.complete(first.name);
+        const both: MigrationDefinition = {
+          name: "02_tags_and_code",
+          operations: [
+            {
+              create_table: {
+                table: "tags",
+                columns: [
+                  { name: "id", type: "bigserial", primary_key: true },
+                  { name: "item_code", type: "text", references: { table: "items", column: "code" } },
+                ],
+              },
+            },
+            {
+              change_type: { table: "items", column: "code", type: "varchar(10)", up: "code", down: "code" },
+            },
+          ],
+        };
+        await e.start(both);
+        await expect(e.complete(both.name)).rejects.toMatchObject({
+          code: "VALIDATION",
+          message: expect.stringMatching(/tags_item_code_fkey on tags references items\.code/),
+        });
+        expect((await e.status()).active).toMatchObject({ phase: "active", canRollBack: true });
+        expect((await e.rollback(both.name)).phase).toBe("rolled_back");
+      } finally {
+        await e.close();
+      }
+    });
+  });
 });
