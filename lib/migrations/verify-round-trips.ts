@@ -194,22 +194,24 @@ async function probeRow(p: Probe, row: string[], mismatches: Mismatches) {
     }
   }
   if (!up || !down) return;
-  const there = await evaluate<boolean>(
-    p,
-    row,
-    `(${down}(${up}(t))).${o} IS NOT DISTINCT FROM t.${o}`,
-    "old → new → old",
-    "down(up(…))",
-  );
-  if (there === false) mismatches.oldNewOld++;
-  const back = await evaluate<boolean>(
-    p,
-    row,
-    `(${up}(${down}(t))).${n} IS NOT DISTINCT FROM t.${n}`,
-    "new → old → new",
-    "up(down(…))",
-  );
-  if (back === false) mismatches.newOldNew++;
+  const trips = [
+    {
+      key: "oldNewOld",
+      direction: "old → new → old",
+      what: "down(up(…))",
+      expr: `(${down}(${up}(t))).${o} IS NOT DISTINCT FROM t.${o}`,
+    },
+    {
+      key: "newOldNew",
+      direction: "new → old → new",
+      what: "up(down(…))",
+      expr: `(${up}(${down}(t))).${n} IS NOT DISTINCT FROM t.${n}`,
+    },
+  ] as const;
+  for (const trip of trips) {
+    if ((await evaluate<boolean>(p, row, trip.expr, trip.direction, trip.what)) === false)
+      mismatches[trip.key]++;
+  }
 }
 
 /** The NULLs one version may write and the other's NOT NULL column must not receive. */

@@ -18,15 +18,8 @@ import { z } from "zod";
 import { constraintExists } from "../catalog";
 import { bindingsAt, withLogicalNames } from "../logical-names";
 import { ident, qualified } from "../sql";
-import {
-  finalPhysical,
-  findColumn,
-  findTable,
-  MigrationError,
-  type OpContext,
-  type Operation,
-} from "../types";
-import { createIndexConcurrently, dropIndexConcurrently, Name, Sql } from "./common";
+import { findColumn, findTable, MigrationError, type OpContext, type Operation } from "../types";
+import { createIndexConcurrently, dropIndexConcurrently, finalColumn, Name, Sql } from "./common";
 import { refuseTakenName } from "./taken-name";
 
 export const kind = "add_constraint";
@@ -71,14 +64,8 @@ export function create(def: AddConstraint): Operation {
   let refTable = "";
   let refColumns: string[] = [];
   const label = `add_constraint ${def.type} ${def.name} on ${def.table}`;
-  /** The new version's physical column behind `column` of `physical` (as of this operation). */
-  const final = (ctx: OpContext, physical: string, column: string) => {
-    const out = finalPhysical(ctx.final, physical, column);
-    if (!out) throw new MigrationError("VALIDATION", `${label}: this migration drops ${physical}.${column}`);
-    return out;
-  };
-  const cols = (ctx: OpContext) => columns.map((c) => final(ctx, table, c));
-  const refCols = (ctx: OpContext) => refColumns.map((c) => final(ctx, refTable, c));
+  const cols = (ctx: OpContext) => columns.map((c) => finalColumn(ctx, table, c, label));
+  const refCols = (ctx: OpContext) => refColumns.map((c) => finalColumn(ctx, refTable, c, label));
   const buildIndex = (ctx: OpContext) => (c: PoolClient) =>
     createIndexConcurrently(
       c,

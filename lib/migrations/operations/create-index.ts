@@ -11,15 +11,8 @@ import type { PoolClient } from "pg";
 import { z } from "zod";
 import { bindingsAt, physicalExpression } from "../logical-names";
 import { ident, qualified } from "../sql";
-import {
-  finalPhysical,
-  findColumn,
-  findTable,
-  MigrationError,
-  type OpContext,
-  type Operation,
-} from "../types";
-import { createIndexConcurrently, dropIndexConcurrently, Name, Sql } from "./common";
+import { findColumn, findTable, type OpContext, type Operation } from "../types";
+import { createIndexConcurrently, dropIndexConcurrently, finalColumn, Name, Sql } from "./common";
 import { refuseTakenName } from "./taken-name";
 
 export const kind = "create_index";
@@ -37,12 +30,7 @@ export function create(def: CreateIndex): Operation {
   let table = def.table;
   let columns: string[] = [];
   const label = `create_index ${def.name} on ${def.table}`;
-  const finalColumns = (ctx: OpContext) =>
-    columns.map((c) => {
-      const out = finalPhysical(ctx.final, table, c);
-      if (!out) throw new MigrationError("VALIDATION", `${label}: this migration drops ${def.table}.${c}`);
-      return out;
-    });
+  const finalColumns = (ctx: OpContext) => columns.map((c) => finalColumn(ctx, table, c, label));
   /** The predicate over physical names; binding it briefly locks the table, so only when a name differs. */
   const predicate = async (ctx: OpContext, c: PoolClient) => {
     if (!def.where) return "";

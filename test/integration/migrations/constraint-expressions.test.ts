@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
-import { admin, engineFor, withClient, withDb } from "./helpers";
+import { admin, applied, engineFor, withClient, withDb } from "./helpers";
 
 const INIT: MigrationDefinition = {
   name: "01_posts",
@@ -39,8 +39,7 @@ describe("a check on a column shadowed in the same migration", () => {
       const e = engineFor(url);
       const a = await admin(url);
       try {
-        await e.start(INIT);
-        await e.complete(INIT.name);
+        await applied(url, INIT);
         await withClient(url, "shop_01_posts", (c) =>
           c.query("INSERT INTO posts (title) VALUES ('hello'), ('world')"),
         );

@@ -10,21 +10,10 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { EVERYTHING, INIT, seed } from "./fixtures/shop";
-import { admin, engineFor, fingerprint, leftovers, withClient, withDb } from "./helpers";
+import { EVERYTHING, seededShop } from "./fixtures/shop";
+import { admin, engineFor, fingerprint, leftovers, withDb } from "./helpers";
 
 class SimulatedCrash extends Error {}
-
-async function prepared(url: string) {
-  const e = engineFor(url);
-  try {
-    await e.start(INIT);
-    await e.complete(INIT.name);
-  } finally {
-    await e.close();
-  }
-  await withClient(url, "shop_0001_init", (c) => seed(c));
-}
 
 /** Runs `fn` with an engine that crashes right after `crashAt`; returns whether it crashed. */
 async function crashing(
@@ -67,7 +56,7 @@ function crashPoints(steps: string[], all: string[]): string[] {
 
 const reference = async () =>
   withDb("crashref", async (url) => {
-    await prepared(url);
+    await seededShop(url);
     const seen: string[] = [];
     const e = engineFor(url, { hooks: { afterStep: (s) => void seen.push(s) } });
     const started = await e.start(EVERYTHING);
@@ -81,7 +70,7 @@ const reference = async () =>
 
 const rollbackReference = async () =>
   withDb("crashref", async (url) => {
-    await prepared(url);
+    await seededShop(url);
     const seen: string[] = [];
     const e = engineFor(url, { hooks: { afterStep: (s) => void seen.push(s) } });
     await e.start(EVERYTHING);
@@ -116,7 +105,7 @@ describe("crash after every step converges on rerun", async () => {
 
   it.each(ref.startPoints)("start crashes after %s → rerun start → complete converges", async (point) => {
     await withDb("crs", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       expect(await crashing(url, point, (e) => e.start(EVERYTHING))).toBe(true);
       const status = await run(url, (e) => e.status());
       expect(status.active?.phase).toBe("starting");
@@ -129,7 +118,7 @@ describe("crash after every step converges on rerun", async () => {
 
   it.each(ref.startPoints)("start crashes after %s → rollback converges", async (point) => {
     await withDb("crr", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       expect(await crashing(url, point, (e) => e.start(EVERYTHING))).toBe(true);
       await run(url, (e) => e.rollback(EVERYTHING.name));
       // Same objects and application data; only the put-aside set depends on how far start got.
@@ -141,7 +130,7 @@ describe("crash after every step converges on rerun", async () => {
 
   it.each(ref.completePoints)("complete crashes after %s → rerun converges", async (point) => {
     await withDb("crc", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       await run(url, (e) => e.start(EVERYTHING));
       expect(await crashing(url, point, (e) => e.complete(EVERYTHING.name))).toBe(true);
       await run(url, (e) => e.complete(EVERYTHING.name));
@@ -156,7 +145,7 @@ describe("crash after every step converges on rerun", async () => {
     "complete crashes after %s → rollback converges, or is refused saying what to run",
     async (point) => {
       await withDb("crk", async (url) => {
-        await prepared(url);
+        await seededShop(url);
         await run(url, (e) => e.start(EVERYTHING));
         expect(await crashing(url, point, (e) => e.complete(EVERYTHING.name))).toBe(true);
         const st = await run(url, (e) => e.status());
@@ -179,7 +168,7 @@ describe("crash after every step converges on rerun", async () => {
 
   it.each(rb.rollbackPoints)("rollback crashes after %s → rerun converges", async (point) => {
     await withDb("crb", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       await run(url, (e) => e.start(EVERYTHING));
       expect(await crashing(url, point, (e) => e.rollback(EVERYTHING.name))).toBe(true);
       // Once rolling back it can no longer complete.
@@ -224,7 +213,7 @@ describe("real SIGKILL of the migrating process", async () => {
 
   it("killed mid-start, mid-complete: reruns converge", async () => {
     await withDb("kill", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       const a = child(url, "start", { SHIPSHAPE_KILL_AT: "start:3:change_type:trigger" });
       expect((await a.exited).signal).toBe("SIGKILL");
       expect(a.output()).not.toContain("finished");
@@ -239,7 +228,7 @@ describe("real SIGKILL of the migrating process", async () => {
 
   it("killed mid-rollback (after a CONCURRENTLY step's effect, before its record): rerun converges", async () => {
     await withDb("kill", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       await run(url, (e) => e.start(EVERYTHING));
       const a = child(url, "rollback", { SHIPSHAPE_KILL_AT: "rollback:5:create_index#effect" });
       expect((await a.exited).signal).toBe("SIGKILL");
@@ -250,7 +239,7 @@ describe("real SIGKILL of the migrating process", async () => {
 
   it("killed from outside mid-backfill: the rerun resumes at the persisted cursor", async () => {
     await withDb("kill", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       const c = await admin(url);
       try {
         await c.query("TRUNCATE products RESTART IDENTITY");

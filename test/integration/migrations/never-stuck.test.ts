@@ -13,19 +13,8 @@
 import type { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
-import { INIT, seed } from "./fixtures/shop";
+import { seededShop } from "./fixtures/shop";
 import { admin, engineFor, leftovers, withClient, withDb } from "./helpers";
-
-async function initialised(url: string) {
-  const e = engineFor(url);
-  try {
-    await e.start(INIT);
-    await e.complete(INIT.name);
-  } finally {
-    await e.close();
-  }
-  await withClient(url, "shop_0001_init", (c) => seed(c));
-}
 
 const CHEAP: MigrationDefinition = {
   name: "0002_cheap",
@@ -74,7 +63,7 @@ async function holdLock(url: string, table: string): Promise<Client> {
 describe("complete and rollback never leave a migration stuck", () => {
   it("complete failing validation leaves it active: rollback works, or fix the rows and complete", async () => {
     await withDb("stuck", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const e = engineFor(url);
       try {
         await e.start(CHEAP);
@@ -104,7 +93,7 @@ describe("complete and rollback never leave a migration stuck", () => {
 
   it("complete failing at its first contracting step can still roll back, old views restored", async () => {
     await withDb("stuck", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const e = engineFor(url);
       try {
         await e.start(ARCHIVE);
@@ -135,7 +124,7 @@ describe("complete and rollback never leave a migration stuck", () => {
 
   it("complete failing after it contracted something: rollback refused with advice, rerun completes", async () => {
     await withDb("stuck", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       let holder: Client | undefined;
       const e = engineFor(url, {
         lockTimeoutMs: 50,
@@ -172,7 +161,7 @@ describe("complete and rollback never leave a migration stuck", () => {
 
   it("rollback failing on a lock: status says rerun rollback; the rerun finishes it", async () => {
     await withDb("stuck", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const e = engineFor(url, { lockTimeoutMs: 50, ddlRetries: 1 });
       let holder: Client | undefined;
       try {

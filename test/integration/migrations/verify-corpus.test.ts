@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadMigrationFile, loadMigrationsDir } from "../../../lib/migrations/file-format";
 import { OPERATION_KINDS } from "../../../lib/migrations/operations";
-import { engineFor, leftovers, schemaOf, withClient, withDb } from "./helpers";
+import { applied, engineFor, leftovers, schemaOf, withClient, withDb } from "./helpers";
 
 const CORPUS = path.join(__dirname, "../../fixtures/migrations/corpus");
 const BASE = loadMigrationFile(path.join(CORPUS, "base.yaml"));
@@ -40,8 +40,7 @@ describe("verify over a corpus of sound migrations", () => {
       await withDb("corpus", async (url) => {
         const e = engineFor(url);
         try {
-          await e.start(BASE);
-          await e.complete(BASE.name);
+          await applied(url, BASE);
           await withClient(url, schemaOf(BASE.name), (c) => c.query(SEED));
 
           await e.start(migration);

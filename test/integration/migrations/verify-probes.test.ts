@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
-import { engineFor, withClient, withDb } from "./helpers";
+import { applied, engineFor, withClient, withDb } from "./helpers";
 
 const INIT: MigrationDefinition = {
   name: "01_accounts",
@@ -28,13 +28,7 @@ const INIT: MigrationDefinition = {
 };
 
 async function seeded(url: string) {
-  const e = engineFor(url);
-  try {
-    await e.start(INIT);
-    await e.complete(INIT.name);
-  } finally {
-    await e.close();
-  }
+  await applied(url, INIT);
   await withClient(url, "shop_01_accounts", (c) =>
     c.query(
       `INSERT INTO accounts (email, status, code, token) VALUES

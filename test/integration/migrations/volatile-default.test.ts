@@ -8,7 +8,7 @@
 import type { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
-import { INIT, seed } from "./fixtures/shop";
+import { seededShop } from "./fixtures/shop";
 import { admin, engineFor, leftovers, withClient, withDb } from "./helpers";
 
 const VOLATILE: MigrationDefinition = {
@@ -36,9 +36,7 @@ describe("add_column with a volatile default", () => {
       const e = engineFor(url);
       const a = await admin(url);
       try {
-        await e.start(INIT);
-        await e.complete(INIT.name);
-        await withClient(url, "shop_0001_init", (c) => seed(c, 50));
+        await seededShop(url, 50);
         const before = await relfilenode(a);
 
         const started = await e.start(VOLATILE);
@@ -92,9 +90,7 @@ describe("add_column with a volatile default", () => {
       const e = engineFor(url);
       const a = await admin(url);
       try {
-        await e.start(INIT);
-        await e.complete(INIT.name);
-        await withClient(url, "shop_0001_init", (c) => seed(c, 5));
+        await seededShop(url, 5);
         const before = await relfilenode(a);
         const started = await e.start({
           name: "0002_stable",
