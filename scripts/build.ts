@@ -26,7 +26,7 @@ import {
   BUILD_OUTPUTS,
   type BuildOutput,
   compiledFolders,
-  inputDigests,
+  inputStates,
   staleness,
   writeBuildStamp,
 } from "../lib/runtime/build-stamp";
@@ -59,7 +59,7 @@ async function build(output: BuildOutput, force: boolean): Promise<void> {
   }
   console.log(`build: ${artifact} (${stale})…`);
   const t0 = Date.now();
-  const inputs = inputDigests(PROJECT_ROOT, output);
+  const inputs = inputStates(PROJECT_ROOT, output);
   await BUILDERS[output]();
   writeBuildStamp(PROJECT_ROOT, output, inputs);
   console.log(`build: ${artifact} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

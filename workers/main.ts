@@ -1,5 +1,7 @@
 /**
- * The worker process: `tsx workers/main.ts` (the dev stack and demo start it).
+ * The worker process: `node dist/workers/main.js` as built by `npm run build`
+ * (the dev stack, demo and chaos start that while dist/ is current, else
+ * `tsx workers/main.ts`).
  *
  * Environment: the standard TEMPORAL_* variables (see workers/connection.ts),
  * SHIPSHAPE_TASK_QUEUE, DATABASE_URL (the application database: skeleton
@@ -12,6 +14,7 @@
  * router, PROMETHEUS_URL and http-json, and migrations from SHIPSHAPE_MIGRATIONS_DIR when set.
  * SIGINT/SIGTERM shut it down gracefully; SIGKILL is what the crash tests use.
  */
+import path from "node:path";
 import { Pool } from "pg";
 import { createActivities } from "../activities";
 import { pgDeploymentRecords } from "../activities/database";
@@ -26,6 +29,7 @@ import { createLocalTrafficRouter } from "../infra/local/traffic-router";
 import { skeletonInfraDriver } from "../infra/skeleton/driver";
 import { createMigrationEngine, type MigrationEngine } from "../lib/migrations/engine";
 import { TASK_QUEUE } from "../lib/names";
+import { PROJECT_ROOT } from "../lib/runtime/paths";
 import { temporalTarget } from "./connection";
 import { createDeploymentWorker } from "./create-worker";
 import { chooseWorkflowCode } from "./workflow-bundle";
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
   const migrationsDir = process.env.SHIPSHAPE_MIGRATIONS_DIR;
   const workflowCode = chooseWorkflowCode();
   console.log(
-    `worker ${process.pid}: workflow code ${workflowCode.bundle ? `from ${workflowCode.bundle}` : "bundled from the sources"} (${workflowCode.why})`,
+    `worker ${process.pid}: ${path.relative(PROJECT_ROOT, __filename)}; workflow code ${workflowCode.bundle ? `from ${workflowCode.bundle}` : "bundled from the sources"} (${workflowCode.why})`,
   );
   const { worker, connection } = await createDeploymentWorker({
     target,

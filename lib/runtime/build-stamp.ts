@@ -3,12 +3,13 @@
  * each build output, the digest of every input file at the moment the build
  * started. An output is current only when the inputs present now digest the
  * same, so the `shipshape` bin and the worker never run code older than the
- * sources beside them; touching a file without changing it costs nothing.
+ * sources beside them; touching a file without changing it costs nothing. A
+ * file whose size and mtime are unchanged is not read again, so the check the
+ * bin makes on every call is a walk and a stat per file.
  *
  * Plain Node (fs, crypto) on purpose: the bin loads this module from dist/ on
  * every call, before it decides anything else.
  */
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -47,14 +48,23 @@ export const BUILD_OUTPUTS: Record<BuildOutput, OutputSpec> = {
 
 export const BUILD_STAMP_FILE = "dist/build-stamp.json";
 
+/** An input file as the build saw it: its content digest, and the stat that lets a check skip reading it. */
+export interface InputState {
+  digest: string;
+  size: number;
+  mtimeMs: number;
+}
+
 interface StampEntry {
   builtAt: string;
-  inputs: Record<string, string>;
+  inputs: Record<string, InputState>;
 }
 
 type Stamp = Partial<Record<BuildOutput, StampEntry>>;
 
 function digestOf(file: string): string {
+  // Loaded on first use: a check whose inputs all kept their stat never needs it.
+  const crypto = require("node:crypto") as typeof import("node:crypto");
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex").slice(0, 16);
 }
 
@@ -69,14 +79,32 @@ function filesUnder(root: string, folder: string, out: string[]): void {
   }
 }
 
-/** The digest of every input file of an output, by path relative to the project root. */
-export function inputDigests(root: string, output: BuildOutput): Record<string, string> {
+function inputFiles(root: string, output: BuildOutput): string[] {
   const { folders, files } = BUILD_OUTPUTS[output].inputs(root);
   const all: string[] = files.filter((f) => fs.existsSync(path.join(root, f)));
   for (const folder of folders) filesUnder(root, folder, all);
-  const digests: Record<string, string> = {};
-  for (const rel of all.sort()) digests[rel] = digestOf(path.join(root, rel));
-  return digests;
+  return all.sort();
+}
+
+/**
+ * Every input file of an output as it is now, by path relative to the project
+ * root. A file whose size and mtime are the ones `known` recorded keeps its
+ * recorded digest without being read (as git's index does); the others are read.
+ */
+export function inputStates(
+  root: string,
+  output: BuildOutput,
+  known: Record<string, InputState> = {},
+): Record<string, InputState> {
+  const states: Record<string, InputState> = {};
+  for (const rel of inputFiles(root, output)) {
+    const file = path.join(root, rel);
+    const { size, mtimeMs } = fs.statSync(file);
+    const was = known[rel];
+    const digest = was && was.size === size && was.mtimeMs === mtimeMs ? was.digest : digestOf(file);
+    states[rel] = { digest, size, mtimeMs };
+  }
+  return states;
 }
 
 function readStamp(root: string): Stamp {
@@ -87,22 +115,22 @@ function readStamp(root: string): Stamp {
   }
 }
 
-/** Records that `output` was built from `inputs` (digested before the build started). */
-export function writeBuildStamp(root: string, output: BuildOutput, inputs: Record<string, string>): void {
+/** Records that `output` was built from `inputs` (taken with inputStates before the build started). */
+export function writeBuildStamp(root: string, output: BuildOutput, inputs: Record<string, InputState>): void {
   const stamp = readStamp(root);
   stamp[output] = { builtAt: new Date().toISOString(), inputs };
   const file = path.join(root, BUILD_STAMP_FILE);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(stamp, null, 1)}\n`);
+  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(stamp)}\n`);
   fs.renameSync(`${file}.tmp`, file);
 }
 
-/** The first differences between what an output was built from and the inputs now, in words. */
-function differences(built: Record<string, string>, now: Record<string, string>): string[] {
+/** The differences between what an output was built from and the inputs now, in words. */
+function differences(built: Record<string, InputState>, now: Record<string, InputState>): string[] {
   const out: string[] = [];
-  for (const [file, digest] of Object.entries(now)) {
+  for (const [file, state] of Object.entries(now)) {
     if (!(file in built)) out.push(`${file} is new`);
-    else if (built[file] !== digest) out.push(`${file} changed`);
+    else if (built[file]?.digest !== state.digest) out.push(`${file} changed`);
   }
   for (const file of Object.keys(built)) if (!(file in now)) out.push(`${file} was removed`);
   return out;
@@ -120,7 +148,7 @@ export function staleness(root: string, output: BuildOutput): string | null {
   if (!fs.existsSync(path.join(root, spec.artifact))) return "it was never built";
   const entry = readStamp(root)[output];
   if (!entry) return `${BUILD_STAMP_FILE} has no record of it`;
-  const diff = differences(entry.inputs, inputDigests(root, output));
+  const diff = differences(entry.inputs, inputStates(root, output, entry.inputs));
   if (diff.length === 0) return null;
   const more = diff.length > 1 ? ` (and ${diff.length - 1} more file${diff.length > 2 ? "s" : ""})` : "";
   return `${diff[0]}${more} since the last build`;

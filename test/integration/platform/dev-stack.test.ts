@@ -79,9 +79,12 @@ it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything
     await connection.close();
   }
 
-  // The worker runs the bundle `npm run build` made when it is current (pretest builds it),
-  // and bundles the workflow sources when it is not — never stale code; its log says which.
+  // The worker runs as built (dist/workers/main.js) with the prebuilt workflow bundle while
+  // they are current (pretest builds them), else from the sources — never stale code; its log says which.
   const workerLog = fs.readFileSync(path.join(stateDir, "dev", "worker.log"), "utf8");
+  expect(workerLog).toContain(
+    staleness(PROJECT_ROOT, "compiled") === null ? ": dist/workers/main.js; " : ": workers/main.ts; ",
+  );
   expect(workerLog).toContain(
     staleness(PROJECT_ROOT, "workflowBundle") === null
       ? `workflow code from ${path.join(PROJECT_ROOT, "dist", "workflow-bundle.js")} (current build of the sources)`

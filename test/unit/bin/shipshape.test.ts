@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { inputDigests, writeBuildStamp } from "../../../lib/runtime/build-stamp";
+import { inputStates, writeBuildStamp } from "../../../lib/runtime/build-stamp";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { type TempTree, tempTree } from "../../support/temp-tree";
 
@@ -20,7 +20,7 @@ const mainAnswering = (who: string) =>
 /** dist/ as `npm run build` leaves it: the stamp module compiled, a main, the stamp. */
 function build(): void {
   const stampSource = fs.readFileSync(path.join(PROJECT_ROOT, "lib/runtime/build-stamp.ts"), "utf8");
-  const inputs = inputDigests(root, "compiled");
+  const inputs = inputStates(root, "compiled");
   write(
     "dist/lib/runtime/build-stamp.js",
     ts.transpileModule(stampSource, {

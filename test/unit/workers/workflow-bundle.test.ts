@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { inputDigests, writeBuildStamp } from "../../../lib/runtime/build-stamp";
+import { inputStates, writeBuildStamp } from "../../../lib/runtime/build-stamp";
 import { chooseWorkflowCode } from "../../../workers/workflow-bundle";
 import { type TempTree, tempTree } from "../../support/temp-tree";
 
@@ -10,7 +10,7 @@ const write = (rel: string, text: string) => tree.write(rel, text);
 
 /** What `npm run build` does for the bundle: digest the inputs, write the bundle, record it. */
 function buildBundle(): void {
-  const inputs = inputDigests(root, "workflowBundle");
+  const inputs = inputStates(root, "workflowBundle");
   write("dist/workflow-bundle.js", "/* bundle */\n");
   writeBuildStamp(root, "workflowBundle", inputs);
 }

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { inputDigests, staleness, writeBuildStamp } from "../../../../lib/runtime/build-stamp";
+import { inputStates, staleness, writeBuildStamp } from "../../../../lib/runtime/build-stamp";
 import { type TempTree, tempTree } from "../../../support/temp-tree";
 
 let tree: TempTree;
@@ -10,7 +10,7 @@ const write = (rel: string, text: string) => tree.write(rel, text);
 
 /** What `npm run build` records: the inputs digested, then the artifact written. */
 function build(): void {
-  const inputs = inputDigests(root, "compiled");
+  const inputs = inputStates(root, "compiled");
   write("dist/cli/main.js", "exports.main = async () => 0;\n");
   writeBuildStamp(root, "compiled", inputs);
 }
@@ -43,6 +43,12 @@ describe("build stamp", () => {
     const later = new Date(Date.now() + 60_000);
     fs.utimesSync(path.join(root, "lib/names.ts"), later, later);
     expect(staleness(root, "compiled")).toBeNull();
+  });
+
+  it("reads a file again when its stat changed, so an edit of the same size is seen", () => {
+    build();
+    write("lib/names.ts", 'export const TASK_QUEUE = "shipshapf";\n');
+    expect(staleness(root, "compiled")).toBe("lib/names.ts changed since the last build");
   });
 
   it("names the source that changed, appeared or went away since the build", () => {
