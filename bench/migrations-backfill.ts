@@ -180,7 +180,8 @@ function watchLocks(url: string) {
           `SELECT l.mode, l.pid || '@' || a.xact_start AS holder,
                   extract(epoch FROM clock_timestamp() - a.xact_start) * 1000 AS ms
              FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-            WHERE l.relation = 'public.products'::regclass AND l.granted AND l.pid <> pg_backend_pid()
+            WHERE l.locktype = 'relation' AND l.relation = 'public.products'::regclass AND l.granted
+              AND l.pid <> pg_backend_pid()
               AND l.mode <> 'AccessShareLock' AND l.mode <> 'RowShareLock' AND l.mode <> 'RowExclusiveLock'`,
         );
         for (const h of r.rows) {
