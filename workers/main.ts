@@ -9,6 +9,8 @@
  * its process.json), HTTP verification, a log notifier, local artifacts under
  * SHIPSHAPE_ARTIFACT_ROOT (default: cwd), metrics from the service's local
  * router, PROMETHEUS_URL and http-json, and migrations from SHIPSHAPE_MIGRATIONS_DIR when set.
+ * `--policy <dir>` (or SHIPSHAPE_POLICY_DIR): the pinned signers per service and
+ * environment (workers/signing-policy.ts).
  * SIGINT/SIGTERM shut it down gracefully; SIGKILL is what the crash tests use.
  */
 import { Pool } from "pg";
@@ -27,6 +29,7 @@ import { createMigrationEngine, type MigrationEngine } from "../lib/migrations/e
 import { TASK_QUEUE } from "../lib/names";
 import { temporalTarget } from "./connection";
 import { createDeploymentWorker } from "./create-worker";
+import { openWorkerPolicy, policyDirFromArgs } from "./signing-policy";
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
@@ -34,6 +37,13 @@ async function main(): Promise<void> {
     console.error(
       "worker: DATABASE_URL is not set (the application database Shipshape migrates and records into)",
     );
+    process.exit(2);
+  }
+  let signing: ReturnType<typeof openWorkerPolicy>;
+  try {
+    signing = openWorkerPolicy(policyDirFromArgs());
+  } catch (err) {
+    console.error(`worker: ${(err as Error).message}`);
     process.exit(2);
   }
   const pool = new Pool({ connectionString: databaseUrl, max: 5 });
@@ -73,12 +83,13 @@ async function main(): Promise<void> {
             }),
           }
         : {}),
+      signingPolicy: signing.policy,
     }),
     workflowBundlePath: process.env.SHIPSHAPE_WORKFLOW_BUNDLE,
     identity: `shipshape-worker-${process.pid}`,
   });
   console.log(
-    `worker ${process.pid}: polling ${taskQueue} on ${target.address} (namespace ${target.namespace})`,
+    `worker ${process.pid}: polling ${taskQueue} on ${target.address} (namespace ${target.namespace}); ${signing.line}`,
   );
   try {
     await worker.run();

@@ -1,13 +1,18 @@
 // Steering commands: approve, reject, abort, pause, resume, promote,
 // retry-compensation, skip-compensation. Each is a Temporal Update, so the
 // person gets an answer — accepted, or refused with why (not an approver,
-// self-approval, nothing waiting) — and every accepted one is recorded in the
-// workflow's decision log with who and why.
+// self-approval, nothing waiting, a signature that does not prove who asks) —
+// and every accepted one is recorded in the workflow's decision log with who
+// and why. A deployment whose environment has signers needs every decision
+// signed (client/decisions.ts): with --key <file> or the ssh-agent's key.
 
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
 import type { UpdateDefinition } from "@temporalio/common";
 import type { Command } from "commander";
+import { type DecisionArgs, decisionArgs } from "../../client/decisions";
+import { SigningError } from "../../client/signing/errors";
 import { connectTemporal } from "../../client/temporal-client";
+import type { DecisionAction } from "../../lib/signing/statements";
 import {
   abortUpdate,
   approveUpdate,
@@ -18,6 +23,7 @@ import {
   resumeUpdate,
   retryCompensationUpdate,
   skipCompensationUpdate,
+  statusQuery,
 } from "../../workflows/deployment/messages";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { resolveDeployment } from "../deployment-ref";
@@ -26,6 +32,7 @@ import { defaultActor } from "./actor";
 
 interface ControlOptions {
   as?: string;
+  key?: string;
   reason?: string;
   gate?: string;
   name?: string;
@@ -33,7 +40,7 @@ interface ControlOptions {
 }
 
 interface ControlSpec {
-  command: string;
+  command: DecisionAction;
   description: string;
   // biome-ignore lint/suspicious/noExplicitAny: each update takes its own argument shape
   update: UpdateDefinition<ControlAnswer, [any]>;
@@ -106,6 +113,41 @@ const CONTROLS: ControlSpec[] = [
   },
 ];
 
+/** The update's arguments, signed when the deployment requires it; signing problems are usage errors. */
+async function controlArgs(
+  handle: Awaited<ReturnType<typeof resolveDeployment>>,
+  spec: ControlSpec,
+  options: ControlOptions,
+): Promise<DecisionArgs> {
+  // Without a worker to answer the query, an unsigned request still goes through (it waits for one).
+  const status = await handle.query(statusQuery).catch(() => null);
+  const wanted = {
+    reason: options.reason ?? "",
+    ...(options.gate ? { gate: options.gate } : {}),
+    ...(options.name ? { name: options.name } : {}),
+  };
+  if (!status) {
+    return {
+      by: options.as ?? defaultActor(),
+      ...wanted,
+      ...(spec.gate ? { gate: options.gate ?? "(none)" } : {}),
+    };
+  }
+  const signed = status.signing?.mode === "signed";
+  try {
+    return await decisionArgs(status, spec.command, {
+      ...wanted,
+      ...(options.key ? { keyFile: options.key } : {}),
+      by: options.as ?? (signed ? undefined : defaultActor()),
+    });
+  } catch (e) {
+    if (e instanceof SigningError) {
+      throw new CliError(`cannot sign the ${spec.command}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
 function refusal(err: unknown): string | null {
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause as { message?: string } | undefined;
@@ -119,7 +161,11 @@ export function registerControls(program: Command, ctx: CliContext): void {
     const cmd = program
       .command(`${spec.command} <deployment>`)
       .description(spec.description)
-      .option("--as <name>", "who is doing this (recorded); defaults to $SHIPSHAPE_USER or $USER")
+      .option(
+        "--as <name>",
+        "who is doing this (recorded); signed deployments: the principal of your key, else $SHIPSHAPE_USER or $USER",
+      )
+      .option("--key <file>", "sign with this ed25519 private key (or a .pub naming an ssh-agent key)")
       .option("--reason <text>", spec.reasonRequired ? "why (required, recorded)" : "why (recorded)")
       .option("--json", "print the answer as JSON");
     if (spec.gate) cmd.option("--gate <name>", "the approval gate (defaults to the one waiting)");
@@ -133,21 +179,10 @@ export function registerControls(program: Command, ctx: CliContext): void {
       if (spec.reasonRequired && !options.reason) {
         throw new CliError(`${spec.command} needs --reason "<why>": it is recorded with the decision`);
       }
-      const by = options.as ?? defaultActor();
       const temporal = await connectTemporal();
       try {
         const handle = await resolveDeployment(temporal.client, ref);
-        let gate = options.gate;
-        if (spec.gate && !gate) {
-          const status = await handle.query<{ pendingApprovals: Array<{ gate: string }> }>("status");
-          gate = status.pendingApprovals[0]?.gate ?? "(none)";
-        }
-        const args = {
-          by,
-          reason: options.reason ?? "",
-          ...(spec.gate ? { gate } : {}),
-          ...(spec.compensation && options.name ? { name: options.name } : {}),
-        };
+        const args = await controlArgs(handle, spec, options);
         let answer: ControlAnswer;
         try {
           answer = await handle.executeUpdate(spec.update, { args: [args] });

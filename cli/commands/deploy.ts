@@ -11,6 +11,7 @@ import { formatProblems, loadReleaseConfig, suggest } from "../../lib/config";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { CliError } from "../errors";
 import { defaultActor } from "./actor";
+import { signStartForCli } from "./sign-start";
 import { watchDeployment } from "./status";
 
 interface DeployOptions {
@@ -21,6 +22,7 @@ interface DeployOptions {
   reason?: string;
   artifact?: string;
   as?: string;
+  key?: string;
   watch?: boolean;
   json?: boolean;
   taskQueue?: string;
@@ -52,8 +54,7 @@ export async function deploy(ctx: CliContext, options: DeployOptions): Promise<v
   try {
     let handle: Awaited<ReturnType<typeof startDeployment>>;
     try {
-      handle = await startDeployment(
-        temporal.client,
+      const input = await signStartForCli(
         {
           service: config.service,
           environment: options.env,
@@ -65,8 +66,9 @@ export async function deploy(ctx: CliContext, options: DeployOptions): Promise<v
           configDigest: loaded.digest,
           configPath,
         },
-        { taskQueue: options.taskQueue },
+        options,
       );
+      handle = await startDeployment(temporal.client, input, { taskQueue: options.taskQueue });
     } catch (err) {
       if (err instanceof DeploymentAlreadyRunningError) {
         throw new CliError(`${err.message}\n  watch it: shipshape watch ${config.service}/${options.env}`);
@@ -107,6 +109,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option("--artifact <ref>", "what is deployed (image, tarball, commit); defaults to the version")
     .option("--reason <text>", "why (recorded)")
     .option("--as <name>", "who is deploying (recorded); defaults to $SHIPSHAPE_USER or $USER")
+    .option("--key <file>", "sign the start with this ed25519 key (signed environments; default: ssh-agent)")
     .option("--watch", "stay and watch; exit with the deployment's outcome")
     .option("--json", "print the started deployment as JSON")
     .option("--task-queue <name>", "worker task queue (advanced)")
@@ -124,6 +127,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option("--config <file>", "release config", "shipshape.yaml")
     .option("--reason <text>", "why (recorded)", "rollback to the last good version")
     .option("--as <name>", "who (recorded)")
+    .option("--key <file>", "sign the start with this ed25519 key (signed environments; default: ssh-agent)")
     .option("--watch", "stay and watch")
     .option("--json", "print the started deployment as JSON")
     .option("--task-queue <name>", "worker task queue (advanced)")

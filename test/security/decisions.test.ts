@@ -1,0 +1,298 @@
+/**
+ * Signed decisions against the real workflow (time-skipping server, fake
+ * drivers, real keys from ssh-keygen, the worker's policy folder): who
+ * approves is proven by a signature, not by the name they type.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPolicyDirectory } from "../../lib/signing/policy-dir";
+import { approveUpdate, pauseUpdate, resumeUpdate } from "../../workflows/deployment/messages";
+import { input, withDeployment } from "../support/deployment-harness";
+import { createFakes } from "../support/fakes";
+import {
+  APPROVALS_YAML,
+  attempt,
+  configFolder,
+  forgedArgs,
+  forgedStarter,
+  makePeople,
+  type Person,
+  perTestServer,
+  policyFolder,
+  signedArgs,
+  signedConfig,
+  signedStarter,
+  signersText,
+} from "./support";
+
+const server = perTestServer();
+let root: string;
+let people: Record<string, Person>;
+let alice: Person;
+let bob: Person;
+let mallory: Person;
+let configPath: string;
+let policyDir: string;
+
+beforeAll(async () => {
+  ({ dir: root, people } = makePeople(["alice", "bob", "mallory"]));
+  ({ alice, bob, mallory } = people as Record<"alice" | "bob" | "mallory", Person>);
+  const signers = signersText([
+    ["alice", alice],
+    ["bob", bob],
+  ]);
+  configPath = configFolder(root, "release", signers);
+  policyDir = policyFolder(root, signers, APPROVALS_YAML);
+});
+afterAll(async () => {
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+function fakesWithPolicy() {
+  const fakes = createFakes();
+  fakes.deps.signingPolicy = openPolicyDirectory(policyDir);
+  return fakes;
+}
+
+describe("who approves is proven, not claimed", () => {
+  it("approving as someone else is refused: unsigned, or signed with another key", async () => {
+    const fakes = fakesWithPolicy();
+    const { answers, result } = await withDeployment(
+      server(),
+      fakes,
+      input(signedConfig()),
+      async (ctx) => {
+        await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+        const answers = [
+          // `shipshape approve --as bob` today: a name, nothing more.
+          await attempt(
+            ctx.handle.executeUpdate(approveUpdate, {
+              args: [{ gate: "go-live", by: "bob", reason: "lgtm" }],
+            }),
+          ),
+          // mallory signs with her own key and claims to be bob.
+          await attempt(
+            ctx.handle.executeUpdate(approveUpdate, {
+              args: [await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" })],
+            }),
+          ),
+          // bob, with bob's key.
+          await attempt(
+            ctx.handle.executeUpdate(approveUpdate, {
+              args: [await signedArgs(ctx.handle, "approve", bob, { reason: "dashboards fine" })],
+            }),
+          ),
+        ];
+        return { answers, result: await ctx.handle.result() };
+      },
+      signedStarter(configPath, alice),
+    );
+    expect(answers[0]).toMatch(/this deployment requires signed decisions: sign the approve/);
+    expect(answers[1]).toMatch(/is not bob's: its key is not in the signers file/);
+    expect(answers[2]).toBe("accepted");
+    expect(result.outcome).toBe("promoted");
+    const approve = result.decisions.find((d) => d.kind === "approve");
+    expect(approve).toMatchObject({ by: "bob", reason: "go-live: dashboards fine" });
+    expect(approve?.signed?.statement).toContain('"actor":"bob"');
+  });
+
+  it("self-approval under a forged name is refused (the requester signs as bob, or approves as herself)", async () => {
+    const fakes = fakesWithPolicy();
+    const { answers, status, result } = await withDeployment(
+      server(),
+      fakes,
+      input(signedConfig()),
+      async (ctx) => {
+        const status = await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+        const answers = [
+          // the requester signs with her own key and calls herself bob
+          await attempt(
+            ctx.handle.executeUpdate(approveUpdate, {
+              args: [await forgedArgs(ctx.handle, "approve", alice, "bob", { gate: "go-live" })],
+            }),
+          ),
+          // unsigned, with bob's name
+          await attempt(
+            ctx.handle.executeUpdate(approveUpdate, { args: [{ gate: "go-live", by: "bob", reason: "" }] }),
+          ),
+          // under her own name, signed: four-eyes on the verified requester
+          await attempt(
+            ctx.handle.executeUpdate(approveUpdate, {
+              args: [await signedArgs(ctx.handle, "approve", alice)],
+            }),
+          ),
+        ];
+        await ctx.handle.executeUpdate(approveUpdate, {
+          args: [await signedArgs(ctx.handle, "approve", bob)],
+        });
+        return { answers, status, result: await ctx.handle.result() };
+      },
+      signedStarter(configPath, alice),
+    );
+    expect(status.requestedBy).toBe("alice");
+    expect(status.signing?.requester?.identity).toBe("alice");
+    expect(answers[0]).toMatch(/is not bob's: its key belongs to alice, not to bob/);
+    expect(answers[1]).toMatch(/requires signed decisions/);
+    expect(answers[2]).toMatch(/alice started this deployment and production does not allow self-approval/);
+    expect(result.outcome).toBe("promoted");
+    expect(result.decisions.filter((d) => d.kind === "approve").map((d) => d.by)).toEqual(["bob"]);
+  });
+
+  it("a start signed by alice that claims bob as requester never runs", async () => {
+    const fakes = fakesWithPolicy();
+    const failure = await withDeployment(
+      server(),
+      fakes,
+      input(signedConfig()),
+      (ctx) =>
+        ctx.handle.result().then(
+          (r) => `completed: ${r.outcome}`,
+          (e: Error) => String((e.cause as Error | undefined)?.message ?? e.message),
+        ),
+      forgedStarter(configPath, alice, "bob"),
+    );
+    expect(failure).toMatch(
+      /the start is refused: the signature \(key SHA256:.*\) is not bob's: its key belongs to alice, not to bob/,
+    );
+    expect(fakes.effects()).toEqual([]);
+  });
+
+  it("a replayed signature is refused", async () => {
+    const fakes = fakesWithPolicy();
+    const { answers, result } = await withDeployment(
+      server(),
+      fakes,
+      input(signedConfig()),
+      async (ctx) => {
+        await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+        const pause = await signedArgs(ctx.handle, "pause", bob, { reason: "checking" });
+        const answers = [
+          await attempt(ctx.handle.executeUpdate(pauseUpdate, { args: [pause] })),
+          await attempt(
+            ctx.handle.executeUpdate(resumeUpdate, { args: [await signedArgs(ctx.handle, "resume", bob)] }),
+          ),
+          // the same signed pause, sent again by whoever captured it
+          await attempt(ctx.handle.executeUpdate(pauseUpdate, { args: [pause] })),
+        ];
+        await ctx.handle.executeUpdate(approveUpdate, {
+          args: [await signedArgs(ctx.handle, "approve", bob)],
+        });
+        return { answers, result: await ctx.handle.result() };
+      },
+      signedStarter(configPath, alice),
+    );
+    expect(answers.slice(0, 2)).toEqual(["accepted", "accepted"]);
+    expect(answers[2]).toMatch(
+      /the signature was already used \(nonce [0-9a-f]+\): a replayed decision is refused/,
+    );
+    expect(result.decisions.filter((d) => d.kind === "pause")).toHaveLength(1);
+  });
+
+  it("a signature made for another deployment (foreign) is refused", async () => {
+    let captured: Awaited<ReturnType<typeof signedArgs>> | undefined;
+    await withDeployment(
+      server(),
+      fakesWithPolicy(),
+      input(signedConfig()),
+      async (ctx) => {
+        await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+        captured = await signedArgs(ctx.handle, "approve", bob, { reason: "first one" });
+        await ctx.handle.executeUpdate(approveUpdate, { args: [captured] });
+        // Ended without skipping time, so the captured signature is still fresh for the next one.
+        await ctx.handle.terminate("test over");
+      },
+      signedStarter(configPath, alice, { deploymentId: "dep-first" }),
+    );
+    // The next deployment of the same service and environment (same workflow id in production).
+    const answer = await withDeployment(
+      server(),
+      fakesWithPolicy(),
+      input(signedConfig()),
+      async (ctx) => {
+        await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+        const a = await attempt(ctx.handle.executeUpdate(approveUpdate, { args: [captured] }));
+        await ctx.handle.terminate("test over");
+        return a;
+      },
+      signedStarter(configPath, alice, { deploymentId: "dep-second" }),
+    );
+    expect(answer).toMatch(/the signature is for deployment dep-first, not this one \(dep-second\)/);
+  });
+
+  it("an approval after the worker's policy file changed: a revoked key no longer approves", async () => {
+    const dir = policyFolder(
+      path.join(root, "revocable"),
+      signersText([
+        ["alice", alice],
+        ["bob", bob],
+      ]),
+      APPROVALS_YAML,
+    );
+    const fakes = createFakes();
+    fakes.deps.signingPolicy = openPolicyDirectory(dir);
+    const { answers, result } = await withDeployment(
+      server(),
+      fakes,
+      input(signedConfig()),
+      async (ctx) => {
+        await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+        // The platform team revokes bob's key on the worker while the deployment waits.
+        fs.writeFileSync(
+          path.join(dir, "shop", "production", "allowed_signers"),
+          signersText([
+            ["alice", alice],
+            ["bob", mallory],
+          ]),
+        );
+        const answers = [
+          await attempt(
+            ctx.handle.executeUpdate(approveUpdate, { args: [await signedArgs(ctx.handle, "approve", bob)] }),
+          ),
+        ];
+        return { answers, result: await ctx.handle.result() };
+      },
+      signedStarter(configPath, alice),
+    );
+    expect(answers[0]).toMatch(
+      /bob's approve is refused by the worker's current policy for shop\/production .*changed since the start\): its key is not in the signers file/,
+    );
+    expect(result.outcome).toBe("rolled-back");
+    expect(result.reason).toMatch(/approval gate go-live timed out/);
+  });
+
+  it("the starter's signers file edited after the start grants nothing", async () => {
+    const folder = configFolder(
+      root,
+      "edited",
+      signersText([
+        ["alice", alice],
+        ["bob", bob],
+      ]),
+    );
+    const { answer } = await withDeployment(
+      server(),
+      fakesWithPolicy(),
+      input(signedConfig()),
+      async (ctx) => {
+        await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+        fs.writeFileSync(
+          path.join(path.dirname(folder), "allowed_signers"),
+          signersText([
+            ["alice", alice],
+            ["bob", mallory],
+          ]),
+        );
+        const answer = await attempt(
+          ctx.handle.executeUpdate(approveUpdate, {
+            args: [await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" })],
+          }),
+        );
+        await ctx.handle.terminate("test over");
+        return { answer };
+      },
+      signedStarter(folder, alice),
+    );
+    expect(answer).toMatch(/is not bob's: its key is not in the signers file/);
+  });
+});
