@@ -8,9 +8,10 @@
  * Metrics are scripted by the green weight the fake router currently applies
  * (`errorRate(weight)`), so "degrade at step k" is a function of the step's weight.
  */
-import type { SigningPolicyDeps } from "../../../activities/signing-policy";
+
 import { Context } from "@temporalio/activity";
 import type { DeploymentDeps } from "../../../activities";
+import type { SigningPolicyDeps } from "../../../activities/signing-policy";
 import type { InfraDriver } from "../../../lib/drivers/infra-driver";
 import type { MetricProvider } from "../../../lib/drivers/metric-provider";
 import type { MigrationDriver } from "../../../lib/drivers/migration-driver";
