@@ -6,8 +6,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keyFileSigner } from "../../client/signing/signer";
 import { openPolicyDirectory } from "../../lib/signing/policy-dir";
-import { approveUpdate, pauseUpdate, resumeUpdate } from "../../workflows/deployment/messages";
+import { decisionStatement } from "../../lib/signing/statements";
+import { approveUpdate, pauseUpdate, resumeUpdate, statusQuery } from "../../workflows/deployment/messages";
 import { input, withDeployment } from "../support/deployment-harness";
 import { createFakes } from "../support/fakes";
 import {
@@ -294,5 +296,47 @@ describe("who approves is proven, not claimed", () => {
       signedStarter(folder, alice),
     );
     expect(answer).toMatch(/is not bob's: its key is not in the signers file/);
+  });
+});
+
+describe("nonces carried by the input (what a continue-as-new passes on)", () => {
+  it("a decision whose nonce the input lists as used is refused as replayed", async () => {
+    const nonce = "00112233445566778899aabbccddeeff";
+    const answer = await withDeployment(
+      server(),
+      fakesWithPolicy(),
+      input(signedConfig()),
+      async (ctx) => {
+        await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+        const status = await ctx.handle.query(statusQuery);
+        const time = new Date().toISOString();
+        const statement = decisionStatement({
+          deploymentId: status.deploymentId,
+          action: "approve",
+          subject: "go-live",
+          actor: "bob",
+          reason: "",
+          time,
+          nonce,
+        });
+        const signature = await keyFileSigner(bob.key).sign(statement);
+        const a = await attempt(
+          ctx.handle.executeUpdate(approveUpdate, {
+            args: [
+              {
+                gate: "go-live",
+                by: "bob",
+                reason: "",
+                signed: { deploymentId: status.deploymentId, time, nonce, signature },
+              },
+            ],
+          }),
+        );
+        await ctx.handle.terminate("test over");
+        return a;
+      },
+      signedStarter(configPath, alice, { usedNonces: [nonce] }),
+    );
+    expect(answer).toMatch(/the signature was already used \(nonce 00112233445566778899aabbccddeeff\)/);
   });
 });

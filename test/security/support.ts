@@ -97,7 +97,7 @@ export function signedConfig(): ReleaseConfig {
 export function signedStarter(
   configPath: string,
   who: Person,
-  overrides: { actor?: string; deploymentId?: string } = {},
+  overrides: { actor?: string; deploymentId?: string; usedNonces?: string[] } = {},
 ) {
   return async (client: TestWorkflowEnvironment["client"], taskQueue: string): Promise<DeploymentHandle> => {
     const workflowId = `shipshape:shop:production:${taskQueue}`;
@@ -108,10 +108,14 @@ export function signedStarter(
       workflowId,
       ...(overrides.actor ? { actor: overrides.actor } : {}),
     });
+    const carried =
+      overrides.usedNonces && signed.signing
+        ? { ...signed, signing: { ...signed.signing, usedNonces: overrides.usedNonces } }
+        : signed;
     return (await client.workflow.start("deploymentWorkflow", {
       taskQueue,
       workflowId,
-      args: [signed],
+      args: [carried],
     })) as DeploymentHandle;
   };
 }
