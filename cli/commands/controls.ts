@@ -7,24 +7,12 @@
 // signed (client/decisions.ts): with --key <file> or the ssh-agent's key.
 
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
-import type { UpdateDefinition } from "@temporalio/common";
 import type { Command } from "commander";
-import { type DecisionArgs, decisionArgs } from "../../client/decisions";
+import { DECISION_UPDATES, type DecisionArgs, decisionArgs } from "../../client/decisions";
 import { SigningError } from "../../client/signing/errors";
 import { connectTemporal } from "../../client/temporal-client";
 import type { DecisionAction } from "../../lib/signing/statements";
-import {
-  abortUpdate,
-  approveUpdate,
-  type ControlAnswer,
-  pauseUpdate,
-  promoteUpdate,
-  rejectUpdate,
-  resumeUpdate,
-  retryCompensationUpdate,
-  skipCompensationUpdate,
-  statusQuery,
-} from "../../workflows/deployment/messages";
+import { type ControlAnswer, statusQuery } from "../../workflows/deployment/messages";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { resolveDeployment } from "../deployment-ref";
 import { CliError } from "../errors";
@@ -42,8 +30,6 @@ interface ControlOptions {
 interface ControlSpec {
   command: DecisionAction;
   description: string;
-  // biome-ignore lint/suspicious/noExplicitAny: each update takes its own argument shape
-  update: UpdateDefinition<ControlAnswer, [any]>;
   reasonRequired: boolean;
   gate?: boolean;
   compensation?: boolean;
@@ -54,7 +40,6 @@ const CONTROLS: ControlSpec[] = [
   {
     command: "approve",
     description: "approve the pending approval gate",
-    update: approveUpdate,
     reasonRequired: false,
     gate: true,
     example: 'shipshape approve shipshape-shop-production-v2 --as alice --reason "dashboards look fine"',
@@ -62,7 +47,6 @@ const CONTROLS: ControlSpec[] = [
   {
     command: "reject",
     description: "reject the pending approval gate (the deployment rolls back)",
-    update: rejectUpdate,
     reasonRequired: true,
     gate: true,
     example: 'shipshape reject shop/production --as bob --reason "checkout dipped"',
@@ -70,35 +54,30 @@ const CONTROLS: ControlSpec[] = [
   {
     command: "abort",
     description: "abort the deployment: traffic back to blue first, then everything else rolled back",
-    update: abortUpdate,
     reasonRequired: true,
     example: 'shipshape abort shop/production --reason "wrong build"',
   },
   {
     command: "pause",
     description: "pause before the next traffic step (bake clocks stop)",
-    update: pauseUpdate,
     reasonRequired: false,
     example: 'shipshape pause shop/production --reason "investigating a page"',
   },
   {
     command: "resume",
     description: "resume a paused deployment",
-    update: resumeUpdate,
     reasonRequired: false,
     example: "shipshape resume shop/production",
   },
   {
     command: "promote",
     description: "skip the remaining bake time (never a failed analysis)",
-    update: promoteUpdate,
     reasonRequired: false,
     example: 'shipshape promote shop/production --reason "hotfix"',
   },
   {
     command: "retry-compensation",
     description: "retry the failing compensation now",
-    update: retryCompensationUpdate,
     reasonRequired: true,
     compensation: true,
     example: 'shipshape retry-compensation shop/production --reason "freed the lock"',
@@ -106,7 +85,6 @@ const CONTROLS: ControlSpec[] = [
   {
     command: "skip-compensation",
     description: "skip the failing compensation (you cleaned up by hand)",
-    update: skipCompensationUpdate,
     reasonRequired: true,
     compensation: true,
     example: 'shipshape skip-compensation shop/production --reason "deleted the stack by hand"',
@@ -185,7 +163,7 @@ export function registerControls(program: Command, ctx: CliContext): void {
         const args = await controlArgs(handle, spec, options);
         let answer: ControlAnswer;
         try {
-          answer = await handle.executeUpdate(spec.update, { args: [args] });
+          answer = await handle.executeUpdate(DECISION_UPDATES[spec.command], { args: [args] });
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) {
             // The latest run has closed: nothing is left to steer.

@@ -5,85 +5,49 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keyFileSigner } from "../../client/signing/signer";
-import { openPolicyDirectory } from "../../lib/signing/policy-dir";
 import { decisionStatement } from "../../lib/signing/statements";
+import type { GateDecisionArgs } from "../../workflows/deployment/messages";
 import { approveUpdate, pauseUpdate, resumeUpdate, statusQuery } from "../../workflows/deployment/messages";
-import { input, withDeployment } from "../support/deployment-harness";
-import { createFakes } from "../support/fakes";
 import {
   APPROVALS_YAML,
+  approveWith,
   attempt,
   configFolder,
   forgedArgs,
   forgedStarter,
-  makePeople,
-  type Person,
   perTestServer,
   policyFolder,
   signedArgs,
-  signedConfig,
   signedStarter,
   signersText,
+  team,
+  withSignedDeployment,
 } from "./support";
 
 const server = perTestServer();
-let root: string;
-let people: Record<string, Person>;
-let alice: Person;
-let bob: Person;
-let mallory: Person;
-let configPath: string;
-let policyDir: string;
-
-beforeAll(async () => {
-  ({ dir: root, people } = makePeople(["alice", "bob", "mallory"]));
-  ({ alice, bob, mallory } = people as Record<"alice" | "bob" | "mallory", Person>);
-  const signers = signersText([
-    ["alice", alice],
-    ["bob", bob],
-  ]);
-  configPath = configFolder(root, "release", signers);
-  policyDir = policyFolder(root, signers, APPROVALS_YAML);
-});
-afterAll(async () => {
-  if (root) fs.rmSync(root, { recursive: true, force: true });
-});
-
-function fakesWithPolicy() {
-  const fakes = createFakes();
-  fakes.deps.signingPolicy = openPolicyDirectory(policyDir);
-  return fakes;
-}
+const { root, alice, bob, mallory, configPath, policyDir } = team();
 
 describe("who approves is proven, not claimed", () => {
   it("approving as someone else is refused: unsigned, or signed with another key", async () => {
-    const fakes = fakesWithPolicy();
-    const { answers, result } = await withDeployment(
+    const { answers, result } = await withSignedDeployment(
       server(),
-      fakes,
-      input(signedConfig()),
-      async (ctx) => {
+      policyDir,
+      async (ctx, _fakes) => {
         await ctx.until((s) => s.phase === "awaiting-approval", "gate");
         const answers = [
           // `shipshape approve --as bob` today: a name, nothing more.
-          await attempt(
-            ctx.handle.executeUpdate(approveUpdate, {
-              args: [{ gate: "go-live", by: "bob", reason: "lgtm" }],
-            }),
-          ),
+          await approveWith(ctx.handle, { gate: "go-live", by: "bob", reason: "lgtm" }),
           // mallory signs with her own key and claims to be bob.
-          await attempt(
-            ctx.handle.executeUpdate(approveUpdate, {
-              args: [await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" })],
-            }),
+          await approveWith(
+            ctx.handle,
+            await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" }),
           ),
           // bob, with bob's key.
-          await attempt(
-            ctx.handle.executeUpdate(approveUpdate, {
-              args: [await signedArgs(ctx.handle, "approve", bob, { reason: "dashboards fine" })],
-            }),
+          await approveWith(
+            ctx.handle,
+            await signedArgs(ctx.handle, "approve", bob, { reason: "dashboards fine" }),
           ),
         ];
         return { answers, result: await ctx.handle.result() };
@@ -100,30 +64,21 @@ describe("who approves is proven, not claimed", () => {
   });
 
   it("self-approval under a forged name is refused (the requester signs as bob, or approves as herself)", async () => {
-    const fakes = fakesWithPolicy();
-    const { answers, status, result } = await withDeployment(
+    const { answers, status, result } = await withSignedDeployment(
       server(),
-      fakes,
-      input(signedConfig()),
-      async (ctx) => {
+      policyDir,
+      async (ctx, _fakes) => {
         const status = await ctx.until((s) => s.phase === "awaiting-approval", "gate");
         const answers = [
           // the requester signs with her own key and calls herself bob
-          await attempt(
-            ctx.handle.executeUpdate(approveUpdate, {
-              args: [await forgedArgs(ctx.handle, "approve", alice, "bob", { gate: "go-live" })],
-            }),
+          await approveWith(
+            ctx.handle,
+            await forgedArgs(ctx.handle, "approve", alice, "bob", { gate: "go-live" }),
           ),
           // unsigned, with bob's name
-          await attempt(
-            ctx.handle.executeUpdate(approveUpdate, { args: [{ gate: "go-live", by: "bob", reason: "" }] }),
-          ),
+          await approveWith(ctx.handle, { gate: "go-live", by: "bob", reason: "" }),
           // under her own name, signed: four-eyes on the verified requester
-          await attempt(
-            ctx.handle.executeUpdate(approveUpdate, {
-              args: [await signedArgs(ctx.handle, "approve", alice)],
-            }),
-          ),
+          await approveWith(ctx.handle, await signedArgs(ctx.handle, "approve", alice)),
         ];
         await ctx.handle.executeUpdate(approveUpdate, {
           args: [await signedArgs(ctx.handle, "approve", bob)],
@@ -142,31 +97,29 @@ describe("who approves is proven, not claimed", () => {
   });
 
   it("a start signed by alice that claims bob as requester never runs", async () => {
-    const fakes = fakesWithPolicy();
-    const failure = await withDeployment(
+    const failure = await withSignedDeployment(
       server(),
-      fakes,
-      input(signedConfig()),
-      (ctx) =>
-        ctx.handle.result().then(
+      policyDir,
+      async (ctx, fakes) => {
+        const ended = await ctx.handle.result().then(
           (r) => `completed: ${r.outcome}`,
           (e: Error) => String((e.cause as Error | undefined)?.message ?? e.message),
-        ),
+        );
+        return { ended, effects: fakes.effects() };
+      },
       forgedStarter(configPath, alice, "bob"),
     );
-    expect(failure).toMatch(
+    expect(failure.ended).toMatch(
       /the start is refused: the signature \(key SHA256:.*\) is not bob's: its key belongs to alice, not to bob/,
     );
-    expect(fakes.effects()).toEqual([]);
+    expect(failure.effects).toEqual([]);
   });
 
   it("a replayed signature is refused", async () => {
-    const fakes = fakesWithPolicy();
-    const { answers, result } = await withDeployment(
+    const { answers, result } = await withSignedDeployment(
       server(),
-      fakes,
-      input(signedConfig()),
-      async (ctx) => {
+      policyDir,
+      async (ctx, _fakes) => {
         await ctx.until((s) => s.phase === "awaiting-approval", "gate");
         const pause = await signedArgs(ctx.handle, "pause", bob, { reason: "checking" });
         const answers = [
@@ -193,10 +146,9 @@ describe("who approves is proven, not claimed", () => {
 
   it("a signature made for another deployment (foreign) is refused", async () => {
     let captured: Awaited<ReturnType<typeof signedArgs>> | undefined;
-    await withDeployment(
+    await withSignedDeployment(
       server(),
-      fakesWithPolicy(),
-      input(signedConfig()),
+      policyDir,
       async (ctx) => {
         await ctx.until((s) => s.phase === "awaiting-approval", "gate");
         captured = await signedArgs(ctx.handle, "approve", bob, { reason: "first one" });
@@ -207,13 +159,12 @@ describe("who approves is proven, not claimed", () => {
       signedStarter(configPath, alice, { deploymentId: "dep-first" }),
     );
     // The next deployment of the same service and environment (same workflow id in production).
-    const answer = await withDeployment(
+    const answer = await withSignedDeployment(
       server(),
-      fakesWithPolicy(),
-      input(signedConfig()),
+      policyDir,
       async (ctx) => {
         await ctx.until((s) => s.phase === "awaiting-approval", "gate");
-        const a = await attempt(ctx.handle.executeUpdate(approveUpdate, { args: [captured] }));
+        const a = await approveWith(ctx.handle, captured as GateDecisionArgs);
         await ctx.handle.terminate("test over");
         return a;
       },
@@ -231,12 +182,9 @@ describe("who approves is proven, not claimed", () => {
       ]),
       APPROVALS_YAML,
     );
-    const fakes = createFakes();
-    fakes.deps.signingPolicy = openPolicyDirectory(dir);
-    const { answers, result } = await withDeployment(
+    const { answers, result } = await withSignedDeployment(
       server(),
-      fakes,
-      input(signedConfig()),
+      dir,
       async (ctx) => {
         await ctx.until((s) => s.phase === "awaiting-approval", "gate");
         // The platform team revokes bob's key on the worker while the deployment waits.
@@ -247,11 +195,7 @@ describe("who approves is proven, not claimed", () => {
             ["bob", mallory],
           ]),
         );
-        const answers = [
-          await attempt(
-            ctx.handle.executeUpdate(approveUpdate, { args: [await signedArgs(ctx.handle, "approve", bob)] }),
-          ),
-        ];
+        const answers = [await approveWith(ctx.handle, await signedArgs(ctx.handle, "approve", bob))];
         return { answers, result: await ctx.handle.result() };
       },
       signedStarter(configPath, alice),
@@ -272,10 +216,9 @@ describe("who approves is proven, not claimed", () => {
         ["bob", bob],
       ]),
     );
-    const { answer } = await withDeployment(
+    const { answer } = await withSignedDeployment(
       server(),
-      fakesWithPolicy(),
-      input(signedConfig()),
+      policyDir,
       async (ctx) => {
         await ctx.until((s) => s.phase === "awaiting-approval", "gate");
         fs.writeFileSync(
@@ -285,10 +228,9 @@ describe("who approves is proven, not claimed", () => {
             ["bob", mallory],
           ]),
         );
-        const answer = await attempt(
-          ctx.handle.executeUpdate(approveUpdate, {
-            args: [await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" })],
-          }),
+        const answer = await approveWith(
+          ctx.handle,
+          await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" }),
         );
         await ctx.handle.terminate("test over");
         return { answer };
@@ -302,10 +244,9 @@ describe("who approves is proven, not claimed", () => {
 describe("nonces carried by the input (what a continue-as-new passes on)", () => {
   it("a decision whose nonce the input lists as used is refused as replayed", async () => {
     const nonce = "00112233445566778899aabbccddeeff";
-    const answer = await withDeployment(
+    const answer = await withSignedDeployment(
       server(),
-      fakesWithPolicy(),
-      input(signedConfig()),
+      policyDir,
       async (ctx) => {
         await ctx.until((s) => s.phase === "awaiting-approval", "gate");
         const status = await ctx.handle.query(statusQuery);
@@ -320,18 +261,12 @@ describe("nonces carried by the input (what a continue-as-new passes on)", () =>
           nonce,
         });
         const signature = await keyFileSigner(bob.key).sign(statement);
-        const a = await attempt(
-          ctx.handle.executeUpdate(approveUpdate, {
-            args: [
-              {
-                gate: "go-live",
-                by: "bob",
-                reason: "",
-                signed: { deploymentId: status.deploymentId, time, nonce, signature },
-              },
-            ],
-          }),
-        );
+        const a = await approveWith(ctx.handle, {
+          gate: "go-live",
+          by: "bob",
+          reason: "",
+          signed: { deploymentId: status.deploymentId, time, nonce, signature },
+        });
         await ctx.handle.terminate("test over");
         return a;
       },

@@ -7,58 +7,22 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_pr
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CliContext, EXIT_OK } from "../../cli/context";
 import { main } from "../../cli/main";
-import { openPolicyDirectory } from "../../lib/signing/policy-dir";
 import { decisionStatement } from "../../lib/signing/statements";
-import { approveUpdate, statusQuery } from "../../workflows/deployment/messages";
-import { input, type RunContext, withDeployment } from "../support/deployment-harness";
-import { createFakes } from "../support/fakes";
-import {
-  APPROVALS_YAML,
-  attempt,
-  configFolder,
-  makePeople,
-  type Person,
-  perTestServer,
-  policyFolder,
-  signedConfig,
-  signedStarter,
-  signersText,
-} from "./support";
+import { statusQuery } from "../../workflows/deployment/messages";
+import type { RunContext } from "../support/deployment-harness";
+import { approveWith, perTestServer, signedStarter, team, withSignedDeployment } from "./support";
 
 const server = perTestServer();
-let root: string;
-let alice: Person;
-let bob: Person;
-let signers: string;
-let configPath: string;
-let policyDir: string;
-
-beforeAll(() => {
-  const made = makePeople(["alice", "bob"]);
-  root = made.dir;
-  ({ alice, bob } = made.people as Record<"alice" | "bob", Person>);
-  signers = signersText([
-    ["alice", alice],
-    ["bob", bob],
-  ]);
-  configPath = configFolder(root, "release", signers);
-  policyDir = policyFolder(root, signers, APPROVALS_YAML);
-});
-afterAll(() => {
-  if (root) fs.rmSync(root, { recursive: true, force: true });
-});
+const { root, alice, bob, signers, configPath, policyDir } = team();
 
 /** At the gate of a signed deployment by alice; `body` acts, then the run is ended. */
 async function atGate<T>(body: (ctx: RunContext) => Promise<T>): Promise<T> {
-  const fakes = createFakes();
-  fakes.deps.signingPolicy = openPolicyDirectory(policyDir);
-  return withDeployment(
+  return withSignedDeployment(
     server(),
-    fakes,
-    input(signedConfig()),
+    policyDir,
     async (ctx) => {
       await ctx.until((s) => s.phase === "awaiting-approval", "gate");
       return body(ctx);
@@ -140,18 +104,12 @@ describe("OpenSSH compatibility", () => {
       fs.writeFileSync(file, statement);
       execFileSync("ssh-keygen", ["-Y", "sign", "-f", bob.key, "-n", "shipshape", file], { stdio: "pipe" });
       const signature = fs.readFileSync(`${file}.sig`, "utf8");
-      const answer = await attempt(
-        ctx.handle.executeUpdate(approveUpdate, {
-          args: [
-            {
-              gate: "go-live",
-              by: "bob",
-              reason: "signed by hand",
-              signed: { deploymentId: status.deploymentId, time, nonce, signature },
-            },
-          ],
-        }),
-      );
+      const answer = await approveWith(ctx.handle, {
+        gate: "go-live",
+        by: "bob",
+        reason: "signed by hand",
+        signed: { deploymentId: status.deploymentId, time, nonce, signature },
+      });
       const decision = (await ctx.handle.query(statusQuery)).decisions.find((d) => d.kind === "approve");
       await ctx.handle.terminate("test over");
       return { answer, decision };

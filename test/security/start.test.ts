@@ -1,74 +1,36 @@
-/**
- * The worker is the trust root: a start must bring the signers file (and the
- * approvals policy) that the worker's --policy folder pins for its service
- * and environment, or it is refused at preflight, before any side effect.
- */
-import fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openPolicyDirectory } from "../../lib/signing/policy-dir";
-import { approveUpdate } from "../../workflows/deployment/messages";
 import { type DeploymentHandle, input, withDeployment } from "../support/deployment-harness";
 import { createFakes } from "../support/fakes";
 import {
-  APPROVALS_YAML,
-  attempt,
+  approveWith,
   configFolder,
   forgedArgs,
-  makePeople,
-  type Person,
   perTestServer,
   policyFolder,
   signedConfig,
   signedStarter,
   signersText,
+  team,
+  withSignedDeployment,
 } from "./support";
 
 const server = perTestServer();
-let root: string;
-let alice: Person;
-let bob: Person;
-let mallory: Person;
-let policyDir: string;
-
-beforeAll(() => {
-  const made = makePeople(["alice", "bob", "mallory"]);
-  root = made.dir;
-  ({ alice, bob, mallory } = made.people as Record<"alice" | "bob" | "mallory", Person>);
-  policyDir = policyFolder(
-    root,
-    signersText([
-      ["alice", alice],
-      ["bob", bob],
-    ]),
-    APPROVALS_YAML,
-  );
-});
-afterAll(() => {
-  if (root) fs.rmSync(root, { recursive: true, force: true });
-});
-
-function fakesWith(policy: string | null) {
-  const fakes = createFakes();
-  fakes.deps.signingPolicy = policy ? openPolicyDirectory(policy) : null;
-  return fakes;
-}
+const { root, alice, bob, mallory, configPath, policyDir } = team();
 
 describe("the worker pins the signers", () => {
   it("a start with a foreign signers file is refused at preflight, before any side effect", async () => {
     // mallory's own signers file lists her key as alice and as bob: self-consistent, but not the worker's.
     const foreign = configFolder(root, "mallory", signersText([["alice,bob", mallory]]));
-    const fakes = fakesWith(policyDir);
-    const { result, answer } = await withDeployment(
+    const { result, answer, effects } = await withSignedDeployment(
       server(),
-      fakes,
-      input(signedConfig()),
-      async (ctx) => {
-        const answer = await attempt(
-          ctx.handle.executeUpdate(approveUpdate, {
-            args: [await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" })],
-          }),
+      policyDir,
+      async (ctx, fakes) => {
+        const answer = await approveWith(
+          ctx.handle,
+          await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" }),
         );
-        return { result: await ctx.handle.result(), answer };
+        return { result: await ctx.handle.result(), answer, effects: fakes.effects() };
       },
       signedStarter(foreign, mallory, { actor: "alice" }),
     );
@@ -77,14 +39,15 @@ describe("the worker pins the signers", () => {
     expect(result.reason).toMatch(
       /preflight failed: the start's signers file \(sha256 [0-9a-f]+…\) is not the one this worker pins for shop\/production \(.*allowed_signers, sha256 [0-9a-f]+…\): a foreign signers file is refused/,
     );
-    expect(fakes.effects()).not.toContain("provision:v2");
+    expect(effects).not.toContain("provision:v2");
   });
 
   it("an unsigned start to an environment the worker pins is refused (stripping the signers does not help)", async () => {
     const config = signedConfig();
     const approvals = config.environments.production?.approvals;
     if (approvals) delete approvals.signers;
-    const fakes = fakesWith(policyDir);
+    const fakes = createFakes();
+    fakes.deps.signingPolicy = openPolicyDirectory(policyDir);
     const result = await withDeployment(server(), fakes, input(config), (ctx) => ctx.handle.result());
     expect(result.outcome).toBe("rolled-back");
     expect(result.reason).toMatch(
@@ -94,21 +57,11 @@ describe("the worker pins the signers", () => {
   });
 
   it("a worker without --policy trusts no signers file a starter brings", async () => {
-    const fakes = fakesWith(null);
-    const config = configFolder(
-      root,
-      "release",
-      signersText([
-        ["alice", alice],
-        ["bob", bob],
-      ]),
-    );
-    const result = await withDeployment(
+    const result = await withSignedDeployment(
       server(),
-      fakes,
-      input(signedConfig()),
+      null,
       (ctx) => ctx.handle.result(),
-      signedStarter(config, alice),
+      signedStarter(configPath, alice),
     );
     expect(result.reason).toMatch(
       /this worker pins no signers for shop\/production.*start the worker with --policy <dir>/,
@@ -124,20 +77,11 @@ describe("the worker pins the signers", () => {
       ]),
       "approvers: [alice, bob]\nallowSelfApproval: true\n",
     );
-    const config = configFolder(
-      root,
-      "release",
-      signersText([
-        ["alice", alice],
-        ["bob", bob],
-      ]),
-    );
-    const result = await withDeployment(
+    const result = await withSignedDeployment(
       server(),
-      fakesWith(lax),
-      input(signedConfig()),
+      lax,
       (ctx) => ctx.handle.result(),
-      signedStarter(config, alice),
+      signedStarter(configPath, alice),
     );
     expect(result.reason).toMatch(
       /the approvals policy of shop\/production changed or differs from the one this worker pins .*allowSelfApproval true/,
@@ -145,24 +89,15 @@ describe("the worker pins the signers", () => {
   });
 
   it("a signed start the worker pins runs, and status says who started it and that it is signed", async () => {
-    const config = configFolder(
-      root,
-      "release",
-      signersText([
-        ["alice", alice],
-        ["bob", bob],
-      ]),
-    );
-    const status = await withDeployment(
+    const status = await withSignedDeployment(
       server(),
-      fakesWith(policyDir),
-      input(signedConfig()),
+      policyDir,
       async (ctx) => {
         const s = await ctx.until((x) => x.phase === "awaiting-approval", "gate");
         await (ctx.handle as DeploymentHandle).terminate("test over");
         return s;
       },
-      signedStarter(config, alice),
+      signedStarter(configPath, alice),
     );
     expect(status.signing).toMatchObject({ mode: "signed", pinned: true, requester: { identity: "alice" } });
     expect(status.decisions[0]?.signed?.statement).toContain('"type":"shipshape/start@1"');

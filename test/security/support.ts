@@ -14,20 +14,24 @@ import { signStart } from "../../client/signed-start";
 import { keyFileSigner } from "../../client/signing/signer";
 import type { ReleaseConfig } from "../../lib/config/schema";
 import type { DeploymentInput } from "../../lib/deployment/types";
+import { openPolicyDirectory } from "../../lib/signing/policy-dir";
 import {
   approvalsPolicy,
   type DecisionAction,
   sha256Hex,
   startStatement,
 } from "../../lib/signing/statements";
-import { type GateDecisionArgs, statusQuery } from "../../workflows/deployment/messages";
+import { approveUpdate, type GateDecisionArgs, statusQuery } from "../../workflows/deployment/messages";
 import {
   createHarness,
   type DeploymentHandle,
   type Harness,
   input,
+  type RunContext,
   releaseConfig,
+  withDeployment,
 } from "../support/deployment-harness";
+import { createFakes, type Fakes } from "../support/fakes";
 import { createTimeSkippingEnv } from "../support/time-skipping";
 
 export interface Person {
@@ -226,4 +230,55 @@ export function perTestServer(): () => Harness {
     await bundled?.env.teardown();
   });
   return () => current as Harness;
+}
+
+/** An approve update's answer ("accepted" or the refusal). */
+export function approveWith(handle: DeploymentHandle, args: GateDecisionArgs): Promise<string> {
+  return attempt(handle.executeUpdate(approveUpdate, { args: [args] }));
+}
+
+/** A deployment of signedConfig() on a worker with `policy` (a folder, or none), started by `starter`. */
+export function withSignedDeployment<T>(
+  h: Harness,
+  policy: string | null,
+  body: (ctx: RunContext, fakes: Fakes) => Promise<T>,
+  starter: ReturnType<typeof signedStarter>,
+): Promise<T> {
+  const fakes = createFakes();
+  fakes.deps.signingPolicy = policy ? openPolicyDirectory(policy) : null;
+  return withDeployment(h, fakes, input(signedConfig()), (ctx) => body(ctx, fakes), starter);
+}
+
+export interface Team {
+  root: string;
+  alice: Person;
+  bob: Person;
+  /** Not in the signers file. */
+  mallory: Person;
+  /** alice and bob's allowed_signers text. */
+  signers: string;
+  /** The starter's shipshape.yaml (beside it: the signers file). */
+  configPath: string;
+  /** The worker's policy folder pinning the signers and APPROVALS_YAML for shop/production. */
+  policyDir: string;
+}
+
+/** Keys for alice, bob and mallory, the release folder and the worker's policy (made when the test file loads, removed after it). */
+export function team(): Team {
+  const { dir: root, people } = makePeople(["alice", "bob", "mallory"]);
+  const { alice, bob, mallory } = people as Record<"alice" | "bob" | "mallory", Person>;
+  const signers = signersText([
+    ["alice", alice],
+    ["bob", bob],
+  ]);
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  return {
+    root,
+    alice,
+    bob,
+    mallory,
+    signers,
+    configPath: configFolder(root, "release", signers),
+    policyDir: policyFolder(root, signers, APPROVALS_YAML),
+  };
 }
