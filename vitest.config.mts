@@ -8,6 +8,8 @@ import { defineConfig } from "vitest/config";
 //   workflow    workflow logic on the time-skipping test server, fake drivers
 //   integration real Temporal dev server, Pulumi CLI and PostgreSQL, started
 //               once per run by test/support/integration-setup.ts
+//   security    signed decisions: real keys (ssh-keygen), ssh-agent, the
+//               workflow on the time-skipping server, the CLI
 const shared = {
   pool: "forks" as const,
   testTimeout: 120_000,
@@ -21,6 +23,7 @@ export default defineConfig({
     projects: [
       { test: { ...shared, name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { test: { ...shared, name: "workflow", include: ["test/workflow/**/*.test.ts"] } },
+      { test: { ...shared, name: "security", include: ["test/security/**/*.test.ts"] } },
       {
         test: {
           ...shared,

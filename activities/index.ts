@@ -4,6 +4,7 @@ import type { DeploymentDeps } from "./deployment-deps";
 import { createEnvironmentActivities, createInfraActivities, type InfraDeps } from "./infra";
 import { createNotifyActivities } from "./notify";
 import { createPreflightActivities } from "./preflight";
+import { createSigningPolicyActivities, type SigningPolicyDeps } from "./signing-policy";
 import { createTrafficActivities } from "./traffic";
 import { createVerifyActivities } from "./verify";
 
@@ -15,7 +16,7 @@ export type { DeploymentDeps } from "./deployment-deps";
  * fails non-retryably with DriverNotConfigured, so a worker can serve the
  * skeleton alone (demo) or the full workflow.
  */
-export type ActivityDeps = Partial<InfraDeps & DatabaseDeps> & Partial<DeploymentDeps>;
+export type ActivityDeps = Partial<InfraDeps & DatabaseDeps> & Partial<DeploymentDeps> & SigningPolicyDeps;
 
 /**
  * Builds every activity from its drivers, so the same workflow runs on fake
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVerifyActivities(deps),
     ...createAnalysisActivities(deps),
     ...createNotifyActivities(deps),
+    ...createSigningPolicyActivities(deps),
   };
 }
 

@@ -34,6 +34,7 @@ import ts from "typescript";
 /** lib/ modules workflow code may import: no Node APIs, no I/O (folders end with "/"). */
 export const PURE_LIB = [
   "lib/analysis/",
+  "lib/config/canonical-json.ts",
   "lib/config/durations.ts",
   "lib/config/env-refs.ts",
   "lib/config/format.ts",
@@ -48,10 +49,23 @@ export const PURE_LIB = [
   "lib/names.ts",
   "lib/random/",
   "lib/search-attributes.ts",
+  "lib/signing/allowed-signers.ts",
+  "lib/signing/sshsig.ts",
+  "lib/signing/statements.ts",
+  "lib/signing/verify.ts",
+  "lib/signing/wire.ts",
 ] as const;
 
 /** Packages pure modules may use: they run unchanged inside the workflow sandbox. */
-export const PURE_PACKAGES = ["zod", "fastest-levenshtein", "@temporalio/common", "@temporalio/workflow"];
+export const PURE_PACKAGES = [
+  "zod",
+  "fastest-levenshtein",
+  "@temporalio/common",
+  "@temporalio/workflow",
+  // Pure-JS ed25519 and sha2: signatures are verified inside the workflow sandbox.
+  "@noble/curves",
+  "@noble/hashes",
+];
 
 const WORKFLOW_PACKAGES = ["@temporalio/workflow", "@temporalio/common"];
 const PRODUCT_FOLDERS = ["infra", "activities", "workers", "lib", "client", "cli", "dev"];

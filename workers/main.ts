@@ -12,6 +12,8 @@
  * its process.json), HTTP verification, a log notifier, local artifacts under
  * SHIPSHAPE_ARTIFACT_ROOT (default: cwd), metrics from the service's local
  * router, PROMETHEUS_URL and http-json, and migrations from SHIPSHAPE_MIGRATIONS_DIR when set.
+ * `--policy <dir>` (or SHIPSHAPE_POLICY_DIR): the pinned signers per service and
+ * environment (workers/signing-policy.ts).
  * SIGINT/SIGTERM shut it down gracefully; SIGKILL is what the crash tests use.
  */
 import path from "node:path";
@@ -32,6 +34,7 @@ import { TASK_QUEUE } from "../lib/names";
 import { PROJECT_ROOT } from "../lib/runtime/paths";
 import { temporalTarget } from "./connection";
 import { createDeploymentWorker } from "./create-worker";
+import { openWorkerPolicy, policyDirFromArgs } from "./signing-policy";
 import { chooseWorkflowCode } from "./workflow-bundle";
 
 async function main(): Promise<void> {
@@ -40,6 +43,13 @@ async function main(): Promise<void> {
     console.error(
       "worker: DATABASE_URL is not set (the application database Shipshape migrates and records into)",
     );
+    process.exit(2);
+  }
+  let signing: ReturnType<typeof openWorkerPolicy>;
+  try {
+    signing = openWorkerPolicy(policyDirFromArgs());
+  } catch (err) {
+    console.error(`worker: ${(err as Error).message}`);
     process.exit(2);
   }
   const pool = new Pool({ connectionString: databaseUrl, max: 5 });
@@ -83,12 +93,13 @@ async function main(): Promise<void> {
             }),
           }
         : {}),
+      signingPolicy: signing.policy,
     }),
     workflowBundlePath: workflowCode.bundle,
     identity: `shipshape-worker-${process.pid}`,
   });
   console.log(
-    `worker ${process.pid}: polling ${taskQueue} on ${target.address} (namespace ${target.namespace})`,
+    `worker ${process.pid}: polling ${taskQueue} on ${target.address} (namespace ${target.namespace}); ${signing.line}`,
   );
   try {
     await worker.run();

@@ -2,36 +2,50 @@
 // the command's Update to the deployment and print the answer.
 
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
-import type { UpdateDefinition } from "@temporalio/common";
+import { DECISION_UPDATES, type DecisionArgs, decisionArgs } from "../../client/decisions";
+import { SigningError } from "../../client/signing/errors";
 import { connectTemporal } from "../../client/temporal-client";
-import {
-  abortUpdate,
-  approveUpdate,
-  type ControlAnswer,
-  pauseUpdate,
-  promoteUpdate,
-  rejectUpdate,
-  resumeUpdate,
-  retryCompensationUpdate,
-  skipCompensationUpdate,
-} from "../../workflows/deployment/messages";
-import type { ControlCommand, ControlOptions, ControlSpec } from "../commands/controls";
+import { type ControlAnswer, statusQuery } from "../../workflows/deployment/messages";
+import type { ControlOptions, ControlSpec } from "../commands/controls";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { resolveDeployment } from "../deployment-ref";
 import { CliError } from "../errors";
 import { defaultActor } from "./actor";
 
-// biome-ignore lint/suspicious/noExplicitAny: each update takes its own argument shape
-const UPDATES: Record<ControlCommand, UpdateDefinition<ControlAnswer, [any]>> = {
-  approve: approveUpdate,
-  reject: rejectUpdate,
-  abort: abortUpdate,
-  pause: pauseUpdate,
-  resume: resumeUpdate,
-  promote: promoteUpdate,
-  "retry-compensation": retryCompensationUpdate,
-  "skip-compensation": skipCompensationUpdate,
-};
+/** The update's arguments, signed when the deployment requires it; signing problems are usage errors. */
+async function controlArgs(
+  handle: Awaited<ReturnType<typeof resolveDeployment>>,
+  spec: ControlSpec,
+  options: ControlOptions,
+): Promise<DecisionArgs> {
+  // Without a worker to answer the query, an unsigned request still goes through (it waits for one).
+  const status = await handle.query(statusQuery).catch(() => null);
+  const wanted = {
+    reason: options.reason ?? "",
+    ...(options.gate ? { gate: options.gate } : {}),
+    ...(options.name ? { name: options.name } : {}),
+  };
+  if (!status) {
+    return {
+      by: options.as ?? defaultActor(),
+      ...wanted,
+      ...(spec.gate ? { gate: options.gate ?? "(none)" } : {}),
+    };
+  }
+  const signed = status.signing?.mode === "signed";
+  try {
+    return await decisionArgs(status, spec.command, {
+      ...wanted,
+      ...(options.key ? { keyFile: options.key } : {}),
+      by: options.as ?? (signed ? undefined : defaultActor()),
+    });
+  } catch (e) {
+    if (e instanceof SigningError) {
+      throw new CliError(`cannot sign the ${spec.command}: ${e.message}`);
+    }
+    throw e;
+  }
+}
 
 function refusal(err: unknown): string | null {
   if (err instanceof WorkflowUpdateFailedError) {
@@ -50,24 +64,13 @@ export async function steer(
   if (spec.reasonRequired && !options.reason) {
     throw new CliError(`${spec.command} needs --reason "<why>": it is recorded with the decision`);
   }
-  const by = options.as ?? defaultActor();
   const temporal = await connectTemporal();
   try {
     const handle = await resolveDeployment(temporal.client, ref);
-    let gate = options.gate;
-    if (spec.gate && !gate) {
-      const status = await handle.query<{ pendingApprovals: Array<{ gate: string }> }>("status");
-      gate = status.pendingApprovals[0]?.gate ?? "(none)";
-    }
-    const args = {
-      by,
-      reason: options.reason ?? "",
-      ...(spec.gate ? { gate } : {}),
-      ...(spec.compensation && options.name ? { name: options.name } : {}),
-    };
+    const args = await controlArgs(handle, spec, options);
     let answer: ControlAnswer;
     try {
-      answer = await handle.executeUpdate(UPDATES[spec.command], { args: [args] });
+      answer = await handle.executeUpdate(DECISION_UPDATES[spec.command], { args: [args] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // The latest run has closed: nothing is left to steer.

@@ -12,6 +12,7 @@ import type { DeployOptions } from "../commands/deploy";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { CliError } from "../errors";
 import { defaultActor } from "./actor";
+import { signStartForCli } from "./sign-start";
 import { watchDeployment } from "./status";
 
 /**
@@ -51,8 +52,7 @@ export async function deploy(ctx: CliContext, options: DeployOptions): Promise<v
   try {
     let handle: Awaited<ReturnType<typeof startDeployment>>;
     try {
-      handle = await startDeployment(
-        temporal.client,
+      const input = await signStartForCli(
         {
           service: config.service,
           environment: options.env,
@@ -64,8 +64,9 @@ export async function deploy(ctx: CliContext, options: DeployOptions): Promise<v
           configDigest: checked.digest,
           configPath,
         },
-        { taskQueue: options.taskQueue },
+        options,
       );
+      handle = await startDeployment(temporal.client, input, { taskQueue: options.taskQueue });
     } catch (err) {
       if (err instanceof DeploymentAlreadyRunningError) {
         throw new CliError(`${err.message}\n  watch it: shipshape watch ${config.service}/${options.env}`);

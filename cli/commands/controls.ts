@@ -10,6 +10,7 @@ import type { CliContext } from "../context";
 
 export interface ControlOptions {
   as?: string;
+  key?: string;
   reason?: string;
   gate?: string;
   name?: string;
@@ -95,7 +96,11 @@ export function registerControls(program: Command, ctx: CliContext): void {
     const cmd = program
       .command(`${spec.command} <deployment>`)
       .description(spec.description)
-      .option("--as <name>", "who is doing this (recorded); defaults to $SHIPSHAPE_USER or $USER")
+      .option(
+        "--as <name>",
+        "who is doing this (recorded); signed deployments: the principal of your key, else $SHIPSHAPE_USER or $USER",
+      )
+      .option("--key <file>", "sign with this ed25519 private key (or a .pub naming an ssh-agent key)")
       .option("--reason <text>", spec.reasonRequired ? "why (required, recorded)" : "why (recorded)")
       .option("--json", "print the answer as JSON");
     if (spec.gate) cmd.option("--gate <name>", "the approval gate (defaults to the one waiting)");

@@ -12,6 +12,7 @@ export interface DeployOptions {
   reason?: string;
   artifact?: string;
   as?: string;
+  key?: string;
   watch?: boolean;
   json?: boolean;
   taskQueue?: string;
@@ -28,6 +29,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option("--artifact <ref>", "what is deployed (image, tarball, commit); defaults to the version")
     .option("--reason <text>", "why (recorded)")
     .option("--as <name>", "who is deploying (recorded); defaults to $SHIPSHAPE_USER or $USER")
+    .option("--key <file>", "sign the start with this ed25519 key (signed environments; default: ssh-agent)")
     .option("--watch", "stay and watch; exit with the deployment's outcome")
     .option("--json", "print the started deployment as JSON")
     .option("--task-queue <name>", "worker task queue (advanced)")
@@ -48,6 +50,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option("--config <file>", "release config", "shipshape.yaml")
     .option("--reason <text>", "why (recorded)", "rollback to the last good version")
     .option("--as <name>", "who (recorded)")
+    .option("--key <file>", "sign the start with this ed25519 key (signed environments; default: ssh-agent)")
     .option("--watch", "stay and watch")
     .option("--json", "print the started deployment as JSON")
     .option("--task-queue <name>", "worker task queue (advanced)")

@@ -44,6 +44,8 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
     `phase ${s.phase} · ${step} · traffic blue ${s.weights.blue}% / green ${s.weights.green}%${s.blueVersion ? ` (blue = ${s.blueVersion})` : ""}`,
   );
   if (s.outcomeReason) lines.push(`reason: ${s.outcomeReason}`);
+  const signing = signingLine(s);
+  if (signing) lines.push(signing);
   lines.push("");
   s.phases.forEach((p, i) => {
     const next = s.phases[i + 1];
@@ -72,7 +74,7 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
     lines.push(
       "",
       `⏸ waiting for approval "${a.gate}" from ${who}${self}; times out in ${formatMs(a.timeoutAtMs - o.nowMs)}`,
-      `  shipshape approve ${s.deploymentId} --gate ${a.gate} --as <name> --reason "…"`,
+      `  shipshape approve ${s.service}/${s.environment} --gate ${a.gate} ${s.signing?.mode === "signed" ? "--key <your key>" : "--as <name>"} --reason "…"`,
     );
   }
   if (s.paused) lines.push("", `⏸ paused by ${s.paused.by}: ${s.paused.reason}`);
@@ -80,7 +82,7 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
     lines.push(
       "",
       `⚠ NEEDS ATTENTION: compensation ${s.needsAttention.compensation} keeps failing since ${formatMs(o.nowMs - s.needsAttention.sinceMs)} ago: ${s.needsAttention.lastError}`,
-      `  shipshape retry-compensation ${s.deploymentId} --reason "…"   or   shipshape skip-compensation ${s.deploymentId} --reason "…"`,
+      `  shipshape retry-compensation ${s.service}/${s.environment} --reason "…"   or   shipshape skip-compensation ${s.service}/${s.environment} --reason "…"`,
     );
   }
   const active = s.compensations.filter((c) => c.status !== "registered");
@@ -95,4 +97,19 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
   }
   if (o.uiLink) lines.push("", `Web UI: ${o.uiLink}`);
   return lines;
+}
+
+/** Signed decisions, or said out loud that they are not. */
+function signingLine(s: DeploymentStatus): string | null {
+  const g = s.signing;
+  if (!g) return null;
+  if (g.mode === "unsigned") return `⚠ ${g.note}`;
+  const pinned =
+    g.pinned === true
+      ? "pinned by the worker's policy"
+      : g.pinned === false
+        ? "NOT pinned"
+        : "pin pending (preflight)";
+  const who = g.requester ? `started by ${g.requester.identity} (${g.requester.fingerprint})` : "";
+  return `signed decisions: ${who}; signers ${g.signersDigest?.slice(0, 12) ?? "?"}… ${pinned}`;
 }

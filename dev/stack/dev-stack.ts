@@ -6,15 +6,24 @@
  * Ports: SHIPSHAPE_TEMPORAL_PORT (7233), SHIPSHAPE_UI_PORT (8233).
  */
 import path from "node:path";
-import { stateDir } from "../../lib/runtime/paths";
+import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
+import { ensureLocalSigning } from "../signing";
 import { startLocalStack } from "./local-stack";
 
 /** Starts the stack and keeps it up until SIGINT/SIGTERM, which stop everything and exit the process. */
 export async function runDevStack(): Promise<void> {
   const temporalPort = Number(process.env.SHIPSHAPE_TEMPORAL_PORT ?? 7233);
   const uiPort = Number(process.env.SHIPSHAPE_UI_PORT ?? 8233);
+  const dir = path.join(stateDir(), "dev");
+  // The sample shop's production signed locally: a key per approver, the worker pins them.
+  const signing = await ensureLocalSigning(
+    path.join(dir, "signing"),
+    path.join(PROJECT_ROOT, "examples", "shop", "shipshape.yaml"),
+    "production",
+  );
   const stack = await startLocalStack({
-    dir: path.join(stateDir(), "dev"),
+    dir,
+    policyDir: signing.policyDir,
     temporalPort,
     uiPort,
     persistent: true,
@@ -28,6 +37,9 @@ shipshape dev stack is up
   Database     ${stack.databaseUrl}
   Worker       task queue ${stack.taskQueue}, log ${path.join(stack.stateDir, "worker.log")}
   State        ${stack.stateDir}
+  Signing      worker policy ${signing.policyDir}; keys ${Object.values(signing.keys).join(", ")}
+               deploy shop/production signed: shipshape deploy --config ${signing.configPath} --key ${Object.values(signing.keys)[0]} …
+               approve as another approver:   shipshape approve shop/production --key ${Object.values(signing.keys)[1] ?? "<key>"}
 Press Ctrl-C to stop everything.`);
   let stopping = false;
   const shutdown = async (signal: string) => {

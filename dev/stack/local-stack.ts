@@ -18,6 +18,8 @@ export interface LocalStackOptions {
   persistent: boolean;
   withWorker: boolean;
   taskQueue?: string;
+  /** The worker's signing policy folder (dev/signing.ts); none: unsigned deployments only. */
+  policyDir?: string;
   log?: (line: string) => void;
 }
 
@@ -113,6 +115,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             SHIPSHAPE_TASK_QUEUE: taskQueue,
             DATABASE_URL: databaseUrl,
             SHIPSHAPE_STATE_DIR: options.dir,
+            ...(options.policyDir ? { SHIPSHAPE_POLICY_DIR: options.policyDir } : {}),
           },
         });
         const deadline = Date.now() + 90_000;

@@ -8,6 +8,7 @@
 import { toolchainManifestPath } from "../../lib/runtime/paths";
 import { writeManifest } from "./manifest";
 import { resolveMoto } from "./moto";
+import { resolveOpenSsh } from "./openssh";
 import { resolvePostgres } from "./postgres";
 import { resolvePrometheus } from "./prometheus";
 import { resolvePulumi } from "./pulumi";
@@ -31,6 +32,8 @@ export function runSetup(): number {
     console.log(`  ✓ Pulumi CLI ${pulumi.version} — ${pulumi.path} [${pulumi.source}]`);
     const prometheus = resolvePrometheus(log);
     console.log(`  ✓ Prometheus ${prometheus.version} — ${prometheus.path} [${prometheus.source}]`);
+    const openssh = resolveOpenSsh(log);
+    console.log(`  ✓ OpenSSH ${openssh.version} (ssh-keygen, ssh-agent, ssh-add) — ${openssh.path}`);
     const moto = resolveMoto(log);
     console.log(`  ✓ moto (AWS API emulator) ${moto.version} — ${moto.path} [${moto.source}]`);
     writeManifest({

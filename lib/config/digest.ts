@@ -4,15 +4,9 @@
 // before ${env:…} resolution, so secrets never influence or leak into it.
 
 import { createHash } from "node:crypto";
+import { canonicalJson } from "./canonical-json";
 
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
+export { canonicalJson };
 
 export function configDigest(config: unknown): string {
   return createHash("sha256").update(canonicalJson(config)).digest("hex");

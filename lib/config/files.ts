@@ -50,6 +50,19 @@ export function fileRefs(raw: unknown): FileRef[] {
         });
     });
   }
+  if (isObj(raw.environments)) {
+    for (const [name, env] of Object.entries(raw.environments)) {
+      const approvals = isObj(env) ? env.approvals : undefined;
+      if (isObj(approvals) && typeof approvals.signers === "string") {
+        refs.push({
+          segments: ["environments", name, "approvals", "signers"],
+          value: approvals.signers,
+          kind: "file",
+          what: "signers file",
+        });
+      }
+    }
+  }
   return refs.filter((r) => r.value !== "" && !r.value.includes("${"));
 }
 

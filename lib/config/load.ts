@@ -21,6 +21,7 @@ import {
 } from "./problems";
 import { AppConfigEntrySchema, type ReleaseConfig, ReleaseConfigSchema } from "./schema";
 import { checkSemantics } from "./semantic";
+import { checkSignersFiles } from "./signers-file";
 import { parseYamlSource, type YamlSource } from "./yaml-source";
 
 export interface LoadOptions {
@@ -147,6 +148,7 @@ export async function parseReleaseConfig(
       const p = checkFileRef(ref, baseDir, file, source);
       if (p) problems.push(p);
     }
+    problems.push(...checkSignersFiles(raw, baseDir, file, source));
   }
 
   const envRefs = envRefLocations(raw, source);

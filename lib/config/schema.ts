@@ -179,6 +179,14 @@ export const RunSchema = z
 export const ApprovalsSchema = z
   .strictObject({
     approvers: z.array(z.string().min(1)).meta({ description: "User names allowed to approve gates" }),
+    signers: z
+      .string()
+      .min(1)
+      .meta({
+        description:
+          "Allowed-signers file (as Git's: `alice ssh-ed25519 AAAA…`), relative to this file: every start and decision must be signed by a key it lists for the actor",
+      })
+      .optional(),
     allowSelfApproval: z
       .boolean()
       .meta({ description: "May the person who started the deployment approve it? Default false" })

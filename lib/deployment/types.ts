@@ -48,6 +48,21 @@ export const DeploymentInput = z.object({
   configPath: z.string().optional(),
   /** Defaults to the workflow run ID; activities are idempotent per deploymentId + step. */
   deploymentId: z.string().min(1).optional(),
+  /** The requester's signature and the signers file decisions are checked against (lib/signing). */
+  signing: z
+    .object({
+      /** The allowed-signers file's text; the worker's policy must pin the same (preflight). */
+      signers: z.string().min(1),
+      /** sha256 of what is deployed, of the migration files ("" when there are none). */
+      artifactDigest: z.string().default(""),
+      migrationsDigest: z.string().default(""),
+      time: z.string().min(1),
+      nonce: z.string().min(1),
+      signature: z.string().min(1),
+      /** Nonces already used, carried by a continue-as-new so no signature is accepted twice. */
+      usedNonces: z.array(z.string()).default([]),
+    })
+    .optional(),
 });
 export type DeploymentInput = z.input<typeof DeploymentInput>;
 export type DeploymentInputParsed = z.output<typeof DeploymentInput>;
@@ -104,6 +119,15 @@ export interface DecisionRecord {
     | "failure";
   by: string;
   reason: string;
+  /** The signature that proves `by` (signed environments): check it with `ssh-keygen -Y verify`. */
+  signed?: SignedRecord;
+}
+
+export interface SignedRecord {
+  fingerprint: string;
+  /** The exact text that was signed. */
+  statement: string;
+  signature: string;
 }
 
 export interface DeploymentResult {
@@ -145,4 +169,8 @@ export const FAILURE_TYPES = {
   verificationFailed: "VerificationFailed",
   analysisFailed: "AnalysisFailed",
   driverNotConfigured: "DriverNotConfigured",
+  /** A start whose signature does not verify (unsigned where signers are required, forged, stale). */
+  signatureRefused: "SignatureRefused",
+  /** The start's signers or approvals policy is not the one the worker pins (--policy). */
+  policyMismatch: "PolicyMismatch",
 } as const;

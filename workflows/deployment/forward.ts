@@ -30,6 +30,26 @@ async function preflight(run: DeploymentRun): Promise<void> {
     config: input.config,
     ...(input.configPath ? { configPath: input.configPath } : {}),
   });
+  if (run.signedDecisions) await confirmSigningPolicy(run);
+}
+
+/** The worker is the trust root: the start's signers and approvals policy must be the ones it pins. */
+async function confirmSigningPolicy(run: DeploymentRun): Promise<void> {
+  const { status } = run.signing;
+  const confirmed = await call(
+    "confirmSigningPolicy",
+    OPTS.quick,
+    "confirm signers with the worker's policy",
+    {
+      service: run.input.service,
+      environment: run.input.environment,
+      signersDigest: status.signersDigest,
+      approvalsDigest: status.approvalsDigest,
+    },
+  );
+  status.pinned = confirmed.pinned;
+  if (!confirmed.pinned && status.mode === "unsigned") status.note += "; the worker pins no policy for it";
+  run.refresh();
 }
 
 async function provisionGreen(run: DeploymentRun): Promise<GreenEnvironment> {

@@ -6,20 +6,31 @@
  */
 import { defineQuery, defineUpdate } from "@temporalio/workflow";
 import { PHASES, type Phase } from "../../lib/deployment/types";
+import type { SignedEnvelope } from "../../lib/signing/statements";
 import { type DeploymentStatus, stepText } from "./state";
 
+/**
+ * Proof that `by` made this decision for this deployment: required where the
+ * environment has signers (client/decisions.ts signs; signing.ts verifies).
+ */
+export interface SignedDecision extends SignedEnvelope {
+  deploymentId: string;
+}
 export interface GateDecisionArgs {
   gate: string;
   by: string;
   reason: string;
+  signed?: SignedDecision;
 }
 export interface ByReason {
   by: string;
   reason?: string;
+  signed?: SignedDecision;
 }
 export interface CompensationControlArgs {
   by: string;
   reason?: string;
+  signed?: SignedDecision;
   /** Which compensation; defaults to the one running now. */
   name?: string;
 }

@@ -36,6 +36,7 @@ import { call, OPTS } from "./activities";
 import { renderDetails } from "./details";
 import { buildPlan, type Plan } from "./plan";
 import { errorText, type ReliableControls, type ReliableHooks, Saga } from "./saga";
+import { RunSigning, signingFromInput } from "./signing";
 import { clip, closePhases, type DeploymentStatus, enterPhase, recordDecision } from "./state";
 
 /** Workflow time (deterministic inside the workflow sandbox). */
@@ -67,6 +68,9 @@ export class DeploymentRun {
   readonly plan: Plan;
   /** patched("bake-time-counted-by-timers"): see bake.ts. */
   readonly bakeByTimers: boolean;
+  /** patched("signed-decisions"): signatures verified, the worker's policy confirmed (signing.ts). */
+  readonly signedDecisions: boolean;
+  readonly signing: RunSigning;
   readonly status: DeploymentStatus;
   /** Everything before finalize runs in it; an abort cancels it. */
   readonly forwardScope = new CancellationScope();
@@ -105,7 +109,13 @@ export class DeploymentRun {
     };
     this.plan = buildPlan(input.config);
     this.bakeByTimers = patched("bake-time-counted-by-timers");
+    this.signedDecisions = patched("signed-decisions");
+    // Runs recorded before signing existed take every name as given, as they did.
+    this.signing = this.signedDecisions
+      ? signingFromInput(input, envConfig, deploymentId, now())
+      : RunSigning.legacy();
     this.status = initialStatus(input, deploymentId, this.plan);
+    if (this.signedDecisions) this.status.signing = this.signing.status;
     this.saga = new Saga(this.status.compensations);
     this.reliableHooks = this.compensationHooks();
     const section = input.config.release.analysis;
@@ -135,7 +145,13 @@ export class DeploymentRun {
       requestedBy: input.requestedBy,
     });
     this.phase("validating");
-    this.decide({ kind: "start", by: input.requestedBy, reason: input.reason || `deploy ${input.version}` });
+    const signed = this.signing.startRecord;
+    this.decide({
+      kind: "start",
+      by: input.requestedBy,
+      reason: input.reason || `deploy ${input.version}`,
+      ...(signed ? { signed } : {}),
+    });
   }
 
   /** Publishes the status: the phase search attribute when it changed, and the Web UI details. */

@@ -9,6 +9,7 @@
  */
 import type { AnalysisVerdict } from "../../lib/analysis/types";
 import type { CompensationRecord, DecisionRecord, Outcome, Phase } from "../../lib/deployment/types";
+import type { SigningStatus } from "./signing";
 
 export const MAX_PHASES = 40;
 export const MAX_DECISION_LOG = 100;
@@ -58,6 +59,8 @@ export interface DeploymentStatus {
   compensations: CompensationRecord[];
   needsAttention: { compensation: string; sinceMs: number; lastError: string } | null;
   decisions: DecisionRecord[];
+  /** Whether decisions are signed, by whom the start was, and the signers (absent on runs older than signing). */
+  signing?: SigningStatus;
 }
 
 export const clip = (text: string, max = MAX_TEXT): string =>

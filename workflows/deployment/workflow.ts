@@ -24,9 +24,14 @@
  *  - "bake-time-counted-by-timers" (run.ts, used by bake.ts and forward.ts):
  *    bake time and the keep window are counted from the timers that ran, not
  *    from clock deltas, which could differ between a live worker and a replay.
+ *  - "signed-decisions" (run.ts; signing.ts, handlers.ts, forward.ts): the start
+ *    and every control update are verified against the signers file when the
+ *    environment has one, and the worker's pinned policy is confirmed at
+ *    preflight and for decisions that move the deployment on.
  *
- * The modules: run.ts (state), handlers.ts (updates), forward.ts, gates.ts,
- * bake.ts, rollback.ts, finalize.ts, activities.ts (activity options).
+ * The modules: run.ts (state), handlers.ts (updates), signing.ts (signed
+ * decisions), forward.ts, gates.ts, bake.ts, rollback.ts, finalize.ts,
+ * activities.ts (activity options).
  */
 import { ApplicationFailure, workflowInfo } from "@temporalio/workflow";
 import type { Environment } from "../../lib/config/schema";

@@ -45,6 +45,15 @@ it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything
   }
   expect(output).toContain(`Web UI       http://127.0.0.1:${uiPort}`);
   const pgPort = Number(/Database\s+postgres:\/\/postgres@127\.0\.0\.1:(\d+)\//.exec(output)?.[1]);
+  // A key per approver of the sample shop's production, and a worker that pins them.
+  const signingDir = path.join(stateDir, "dev", "signing");
+  for (const file of ["alice_ed25519", "bob_ed25519", "policy/shop/production/allowed_signers"]) {
+    expect(fs.existsSync(path.join(signingDir, file)), file).toBe(true);
+  }
+  expect(output).toContain(`Signing      worker policy ${path.join(signingDir, "policy")}`);
+  expect(fs.readFileSync(path.join(stateDir, "dev", "worker.log"), "utf8")).toContain(
+    `signing policy ${path.join(signingDir, "policy")} (shop/production)`,
+  );
   expect(pgPort).toBeGreaterThan(0);
 
   const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });

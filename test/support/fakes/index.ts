@@ -8,8 +8,10 @@
  * Metrics are scripted by the green weight the fake router currently applies
  * (`errorRate(weight)`), so "degrade at step k" is a function of the step's weight.
  */
+
 import { Context } from "@temporalio/activity";
 import type { DeploymentDeps } from "../../../activities";
+import type { SigningPolicyDeps } from "../../../activities/signing-policy";
 import type { InfraDriver } from "../../../lib/drivers/infra-driver";
 import type { MetricProvider } from "../../../lib/drivers/metric-provider";
 import type { MigrationDriver } from "../../../lib/drivers/migration-driver";
@@ -36,7 +38,8 @@ export interface Fakes {
   calls: string[];
   faults: Map<string, number>;
   block: Set<string>;
-  deps: DeploymentDeps;
+  /** signingPolicy: the worker's pinned policy, when a test gives one (none: unsigned deployments only). */
+  deps: DeploymentDeps & SigningPolicyDeps;
   /** Holds the next calls of `name` until the returned function is called. */
   hold(name: string): () => void;
   /** Side-effect calls only (no measurements or notifications). */
