@@ -79,7 +79,9 @@ async function status({ engine, opts, print }: Call): Promise<number> {
       (m.backfill.some((b) => !b.done)
         ? ` backfill ${m.backfill.map((b) => `${b.table}:${b.rowsDone}`).join(",")}`
         : "") +
-      (m.lastError ? `\n${"".padEnd(33)}last error: ${m.lastError}` : ""),
+      (m.lastError ? `\n${"".padEnd(33)}last error: ${m.lastError}` : "") +
+      // An unfinished migration says what happened and which command to run (never leave people guessing).
+      (m.next ? `\n${"".padEnd(33)}next: ${m.next}` : ""),
   );
   const aside = st.aside.filter((a) => !a.purgedAt);
   const text = [

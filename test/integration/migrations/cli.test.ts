@@ -61,6 +61,11 @@ describe("shipshape migrate", () => {
       );
       expect(failing.code).toBe(1);
       expect(failing.err).toMatch(/relation "order_lines" does not exist/);
+      // The text status says what happened to the unfinished migration and which command to run.
+      const stuck = await cli("status", ...db);
+      expect(stuck.out).toMatch(
+        /0003_barcode +starting[^\n]*\n +last error: [^\n]*order_lines[^\n]*\n +next: start stopped part-way; fix the cause and run `shipshape migrate start` again, or run `shipshape migrate rollback`/,
+      );
       expect((await cli("rollback", ...db)).out).toMatch(/0003_barcode: rollback .* phase rolled_back/);
     });
   });
