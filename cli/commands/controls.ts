@@ -4,21 +4,14 @@
 // self-approval, nothing waiting, a signature that does not prove who asks) —
 // and every accepted one is recorded in the workflow's decision log with who
 // and why. A deployment whose environment has signers needs every decision
-// signed (client/decisions.ts): with --key <file> or the ssh-agent's key.
+// signed: with --key <file> or the ssh-agent's key. What runs:
+// cli/actions/controls.ts, loaded only when one of them runs.
 
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
 import type { Command } from "commander";
-import { DECISION_UPDATES, type DecisionArgs, decisionArgs } from "../../client/decisions";
-import { SigningError } from "../../client/signing/errors";
-import { connectTemporal } from "../../client/temporal-client";
 import type { DecisionAction } from "../../lib/signing/statements";
-import { type ControlAnswer, statusQuery } from "../../workflows/deployment/messages";
-import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
-import { resolveDeployment } from "../deployment-ref";
-import { CliError } from "../errors";
-import { defaultActor } from "./actor";
+import type { CliContext } from "../context";
 
-interface ControlOptions {
+export interface ControlOptions {
   as?: string;
   key?: string;
   reason?: string;
@@ -27,8 +20,11 @@ interface ControlOptions {
   json?: boolean;
 }
 
-interface ControlSpec {
-  command: DecisionAction;
+/** The decision a command sends (lib/signing/statements.ts names them). */
+export type ControlCommand = DecisionAction;
+
+export interface ControlSpec {
+  command: ControlCommand;
   description: string;
   reasonRequired: boolean;
   gate?: boolean;
@@ -91,49 +87,6 @@ const CONTROLS: ControlSpec[] = [
   },
 ];
 
-/** The update's arguments, signed when the deployment requires it; signing problems are usage errors. */
-async function controlArgs(
-  handle: Awaited<ReturnType<typeof resolveDeployment>>,
-  spec: ControlSpec,
-  options: ControlOptions,
-): Promise<DecisionArgs> {
-  // Without a worker to answer the query, an unsigned request still goes through (it waits for one).
-  const status = await handle.query(statusQuery).catch(() => null);
-  const wanted = {
-    reason: options.reason ?? "",
-    ...(options.gate ? { gate: options.gate } : {}),
-    ...(options.name ? { name: options.name } : {}),
-  };
-  if (!status) {
-    return {
-      by: options.as ?? defaultActor(),
-      ...wanted,
-      ...(spec.gate ? { gate: options.gate ?? "(none)" } : {}),
-    };
-  }
-  const signed = status.signing?.mode === "signed";
-  try {
-    return await decisionArgs(status, spec.command, {
-      ...wanted,
-      ...(options.key ? { keyFile: options.key } : {}),
-      by: options.as ?? (signed ? undefined : defaultActor()),
-    });
-  } catch (e) {
-    if (e instanceof SigningError) {
-      throw new CliError(`cannot sign the ${spec.command}: ${e.message}`);
-    }
-    throw e;
-  }
-}
-
-function refusal(err: unknown): string | null {
-  if (err instanceof WorkflowUpdateFailedError) {
-    const cause = err.cause as { message?: string } | undefined;
-    return cause?.message ?? err.message;
-  }
-  return null;
-}
-
 export function registerControls(program: Command, ctx: CliContext): void {
   for (const spec of CONTROLS) {
     const cmd = program
@@ -154,38 +107,8 @@ export function registerControls(program: Command, ctx: CliContext): void {
       `\n<deployment> is a workflow ID or <service>/<environment> (its latest deployment).\n\nExample:\n  ${spec.example}`,
     );
     cmd.action(async (ref: string, options: ControlOptions) => {
-      if (spec.reasonRequired && !options.reason) {
-        throw new CliError(`${spec.command} needs --reason "<why>": it is recorded with the decision`);
-      }
-      const temporal = await connectTemporal();
-      try {
-        const handle = await resolveDeployment(temporal.client, ref);
-        const args = await controlArgs(handle, spec, options);
-        let answer: ControlAnswer;
-        try {
-          answer = await handle.executeUpdate(DECISION_UPDATES[spec.command], { args: [args] });
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError) {
-            // The latest run has closed: nothing is left to steer.
-            const result = (await handle.result().catch(() => null)) as { outcome?: string } | null;
-            throw new CliError(
-              `the deployment has already ended (${result?.outcome ?? "closed"}) — nothing to ${spec.command}; \`shipshape history\` shows what happened`,
-            );
-          }
-          const why = refusal(err);
-          if (why) {
-            if (options.json) ctx.stdout(JSON.stringify({ accepted: false, message: why }));
-            ctx.stderr(`✗ ${spec.command} refused: ${why}`);
-            ctx.exitCode = EXIT_USAGE;
-            return;
-          }
-          throw err;
-        }
-        ctx.stdout(options.json ? JSON.stringify(answer) : `✓ ${answer.message}`);
-        ctx.exitCode = EXIT_OK;
-      } finally {
-        await temporal.close();
-      }
+      const { steer } = await import("../actions/controls");
+      await steer(ctx, spec, ref, options);
     });
   }
 }
