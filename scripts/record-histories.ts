@@ -10,6 +10,17 @@
 import fs from "node:fs";
 import path from "node:path";
 import { temporal } from "@temporalio/proto";
+import { openPolicyDirectory } from "../lib/signing/policy-dir";
+import {
+  APPROVALS_YAML,
+  configFolder,
+  makePeople,
+  policyFolder,
+  signedArgs,
+  signedConfig,
+  signedStarter,
+  signersText,
+} from "../test/security/support";
 import {
   createHarness,
   input,
@@ -18,6 +29,7 @@ import {
   withDeployment,
 } from "../test/support/deployment-harness";
 import { createFakes, type FakeOptions, type Fakes } from "../test/support/fakes";
+import { createTimeSkippingEnv } from "../test/support/time-skipping";
 import {
   abortUpdate,
   approveUpdate,
@@ -48,7 +60,25 @@ interface Scenario {
   config?: ReturnType<typeof releaseConfig>;
   setup?: (f: Fakes) => void;
   drive: (ctx: RunContext, f: Fakes) => Promise<unknown>;
+  /** A signed start (and its worker policy); run on a server of its own, whose clock no other scenario moved. */
+  signed?: boolean;
 }
+
+/** Keys, signers file and worker policy for the signed scenarios (ssh-keygen, as users make them). */
+function signedSetup() {
+  const { dir, people } = makePeople(["alice", "bob"]);
+  const signers = signersText([
+    ["alice", people.alice!],
+    ["bob", people.bob!],
+  ]);
+  return {
+    people,
+    configPath: configFolder(dir, "release", signers),
+    policyDir: policyFolder(dir, signers, APPROVALS_YAML),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+let signing: ReturnType<typeof signedSetup> | undefined;
 
 const result = (ctx: RunContext) => ctx.handle.result();
 
@@ -111,6 +141,18 @@ const SCENARIOS: Scenario[] = [
     setup: (f) => f.faults.set("destroy", 2),
     drive: result,
   },
+  // Recorded after the 'signed-decisions' patch: a signed start, the worker's
+  // policy confirmed at preflight, a signed approve confirmed again by the worker.
+  {
+    name: "signed-approval",
+    signed: true,
+    drive: async (ctx) => {
+      await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+      const bob = signing!.people.bob!;
+      await ctx.handle.executeUpdate(approveUpdate, { args: [await signedArgs(ctx.handle, "approve", bob)] });
+      return ctx.handle.result();
+    },
+  },
   {
     name: "needs-attention-skip",
     options: { verifyOk: false },
@@ -137,10 +179,25 @@ async function main(): Promise<void> {
     for (const s of SCENARIOS.filter((x) => only.length === 0 || only.includes(x.name))) {
       const fakes = createFakes(s.options);
       s.setup?.(fakes);
-      const history = await withDeployment(h, fakes, input(s.config ?? releaseConfig()), async (ctx) => {
-        const r = (await s.drive(ctx, fakes)) as { outcome: string };
-        console.log(`${s.name}: ${r.outcome}`);
-        return ctx.handle.fetchHistory();
+      signing = s.signed ? signedSetup() : undefined;
+      if (signing) fakes.deps.signingPolicy = openPolicyDirectory(signing.policyDir);
+      const server = signing ? { env: await createTimeSkippingEnv(), bundle: h.bundle } : h;
+      const history = await withDeployment(
+        server,
+        fakes,
+        input(s.config ?? (signing ? signedConfig() : releaseConfig())),
+        async (ctx) => {
+          const r = (await s.drive(ctx, fakes)) as { outcome: string };
+          console.log(`${s.name}: ${r.outcome}`);
+          return ctx.handle.fetchHistory();
+        },
+        // The replay test runs each history under its file name as workflow id, and a start signature covers it.
+        signing
+          ? signedStarter(signing.configPath, signing.people.alice!, { workflowId: s.name })
+          : undefined,
+      ).finally(async () => {
+        if (server !== h) await server.env.teardown();
+        signing?.cleanup();
       });
       // protobufjs' canonical object form (enums as names, int64 as strings,
       // bytes as base64); the replay test reads it back with History.fromObject.

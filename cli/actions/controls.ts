@@ -1,7 +1,7 @@
 // What the steering commands do (declared in cli/commands/controls.ts): send
 // the command's Update to the deployment and print the answer.
 
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
+import { type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
 import { DECISION_UPDATES, type DecisionArgs, decisionArgs } from "../../client/decisions";
 import { SigningError } from "../../client/signing/errors";
 import { connectTemporal } from "../../client/temporal-client";
@@ -14,7 +14,7 @@ import { defaultActor } from "./actor";
 
 /** The update's arguments, signed when the deployment requires it; signing problems are usage errors. */
 async function controlArgs(
-  handle: Awaited<ReturnType<typeof resolveDeployment>>,
+  handle: WorkflowHandle,
   spec: ControlSpec,
   options: ControlOptions,
 ): Promise<DecisionArgs> {
@@ -40,9 +40,7 @@ async function controlArgs(
       by: options.as ?? (signed ? undefined : defaultActor()),
     });
   } catch (e) {
-    if (e instanceof SigningError) {
-      throw new CliError(`cannot sign the ${spec.command}: ${e.message}`);
-    }
+    if (e instanceof SigningError) throw new CliError(`cannot sign the ${spec.command}: ${e.message}`);
     throw e;
   }
 }

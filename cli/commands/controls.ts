@@ -1,11 +1,14 @@
 // Steering commands: approve, reject, abort, pause, resume, promote,
 // retry-compensation, skip-compensation. Each is a Temporal Update, so the
 // person gets an answer — accepted, or refused with why (not an approver,
-// self-approval, nothing waiting) — and every accepted one is recorded in the
-// workflow's decision log with who and why. What runs: cli/actions/controls.ts,
-// loaded only when one of them runs.
+// self-approval, nothing waiting, a signature that does not prove who asks) —
+// and every accepted one is recorded in the workflow's decision log with who
+// and why. A deployment whose environment has signers needs every decision
+// signed: with --key <file> or the ssh-agent's key. What runs:
+// cli/actions/controls.ts, loaded only when one of them runs.
 
 import type { Command } from "commander";
+import type { DecisionAction } from "../../lib/signing/statements";
 import type { CliContext } from "../context";
 
 export interface ControlOptions {
@@ -17,15 +20,8 @@ export interface ControlOptions {
   json?: boolean;
 }
 
-export type ControlCommand =
-  | "approve"
-  | "reject"
-  | "abort"
-  | "pause"
-  | "resume"
-  | "promote"
-  | "retry-compensation"
-  | "skip-compensation";
+/** The decision a command sends (lib/signing/statements.ts names them). */
+export type ControlCommand = DecisionAction;
 
 export interface ControlSpec {
   command: ControlCommand;

@@ -10,6 +10,7 @@ import { keyFileSigner } from "../../client/signing/signer";
 import { decisionStatement } from "../../lib/signing/statements";
 import type { GateDecisionArgs } from "../../workflows/deployment/messages";
 import { approveUpdate, pauseUpdate, resumeUpdate, statusQuery } from "../../workflows/deployment/messages";
+import { perTestServer, team } from "./fixtures";
 import {
   APPROVALS_YAML,
   approveWith,
@@ -17,12 +18,10 @@ import {
   configFolder,
   forgedArgs,
   forgedStarter,
-  perTestServer,
   policyFolder,
   signedArgs,
   signedStarter,
   signersText,
-  team,
   withSignedDeployment,
 } from "./support";
 

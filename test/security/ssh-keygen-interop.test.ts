@@ -13,7 +13,8 @@ import { main } from "../../cli/main";
 import { decisionStatement } from "../../lib/signing/statements";
 import { statusQuery } from "../../workflows/deployment/messages";
 import type { RunContext } from "../support/deployment-harness";
-import { approveWith, perTestServer, signedStarter, team, withSignedDeployment } from "./support";
+import { perTestServer, team } from "./fixtures";
+import { approveWith, signedStarter, withSignedDeployment } from "./support";
 
 const server = perTestServer();
 const { root, alice, bob, signers, configPath, policyDir } = team();

@@ -2,16 +2,15 @@ import { describe, expect, it } from "vitest";
 import { openPolicyDirectory } from "../../lib/signing/policy-dir";
 import { type DeploymentHandle, input, withDeployment } from "../support/deployment-harness";
 import { createFakes } from "../support/fakes";
+import { perTestServer, team } from "./fixtures";
 import {
   approveWith,
   configFolder,
   forgedArgs,
-  perTestServer,
   policyFolder,
   signedConfig,
   signedStarter,
   signersText,
-  team,
   withSignedDeployment,
 } from "./support";
 

@@ -8,7 +8,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { TestWorkflowEnvironment } from "@temporalio/testing";
-import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { decisionArgs, signDecision } from "../../client/decisions";
 import { signStart } from "../../client/signed-start";
 import { keyFileSigner } from "../../client/signing/signer";
@@ -23,7 +22,6 @@ import {
 } from "../../lib/signing/statements";
 import { approveUpdate, type GateDecisionArgs, statusQuery } from "../../workflows/deployment/messages";
 import {
-  createHarness,
   type DeploymentHandle,
   type Harness,
   input,
@@ -32,7 +30,6 @@ import {
   withDeployment,
 } from "../support/deployment-harness";
 import { createFakes, type Fakes } from "../support/fakes";
-import { createTimeSkippingEnv } from "../support/time-skipping";
 
 export interface Person {
   name: string;
@@ -101,10 +98,10 @@ export function signedConfig(): ReleaseConfig {
 export function signedStarter(
   configPath: string,
   who: Person,
-  overrides: { actor?: string; deploymentId?: string; usedNonces?: string[] } = {},
+  overrides: { actor?: string; deploymentId?: string; usedNonces?: string[]; workflowId?: string } = {},
 ) {
   return async (client: TestWorkflowEnvironment["client"], taskQueue: string): Promise<DeploymentHandle> => {
-    const workflowId = `shipshape:shop:production:${taskQueue}`;
+    const workflowId = overrides.workflowId ?? `shipshape:shop:production:${taskQueue}`;
     const base = input(signedConfig(), { deploymentId: overrides.deploymentId ?? `dep-${taskQueue}` });
     const signed = await signStart(base, {
       configPath,
@@ -209,29 +206,6 @@ export function forgedStarter(configPath: string, who: Person, claimed: string) 
   };
 }
 
-/**
- * One time-skipping server per test: time skipped by one deployment (gate
- * timeouts, keep windows) would make the next one's signatures, dated by the
- * real clock, look stale. The workflow bundle is built once per file.
- */
-export function perTestServer(): () => Harness {
-  let bundled: Harness | undefined;
-  let current: Harness | undefined;
-  beforeAll(async () => {
-    bundled = await createHarness();
-  });
-  beforeEach(async () => {
-    current = { env: await createTimeSkippingEnv(), bundle: (bundled as Harness).bundle };
-  });
-  afterEach(async () => {
-    await current?.env.teardown();
-  });
-  afterAll(async () => {
-    await bundled?.env.teardown();
-  });
-  return () => current as Harness;
-}
-
 /** An approve update's answer ("accepted" or the refusal). */
 export function approveWith(handle: DeploymentHandle, args: GateDecisionArgs): Promise<string> {
   return attempt(handle.executeUpdate(approveUpdate, { args: [args] }));
@@ -247,38 +221,4 @@ export function withSignedDeployment<T>(
   const fakes = createFakes();
   fakes.deps.signingPolicy = policy ? openPolicyDirectory(policy) : null;
   return withDeployment(h, fakes, input(signedConfig()), (ctx) => body(ctx, fakes), starter);
-}
-
-export interface Team {
-  root: string;
-  alice: Person;
-  bob: Person;
-  /** Not in the signers file. */
-  mallory: Person;
-  /** alice and bob's allowed_signers text. */
-  signers: string;
-  /** The starter's shipshape.yaml (beside it: the signers file). */
-  configPath: string;
-  /** The worker's policy folder pinning the signers and APPROVALS_YAML for shop/production. */
-  policyDir: string;
-}
-
-/** Keys for alice, bob and mallory, the release folder and the worker's policy (made when the test file loads, removed after it). */
-export function team(): Team {
-  const { dir: root, people } = makePeople(["alice", "bob", "mallory"]);
-  const { alice, bob, mallory } = people as Record<"alice" | "bob" | "mallory", Person>;
-  const signers = signersText([
-    ["alice", alice],
-    ["bob", bob],
-  ]);
-  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-  return {
-    root,
-    alice,
-    bob,
-    mallory,
-    signers,
-    configPath: configFolder(root, "release", signers),
-    policyDir: policyFolder(root, signers, APPROVALS_YAML),
-  };
 }
