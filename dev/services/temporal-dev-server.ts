@@ -63,10 +63,11 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const port = options.port ?? (await freePort());
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const uiPort = options.uiPort === undefined ? await freePort() : options.uiPort;
-  // start-dev also opens an HTTP API on port+1000 by default; pick a free one
-  // so parallel servers (tests, dev stack) never collide.
-  const httpPort = await freePort();
-  const args = [
+  // start-dev also opens an HTTP API on port+1000 by default; each launch
+  // picks a free one so parallel servers (tests, dev stack) never collide and
+  // a restart never waits on the port its previous life held (only the gRPC
+  // port must stay the same for clients and workers).
+  const argsFor = (httpPort: number) => [
     "server",
     "start-dev",
     "--ip",
@@ -85,7 +86,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   ];
   const address = `127.0.0.1:${port}`;
   const launch = async () => {
-    const proc = spawnDetached(options.cliPath, args, {
+    const proc = spawnDetached(options.cliPath, argsFor(await freePort()), {
       logFile: options.logFile,
       cwd: path.dirname(options.logFile),
     });
