@@ -4,7 +4,9 @@
 
 import { Command, CommanderError } from "commander";
 import { TemporalUnreachableError } from "../client/temporal-client";
+import { CodecKeyError } from "../lib/codec/keys";
 import packageJson from "../package.json";
+import { registerCodecServer } from "./commands/codec-server";
 import { registerControls } from "./commands/controls";
 import { registerDemo } from "./commands/demo";
 import { registerDeploy } from "./commands/deploy";
@@ -39,6 +41,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerStats(program, ctx);
   registerDev(program, ctx);
   registerDemo(program, ctx);
+  registerCodecServer(program, ctx);
   return program;
 }
 
@@ -53,7 +56,7 @@ export async function main(argv: readonly string[], ctx: CliContext = defaultCon
       ctx.stderr(`✗ ${error.message}`);
       return error.exitCode;
     }
-    if (error instanceof TemporalUnreachableError) {
+    if (error instanceof TemporalUnreachableError || error instanceof CodecKeyError) {
       ctx.stderr(`✗ ${error.message}`);
       return EXIT_USAGE;
     }

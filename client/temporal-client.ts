@@ -1,4 +1,5 @@
 import { Client, Connection } from "@temporalio/client";
+import { createDataConverter } from "../lib/codec/data-converter";
 import { temporalTarget } from "../workers/connection";
 
 /** No Temporal server answered; the message says how to start one or where to point. */
@@ -26,6 +27,8 @@ export interface ConnectOptions {
  */
 export async function connectTemporal(options: ConnectOptions = {}): Promise<TemporalHandle> {
   const target = temporalTarget(options);
+  // Before connecting: a missing payload key is a configuration error, not an outage.
+  const dataConverter = createDataConverter();
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -35,11 +38,9 @@ export async function connectTemporal(options: ConnectOptions = {}): Promise<Tem
     });
     await connection.workflowService.getSystemInfo({});
   } catch (err) {
-    throw new TemporalUnreachableError(
-      `cannot reach Temporal at ${target.address} — start it with \`npm run dev\`, or point TEMPORAL_ADDRESS at your cluster.\n  (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`,
-    );
+    throw new TemporalUnreachableError(unreachableMessage(target.address, err));
   }
-  const client = new Client({ connection, namespace: target.namespace });
+  const client = new Client({ connection, namespace: target.namespace, dataConverter });
   return {
     client,
     connection,
@@ -47,6 +48,14 @@ export async function connectTemporal(options: ConnectOptions = {}): Promise<Tem
     namespace: target.namespace,
     close: () => connection.close(),
   };
+}
+
+function unreachableMessage(address: string, err: unknown): string {
+  const detail = err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err);
+  if (/certificate|ssl|tls|handshake|self.signed/i.test(detail)) {
+    return `cannot reach Temporal at ${address} over TLS: the server's certificate is not trusted — set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it (and TEMPORAL_TLS_SERVER_NAME if the name differs).\n  (${detail})`;
+  }
+  return `cannot reach Temporal at ${address} — start it with \`npm run dev\`, or point TEMPORAL_ADDRESS at your cluster.\n  (${detail})`;
 }
 
 /** Web UI link for a workflow (TEMPORAL_UI_URL, default the dev server's :8233). */

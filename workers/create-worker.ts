@@ -1,5 +1,6 @@
 import { NativeConnection, Worker } from "@temporalio/worker";
 import type { Activities } from "../activities";
+import { createDataConverter } from "../lib/codec/data-converter";
 import { TASK_QUEUE } from "../lib/names";
 import type { TemporalTarget } from "./connection";
 import { WORKFLOWS_PATH } from "./workflow-bundle";
@@ -24,6 +25,7 @@ export async function createDeploymentWorker(
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     activities: options.activities,
     identity: options.identity,
+    dataConverter: createDataConverter(),
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),

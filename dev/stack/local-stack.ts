@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { useDevCodecKeys } from "../../lib/codec/data-converter";
 import { TASK_QUEUE } from "../../lib/names";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
@@ -107,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               SHIPSHAPE_TASK_QUEUE: taskQueue,
               DATABASE_URL: databaseUrl,
               SHIPSHAPE_STATE_DIR: options.dir,
+              SHIPSHAPE_CODEC_KEYS: useDevCodecKeys(),
             },
           },
         );

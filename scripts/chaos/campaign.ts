@@ -17,6 +17,7 @@ import { startShopAsBlue } from "../../dev/stack/shop-blue";
 import { localInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
+import { devDataConverter } from "../../lib/codec/data-converter";
 import { configDigest } from "../../lib/config/digest";
 import { ReleaseConfigSchema } from "../../lib/config/schema";
 import type { DeploymentResult } from "../../lib/deployment/types";
@@ -272,7 +273,11 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     cleanups.unshift(() => metrics.close());
     const connection = await Connection.connect({ address: stack.temporal.address });
     cleanups.unshift(() => connection.close());
-    const client = new Client({ connection, namespace: stack.temporal.namespace });
+    const client = new Client({
+      connection,
+      namespace: stack.temporal.namespace,
+      dataConverter: devDataConverter(),
+    });
     log(
       `  · stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s; load ${s.rps} req/s through ${router.url}`,
     );

@@ -2,13 +2,14 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
+import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
 import { type CliContext, EXIT_OK } from "../../../cli/context";
 import { main } from "../../../cli/main";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
-import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
+import { bundleWorkflows } from "../../../workers/workflow-bundle";
 import { createFakes } from "../../support/fakes";
 
 /**
@@ -29,6 +30,7 @@ async function startWorker(): Promise<void> {
     connection,
     taskQueue,
     workflowBundle: bundle,
+    dataConverter: devDataConverter(),
     activities: createActivities(createFakes({ blueVersion: "v1" }).deps),
   });
   workerRun = worker.run();
@@ -121,7 +123,7 @@ release:
 `,
   );
   connection = await NativeConnection.connect({ address: inject("temporalAddress") });
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  bundle = await bundleWorkflows();
   await startWorker();
 });
 

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { expect, inject, it } from "vitest";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { TASK_QUEUE } from "../../../lib/names";
 import { freePort, portIsFree } from "../../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
@@ -46,7 +47,7 @@ it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything
   expect(pgPort).toBeGreaterThan(0);
 
   const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: devDataConverter() });
   try {
     const workflowId = `dev-stack-${Date.now()}`;
     const result = await client.workflow.execute(skeletonDeploymentWorkflow, {
