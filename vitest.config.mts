@@ -8,6 +8,8 @@ import { defineConfig } from "vitest/config";
 //   workflow    workflow logic on the time-skipping test server, fake drivers
 //   integration real Temporal dev server, Pulumi CLI and PostgreSQL, started
 //               once per run by test/support/integration-setup.ts
+//   security    the refusals (secrets in history, check commands, path
+//               traversal, oversized input); files start what they need
 const shared = {
   pool: "forks" as const,
   testTimeout: 120_000,
@@ -29,6 +31,7 @@ export default defineConfig({
           globalSetup: ["test/support/integration-setup.ts"],
         },
       },
+      { test: { ...shared, name: "security", include: ["test/security/**/*.test.ts"] } },
     ],
   },
 });

@@ -17,10 +17,17 @@ interface ValidateOptions {
   json?: boolean;
   env?: boolean;
   appConfig?: boolean;
+  runChecks?: boolean;
   color?: boolean;
 }
 
-export function summarize(file: string, config: ReleaseConfig, digest: string, envNames: string[]): string {
+export function summarize(
+  file: string,
+  config: ReleaseConfig,
+  digest: string,
+  envNames: string[],
+  checksRun = false,
+): string {
   const steps = config.release.steps
     .map((s) =>
       s.kind === "traffic"
@@ -39,6 +46,9 @@ export function summarize(file: string, config: ReleaseConfig, digest: string, e
     parts.push(
       `${config.appConfig.length} app config file${config.appConfig.length === 1 ? "" : "s"} checked`,
     );
+  const checks = config.appConfig.filter((e) => e.check !== undefined).length;
+  if (checks && !checksRun)
+    parts.push(`${checks} check command${checks === 1 ? "" : "s"} not run (--run-checks runs them)`);
   if (envNames.length) parts.push(`env ${envNames.join(", ")} resolved at deploy time`);
   parts.push(`digest ${digest.slice(0, 12)}`);
   return `✓ ${file} is valid: ${parts.join("; ")}`;
@@ -66,17 +76,22 @@ export function registerValidate(program: Command, ctx: CliContext): Command {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
       .option("--env", "also require every ${env:NAME} reference to be set in the current environment")
       .option("--no-app-config", "skip the application config gate (schemas and check commands)")
+      .option(
+        "--run-checks",
+        "also run the app config check commands (code from the repository; run with an allow-listed environment, output redacted)",
+      )
       .option("--no-color", "plain output")
       .action(async (file: string, options: ValidateOptions) => {
         const result = await loadReleaseConfig(file, {
           appConfigGate: options.appConfig !== false,
+          runChecks: options.runChecks === true,
           ...(options.env ? { env: process.env, envRefSeverity: "error" as const } : {}),
         });
         const color = ctx.color && options.color !== false;
         const sources = result.source !== undefined ? { [result.file]: result.source } : {};
         if (result.ok) {
           const envNames = [...new Set(result.envRefs.map((r) => r.name))];
-          const summary = summarize(file, result.config, result.digest, envNames);
+          const summary = summarize(file, result.config, result.digest, envNames, options.runChecks === true);
           if (options.json) ctx.stdout(JSON.stringify(toJson(result, summary), null, 2));
           else {
             ctx.stdout(summary);

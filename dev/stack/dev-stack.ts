@@ -3,7 +3,7 @@
  * a persistent SQLite file and the Web UI, the Shipshape search attributes, a
  * private PostgreSQL cluster and a worker. Ctrl-C stops everything it started.
  *
- * Ports: SHIPSHAPE_TEMPORAL_PORT (7233), SHIPSHAPE_UI_PORT (8233).
+ * Ports: SHIPSHAPE_TEMPORAL_PORT (7233), SHIPSHAPE_UI_PORT (8233), SHIPSHAPE_CODEC_PORT (8234).
  */
 import path from "node:path";
 import { stateDir } from "../../lib/runtime/paths";
@@ -13,10 +13,12 @@ import { startLocalStack } from "./local-stack";
 export async function runDevStack(): Promise<void> {
   const temporalPort = Number(process.env.SHIPSHAPE_TEMPORAL_PORT ?? 7233);
   const uiPort = Number(process.env.SHIPSHAPE_UI_PORT ?? 8233);
+  const codecPort = Number(process.env.SHIPSHAPE_CODEC_PORT ?? 8234);
   const stack = await startLocalStack({
     dir: path.join(stateDir(), "dev"),
     temporalPort,
     uiPort,
+    codecPort,
     persistent: true,
     withWorker: true,
     log: (line) => console.log(`  ${line}`),
@@ -24,7 +26,9 @@ export async function runDevStack(): Promise<void> {
   console.log(`
 shipshape dev stack is up
   Temporal     ${stack.temporal.address}  (namespace ${stack.temporal.namespace})
-  Web UI       ${stack.temporal.uiUrl}
+  Web UI       ${stack.temporal.uiUrl}  (payloads decrypted through the codec server)
+  Codec server ${stack.codecServer?.url}  (temporal … --codec-endpoint ${stack.codecServer?.url} --codec-auth "Bearer $(cat ${stack.codecServer?.tokenFile})")
+  Payload keys ${process.env.SHIPSHAPE_CODEC_KEYS}
   Database     ${stack.databaseUrl}
   Worker       task queue ${stack.taskQueue}, log ${path.join(stack.stateDir, "worker.log")}
   State        ${stack.stateDir}

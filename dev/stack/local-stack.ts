@@ -1,6 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
+import { AesGcmPayloadCodec } from "../../lib/codec/aes-gcm-codec";
 import { useDevCodecKeys } from "../../lib/codec/data-converter";
+import { loadCodecKeys } from "../../lib/codec/keys";
+import { startCodecServer } from "../../lib/codec/server";
+import { loadOrCreateCodecToken } from "../../lib/codec/token";
 import { TASK_QUEUE } from "../../lib/names";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
@@ -18,6 +22,8 @@ export interface LocalStackOptions {
   persistent: boolean;
   withWorker: boolean;
   taskQueue?: string;
+  /** Port of the codec server the Web UI reads payloads through (only with a Web UI; default: free). */
+  codecPort?: number;
   log?: (line: string) => void;
 }
 
@@ -26,6 +32,8 @@ export interface LocalStack {
   postgres: PostgresCluster;
   databaseUrl: string;
   worker?: DetachedProcess;
+  /** The codec server behind the Web UI (with a Web UI only), and its token file. */
+  codecServer?: { url: string; tokenFile?: string };
   stateDir: string;
   taskQueue: string;
   startWorker(): Promise<DetachedProcess>;
@@ -38,6 +46,19 @@ async function ensurePortFree(port: number, what: string, envVar: string): Promi
       `${what} port ${port} is already in use — is another \`npm run dev\` running? Stop it, or pick another port with ${envVar}=<port>.`,
     );
   }
+}
+
+/** The codec server the Web UI decrypts payloads through; the browser is let in by its origin. */
+async function startUiCodecServer(options: LocalStackOptions) {
+  useDevCodecKeys();
+  const { token, file } = loadOrCreateCodecToken();
+  const server = await startCodecServer({
+    codec: new AesGcmPayloadCodec(loadCodecKeys()),
+    token,
+    port: options.codecPort ?? 0,
+    uiOrigins: [`http://127.0.0.1:${options.uiPort}`, `http://localhost:${options.uiPort}`],
+  });
+  return { server, tokenFile: file };
 }
 
 /**
@@ -76,11 +97,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     postgres.createDatabase("shop");
     const databaseUrl = postgres.urlFor("shop");
 
+    const codec = options.uiPort === null ? undefined : await startUiCodecServer(options);
+    if (codec) started.push(() => codec.server.close());
+
     log("starting Temporal dev server…");
     const temporal = await startTemporalDevServer({
       cliPath: manifest.temporal.path,
       port: options.temporalPort,
       uiPort: options.uiPort,
+      ...(codec ? { uiCodecEndpoint: codec.server.url } : {}),
       dbFile: options.persistent ? path.join(options.dir, "temporal.sqlite") : undefined,
       logFile: path.join(options.dir, "temporal.log"),
     });
@@ -90,6 +115,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       temporal,
       postgres,
       databaseUrl,
+      ...(codec ? { codecServer: { url: codec.server.url, tokenFile: codec.tokenFile } } : {}),
       stateDir: options.dir,
       taskQueue,
       async startWorker() {

@@ -4,7 +4,10 @@
 // preflight runs it before any side effect; `shipshape validate` runs it too.
 //
 // .env files hold secrets, so their values are never printed ("found" is left
-// out) and no code frame is shown for them.
+// out) and no code frame is shown for them. Check commands run only when asked
+// (runChecks), in their own process group with an allow-listed environment
+// (check-env.ts), killed as a group on timeout; what they print is bounded and
+// every resolved secret in it is redacted before it becomes a problem.
 
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -13,9 +16,11 @@ import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import Ajv2019 from "ajv/dist/2019";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import type { CheckEnvironment } from "./check-env";
 import { formatDuration } from "./durations";
 import type { Locator } from "./issues";
 import { describeValue, formatPath, type PathSegment, type Problem } from "./problems";
+import { boundOutput, redactSecrets } from "./redact";
 import type { AppConfigEntry } from "./schema";
 import { inferAppConfigFormat } from "./semantic";
 import { suggest } from "./suggest";
@@ -26,8 +31,13 @@ export interface AppConfigGateOptions {
   releaseFile?: string;
   /** Positions inside the release config (from the loader); defaults to 1:1. */
   locate?: Pick<Locator, "valueAt">;
-  /** Extra environment for check commands. */
-  env?: Record<string, string | undefined>;
+  /**
+   * Run `check` commands (default false: a check is code from the repository,
+   * so `shipshape validate` runs none unless asked with --run-checks).
+   */
+  runChecks?: boolean;
+  /** The environment checks run in and the secrets redacted from their output (check-env.ts). */
+  checkEnv?: CheckEnvironment;
 }
 
 interface ParsedFile {
@@ -311,10 +321,21 @@ interface CommandResult {
   output: string;
 }
 
+/** Most of a check's output that is kept while it runs (the report shows a tail of it). */
+const MAX_OUTPUT_CHARS = 16_000;
+
+function killGroup(child: ReturnType<typeof spawn>): void {
+  try {
+    if (child.pid) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
 function runCommand(
   command: string,
   cwd: string,
-  env: NodeJS.ProcessEnv,
+  env: Record<string, string>,
   timeoutMs: number,
 ): Promise<CommandResult> {
   return new Promise((resolvePromise) => {
@@ -327,33 +348,29 @@ function runCommand(
     });
     let output = "";
     const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString("utf8")).slice(-16_000);
+      output = (output + chunk.toString("utf8")).slice(-MAX_OUTPUT_CHARS);
     };
     child.stdout?.on("data", collect);
     child.stderr?.on("data", collect);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        if (child.pid) process.kill(-child.pid, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
+      killGroup(child);
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
       resolvePromise({ code: null, timedOut: false, output: e.message });
+    });
+    child.on("exit", () => {
+      // Whatever the shell left running in the background goes with it; this
+      // also closes the pipes a background child still holds.
+      killGroup(child);
     });
     child.on("close", (code) => {
       clearTimeout(timer);
       resolvePromise({ code, timedOut, output });
     });
   });
-}
-
-function tail(output: string): string {
-  const lines = output.trimEnd().split(/\r?\n/);
-  return lines.slice(-20).join("\n").slice(-2000);
 }
 
 // ---------------------------------------------------------------------------- gate
@@ -443,16 +460,17 @@ export async function checkAppConfigFile(
     }
   }
 
-  if (entry.check !== undefined) {
+  if (entry.check !== undefined && options.runChecks === true) {
     const timeoutMs = entry.timeout;
+    const checkEnv = options.checkEnv ?? { env: {}, secrets: [] };
     const result = await runCommand(
       entry.check,
       baseDir,
-      { ...process.env, ...options.env, SHIPSHAPE_CONFIG_FILE: absolute, SHIPSHAPE_CONFIG_FORMAT: format },
+      { ...checkEnv.env, SHIPSHAPE_CONFIG_FILE: absolute, SHIPSHAPE_CONFIG_FORMAT: format },
       timeoutMs,
     );
     if (result.timedOut || result.code !== 0) {
-      const output = tail(result.output);
+      const output = boundOutput(redactSecrets(result.output, checkEnv.secrets));
       problems.push(
         entryProblem("check", {
           code: "app-config-check",

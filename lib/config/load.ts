@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { checkAppConfigFile } from "./app-config-gate";
+import { checkCommandEnvironment } from "./check-env";
 import { configDigest } from "./digest";
 import { listEnvRefs, resolveEnvRefs } from "./env-refs";
 import { checkFileRef, fileRefs } from "./files";
@@ -28,8 +29,14 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Severity of an unset variable when `env` is given. Default "error". */
   envRefSeverity?: Severity;
-  /** Run the application config gate (JSON Schemas and check commands). Default true. */
+  /** Run the application config gate (JSON Schemas; check commands only with runChecks). Default true. */
   appConfigGate?: boolean;
+  /**
+   * Also run the app config `check` commands. Default false: they are code from
+   * the repository. They get an allow-listed environment (check-env.ts) built
+   * from `env` (default process.env), never the caller's whole environment.
+   */
+  runChecks?: boolean;
   /** Check that the files the config names exist. Default true. */
   checkFiles?: boolean;
 }
@@ -164,6 +171,7 @@ export async function parseReleaseConfig(
     Array.isArray((raw as { appConfig?: unknown })?.appConfig)
   ) {
     const entries = (raw as { appConfig: unknown[] }).appConfig;
+    const checkEnv = options.runChecks ? checkCommandEnvironment(raw, options.env ?? process.env) : undefined;
     const gated = await Promise.all(
       entries.map((entry, index) => {
         const one = AppConfigEntrySchema.safeParse(entry);
@@ -171,6 +179,7 @@ export async function parseReleaseConfig(
         return checkAppConfigFile(one.data, index, baseDir, {
           releaseFile: file,
           locate: { valueAt: (s: readonly PathSegment[]) => source.valueAt(s) },
+          ...(checkEnv ? { runChecks: true, checkEnv } : {}),
         });
       }),
     );
