@@ -8,6 +8,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/cl
 import type { UpdateDefinition } from "@temporalio/common";
 import type { Command } from "commander";
 import { connectTemporal } from "../../client/temporal-client";
+import { decisionLengthProblem } from "../../lib/deployment/types";
 import {
   abortUpdate,
   approveUpdate,
@@ -134,6 +135,8 @@ export function registerControls(program: Command, ctx: CliContext): void {
         throw new CliError(`${spec.command} needs --reason "<why>": it is recorded with the decision`);
       }
       const by = options.as ?? defaultActor();
+      const tooLong = decisionLengthProblem({ by, reason: options.reason });
+      if (tooLong) throw new CliError(`${spec.command}: ${tooLong}`);
       const temporal = await connectTemporal();
       try {
         const handle = await resolveDeployment(temporal.client, ref);

@@ -8,6 +8,7 @@ import { listDeployments } from "../../client/deployments-query";
 import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
 import { connectTemporal, webUiLink } from "../../client/temporal-client";
 import { formatProblems, loadReleaseConfig, suggest } from "../../lib/config";
+import { inputLengthProblems } from "../../lib/deployment/types";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { CliError } from "../errors";
 import { defaultActor } from "./actor";
@@ -48,6 +49,12 @@ export async function deploy(ctx: CliContext, options: DeployOptions): Promise<v
       `environment "${options.env}" is not in ${configPath} (environments: ${environments.join(", ")})${hint ? ` — did you mean "${hint}"?` : ""}`,
     );
   }
+  const tooLong = inputLengthProblems({
+    version: options.version,
+    requestedBy: options.as,
+    reason: options.reason,
+  });
+  if (tooLong.length > 0) throw new CliError(`not deploying: ${tooLong.join("; ")}`);
   const temporal = await connectTemporal();
   try {
     let handle: Awaited<ReturnType<typeof startDeployment>>;

@@ -17,8 +17,10 @@ import Ajv2019 from "ajv/dist/2019";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import type { CheckEnvironment } from "./check-env";
+import { type ContainedPath, containedPath, outsideMessage, repositoryRoot } from "./contained-path";
 import { formatDuration } from "./durations";
 import type { Locator } from "./issues";
+import { formatBytes, MAX_APP_CONFIG_BYTES } from "./limits";
 import { describeValue, formatPath, type PathSegment, type Problem } from "./problems";
 import { boundOutput, redactSecrets } from "./redact";
 import type { AppConfigEntry } from "./schema";
@@ -49,8 +51,11 @@ interface ParsedFile {
 
 // ---------------------------------------------------------------------------- parsing
 
+/** App config files are data, larger than a release config; still bounded. */
+const MAX_APP_CONFIG_KEYS = 50_000;
+
 function parseJsonFile(text: string, file: string): ParsedFile {
-  const source = parseYamlSource(text, file);
+  const source = parseYamlSource(text, file, { maxKeys: MAX_APP_CONFIG_KEYS });
   const problems: Problem[] = [];
   try {
     JSON.parse(text);
@@ -78,7 +83,7 @@ function parseJsonFile(text: string, file: string): ParsedFile {
 }
 
 function parseYamlFile(text: string, file: string): ParsedFile {
-  const source = parseYamlSource(text, file);
+  const source = parseYamlSource(text, file, { maxKeys: MAX_APP_CONFIG_KEYS });
   return {
     data: source.data,
     problems: source.syntax,
@@ -375,6 +380,21 @@ function runCommand(
 
 // ---------------------------------------------------------------------------- gate
 
+type EntryProblem = (
+  key: string,
+  p: Omit<Problem, "file" | "line" | "column" | "path" | "severity">,
+) => Problem;
+
+function tooLargeProblem(file: string, key: "file" | "schema", entryProblem: EntryProblem): Problem | null {
+  const size = statSync(file).size;
+  if (size <= MAX_APP_CONFIG_BYTES) return null;
+  return entryProblem(key, {
+    code: "input-too-large",
+    message: `${file} is ${formatBytes(size)}; app config files and schemas may be at most ${formatBytes(MAX_APP_CONFIG_BYTES)} (not read)`,
+    fix: "point appConfig at the service's config file itself, not at data",
+  });
+}
+
 /** Checks one appConfig entry (index = its position in the release config's appConfig list). */
 export async function checkAppConfigFile(
   entry: AppConfigEntry,
@@ -397,6 +417,25 @@ export async function checkAppConfigFile(
   });
   const absolute = resolve(baseDir, entry.file);
   const display = join(displayDir, entry.file);
+  const root = repositoryRoot(baseDir);
+  const outside = (["file", "schema"] as const).find(
+    (key) => entry[key] !== undefined && !containedPath(entry[key]!, baseDir, root).ok,
+  );
+  if (outside) {
+    // Never read: its contents would end up in the report.
+    const c = containedPath(entry[outside]!, baseDir, root) as Extract<ContainedPath, { ok: false }>;
+    return [
+      entryProblem(outside, {
+        code: "path-outside-repository",
+        message: outsideMessage(
+          outside === "file" ? "app config file" : "JSON Schema file",
+          entry[outside]!,
+          c,
+        ),
+        fix: "keep the files a config names inside its repository (symlinks are followed)",
+      }),
+    ];
+  }
   if (!existsSync(absolute) || statSync(absolute).isDirectory()) {
     return [
       entryProblem("file", {
@@ -409,6 +448,8 @@ export async function checkAppConfigFile(
     ];
   }
   const format = entry.format ?? inferAppConfigFormat(entry.file) ?? "json";
+  const tooLarge = tooLargeProblem(absolute, "file", entryProblem);
+  if (tooLarge) return [tooLarge];
   const text = readFileSync(absolute, "utf8");
   const parsed =
     format === "env"
@@ -431,6 +472,8 @@ export async function checkAppConfigFile(
           fix: "create it or fix the path; it is relative to the folder of this file",
         }),
       );
+    } else if (tooLargeProblem(schemaAbs, "schema", entryProblem)) {
+      problems.push(tooLargeProblem(schemaAbs, "schema", entryProblem)!);
     } else {
       const schemaText = readFileSync(schemaAbs, "utf8");
       let validate: ValidateFunction | undefined;

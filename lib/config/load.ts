@@ -2,7 +2,7 @@
 // → semantic rules → files named in the config → `${env:…}` references → the
 // application config gate → every problem at once, sorted by position.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { checkAppConfigFile } from "./app-config-gate";
 import { checkCommandEnvironment } from "./check-env";
@@ -11,6 +11,7 @@ import { listEnvRefs, resolveEnvRefs } from "./env-refs";
 import { checkFileRef, fileRefs } from "./files";
 import { mapIssues } from "./issues";
 import { releaseConfigJsonSchema } from "./json-schema";
+import { formatBytes, MAX_CONFIG_BYTES } from "./limits";
 import {
   dedupeProblems,
   formatPath,
@@ -63,9 +64,25 @@ export type LoadResult =
     }
   | { ok: false; file: string; problems: Problem[]; source?: string };
 
+function tooLargeProblem(file: string, bytes: number): Problem {
+  return {
+    file,
+    line: 1,
+    column: 1,
+    path: "",
+    severity: "error",
+    code: "input-too-large",
+    message: `${file} is ${formatBytes(bytes)}; a release config may be at most ${formatBytes(MAX_CONFIG_BYTES)} (nothing in it was read)`,
+    fix: "a release config is a few KB: check that this is the file you meant",
+  };
+}
+
 export async function loadReleaseConfig(file: string, options: LoadOptions = {}): Promise<LoadResult> {
   let text: string;
   try {
+    // Refused before reading: a huge file costs memory and parse time for nothing.
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) return { ok: false, file, problems: [tooLargeProblem(file, size)] };
     text = readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -114,6 +131,8 @@ export async function parseReleaseConfig(
   baseDir: string,
   options: LoadOptions = {},
 ): Promise<LoadResult> {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) return { ok: false, file, problems: [tooLargeProblem(file, bytes)] };
   const source = parseYamlSource(text, file);
   if (hasErrors(source.syntax)) {
     // The structure of a file with syntax errors is a guess; checking it would only add noise.

@@ -24,17 +24,20 @@
  *  - "bake-time-counted-by-timers" (run.ts, used by bake.ts and forward.ts):
  *    bake time and the keep window are counted from the timers that ran, not
  *    from clock deltas, which could differ between a live worker and a replay.
+ *  - "input-length-limits" (workflow.ts): names, `requestedBy` and `reason`
+ *    over their length limits fail the start like any other invalid input.
  *
  * The modules: run.ts (state), handlers.ts (updates), forward.ts, gates.ts,
  * bake.ts, rollback.ts, finalize.ts, activities.ts (activity options).
  */
-import { ApplicationFailure, workflowInfo } from "@temporalio/workflow";
+import { ApplicationFailure, patched, workflowInfo } from "@temporalio/workflow";
 import type { Environment } from "../../lib/config/schema";
 import {
   DeploymentInput,
   type DeploymentInputParsed,
   type DeploymentResult,
   FAILURE_TYPES,
+  inputLengthProblems,
 } from "../../lib/deployment/types";
 import { finalize } from "./finalize";
 import { forward } from "./forward";
@@ -60,6 +63,13 @@ function validateInput(rawInput: DeploymentInput): {
   input: DeploymentInputParsed;
   envConfig: Environment;
 } {
+  const tooLong = inputLengthProblems(rawInput);
+  if (tooLong.length > 0 && patched("input-length-limits")) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid deployment input — ${tooLong.join("; ")}`,
+      FAILURE_TYPES.invalidInput,
+    );
+  }
   const parsed = DeploymentInput.safeParse(rawInput);
   if (!parsed.success) {
     const problems = parsed.error.issues
