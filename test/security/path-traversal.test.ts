@@ -84,13 +84,13 @@ describe("file references stay inside the config's repository", () => {
     const activities = createActivities({ ...fakes.deps, env: { SHIPSHAPE_CONFIG_ROOTS: repo } });
     const env = new MockActivityEnvironment();
     const key = { deploymentId: "d1", service: "shop", environment: "production", version: "v2" };
-    const escape = path.join(outside, "creds.json");
+    const outsideFile = path.join(outside, "creds.json");
     await expect(
       env.run(activities.preflightDeployment, {
         key,
         artifact: "shop-v2.tgz",
         config: releaseConfig(),
-        configPath: escape,
+        configPath: outsideFile,
       }),
     ).rejects.toThrow(/not a \.yaml file inside the folders this worker serves/);
   });
