@@ -223,6 +223,7 @@ describe("encrypted history", () => {
         `${temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`,
       );
       await page.getByText(MARKER).first().waitFor({ timeout: 60_000 });
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what the page shows
       const text = await page.locator("body").innerText();
       await page.screenshot({
         path: path.join(PROJECT_ROOT, ".shipshape", "security-web-ui.png"),
