@@ -20,6 +20,10 @@ export const ToolchainManifest = z.object({
   prometheus: Tool.optional(),
   /** AWS API emulator for the AWS target's integration tests (optional for the same reason). */
   moto: Tool.optional(),
+  /** The security tests' engines (Debian): headless Chromium, HAProxy as TLS terminator, openssl. */
+  chromium: Tool.optional(),
+  haproxy: Tool.optional(),
+  openssl: Tool.optional(),
 });
 export type ToolchainManifest = z.infer<typeof ToolchainManifest>;
 
@@ -44,6 +48,20 @@ export function readManifest(): ToolchainManifest {
     }
   }
   return manifest;
+}
+
+/** A security-test engine from the manifest, or a loud error saying how to get it. */
+export function requireTool(
+  name: "chromium" | "haproxy" | "openssl",
+  manifest: ToolchainManifest = readManifest(),
+): z.infer<typeof Tool> {
+  const tool = manifest[name];
+  if (!tool) {
+    throw new Error(
+      `The toolchain manifest at ${toolchainManifestPath()} has no ${name} entry. Run \`npm run setup\`.`,
+    );
+  }
+  return tool;
 }
 
 /** The Prometheus binary from the manifest, or a loud error saying how to get it. */

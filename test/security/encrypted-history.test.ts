@@ -16,7 +16,7 @@ import { startTemporalDevServer, type TemporalDevServer } from "../../dev/servic
 import { freePort } from "../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../lib/runtime/process-group";
-import { readManifest } from "../../lib/runtime/toolchain-manifest";
+import { readManifest, requireTool } from "../../lib/runtime/toolchain-manifest";
 import { writeWorkflowBundle } from "../../workers/workflow-bundle";
 import { startWorkerProcess } from "../support/worker-process";
 import { releaseYaml, shipshape, tempRepo } from "./helpers";
@@ -204,7 +204,7 @@ describe("encrypted history", () => {
   it("the Web UI shows the decoded input through the codec server", async () => {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-chromium-"));
     const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
+      executablePath: requireTool("chromium").path,
       headless: true,
       args: [
         "--headless",
