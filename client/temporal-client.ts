@@ -1,6 +1,7 @@
 import { Client, Connection } from "@temporalio/client";
 import { createDataConverter } from "../lib/codec/data-converter";
 import { temporalTarget } from "../workers/connection";
+import { diagnoseTls } from "./tls-diagnosis";
 
 /** No Temporal server answered; the message says how to start one or where to point. */
 export class TemporalUnreachableError extends Error {
@@ -38,7 +39,11 @@ export async function connectTemporal(options: ConnectOptions = {}): Promise<Tem
     });
     await connection.workflowService.getSystemInfo({});
   } catch (err) {
-    throw new TemporalUnreachableError(unreachableMessage(target.address, err));
+    const tlsOptions = target.connectionOptions.tls;
+    const tlsProblem = tlsOptions
+      ? await diagnoseTls(target.address, typeof tlsOptions === "object" ? tlsOptions : {})
+      : undefined;
+    throw new TemporalUnreachableError(unreachableMessage(target.address, err, tlsProblem));
   }
   const client = new Client({ connection, namespace: target.namespace, dataConverter });
   return {
@@ -50,10 +55,24 @@ export async function connectTemporal(options: ConnectOptions = {}): Promise<Tem
   };
 }
 
-function unreachableMessage(address: string, err: unknown): string {
-  const detail = err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err);
-  if (/certificate|ssl|tls|handshake|self.signed/i.test(detail)) {
-    return `cannot reach Temporal at ${address} over TLS: the server's certificate is not trusted — set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it (and TEMPORAL_TLS_SERVER_NAME if the name differs).\n  (${detail})`;
+/** gRPC codes for refused credentials: PERMISSION_DENIED, UNAUTHENTICATED. */
+const REFUSED_CODES = new Set([7, 16]);
+
+/** The error and its causes (the SDK wraps the gRPC error that says what happened). */
+function errorChain(err: unknown): Array<{ message: string; code?: unknown }> {
+  const out: Array<{ message: string; code?: unknown }> = [];
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    out.push({ message: e instanceof Error ? e.message : String(e), code: (e as { code?: unknown }).code });
+  }
+  return out;
+}
+
+function unreachableMessage(address: string, err: unknown, tlsProblem?: string): string {
+  const chain = errorChain(err);
+  const detail = chain.map((e) => e.message.split("\n")[0]).join(": ");
+  if (tlsProblem) return `cannot reach Temporal at ${address} over TLS: ${tlsProblem}.\n  (${detail})`;
+  if (chain.some((e) => REFUSED_CODES.has(e.code as number) || /unauthenticated|401|403/i.test(e.message))) {
+    return `Temporal at ${address} refused the credentials — check TEMPORAL_API_KEY (or the client certificate).\n  (${detail})`;
   }
   return `cannot reach Temporal at ${address} — start it with \`npm run dev\`, or point TEMPORAL_ADDRESS at your cluster.\n  (${detail})`;
 }
