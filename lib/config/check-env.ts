@@ -54,3 +54,26 @@ export function checkCommandEnvironment(
   const names = new Set(listEnvRefs(raw).map((r) => r.name));
   return { env, secrets: secretValues([...names].map((n) => callerEnv[n])) };
 }
+
+/** Variables of a worker's environment that are credentials by name (their values get redacted). */
+const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|DATABASE_URL|_DSN)/i;
+
+/**
+ * For commands a worker runs with its own environment (smoke tests): that
+ * environment without the payload keys and Temporal credentials, and the
+ * values to redact from what the command prints.
+ */
+export function workerCommandEnvironment(workerEnv: NodeJS.ProcessEnv): CheckEnvironment {
+  const env: Record<string, string> = {};
+  const secrets: Array<string | undefined> = [];
+  for (const [name, value] of Object.entries(workerEnv)) {
+    if (value === undefined) continue;
+    if (NEVER_PASSED.test(name) || name === "TEMPORAL_API_KEY" || /^TEMPORAL_TLS_CLIENT_KEY/.test(name)) {
+      secrets.push(value);
+      continue;
+    }
+    if (SECRET_NAME.test(name)) secrets.push(value);
+    env[name] = value;
+  }
+  return { env, secrets: secretValues(secrets) };
+}
