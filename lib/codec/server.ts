@@ -60,14 +60,12 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | "t
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // Past the limit the rest is read and dropped, so the caller still gets the 413.
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        resolve("too-large");
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= limit) chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => resolve(size > limit ? "too-large" : Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
