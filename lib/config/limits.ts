@@ -3,6 +3,8 @@
 // YAML once kept the event loop busy for minutes), so it is refused with a
 // clear error before it is parsed, and nothing is applied. Pure.
 
+import type { Problem } from "./problems";
+
 /** shipshape.yaml. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
 /** Application config files and JSON Schemas named by `appConfig`. */
@@ -20,6 +22,11 @@ export const MAX_REASON_LENGTH = 1000;
 export const MAX_NAME_LENGTH = 63;
 /** Versions. */
 export const MAX_VERSION_LENGTH = 100;
+
+/** The one problem reported for input refused by its size: nothing else in it is looked at. */
+export function inputTooLarge(file: string, message: string, fix: string): Problem {
+  return { file, line: 1, column: 1, path: "", severity: "error", code: "input-too-large", message, fix };
+}
 
 export function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;

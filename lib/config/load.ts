@@ -11,7 +11,7 @@ import { listEnvRefs, resolveEnvRefs } from "./env-refs";
 import { checkFileRef, fileRefs } from "./files";
 import { mapIssues } from "./issues";
 import { releaseConfigJsonSchema } from "./json-schema";
-import { formatBytes, MAX_CONFIG_BYTES } from "./limits";
+import { formatBytes, inputTooLarge, MAX_CONFIG_BYTES } from "./limits";
 import {
   dedupeProblems,
   formatPath,
@@ -65,16 +65,11 @@ export type LoadResult =
   | { ok: false; file: string; problems: Problem[]; source?: string };
 
 function tooLargeProblem(file: string, bytes: number): Problem {
-  return {
+  return inputTooLarge(
     file,
-    line: 1,
-    column: 1,
-    path: "",
-    severity: "error",
-    code: "input-too-large",
-    message: `${file} is ${formatBytes(bytes)}; a release config may be at most ${formatBytes(MAX_CONFIG_BYTES)} (nothing in it was read)`,
-    fix: "a release config is a few KB: check that this is the file you meant",
-  };
+    `${file} is ${formatBytes(bytes)}; a release config may be at most ${formatBytes(MAX_CONFIG_BYTES)} (nothing in it was read)`,
+    "a release config is a few KB: check that this is the file you meant",
+  );
 }
 
 export async function loadReleaseConfig(file: string, options: LoadOptions = {}): Promise<LoadResult> {

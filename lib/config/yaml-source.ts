@@ -13,7 +13,7 @@ import {
   parseDocument,
   type YAMLError,
 } from "yaml";
-import { MAX_DEPTH, MAX_KEYS } from "./limits";
+import { inputTooLarge, MAX_DEPTH, MAX_KEYS } from "./limits";
 import { formatPath, type PathSegment, type Problem } from "./problems";
 
 export interface Position {
@@ -269,16 +269,13 @@ export function parseYamlSource(text: string, file: string, limits: YamlLimits =
   if (shape.keys > maxKeys || shape.depth > MAX_DEPTH) {
     const what =
       shape.keys > maxKeys ? `more than ${maxKeys} keys` : `nesting deeper than ${MAX_DEPTH} levels`;
-    syntax.push({
-      file,
-      line: 1,
-      column: 1,
-      path: "",
-      severity: "error",
-      code: "input-too-large",
-      message: `${file} has ${what}; nothing in it was used`,
-      fix: "a release config is a few hundred keys: check that this is the file you meant",
-    });
+    syntax.push(
+      inputTooLarge(
+        file,
+        `${file} has ${what}; nothing in it was used`,
+        "a release config is a few hundred keys: check that this is the file you meant",
+      ),
+    );
     return { text, data: undefined, syntax, valueAt, keyAt, missingAt };
   }
   for (const d of shape.duplicates) {

@@ -46,6 +46,9 @@ function mentions(json: string, needle: string): boolean {
   return false;
 }
 
+/** `temporal workflow show` of the deployment's run, as JSON. */
+const showHistory = () => ["workflow", "show", "-w", workflowId, "-r", runId, "--output", "json"];
+
 async function temporalCli(...args: string[]) {
   return run(readManifest().temporal.path, [...args, "--address", temporal.address], { maxBuffer: 64 << 20 });
 }
@@ -135,16 +138,7 @@ afterAll(async () => {
 
 describe("encrypted history", () => {
   it("neither the secret nor the config's marker is in the stored history read raw", async () => {
-    const { stdout } = await temporalCli(
-      "workflow",
-      "show",
-      "-w",
-      workflowId,
-      "-r",
-      runId,
-      "--output",
-      "json",
-    );
+    const { stdout } = await temporalCli(...showHistory());
     expect(stdout).toContain("EVENT_TYPE_WORKFLOW_EXECUTION_STARTED");
     expect(mentions(stdout, SECRET)).toBe(false);
     expect(mentions(stdout, MARKER)).toBe(false);
@@ -172,18 +166,7 @@ describe("encrypted history", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const endpoint = `http://127.0.0.1:${codecPort}`;
-    const show = [
-      "workflow",
-      "show",
-      "-w",
-      workflowId,
-      "-r",
-      runId,
-      "--output",
-      "json",
-      "--codec-endpoint",
-      endpoint,
-    ];
+    const show = [...showHistory(), "--codec-endpoint", endpoint];
     const { stdout } = await temporalCli(...show, "--codec-auth", `Bearer ${TOKEN}`);
     expect(mentions(stdout, MARKER)).toBe(true);
     // The check printed the secret: the failure shows it redacted.
