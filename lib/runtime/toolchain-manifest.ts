@@ -50,12 +50,26 @@ export function readManifest(): ToolchainManifest {
   return manifest;
 }
 
-/** A security-test engine from the manifest, or a loud error saying how to get it. */
+/** Where Debian installs the security-test engines. */
+const DEBIAN_BINARIES = {
+  chromium: "/usr/bin/chromium",
+  haproxy: "/usr/sbin/haproxy",
+  openssl: "/usr/bin/openssl",
+} as const;
+
+/**
+ * A security-test engine from the manifest (or, when a manifest written by an
+ * older checkout lacks it, from where Debian installs it), or a loud error
+ * saying how to get it.
+ */
 export function requireTool(
-  name: "chromium" | "haproxy" | "openssl",
+  name: keyof typeof DEBIAN_BINARIES,
   manifest: ToolchainManifest = readManifest(),
 ): z.infer<typeof Tool> {
   const tool = manifest[name];
+  if (!tool && fs.existsSync(DEBIAN_BINARIES[name])) {
+    return { path: DEBIAN_BINARIES[name], version: "unknown", source: "Debian package" };
+  }
   if (!tool) {
     throw new Error(
       `The toolchain manifest at ${toolchainManifestPath()} has no ${name} entry. Run \`npm run setup\`.`,
