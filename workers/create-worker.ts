@@ -18,6 +18,8 @@ export interface DeploymentWorkerOptions {
 export async function createDeploymentWorker(
   options: DeploymentWorkerOptions,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
+  // First: a missing payload key is a configuration error, reported before any connection.
+  const dataConverter = createDataConverter();
   const connection = await NativeConnection.connect(options.target.connectionOptions);
   const worker = await Worker.create({
     connection,
@@ -25,7 +27,7 @@ export async function createDeploymentWorker(
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     activities: options.activities,
     identity: options.identity,
-    dataConverter: createDataConverter(),
+    dataConverter,
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
