@@ -10,6 +10,8 @@ import { defineConfig } from "vitest/config";
 //               once per run by test/support/integration-setup.ts
 //   security    signed decisions: real keys (ssh-keygen), ssh-agent, the
 //               workflow on the time-skipping server, the CLI
+//   security    the refusals (secrets in history, check commands, path
+//               traversal, oversized input); files start what they need
 const shared = {
   pool: "forks" as const,
   testTimeout: 120_000,
@@ -32,6 +34,7 @@ export default defineConfig({
           globalSetup: ["test/support/integration-setup.ts"],
         },
       },
+      { test: { ...shared, name: "security", include: ["test/security/**/*.test.ts"] } },
     ],
   },
 });

@@ -4,6 +4,8 @@
  * smoke command is the user's; it must be safe to rerun), so idempotent.
  */
 import { spawn } from "node:child_process";
+import { workerCommandEnvironment } from "../lib/config/check-env";
+import { redactSecrets } from "../lib/config/redact";
 import type { LoadTest, VerifyCheck } from "../lib/config/schema";
 import type { Progress } from "../lib/drivers/common";
 import type { VerifyCheckResult, VerifyDriver } from "../lib/drivers/verifier";
@@ -32,20 +34,37 @@ function runCommand(
   greenUrl: string,
   timeoutMs: number,
 ): Promise<{ ok: boolean; detail: string }> {
+  // Its output ends up in the failure (history, status): without the worker's
+  // payload keys and Temporal credentials in its environment, bounded while
+  // it runs, and with credential values redacted.
+  const { env, secrets } = workerCommandEnvironment(process.env);
+  const shown = (out: string) => tail(redactSecrets(out, secrets));
   return new Promise((resolve) => {
     const child = spawn("sh", ["-c", command], {
-      env: { ...process.env, GREEN_URL: greenUrl },
+      env: { ...env, GREEN_URL: greenUrl },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const collect = (d: Buffer) => {
+      out = (out + d.toString("utf8")).slice(-16_000);
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(killGroup, timeoutMs);
+    child.on("exit", killGroup);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (signal)
-        resolve({ ok: false, detail: `killed after ${timeoutMs} ms (${signal}); output: ${tail(out)}` });
-      else resolve({ ok: code === 0, detail: code === 0 ? "exit 0" : `exit ${code}; output: ${tail(out)}` });
+        resolve({ ok: false, detail: `killed after ${timeoutMs} ms (${signal}); output: ${shown(out)}` });
+      else resolve({ ok: code === 0, detail: code === 0 ? "exit 0" : `exit ${code}; output: ${shown(out)}` });
     });
   });
 }

@@ -20,16 +20,17 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Client, Connection } from "@temporalio/client";
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
+import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import { createActivities } from "../activities";
 import { startDeployment } from "../client/start";
 import { startTemporalDevServer } from "../dev/services/temporal-dev-server";
+import { devDataConverter } from "../lib/codec/data-converter";
 import type { ReleaseConfig } from "../lib/config/schema";
 import type { DeploymentResult } from "../lib/deployment/types";
 import { readManifest } from "../lib/runtime/toolchain-manifest";
 import { input, releaseConfig } from "../test/support/deployment-harness";
 import { createFakes } from "../test/support/fakes";
-import { WORKFLOWS_PATH } from "../workers/workflow-bundle";
+import { bundleWorkflows } from "../workers/workflow-bundle";
 
 const { values: args } = parseArgs({
   options: { runs: { type: "string", default: "20" }, concurrent: { type: "string", default: "200" } },
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   }, 100);
   try {
     const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection, namespace: server.namespace });
+    const client = new Client({ connection, namespace: server.namespace, dataConverter: devDataConverter() });
     const native = await NativeConnection.connect({ address: server.address });
     const taskQueue = `bench-${randomUUID()}`;
     const fakes = createFakes();
@@ -76,7 +77,8 @@ async function main(): Promise<void> {
       connection: native,
       namespace: server.namespace,
       taskQueue,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined }),
+      workflowBundle: await bundleWorkflows(),
+      dataConverter: devDataConverter(),
       activities: createActivities(fakes.deps),
     });
     const rssBefore = process.memoryUsage().rss;

@@ -8,7 +8,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { TemporalUnreachableError } from "../client/errors";
+import { CodecKeyError } from "../lib/codec/keys";
 import { PROJECT_ROOT } from "../lib/runtime/paths";
+import { registerCodecServer } from "./commands/codec-server";
 import { registerControls } from "./commands/controls";
 import { registerDemo } from "./commands/demo";
 import { registerDeploy } from "./commands/deploy";
@@ -48,6 +50,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerStats(program, ctx);
   registerDev(program, ctx);
   registerDemo(program, ctx);
+  registerCodecServer(program, ctx);
   return program;
 }
 
@@ -62,7 +65,7 @@ export async function main(argv: readonly string[], ctx: CliContext = defaultCon
       ctx.stderr(`✗ ${error.message}`);
       return error.exitCode;
     }
-    if (error instanceof TemporalUnreachableError) {
+    if (error instanceof TemporalUnreachableError || error instanceof CodecKeyError) {
       ctx.stderr(`✗ ${error.message}`);
       return EXIT_USAGE;
     }

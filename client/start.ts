@@ -20,7 +20,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   type WorkflowHandleWithFirstExecutionRunId,
 } from "@temporalio/client";
-import type { DeploymentInput } from "../lib/deployment/types";
+import { type DeploymentInput, inputLengthProblems } from "../lib/deployment/types";
 import { TASK_QUEUE } from "../lib/names";
 import { SA } from "../lib/search-attributes";
 import type { deploymentWorkflow } from "../workflows";
@@ -41,11 +41,18 @@ export class DeploymentAlreadyRunningError extends Error {
   }
 }
 
+/** Refused before anything is sent to Temporal. */
+export class InvalidDeploymentInputError extends Error {
+  override name = "InvalidDeploymentInputError";
+}
+
 export async function startDeployment(
   client: Client,
   input: DeploymentInput,
   options: { taskQueue?: string } = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deploymentWorkflow>> {
+  const tooLong = inputLengthProblems(input);
+  if (tooLong.length > 0) throw new InvalidDeploymentInputError(tooLong.join("; "));
   const workflowId = deploymentWorkflowId(input.service, input.environment);
   try {
     return await client.workflow.start<typeof deploymentWorkflow>("deploymentWorkflow", {

@@ -1,6 +1,8 @@
 import { Client, Connection } from "@temporalio/client";
+import { createDataConverter } from "../lib/codec/data-converter";
 import { temporalTarget } from "../workers/connection";
 import { TemporalUnreachableError } from "./errors";
+import { diagnoseTls } from "./tls-diagnosis";
 
 export interface TemporalHandle {
   client: Client;
@@ -22,6 +24,8 @@ export interface ConnectOptions {
  */
 export async function connectTemporal(options: ConnectOptions = {}): Promise<TemporalHandle> {
   const target = temporalTarget(options);
+  // Before connecting: a missing payload key is a configuration error, not an outage.
+  const dataConverter = createDataConverter();
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -31,11 +35,13 @@ export async function connectTemporal(options: ConnectOptions = {}): Promise<Tem
     });
     await connection.workflowService.getSystemInfo({});
   } catch (err) {
-    throw new TemporalUnreachableError(
-      `cannot reach Temporal at ${target.address} — start it with \`npm run dev\`, or point TEMPORAL_ADDRESS at your cluster.\n  (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`,
-    );
+    const tlsOptions = target.connectionOptions.tls;
+    const tlsProblem = tlsOptions
+      ? await diagnoseTls(target.address, typeof tlsOptions === "object" ? tlsOptions : {})
+      : undefined;
+    throw new TemporalUnreachableError(unreachableMessage(target.address, err, tlsProblem));
   }
-  const client = new Client({ connection, namespace: target.namespace });
+  const client = new Client({ connection, namespace: target.namespace, dataConverter });
   return {
     client,
     connection,
@@ -43,6 +49,28 @@ export async function connectTemporal(options: ConnectOptions = {}): Promise<Tem
     namespace: target.namespace,
     close: () => connection.close(),
   };
+}
+
+/** gRPC codes for refused credentials: PERMISSION_DENIED, UNAUTHENTICATED. */
+const REFUSED_CODES = new Set([7, 16]);
+
+/** The error and its causes (the SDK wraps the gRPC error that says what happened). */
+function errorChain(err: unknown): Array<{ message: string; code?: unknown }> {
+  const out: Array<{ message: string; code?: unknown }> = [];
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    out.push({ message: e instanceof Error ? e.message : String(e), code: (e as { code?: unknown }).code });
+  }
+  return out;
+}
+
+function unreachableMessage(address: string, err: unknown, tlsProblem?: string): string {
+  const chain = errorChain(err);
+  const detail = chain.map((e) => e.message.split("\n")[0]).join(": ");
+  if (tlsProblem) return `cannot reach Temporal at ${address} over TLS: ${tlsProblem}.\n  (${detail})`;
+  if (chain.some((e) => REFUSED_CODES.has(e.code as number) || /unauthenticated|401|403/i.test(e.message))) {
+    return `Temporal at ${address} refused the credentials — check TEMPORAL_API_KEY (or the client certificate).\n  (${detail})`;
+  }
+  return `cannot reach Temporal at ${address} — start it with \`npm run dev\`, or point TEMPORAL_ADDRESS at your cluster.\n  (${detail})`;
 }
 
 /** Web UI link for a workflow (TEMPORAL_UI_URL, default the dev server's :8233). */

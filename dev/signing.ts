@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import { loadReleaseConfig } from "../lib/config";
+import { isInside, repositoryRoot } from "../lib/config/contained-path";
 import { fileRefs } from "../lib/config/files";
 import { APPROVALS_FILE, SIGNERS_FILE } from "../lib/signing/policy-dir";
 
@@ -36,6 +37,13 @@ export async function ensureLocalSigning(
   if (!approvals)
     throw new Error(`environment ${environment} of ${configPath} has no approvals section to sign`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The signed copy names the original's migrations and app config files, and
+  // a config may only name files inside its own repository (contained-path.ts).
+  const root = repositoryRoot(path.dirname(path.resolve(configPath)));
+  if (!isInside(root, fs.realpathSync(dir)))
+    throw new Error(
+      `local signing folder ${dir} is outside ${root}, the repository of ${configPath}: the signed copy of the config could not name its files; use a folder inside it (e.g. .shipshape/)`,
+    );
   const keys: Record<string, string> = {};
   const lines: string[] = [];
   for (const name of approvals.approvers) {

@@ -170,7 +170,9 @@ const SCENARIOS: Scenario[] = [
 
 async function main(): Promise<void> {
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-  const h = await createHarness();
+  // Recorded without payload encryption: the fixtures must replay on every
+  // machine, and replay checks that unencrypted histories keep working.
+  const h = await createHarness({ dataConverter: {} });
   try {
     // Names on the command line record only those scenarios (the others stay as released code made them).
     const only = process.argv.slice(2);
@@ -181,7 +183,13 @@ async function main(): Promise<void> {
       s.setup?.(fakes);
       signing = s.signed ? signedSetup() : undefined;
       if (signing) fakes.deps.signingPolicy = openPolicyDirectory(signing.policyDir);
-      const server = signing ? { env: await createTimeSkippingEnv(), bundle: h.bundle } : h;
+      const server = signing
+        ? {
+            env: await createTimeSkippingEnv(h.dataConverter),
+            bundle: h.bundle,
+            dataConverter: h.dataConverter,
+          }
+        : h;
       const history = await withDeployment(
         server,
         fakes,

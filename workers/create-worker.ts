@@ -1,5 +1,6 @@
 import { NativeConnection, Worker } from "@temporalio/worker";
 import type { Activities } from "../activities";
+import { createDataConverter } from "../lib/codec/data-converter";
 import { TASK_QUEUE } from "../lib/names";
 import type { TemporalTarget } from "./connection";
 import { WORKFLOWS_PATH } from "./workflow-bundle";
@@ -17,6 +18,8 @@ export interface DeploymentWorkerOptions {
 export async function createDeploymentWorker(
   options: DeploymentWorkerOptions,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
+  // First: a missing payload key is a configuration error, reported before any connection.
+  const dataConverter = createDataConverter();
   const connection = await NativeConnection.connect(options.target.connectionOptions);
   const worker = await Worker.create({
     connection,
@@ -24,6 +27,7 @@ export async function createDeploymentWorker(
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     activities: options.activities,
     identity: options.identity,
+    dataConverter,
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),

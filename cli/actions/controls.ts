@@ -5,6 +5,7 @@ import { type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError }
 import { DECISION_UPDATES, type DecisionArgs, decisionArgs } from "../../client/decisions";
 import { SigningError } from "../../client/signing/errors";
 import { connectTemporal } from "../../client/temporal-client";
+import { decisionLengthProblem } from "../../lib/deployment/types";
 import { type ControlAnswer, statusQuery } from "../../workflows/deployment/messages";
 import type { ControlOptions, ControlSpec } from "../commands/controls";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
@@ -62,6 +63,8 @@ export async function steer(
   if (spec.reasonRequired && !options.reason) {
     throw new CliError(`${spec.command} needs --reason "<why>": it is recorded with the decision`);
   }
+  const tooLong = decisionLengthProblem({ by: options.as, reason: options.reason });
+  if (tooLong) throw new CliError(`${spec.command}: ${tooLong}`);
   const temporal = await connectTemporal();
   try {
     const handle = await resolveDeployment(temporal.client, ref);

@@ -8,6 +8,7 @@ import { listDeployments } from "../../client/deployments-query";
 import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
 import { connectTemporal, webUiLink } from "../../client/temporal-client";
 import { formatProblems, loadReleaseConfig, suggest } from "../../lib/config";
+import { inputLengthProblems } from "../../lib/deployment/types";
 import type { DeployOptions } from "../commands/deploy";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { CliError } from "../errors";
@@ -41,6 +42,12 @@ async function deployableConfig(ctx: CliContext, options: DeployOptions) {
       `environment "${options.env}" is not in ${configPath} (environments: ${environments.join(", ")})${hint ? ` — did you mean "${hint}"?` : ""}`,
     );
   }
+  const tooLong = inputLengthProblems({
+    version: options.version,
+    requestedBy: options.as,
+    reason: options.reason,
+  });
+  if (tooLong.length > 0) throw new CliError(`not deploying: ${tooLong.join("; ")}`);
   return { config, digest: loaded.digest, configPath };
 }
 

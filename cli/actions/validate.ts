@@ -14,7 +14,13 @@ import {
 import type { ValidateOptions } from "../commands/validate";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 
-export function summarize(file: string, config: ReleaseConfig, digest: string, envNames: string[]): string {
+export function summarize(
+  file: string,
+  config: ReleaseConfig,
+  digest: string,
+  envNames: string[],
+  checksRun = false,
+): string {
   const steps = config.release.steps
     .map((s) =>
       s.kind === "traffic"
@@ -33,6 +39,9 @@ export function summarize(file: string, config: ReleaseConfig, digest: string, e
     parts.push(
       `${config.appConfig.length} app config file${config.appConfig.length === 1 ? "" : "s"} checked`,
     );
+  const checks = config.appConfig.filter((e) => e.check !== undefined).length;
+  if (checks && !checksRun)
+    parts.push(`${checks} check command${checks === 1 ? "" : "s"} not run (--run-checks runs them)`);
   if (envNames.length) parts.push(`env ${envNames.join(", ")} resolved at deploy time`);
   parts.push(`digest ${digest.slice(0, 12)}`);
   return `✓ ${file} is valid: ${parts.join("; ")}`;
@@ -53,13 +62,14 @@ function toJson(result: LoadResult, summary?: string) {
 export async function validate(ctx: CliContext, file: string, options: ValidateOptions): Promise<void> {
   const result = await loadReleaseConfig(file, {
     appConfigGate: options.appConfig !== false,
+    runChecks: options.runChecks === true,
     ...(options.env ? { env: process.env, envRefSeverity: "error" as const } : {}),
   });
   const color = ctx.color && options.color !== false;
   const sources = result.source !== undefined ? { [result.file]: result.source } : {};
   if (result.ok) {
     const envNames = [...new Set(result.envRefs.map((r) => r.name))];
-    const summary = summarize(file, result.config, result.digest, envNames);
+    const summary = summarize(file, result.config, result.digest, envNames, options.runChecks === true);
     if (options.json) ctx.stdout(JSON.stringify(toJson(result, summary), null, 2));
     else {
       ctx.stdout(summary);

@@ -8,6 +8,7 @@ export interface ValidateOptions {
   json?: boolean;
   env?: boolean;
   appConfig?: boolean;
+  runChecks?: boolean;
   color?: boolean;
 }
 
@@ -21,6 +22,10 @@ export function registerValidate(program: Command, ctx: CliContext): Command {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
       .option("--env", "also require every ${env:NAME} reference to be set in the current environment")
       .option("--no-app-config", "skip the application config gate (schemas and check commands)")
+      .option(
+        "--run-checks",
+        "also run the app config check commands (code from the repository; run with an allow-listed environment, output redacted)",
+      )
       .option("--no-color", "plain output")
       .action(async (file: string, options: ValidateOptions) => {
         const { validate } = await import("../actions/validate");

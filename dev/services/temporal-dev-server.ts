@@ -13,6 +13,8 @@ export interface TemporalDevServerOptions {
   uiPort?: number | null;
   logFile: string;
   namespace?: string;
+  /** Codec server the Web UI decrypts payloads through (`shipshape codec-server`). */
+  uiCodecEndpoint?: string;
 }
 
 export interface TemporalDevServer {
@@ -82,6 +84,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     "warn",
     ...(options.dbFile ? ["--db-filename", options.dbFile] : []),
     ...(uiPort === null ? ["--headless"] : ["--ui-port", String(uiPort), "--ui-ip", "127.0.0.1"]),
+    ...(options.uiCodecEndpoint && uiPort !== null ? ["--ui-codec-endpoint", options.uiCodecEndpoint] : []),
     ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ["--search-attribute", `${name}=Keyword`]),
   ];
   const address = `127.0.0.1:${port}`;

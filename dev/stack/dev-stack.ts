@@ -3,7 +3,7 @@
  * a persistent SQLite file and the Web UI, the Shipshape search attributes, a
  * private PostgreSQL cluster and a worker. Ctrl-C stops everything it started.
  *
- * Ports: SHIPSHAPE_TEMPORAL_PORT (7233), SHIPSHAPE_UI_PORT (8233).
+ * Ports: SHIPSHAPE_TEMPORAL_PORT (7233), SHIPSHAPE_UI_PORT (8233), SHIPSHAPE_CODEC_PORT (8234).
  */
 import path from "node:path";
 import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
@@ -21,11 +21,13 @@ export async function runDevStack(): Promise<void> {
     path.join(PROJECT_ROOT, "examples", "shop", "shipshape.yaml"),
     "production",
   );
+  const codecPort = Number(process.env.SHIPSHAPE_CODEC_PORT ?? 8234);
   const stack = await startLocalStack({
     dir,
     policyDir: signing.policyDir,
     temporalPort,
     uiPort,
+    codecPort,
     persistent: true,
     withWorker: true,
     log: (line) => console.log(`  ${line}`),
@@ -33,7 +35,9 @@ export async function runDevStack(): Promise<void> {
   console.log(`
 shipshape dev stack is up
   Temporal     ${stack.temporal.address}  (namespace ${stack.temporal.namespace})
-  Web UI       ${stack.temporal.uiUrl}
+  Web UI       ${stack.temporal.uiUrl}  (payloads decrypted through the codec server)
+  Codec server ${stack.codecServer?.url}  (temporal … --codec-endpoint ${stack.codecServer?.url} --codec-auth "Bearer $(cat ${stack.codecServer?.tokenFile})")
+  Payload keys ${process.env.SHIPSHAPE_CODEC_KEYS}
   Database     ${stack.databaseUrl}
   Worker       task queue ${stack.taskQueue}, log ${path.join(stack.stateDir, "worker.log")}
   State        ${stack.stateDir}

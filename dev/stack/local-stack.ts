@@ -1,5 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
+import { AesGcmPayloadCodec } from "../../lib/codec/aes-gcm-codec";
+import { useDevCodecKeys } from "../../lib/codec/data-converter";
+import { loadCodecKeys } from "../../lib/codec/keys";
+import { startCodecServer } from "../../lib/codec/server";
+import { loadOrCreateCodecToken } from "../../lib/codec/token";
 import { TASK_QUEUE } from "../../lib/names";
 import { staleness } from "../../lib/runtime/build-stamp";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
@@ -20,6 +25,8 @@ export interface LocalStackOptions {
   taskQueue?: string;
   /** The worker's signing policy folder (dev/signing.ts); none: unsigned deployments only. */
   policyDir?: string;
+  /** Port of the codec server the Web UI reads payloads through (only with a Web UI; default: free). */
+  codecPort?: number;
   log?: (line: string) => void;
 }
 
@@ -28,6 +35,8 @@ export interface LocalStack {
   postgres: PostgresCluster;
   databaseUrl: string;
   worker?: DetachedProcess;
+  /** The codec server behind the Web UI (with a Web UI only), and its token file. */
+  codecServer?: { url: string; tokenFile?: string };
   stateDir: string;
   taskQueue: string;
   startWorker(): Promise<DetachedProcess>;
@@ -47,6 +56,19 @@ function workerCommand(): { command: string; args: string[] } {
   if (staleness(PROJECT_ROOT, "compiled") === null)
     return { command: process.execPath, args: [path.join(BUILD_DIR, "workers", "main.js")] };
   return { command: path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), args: ["workers/main.ts"] };
+}
+
+/** The codec server the Web UI decrypts payloads through; the browser is let in by its origin. */
+async function startUiCodecServer(options: LocalStackOptions) {
+  useDevCodecKeys();
+  const { token, file } = loadOrCreateCodecToken();
+  const server = await startCodecServer({
+    codec: new AesGcmPayloadCodec(loadCodecKeys()),
+    token,
+    port: options.codecPort ?? 0,
+    uiOrigins: [`http://127.0.0.1:${options.uiPort}`, `http://localhost:${options.uiPort}`],
+  });
+  return { server, tokenFile: file };
 }
 
 /**
@@ -85,11 +107,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     postgres.createDatabase("shop");
     const databaseUrl = postgres.urlFor("shop");
 
+    const codec = options.uiPort === null ? undefined : await startUiCodecServer(options);
+    if (codec) started.push(() => codec.server.close());
+
     log("starting Temporal dev server…");
     const temporal = await startTemporalDevServer({
       cliPath: manifest.temporal.path,
       port: options.temporalPort,
       uiPort: options.uiPort,
+      ...(codec ? { uiCodecEndpoint: codec.server.url } : {}),
       dbFile: options.persistent ? path.join(options.dir, "temporal.sqlite") : undefined,
       logFile: path.join(options.dir, "temporal.log"),
     });
@@ -99,6 +125,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       temporal,
       postgres,
       databaseUrl,
+      ...(codec ? { codecServer: { url: codec.server.url, tokenFile: codec.tokenFile } } : {}),
       stateDir: options.dir,
       taskQueue,
       async startWorker() {
@@ -115,6 +142,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             SHIPSHAPE_TASK_QUEUE: taskQueue,
             DATABASE_URL: databaseUrl,
             SHIPSHAPE_STATE_DIR: options.dir,
+            SHIPSHAPE_CODEC_KEYS: useDevCodecKeys(),
             ...(options.policyDir ? { SHIPSHAPE_POLICY_DIR: options.policyDir } : {}),
           },
         });

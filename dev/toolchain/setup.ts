@@ -6,6 +6,7 @@
  * naming the missing piece and how to install it by hand; never falls back to a fake.
  */
 import { toolchainManifestPath } from "../../lib/runtime/paths";
+import { resolveDebianTool, SECURITY_TEST_TOOLS } from "./debian-tools";
 import { writeManifest } from "./manifest";
 import { resolveMoto } from "./moto";
 import { resolveOpenSsh } from "./openssh";
@@ -36,7 +37,14 @@ export function runSetup(): number {
     console.log(`  ✓ OpenSSH ${openssh.version} (ssh-keygen, ssh-agent, ssh-add) — ${openssh.path}`);
     const moto = resolveMoto(log);
     console.log(`  ✓ moto (AWS API emulator) ${moto.version} — ${moto.path} [${moto.source}]`);
+    const securityTools: Record<string, ReturnType<typeof resolveDebianTool>> = {};
+    for (const tool of SECURITY_TEST_TOOLS) {
+      const resolved = resolveDebianTool(tool, log);
+      securityTools[tool.name] = resolved;
+      console.log(`  ✓ ${tool.name} ${resolved.version} — ${resolved.path} [${resolved.source}]`);
+    }
     writeManifest({
+      ...securityTools,
       temporal: temporal.cli,
       temporalTestServer: temporal.testServer,
       pulumi,

@@ -4,15 +4,22 @@
 // preflight runs it before any side effect; `shipshape validate` runs it too.
 //
 // .env files hold secrets, so their values are never printed ("found" is left
-// out) and no code frame is shown for them.
+// out) and no code frame is shown for them. Check commands run only when asked
+// (runChecks), in their own process group with an allow-listed environment
+// (check-env.ts), killed as a group on timeout; what they print is bounded and
+// every resolved secret in it is redacted before it becomes a problem.
 
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import type { CheckEnvironment } from "./check-env";
+import { type ContainedPath, containedPath, outsideMessage, repositoryRoot } from "./contained-path";
 import { formatDuration } from "./durations";
 import type { Locator } from "./issues";
+import { formatBytes, MAX_APP_CONFIG_BYTES } from "./limits";
 import { describeValue, formatPath, type PathSegment, type Problem } from "./problems";
+import { boundOutput, redactSecrets } from "./redact";
 import type { AppConfigEntry } from "./schema";
 import { inferAppConfigFormat } from "./semantic";
 import { suggest } from "./suggest";
@@ -23,8 +30,13 @@ export interface AppConfigGateOptions {
   releaseFile?: string;
   /** Positions inside the release config (from the loader); defaults to 1:1. */
   locate?: Pick<Locator, "valueAt">;
-  /** Extra environment for check commands. */
-  env?: Record<string, string | undefined>;
+  /**
+   * Run `check` commands (default false: a check is code from the repository,
+   * so `shipshape validate` runs none unless asked with --run-checks).
+   */
+  runChecks?: boolean;
+  /** The environment checks run in and the secrets redacted from their output (check-env.ts). */
+  checkEnv?: CheckEnvironment;
 }
 
 interface ParsedFile {
@@ -36,8 +48,11 @@ interface ParsedFile {
 
 // ---------------------------------------------------------------------------- parsing
 
+/** App config files are data, larger than a release config; still bounded. */
+const MAX_APP_CONFIG_KEYS = 50_000;
+
 function parseJsonFile(text: string, file: string): ParsedFile {
-  const source = parseYamlSource(text, file);
+  const source = parseYamlSource(text, file, { maxKeys: MAX_APP_CONFIG_KEYS });
   const problems: Problem[] = [];
   try {
     JSON.parse(text);
@@ -65,7 +80,7 @@ function parseJsonFile(text: string, file: string): ParsedFile {
 }
 
 function parseYamlFile(text: string, file: string): ParsedFile {
-  const source = parseYamlSource(text, file);
+  const source = parseYamlSource(text, file, { maxKeys: MAX_APP_CONFIG_KEYS });
   return {
     data: source.data,
     problems: source.syntax,
@@ -324,10 +339,21 @@ interface CommandResult {
   output: string;
 }
 
+/** Most of a check's output that is kept while it runs (the report shows a tail of it). */
+const MAX_OUTPUT_CHARS = 16_000;
+
+function killGroup(child: ReturnType<typeof spawn>): void {
+  try {
+    if (child.pid) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
 function runCommand(
   command: string,
   cwd: string,
-  env: NodeJS.ProcessEnv,
+  env: Record<string, string>,
   timeoutMs: number,
 ): Promise<CommandResult> {
   return new Promise((resolvePromise) => {
@@ -340,22 +366,23 @@ function runCommand(
     });
     let output = "";
     const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString("utf8")).slice(-16_000);
+      output = (output + chunk.toString("utf8")).slice(-MAX_OUTPUT_CHARS);
     };
     child.stdout?.on("data", collect);
     child.stderr?.on("data", collect);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        if (child.pid) process.kill(-child.pid, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
+      killGroup(child);
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
       resolvePromise({ code: null, timedOut: false, output: e.message });
+    });
+    child.on("exit", () => {
+      // Whatever the shell left running in the background goes with it; this
+      // also closes the pipes a background child still holds.
+      killGroup(child);
     });
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -364,12 +391,22 @@ function runCommand(
   });
 }
 
-function tail(output: string): string {
-  const lines = output.trimEnd().split(/\r?\n/);
-  return lines.slice(-20).join("\n").slice(-2000);
-}
-
 // ---------------------------------------------------------------------------- gate
+
+type EntryProblem = (
+  key: string,
+  p: Omit<Problem, "file" | "line" | "column" | "path" | "severity">,
+) => Problem;
+
+function tooLargeProblem(file: string, key: "file" | "schema", entryProblem: EntryProblem): Problem | null {
+  const size = statSync(file).size;
+  if (size <= MAX_APP_CONFIG_BYTES) return null;
+  return entryProblem(key, {
+    code: "input-too-large",
+    message: `${file} is ${formatBytes(size)}; app config files and schemas may be at most ${formatBytes(MAX_APP_CONFIG_BYTES)} (not read)`,
+    fix: "point appConfig at the service's config file itself, not at data",
+  });
+}
 
 /** Checks one appConfig entry (index = its position in the release config's appConfig list). */
 export async function checkAppConfigFile(
@@ -393,6 +430,25 @@ export async function checkAppConfigFile(
   });
   const absolute = resolve(baseDir, entry.file);
   const display = join(displayDir, entry.file);
+  const root = repositoryRoot(baseDir);
+  const outside = (["file", "schema"] as const).find(
+    (key) => entry[key] !== undefined && !containedPath(entry[key]!, baseDir, root).ok,
+  );
+  if (outside) {
+    // Never read: its contents would end up in the report.
+    const c = containedPath(entry[outside]!, baseDir, root) as Extract<ContainedPath, { ok: false }>;
+    return [
+      entryProblem(outside, {
+        code: "path-outside-repository",
+        message: outsideMessage(
+          outside === "file" ? "app config file" : "JSON Schema file",
+          entry[outside]!,
+          c,
+        ),
+        fix: "keep the files a config names inside its repository (symlinks are followed)",
+      }),
+    ];
+  }
   if (!existsSync(absolute) || statSync(absolute).isDirectory()) {
     return [
       entryProblem("file", {
@@ -405,6 +461,8 @@ export async function checkAppConfigFile(
     ];
   }
   const format = entry.format ?? inferAppConfigFormat(entry.file) ?? "json";
+  const tooLarge = tooLargeProblem(absolute, "file", entryProblem);
+  if (tooLarge) return [tooLarge];
   const text = readFileSync(absolute, "utf8");
   const parsed =
     format === "env"
@@ -427,6 +485,8 @@ export async function checkAppConfigFile(
           fix: "create it or fix the path; it is relative to the folder of this file",
         }),
       );
+    } else if (tooLargeProblem(schemaAbs, "schema", entryProblem)) {
+      problems.push(tooLargeProblem(schemaAbs, "schema", entryProblem)!);
     } else {
       const schemaText = readFileSync(schemaAbs, "utf8");
       let validate: ValidateFunction | undefined;
@@ -456,16 +516,17 @@ export async function checkAppConfigFile(
     }
   }
 
-  if (entry.check !== undefined) {
+  if (entry.check !== undefined && options.runChecks === true) {
     const timeoutMs = entry.timeout;
+    const checkEnv = options.checkEnv ?? { env: {}, secrets: [] };
     const result = await runCommand(
       entry.check,
       baseDir,
-      { ...process.env, ...options.env, SHIPSHAPE_CONFIG_FILE: absolute, SHIPSHAPE_CONFIG_FORMAT: format },
+      { ...checkEnv.env, SHIPSHAPE_CONFIG_FILE: absolute, SHIPSHAPE_CONFIG_FORMAT: format },
       timeoutMs,
     );
     if (result.timedOut || result.code !== 0) {
-      const output = tail(result.output);
+      const output = boundOutput(redactSecrets(result.output, checkEnv.secrets));
       problems.push(
         entryProblem("check", {
           code: "app-config-check",

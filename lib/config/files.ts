@@ -1,10 +1,13 @@
-// Files a release config names explicitly: the migrations folder and, for each
-// appConfig entry, the config file and its JSON Schema. Paths are relative to
+// Files a release config names explicitly: the migrations folder, the signers
+// file of each environment's approvals and, for each appConfig entry, the
+// config file and its JSON Schema. Each must stay inside the config's
+// repository (contained-path.ts). Paths are relative to
 // the folder of shipshape.yaml. Values holding ${env:…} are only known at deploy
 // time and are skipped.
 
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { containedPath, outsideMessage } from "./contained-path";
 import type { Locator } from "./issues";
 import { formatPath, type PathSegment, type Problem } from "./problems";
 import { suggest } from "./suggest";
@@ -30,6 +33,18 @@ export function fileRefs(raw: unknown): FileRef[] {
       kind: "folder",
       what: "migrations folder",
     });
+  }
+  if (isObj(raw.environments)) {
+    for (const [name, env] of Object.entries(raw.environments)) {
+      const signers = isObj(env) && isObj(env.approvals) ? env.approvals.signers : undefined;
+      if (typeof signers === "string")
+        refs.push({
+          segments: ["environments", name, "approvals", "signers"],
+          value: signers,
+          kind: "file",
+          what: "signers file",
+        });
+    }
   }
   if (Array.isArray(raw.appConfig)) {
     raw.appConfig.forEach((entry, i) => {
@@ -88,8 +103,15 @@ export function checkFileRef(
   locate: Pick<Locator, "valueAt">,
 ): Problem | undefined {
   const absolute = resolve(baseDir, ref.value);
+  const contained = containedPath(ref.value, baseDir);
   let problem: { message: string; fix: string; code: string } | undefined;
-  if (!existsSync(absolute)) {
+  if (!contained.ok) {
+    problem = {
+      code: "path-outside-repository",
+      message: outsideMessage(ref.what, ref.value, contained),
+      fix: "keep the files a config names inside its repository (symlinks are followed)",
+    };
+  } else if (!existsSync(absolute)) {
     const close = missingPathHint(absolute);
     const closePath = close ? join(dirname(ref.value), close) : undefined;
     problem = {

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import { DURATION_PATTERN, parseDuration } from "./durations";
 import { allowedKeys, type JsonSchemaNode, schemaNodeAt } from "./json-schema";
+import { MAX_NAME_LENGTH } from "./limits";
 import { describeValue, formatPath, type PathSegment, type Problem } from "./problems";
 import { NAME_PATTERN } from "./schema";
 import { suggest } from "./suggest";
@@ -290,6 +291,18 @@ function mapIssue(issue: Issue, base: readonly PathSegment[], ctx: MapContext, o
       const parent = segments.slice(0, -1);
       const isEnvVar = formatPath(parent) === "run.env";
       const key = String(segments[segments.length - 1]);
+      if (!isEnvVar && key.length > MAX_NAME_LENGTH) {
+        push(
+          {
+            code: "invalid-key",
+            message: `the name \`${key.slice(0, 20)}…\` in ${where(parent)} is ${key.length} characters long; names are at most ${MAX_NAME_LENGTH}`,
+            expected: `at most ${MAX_NAME_LENGTH} lowercase letters, digits and dashes`,
+            fix: "shorten it",
+          },
+          ctx.locate.keyAt(segments),
+        );
+        return;
+      }
       push(
         {
           code: "invalid-key",

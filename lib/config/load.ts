@@ -2,14 +2,16 @@
 // → semantic rules → files named in the config → `${env:…}` references → the
 // application config gate → every problem at once, sorted by position.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { checkAppConfigFile } from "./app-config-gate";
+import { checkCommandEnvironment } from "./check-env";
 import { configDigest } from "./digest";
 import { listEnvRefs, resolveEnvRefs } from "./env-refs";
 import { checkFileRef, fileRefs } from "./files";
 import { mapIssues } from "./issues";
 import { releaseConfigJsonSchema } from "./json-schema";
+import { formatBytes, inputTooLarge, MAX_CONFIG_BYTES } from "./limits";
 import {
   dedupeProblems,
   formatPath,
@@ -29,8 +31,14 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Severity of an unset variable when `env` is given. Default "error". */
   envRefSeverity?: Severity;
-  /** Run the application config gate (JSON Schemas and check commands). Default true. */
+  /** Run the application config gate (JSON Schemas; check commands only with runChecks). Default true. */
   appConfigGate?: boolean;
+  /**
+   * Also run the app config `check` commands. Default false: they are code from
+   * the repository. They get an allow-listed environment (check-env.ts) built
+   * from `env` (default process.env), never the caller's whole environment.
+   */
+  runChecks?: boolean;
   /** Check that the files the config names exist. Default true. */
   checkFiles?: boolean;
 }
@@ -57,9 +65,20 @@ export type LoadResult =
     }
   | { ok: false; file: string; problems: Problem[]; source?: string };
 
+function tooLargeProblem(file: string, bytes: number): Problem {
+  return inputTooLarge(
+    file,
+    `${file} is ${formatBytes(bytes)}; a release config may be at most ${formatBytes(MAX_CONFIG_BYTES)} (nothing in it was read)`,
+    "a release config is a few KB: check that this is the file you meant",
+  );
+}
+
 export async function loadReleaseConfig(file: string, options: LoadOptions = {}): Promise<LoadResult> {
   let text: string;
   try {
+    // Refused before reading: a huge file costs memory and parse time for nothing.
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) return { ok: false, file, problems: [tooLargeProblem(file, size)] };
     text = readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -108,6 +127,8 @@ export async function parseReleaseConfig(
   baseDir: string,
   options: LoadOptions = {},
 ): Promise<LoadResult> {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) return { ok: false, file, problems: [tooLargeProblem(file, bytes)] };
   const source = parseYamlSource(text, file);
   if (hasErrors(source.syntax)) {
     // The structure of a file with syntax errors is a guess; checking it would only add noise.
@@ -166,6 +187,7 @@ export async function parseReleaseConfig(
     Array.isArray((raw as { appConfig?: unknown })?.appConfig)
   ) {
     const entries = (raw as { appConfig: unknown[] }).appConfig;
+    const checkEnv = options.runChecks ? checkCommandEnvironment(raw, options.env ?? process.env) : undefined;
     const gated = await Promise.all(
       entries.map((entry, index) => {
         const one = AppConfigEntrySchema.safeParse(entry);
@@ -173,6 +195,7 @@ export async function parseReleaseConfig(
         return checkAppConfigFile(one.data, index, baseDir, {
           releaseFile: file,
           locate: { valueAt: (s: readonly PathSegment[]) => source.valueAt(s) },
+          ...(checkEnv ? { runChecks: true, checkEnv } : {}),
         });
       }),
     );

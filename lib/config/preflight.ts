@@ -17,7 +17,8 @@ export async function preflightReleaseConfig(
   env: Record<string, string | undefined>,
   options: Omit<LoadOptions, "env" | "envRefSeverity"> = {},
 ): Promise<PreflightResult> {
-  const loaded = await loadReleaseConfig(file, { ...options, env, envRefSeverity: "error" });
+  // The deployment's own gate runs the check commands (validate only does with --run-checks).
+  const loaded = await loadReleaseConfig(file, { runChecks: true, ...options, env, envRefSeverity: "error" });
   if (!loaded.ok) return { ok: false, problems: loaded.problems };
   const resolved = resolveEnvRefs(loaded.config, env, { file, positions: loaded.envRefs });
   if (!resolved.ok) return { ok: false, problems: resolved.problems };

@@ -459,7 +459,7 @@ export const ReleaseConfigSchema = z
     service: name("Service name"),
     run: RunSchema,
     environments: z
-      .record(z.string().regex(new RegExp(NAME_PATTERN)), EnvironmentSchema)
+      .record(z.string().max(63).regex(new RegExp(NAME_PATTERN)), EnvironmentSchema)
       .meta({ description: "Where the service can be deployed, by name" }),
     database: DatabaseSchema.optional(),
     release: ReleaseSchema,

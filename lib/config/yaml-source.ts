@@ -13,6 +13,7 @@ import {
   parseDocument,
   type YAMLError,
 } from "yaml";
+import { inputTooLarge, MAX_DEPTH, MAX_KEYS } from "./limits";
 import { formatPath, type PathSegment, type Problem } from "./problems";
 
 export interface Position {
@@ -75,9 +76,56 @@ function firstLine(message: string): string {
   return head.replace(/ at line \d+, column \d+:?$/, "").trim();
 }
 
-export function parseYamlSource(text: string, file: string): YamlSource {
+/** Duplicate keys reported per document: the first ones are what a person needs to see. */
+const MAX_DUPLICATES_REPORTED = 20;
+
+interface Shape {
+  keys: number;
+  depth: number;
+  /** Offsets of duplicate keys with the path of their mapping and the offset of the first one. */
+  duplicates: Array<{ path: PathSegment[]; key: string; offset: number; firstOffset: number }>;
+}
+
+/**
+ * Counts keys and depth and finds duplicate keys in one linear pass (the yaml
+ * library's own uniqueKeys check compares every key with every other one, which
+ * a large mapping turns into minutes). Stops early once a limit is passed.
+ */
+function measure(root: unknown, maxKeys: number): Shape {
+  const shape: Shape = { keys: 0, depth: 0, duplicates: [] };
+  const stack: Array<{ node: unknown; path: PathSegment[] }> = [{ node: root, path: [] }];
+  while (stack.length > 0 && shape.keys <= maxKeys && shape.depth <= MAX_DEPTH) {
+    const { node, path } = stack.pop()!;
+    shape.depth = Math.max(shape.depth, path.length);
+    if (isMap(node)) {
+      const seen = new Map<string, number>();
+      for (const pair of node.items) {
+        shape.keys++;
+        const key = keyText(pair) ?? "";
+        const offset = (pair.key as Node | null)?.range?.[0] ?? 0;
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, offset);
+        else if (shape.duplicates.length < MAX_DUPLICATES_REPORTED)
+          shape.duplicates.push({ path, key, offset, firstOffset: first });
+        stack.push({ node: pair.value, path: [...path, key] });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        stack.push({ node: item, path: [...path, i] });
+      });
+    }
+  }
+  return shape;
+}
+
+export interface YamlLimits {
+  /** Mapping keys in the whole document (default MAX_KEYS). */
+  maxKeys?: number;
+}
+
+export function parseYamlSource(text: string, file: string, limits: YamlLimits = {}): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, strict: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: true, strict: true });
   const pos = (offset: number): Position => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
@@ -176,32 +224,17 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     return path;
   };
 
-  const duplicateDetail = (offset: number): string | undefined => {
-    const path = pathAt(offset);
-    const parent = walk(path.slice(0, -1));
-    if (!isMap(parent.node)) return undefined;
-    const key = path[path.length - 1];
-    const first = parent.node.items.find((p) => keyText(p) === String(key));
-    const start = first ? startOf(first.key as AnyNode) : undefined;
-    if (start === undefined || start === offset) return undefined;
-    const where = formatPath(path.slice(0, -1));
-    return `key \`${String(key)}\` appears twice${where ? ` in ${where}` : ""} (first at line ${pos(start).line})`;
-  };
-
   const toProblem = (e: YAMLError, severity: "error" | "warning"): Problem => {
     const at = e.linePos?.[0] ? { line: e.linePos[0].line, column: e.linePos[0].col } : pos(e.pos[0]);
     const help = SYNTAX_HELP[e.code];
-    let message = help?.message ?? firstLine(e.message);
+    const message = help?.message ?? firstLine(e.message);
     let fix = help?.fix ?? "fix the YAML syntax on this line";
     let path = formatPath(pathAt(e.pos[0]));
     if (e.code === "TAB_AS_INDENT" || e.code === "BAD_INDENT") {
       // The error sits between two entries; the mapping that holds them is the useful path.
       path = formatPath(pathAt(e.pos[0]).slice(0, -1));
     }
-    if (e.code === "DUPLICATE_KEY") {
-      message = duplicateDetail(e.pos[0]) ?? "a key appears twice in the same mapping";
-      fix = "keep one of them: YAML would silently use only one value";
-    } else if (/end with an? ([\]}])/.test(e.message)) {
+    if (/end with an? ([\]}])/.test(e.message)) {
       const close = /end with an? ([\]}])/.exec(e.message)![1];
       fix = `close the ${close === "]" ? "list" : "mapping"} with ${close} (and indent continuation lines more than the key)`;
     } else if (/quote/i.test(message)) {
@@ -215,20 +248,48 @@ export function parseYamlSource(text: string, file: string): YamlSource {
       message,
       fix,
       severity,
-      code: e.code === "DUPLICATE_KEY" ? "duplicate-key" : "yaml-syntax",
+      code: "yaml-syntax",
     };
   };
 
   const syntax: Problem[] = [];
   const seen = new Set<string>();
-  for (const e of doc.errors) {
+  // The first errors are the useful ones; each costs a walk of the document.
+  for (const e of doc.errors.slice(0, 50)) {
     const p = toProblem(e, "error");
     const k = `${p.line}:${p.column}`;
     if (seen.has(k)) continue; // one parser error usually cascades into several at the same spot
     seen.add(k);
     syntax.push(p);
   }
-  for (const w of doc.warnings) syntax.push(toProblem(w, "warning"));
+  for (const w of doc.warnings.slice(0, 50)) syntax.push(toProblem(w, "warning"));
+
+  const maxKeys = limits.maxKeys ?? MAX_KEYS;
+  const shape = measure(doc.contents, maxKeys);
+  if (shape.keys > maxKeys || shape.depth > MAX_DEPTH) {
+    const what =
+      shape.keys > maxKeys ? `more than ${maxKeys} keys` : `nesting deeper than ${MAX_DEPTH} levels`;
+    syntax.push(
+      inputTooLarge(
+        file,
+        `${file} has ${what}; nothing in it was used`,
+        "a release config is a few hundred keys: check that this is the file you meant",
+      ),
+    );
+    return { text, data: undefined, syntax, valueAt, keyAt, missingAt };
+  }
+  for (const d of shape.duplicates) {
+    const where = formatPath(d.path);
+    syntax.push({
+      file,
+      ...pos(d.offset),
+      path: formatPath([...d.path, d.key]),
+      message: `key \`${d.key}\` appears twice${where ? ` in ${where}` : ""} (first at line ${pos(d.firstOffset).line})`,
+      fix: "keep one of them: YAML would silently use only one value",
+      severity: "error",
+      code: "duplicate-key",
+    });
+  }
 
   let data: unknown;
   try {

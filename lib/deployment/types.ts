@@ -3,6 +3,13 @@
  * payloads of its activities. Pure zod, importable from workflow code.
  */
 import { z } from "zod";
+import {
+  MAX_BY_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_REASON_LENGTH,
+  MAX_VERSION_LENGTH,
+  tooLong,
+} from "../config/limits";
 import type { ReleaseConfig } from "../config/schema";
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and dashes");
@@ -65,6 +72,35 @@ export const DeploymentInput = z.object({
     .optional(),
 });
 export type DeploymentInput = z.input<typeof DeploymentInput>;
+
+/**
+ * Length limits of what people type into a deployment (who, why) and of its
+ * names; the CLI, the client and the workflow (behind a patch) refuse longer
+ * ones with the field and the limit.
+ */
+export function inputLengthProblems(input: {
+  service?: string;
+  environment?: string;
+  version?: string;
+  requestedBy?: string;
+  reason?: string;
+}): string[] {
+  return [
+    tooLong("service", input.service, MAX_NAME_LENGTH),
+    tooLong("environment", input.environment, MAX_NAME_LENGTH),
+    tooLong("version", input.version, MAX_VERSION_LENGTH),
+    tooLong("requestedBy (--as)", input.requestedBy, MAX_BY_LENGTH),
+    tooLong("reason", input.reason, MAX_REASON_LENGTH),
+  ].filter((p): p is string => p !== null);
+}
+
+/** The same for a decision's `by` and `reason` (update validators). */
+export function decisionLengthProblem(args: { by?: unknown; reason?: unknown }): string | null {
+  return (
+    tooLong("`by`", typeof args.by === "string" ? args.by : undefined, MAX_BY_LENGTH) ??
+    tooLong("`reason`", typeof args.reason === "string" ? args.reason : undefined, MAX_REASON_LENGTH)
+  );
+}
 export type DeploymentInputParsed = z.output<typeof DeploymentInput>;
 
 export const OUTCOMES = ["promoted", "rolled-back", "needs-attention"] as const;

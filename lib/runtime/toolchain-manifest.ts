@@ -20,6 +20,10 @@ export const ToolchainManifest = z.object({
   prometheus: Tool.optional(),
   /** AWS API emulator for the AWS target's integration tests (optional for the same reason). */
   moto: Tool.optional(),
+  /** The security tests' engines (Debian): headless Chromium, HAProxy as TLS terminator, openssl. */
+  chromium: Tool.optional(),
+  haproxy: Tool.optional(),
+  openssl: Tool.optional(),
 });
 export type ToolchainManifest = z.infer<typeof ToolchainManifest>;
 
@@ -44,6 +48,34 @@ export function readManifest(): ToolchainManifest {
     }
   }
   return manifest;
+}
+
+/** Where Debian installs the security-test engines. */
+const DEBIAN_BINARIES = {
+  chromium: "/usr/bin/chromium",
+  haproxy: "/usr/sbin/haproxy",
+  openssl: "/usr/bin/openssl",
+} as const;
+
+/**
+ * A security-test engine from the manifest (or, when a manifest written by an
+ * older checkout lacks it, from where Debian installs it), or a loud error
+ * saying how to get it.
+ */
+export function requireTool(
+  name: keyof typeof DEBIAN_BINARIES,
+  manifest: ToolchainManifest = readManifest(),
+): z.infer<typeof Tool> {
+  const tool = manifest[name];
+  if (!tool && fs.existsSync(DEBIAN_BINARIES[name])) {
+    return { path: DEBIAN_BINARIES[name], version: "unknown", source: "Debian package" };
+  }
+  if (!tool) {
+    throw new Error(
+      `The toolchain manifest at ${toolchainManifestPath()} has no ${name} entry. Run \`npm run setup\`.`,
+    );
+  }
+  return tool;
 }
 
 /** The Prometheus binary from the manifest, or a loud error saying how to get it. */

@@ -6,6 +6,7 @@
  * metrics endpoint analysis reads, and a Temporal client. Everything it starts
  * is registered with the campaign's cleanups.
  */
+
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Pool } from "pg";
@@ -14,6 +15,7 @@ import { startShopAsBlue } from "../../dev/stack/shop-blue";
 import { localInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
+import { devDataConverter } from "../../lib/codec/data-converter";
 import { createMigrationEngine, type MigrationEngine } from "../../lib/migrations/engine";
 import { loadMigrationsDir } from "../../lib/migrations/file-format";
 import { freePort } from "../../lib/runtime/free-port";
@@ -139,7 +141,11 @@ export async function startCampaignRig({
   cleanups.add(() => metrics.close());
   const connection = await Connection.connect({ address: stack.temporal.address });
   cleanups.add(() => connection.close());
-  const client = new Client({ connection, namespace: stack.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: stack.temporal.namespace,
+    dataConverter: devDataConverter(),
+  });
   log(
     `  · stack up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; load ${s.rps} req/s through ${router.url}`,
   );

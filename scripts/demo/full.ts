@@ -25,6 +25,7 @@ import { startShopAsBlue } from "../../dev/stack/shop-blue";
 import { localInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
+import { devDataConverter } from "../../lib/codec/data-converter";
 import { configDigest } from "../../lib/config/digest";
 import { ReleaseConfigSchema } from "../../lib/config/schema";
 import { createMigrationEngine } from "../../lib/migrations/engine";
@@ -160,7 +161,11 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
 
     const connection = await Connection.connect({ address: stack.temporal.address });
     cleanups.unshift(() => connection.close());
-    const client = new Client({ connection, namespace: stack.temporal.namespace });
+    const client = new Client({
+      connection,
+      namespace: stack.temporal.namespace,
+      dataConverter: devDataConverter(),
+    });
 
     const deploy = async (
       version: string,

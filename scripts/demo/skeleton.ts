@@ -16,6 +16,7 @@ import { startLocalStack } from "../../dev/stack/local-stack";
 import { stackExists } from "../../infra/pulumi/workspace";
 import { skeletonMarkerFile } from "../../infra/skeleton/driver";
 import { SKELETON_PROJECT } from "../../infra/skeleton/program";
+import { devDataConverter } from "../../lib/codec/data-converter";
 import { stackNameFor } from "../../lib/deployment/skeleton-types";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { stateDir } from "../../lib/runtime/paths";
@@ -46,7 +47,11 @@ export async function runSkeletonDemo(keep: boolean): Promise<number> {
   });
   const rows: Row[] = [];
   const connection = await Connection.connect({ address: stack.temporal.address });
-  const client = new Client({ connection, namespace: stack.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: stack.temporal.namespace,
+    dataConverter: devDataConverter(),
+  });
   const pool = new Pool({ connectionString: stack.databaseUrl });
   try {
     const scenarios = [

@@ -21,7 +21,12 @@ export function perTestServer(): () => Harness {
     bundled = await createHarness();
   });
   beforeEach(async () => {
-    current = { env: await createTimeSkippingEnv(), bundle: (bundled as Harness).bundle };
+    const b = bundled as Harness;
+    current = {
+      env: await createTimeSkippingEnv(b.dataConverter),
+      bundle: b.bundle,
+      dataConverter: b.dataConverter,
+    };
   });
   afterEach(async () => {
     await current?.env.teardown();

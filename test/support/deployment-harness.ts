@@ -4,12 +4,14 @@
  */
 import { randomUUID } from "node:crypto";
 import type { WorkflowHandle } from "@temporalio/client";
+import type { DataConverter } from "@temporalio/common";
 import type { TestWorkflowEnvironment } from "@temporalio/testing";
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from "@temporalio/worker";
+import { DefaultLogger, Runtime, Worker } from "@temporalio/worker";
 import { createActivities } from "../../activities";
+import { devDataConverter } from "../../lib/codec/data-converter";
 import { type ReleaseConfig, type ReleaseConfigInput, ReleaseConfigSchema } from "../../lib/config/schema";
 import type { DeploymentInput } from "../../lib/deployment/types";
-import { WORKFLOWS_PATH } from "../../workers/workflow-bundle";
+import { bundleWorkflows } from "../../workers/workflow-bundle";
 import type { deploymentWorkflow } from "../../workflows";
 import { statusQuery } from "../../workflows/deployment/messages";
 import type { DeploymentStatus } from "../../workflows/deployment/state";
@@ -55,16 +57,16 @@ export function releaseConfig(
 export interface Harness {
   env: TestWorkflowEnvironment;
   bundle: { code: string };
+  /** The client's and every worker's (encrypted payloads unless told otherwise). */
+  dataConverter: DataConverter;
 }
 
-export async function createHarness(): Promise<Harness> {
+export async function createHarness(options: { dataConverter?: DataConverter } = {}): Promise<Harness> {
   // Injected failures log a warning each; keep test output readable.
   Runtime.install({ logger: new DefaultLogger("ERROR") });
-  const [env, bundle] = await Promise.all([
-    createTimeSkippingEnv(),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined }),
-  ]);
-  return { env, bundle };
+  const dataConverter = options.dataConverter ?? devDataConverter();
+  const [env, bundle] = await Promise.all([createTimeSkippingEnv(dataConverter), bundleWorkflows()]);
+  return { env, bundle, dataConverter };
 }
 
 export type DeploymentHandle = WorkflowHandle<typeof deploymentWorkflow>;
@@ -114,6 +116,7 @@ export async function withDeployment<T>(
     connection: h.env.nativeConnection,
     taskQueue,
     workflowBundle: h.bundle,
+    dataConverter: h.dataConverter,
     activities: createActivities(fakes.deps),
     // Cancellation reaches activities through heartbeats: do not throttle them in tests.
     maxHeartbeatThrottleInterval: "200ms",

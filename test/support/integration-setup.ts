@@ -9,6 +9,7 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { type PostgresCluster, startPostgresCluster } from "../../dev/services/postgres-cluster";
 import { startTemporalDevServer, type TemporalDevServer } from "../../dev/services/temporal-dev-server";
+import { useDevCodecKeys } from "../../lib/codec/data-converter";
 import { stateDir } from "../../lib/runtime/paths";
 import { readManifest } from "../../lib/runtime/toolchain-manifest";
 
@@ -26,6 +27,8 @@ let temporal: TemporalDevServer | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   const manifest = readManifest();
+  // One payload key for the whole run, inherited by every test process and worker.
+  useDevCodecKeys();
   const runDir = path.join(stateDir(), "test-runs", `run-${process.pid}`);
   fs.rmSync(runDir, { recursive: true, force: true });
   fs.mkdirSync(runDir, { recursive: true });

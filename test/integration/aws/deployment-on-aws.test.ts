@@ -65,6 +65,7 @@ import { createAlbTrafficRouter, TAG_SIDE } from "../../../infra/aws/alb-traffic
 import { versionStackName } from "../../../infra/aws/names";
 import { checkVersionOutputs } from "../../../infra/aws/outputs";
 import { type AwsTarget, versionEnvironmentProgram } from "../../../infra/aws/program/version-environment";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { type ReleaseConfig, ReleaseConfigSchema } from "../../../lib/config/schema";
 import type { DeploymentResult } from "../../../lib/deployment/types";
 import type { InfraDriver, ProvisionedEnvironment } from "../../../lib/drivers/infra-driver";
@@ -619,12 +620,13 @@ beforeAll(async () => {
   const fakes = createFakes();
 
   connection = await Connection.connect({ address: inject("temporalAddress") });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: devDataConverter() });
   native = await NativeConnection.connect({ address: inject("temporalAddress") });
   worker = await Worker.create({
     connection: native,
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
+    dataConverter: devDataConverter(),
     activities: createActivities({
       infraTarget: mockedAwsInfra,
       router,

@@ -2,13 +2,13 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
+import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
-import { type CliContext, EXIT_OK } from "../../../cli/context";
-import { main } from "../../../cli/main";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
-import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
+import { bundleWorkflows } from "../../../workers/workflow-bundle";
+import { runCli } from "../../support/cli";
 import { createFakes } from "../../support/fakes";
 
 /**
@@ -29,6 +29,7 @@ async function startWorker(): Promise<void> {
     connection,
     taskQueue,
     workflowBundle: bundle,
+    dataConverter: devDataConverter(),
     activities: createActivities(createFakes({ blueVersion: "v1" }).deps),
   });
   workerRun = worker.run();
@@ -40,22 +41,7 @@ async function stopWorker(): Promise<void> {
   worker = undefined;
 }
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    stdout: (t) => {
-      out += t.endsWith("\n") ? t : `${t}\n`;
-    },
-    stderr: (t) => {
-      err += t.endsWith("\n") ? t : `${t}\n`;
-    },
-    color: false,
-    exitCode: EXIT_OK,
-  };
-  const code = await main(["node", "shipshape", ...args], ctx);
-  return { code, out, err };
-}
+const cli = runCli;
 
 async function statusOf(): Promise<{ phase: string; outcome: string | null }> {
   const r = await cli("status", `${service}/production`, "--json");
@@ -121,7 +107,7 @@ release:
 `,
   );
   connection = await NativeConnection.connect({ address: inject("temporalAddress") });
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  bundle = await bundleWorkflows();
   await startWorker();
 });
 

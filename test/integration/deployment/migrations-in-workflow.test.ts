@@ -1,12 +1,13 @@
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
-import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
+import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
 import { engineMigrationDriver } from "../../../activities/migration-driver";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { createMigrationEngine, type MigrationEngine } from "../../../lib/migrations/engine";
 import { loadMigrationsDir } from "../../../lib/migrations/file-format";
-import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
+import { bundleWorkflows } from "../../../workers/workflow-bundle";
 import { input, releaseConfig } from "../../support/deployment-harness";
 import { createFakes, type FakeOptions } from "../../support/fakes";
 import { freshDatabase } from "../../support/postgres";
@@ -27,8 +28,8 @@ let bundle: { code: string };
 beforeAll(async () => {
   connection = await Connection.connect({ address: inject("temporalAddress") });
   nativeConnection = await NativeConnection.connect({ address: inject("temporalAddress") });
-  client = new Client({ connection });
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  client = new Client({ connection, dataConverter: devDataConverter() });
+  bundle = await bundleWorkflows();
 });
 afterAll(async () => {
   await connection?.close();
@@ -75,6 +76,7 @@ async function deploy(
       connection: nativeConnection,
       taskQueue,
       workflowBundle: bundle,
+      dataConverter: devDataConverter(),
       activities: createActivities({
         ...fakes.deps,
         migrations,

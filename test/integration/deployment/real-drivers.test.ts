@@ -16,6 +16,7 @@ import {
   stopRouterProcess,
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { ReleaseConfigSchema } from "../../../lib/config/schema";
 import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import { generateLoad } from "../../../scripts/load/generate-load";
@@ -100,7 +101,7 @@ describe("DeploymentWorkflow on real drivers", () => {
     });
 
     const connection = await Connection.connect({ address: inject("temporalAddress") });
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: devDataConverter() });
     const native = await NativeConnection.connect({ address: inject("temporalAddress") });
     const taskQueue = `e2e-${process.pid}`;
     const admin = new RouterClient({ adminUrl: router.adminUrl, token: router.token });
@@ -108,6 +109,7 @@ describe("DeploymentWorkflow on real drivers", () => {
       connection: native,
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
+      dataConverter: devDataConverter(),
       activities: createActivities({
         infraTarget: localInfraDriver,
         router: traffic,

@@ -11,6 +11,7 @@ import {
   stopRouterProcess,
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { type ReleaseConfig, ReleaseConfigSchema } from "../../../lib/config/schema";
 import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import type { DetachedProcess } from "../../../lib/runtime/process-group";
@@ -44,7 +45,7 @@ beforeAll(async () => {
   db = await freshDatabase("depcrash");
   router = await ensureRouterProcess("shop-crash");
   connection = await Connection.connect({ address: inject("temporalAddress") });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: devDataConverter() });
   bundle = await writeWorkflowBundle(path.join(stateDir, "workflow-bundle.js"));
 });
 
@@ -229,6 +230,10 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     const status = await handle.query(statusQuery);
     expect(status.outcome).toBe("promoted");
     // … and the history replays on the current code.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: bundle } }, history, handle.workflowId);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: bundle }, dataConverter: devDataConverter() },
+      history,
+      handle.workflowId,
+    );
   });
 });

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { expect, inject, it } from "vitest";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { TASK_QUEUE } from "../../../lib/names";
 import { staleness } from "../../../lib/runtime/build-stamp";
 import { freePort, portIsFree } from "../../../lib/runtime/free-port";
@@ -17,6 +18,7 @@ import { skeletonDeploymentWorkflow } from "../../../workflows";
 it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything", async () => {
   const temporalPort = await freePort();
   const uiPort = await freePort();
+  const codecPort = await freePort();
   const stateDir = path.join(inject("testStateDir"), "dev-stack");
   const dev = spawn(path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), ["scripts/dev.ts"], {
     cwd: PROJECT_ROOT,
@@ -24,6 +26,7 @@ it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything
       ...process.env,
       SHIPSHAPE_TEMPORAL_PORT: String(temporalPort),
       SHIPSHAPE_UI_PORT: String(uiPort),
+      SHIPSHAPE_CODEC_PORT: String(codecPort),
       SHIPSHAPE_STATE_DIR: stateDir,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -57,7 +60,7 @@ it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything
   expect(pgPort).toBeGreaterThan(0);
 
   const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: devDataConverter() });
   try {
     const workflowId = `dev-stack-${Date.now()}`;
     const result = await client.workflow.execute(skeletonDeploymentWorkflow, {
@@ -84,6 +87,21 @@ it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything
 
     const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
     expect(ui.status).toBe(200);
+
+    // The Web UI reads payloads through the codec server: the browser (its
+    // origin) is let in, anyone else needs the bearer token.
+    expect(output).toContain(`Codec server http://127.0.0.1:${codecPort}`);
+    const decode = (headers: Record<string, string>) =>
+      fetch(`http://127.0.0.1:${codecPort}/decode`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ payloads: [] }),
+      });
+    const fromUi = await decode({ origin: `http://127.0.0.1:${uiPort}` });
+    expect(fromUi.status).toBe(200);
+    expect(fromUi.headers.get("access-control-allow-origin")).toBe(`http://127.0.0.1:${uiPort}`);
+    expect((await decode({})).status).toBe(401);
+    expect((await decode({ origin: "http://evil.example" })).status).toBe(403);
   } finally {
     await connection.close();
   }
@@ -103,6 +121,6 @@ it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything
   dev.kill("SIGINT");
   expect(await exited).toBe(0);
   expect(output).toContain("nothing left running");
-  for (const port of [temporalPort, uiPort, pgPort]) expect(await portIsFree(port)).toBe(true);
+  for (const port of [temporalPort, uiPort, codecPort, pgPort]) expect(await portIsFree(port)).toBe(true);
   expect(isAlive(dev.pid!)).toBe(false);
 });

@@ -7,6 +7,7 @@ import { listLocks } from "../../../infra/pulumi/stack-locks";
 import { pulumiPaths } from "../../../infra/pulumi/workspace";
 import { skeletonMarkerFile, skeletonStartedFile } from "../../../infra/skeleton/driver";
 import { SKELETON_PROJECT } from "../../../infra/skeleton/program";
+import { devDataConverter } from "../../../lib/codec/data-converter";
 import { stackNameFor } from "../../../lib/deployment/skeleton-types";
 import type { DetachedProcess } from "../../../lib/runtime/process-group";
 import { writeWorkflowBundle } from "../../../workers/workflow-bundle";
@@ -38,7 +39,7 @@ beforeAll(async () => {
   db = await freshDatabase("skeleton");
   pool = new Pool({ connectionString: db.url });
   connection = await Connection.connect({ address: inject("temporalAddress") });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: devDataConverter() });
   bundle = await writeWorkflowBundle(path.join(stateDir, "workflow-bundle.js"));
 });
 

@@ -15,6 +15,7 @@ import {
   stopRouterProcess,
 } from "../../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../../infra/local/traffic-router";
+import { devDataConverter } from "../../../../lib/codec/data-converter";
 import { ReleaseConfigSchema } from "../../../../lib/config/schema";
 import type { DeploymentResult } from "../../../../lib/deployment/types";
 import type { VersionEnvironmentRef } from "../../../../lib/drivers/common";
@@ -101,13 +102,14 @@ export async function startRig(o: RigOptions): Promise<Rig> {
   await traffic.setBackends(scope, { blue: { version: "v1", instances: v1.instances.map((i) => i.url) } });
 
   const connection = await Connection.connect({ address: o.temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: devDataConverter() });
   const native = await NativeConnection.connect({ address: o.temporalAddress });
   const taskQueue = `analysis-e2e-${o.environment}-${process.pid}`;
   const worker = await Worker.create({
     connection: native,
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
+    dataConverter: devDataConverter(),
     activities: createActivities({
       infraTarget: localInfraDriver,
       router: traffic,

@@ -44,6 +44,7 @@ describe("runAppConfigGate", () => {
         ],
       },
       dir,
+      { runChecks: true, checkEnv: { env: { PATH: process.env.PATH ?? "" }, secrets: [] } },
     );
     expect(problems).toEqual([]);
   });
@@ -72,6 +73,7 @@ describe("runAppConfigGate", () => {
         ],
       },
       dir,
+      { runChecks: true, checkEnv: { env: { PATH: process.env.PATH ?? "" }, secrets: [] } },
     );
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatchObject({

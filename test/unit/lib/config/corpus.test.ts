@@ -53,7 +53,7 @@ describe("broken config corpus", () => {
 
   it.each(fixtures)("%s", async (fixture) => {
     const expectations = expectationsOf(fixture);
-    const result = await loadReleaseConfig(`${REL_DIR}/${fixture}`, { env: ENV });
+    const result = await loadReleaseConfig(`${REL_DIR}/${fixture}`, { env: ENV, runChecks: true });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const errors = result.problems.filter((p) => p.severity === "error");

@@ -157,6 +157,16 @@ describe("validators", () => {
     else expect(r).toMatch(expected);
   });
 
+  it("every control refuses a `by` or `reason` over its length limit", () => {
+    expect(validateAbort(status(), { by: "b".repeat(101) }, false)).toBe(
+      "`by` is 101 characters long; the limit is 100 — shorten it",
+    );
+    expect(validateAbort(status(), { by: "bob", reason: "r".repeat(1001) }, false)).toMatch(
+      /`reason` is 1001 characters long; the limit is 1000/,
+    );
+    expect(validateAbort(status(), { by: "bob", reason: "r".repeat(1000) }, false)).toBeNull();
+  });
+
   it("abort and promote refuse invalid transitions with the reason", () => {
     expect(validateAbort(status({ phase: "finalizing" }), { by: "bob" }, false)).toMatch(
       /point of no return/,
