@@ -8,9 +8,9 @@ import { defineConfig } from "vitest/config";
 //   workflow    workflow logic on the time-skipping test server, fake drivers
 //   integration real Temporal dev server, Pulumi CLI and PostgreSQL, started
 //               once per run by test/support/integration-setup.ts
-//   security    signed decisions: real keys (ssh-keygen), ssh-agent, the
-//               workflow on the time-skipping server, the CLI
-//   security    the refusals (secrets in history, check commands, path
+//   security    signed decisions (real keys, ssh-keygen, ssh-agent, the
+//               workflow on the time-skipping server, the CLI) and the
+//               refusals (secrets in history, check commands, path
 //               traversal, oversized input); files start what they need
 const shared = {
   pool: "forks" as const,
@@ -34,7 +34,6 @@ export default defineConfig({
           globalSetup: ["test/support/integration-setup.ts"],
         },
       },
-      { test: { ...shared, name: "security", include: ["test/security/**/*.test.ts"] } },
     ],
   },
 });
