@@ -4,9 +4,15 @@ import { TASK_QUEUE } from "../../lib/names";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../lib/runtime/process-group";
-import { readManifest } from "../../lib/runtime/toolchain-manifest";
+import {
+  readManifest,
+  requirePrometheus,
+  type ToolchainManifest,
+} from "../../lib/runtime/toolchain-manifest";
 import { type PostgresCluster, startPostgresCluster } from "../services/postgres-cluster";
+import { type PrometheusServer, startPrometheusServer } from "../services/prometheus-server";
 import { startTemporalDevServer, type TemporalDevServer } from "../services/temporal-dev-server";
+import { watchInstanceTargets } from "./instance-targets";
 
 export interface LocalStackOptions {
   /** Folder for this stack's state: SQLite file, PostgreSQL data, logs, Pulumi backend. */
@@ -16,6 +22,12 @@ export interface LocalStackOptions {
   /** Keep Temporal history across restarts (dev) or start clean (demo). */
   persistent: boolean;
   withWorker: boolean;
+  /**
+   * Start a Prometheus that scrapes every instance the local target runs under
+   * `dir` (found from their pidfiles, so green is scraped from its start) and
+   * give the worker its URL (PROMETHEUS_URL) for the `prometheus` metric provider.
+   */
+  prometheus?: boolean;
   taskQueue?: string;
   log?: (line: string) => void;
 }
@@ -24,6 +36,7 @@ export interface LocalStack {
   temporal: TemporalDevServer;
   postgres: PostgresCluster;
   databaseUrl: string;
+  prometheus?: PrometheusServer;
   worker?: DetachedProcess;
   stateDir: string;
   taskQueue: string;
@@ -85,10 +98,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     started.push(() => temporal.stop());
 
+    let prometheus: PrometheusServer | undefined;
+    if (options.prometheus) {
+      log("starting Prometheus (scrapes every local instance)…");
+      prometheus = await startInstancePrometheus(options.dir, manifest, started);
+    }
+
     const stack: LocalStack = {
       temporal,
       postgres,
       databaseUrl,
+      prometheus,
       stateDir: options.dir,
       taskQueue,
       async startWorker() {
@@ -107,6 +127,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               SHIPSHAPE_TASK_QUEUE: taskQueue,
               DATABASE_URL: databaseUrl,
               SHIPSHAPE_STATE_DIR: options.dir,
+              ...(prometheus ? { PROMETHEUS_URL: prometheus.url } : {}),
             },
           },
         );
@@ -132,4 +153,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw err;
   }
+}
+
+/** Prometheus with one file-discovered job: the local target's instances under `dir`. */
+async function startInstancePrometheus(
+  dir: string,
+  manifest: ToolchainManifest,
+  started: Array<() => Promise<void> | void>,
+): Promise<PrometheusServer> {
+  const targetsFile = path.join(dir, "prometheus", "local-instances.json");
+  const watch = watchInstanceTargets({ stateDir: dir, file: targetsFile });
+  started.push(() => watch.stop());
+  const prometheus = await startPrometheusServer({
+    binary: requirePrometheus(manifest).path,
+    storageDir: path.join(dir, "prometheus"),
+    scrape: [{ job: "local-instances", targets: [], targetFiles: [targetsFile] }],
+  });
+  started.push(() => prometheus.stop());
+  return prometheus;
 }
