@@ -1,7 +1,8 @@
 /**
  * The local platform for development (`npm run dev`): Temporal dev server with
  * a persistent SQLite file and the Web UI, the Shipshape search attributes, a
- * private PostgreSQL cluster and a worker. Ctrl-C stops everything it started.
+ * private PostgreSQL cluster, a Prometheus scraping every local instance, and
+ * a worker. Ctrl-C stops everything it started.
  *
  * Ports: SHIPSHAPE_TEMPORAL_PORT (7233), SHIPSHAPE_UI_PORT (8233).
  */
@@ -19,6 +20,7 @@ export async function runDevStack(): Promise<void> {
     uiPort,
     persistent: true,
     withWorker: true,
+    prometheus: true,
     log: (line) => console.log(`  ${line}`),
   });
   console.log(`
@@ -26,6 +28,7 @@ shipshape dev stack is up
   Temporal     ${stack.temporal.address}  (namespace ${stack.temporal.namespace})
   Web UI       ${stack.temporal.uiUrl}
   Database     ${stack.databaseUrl}
+  Prometheus   ${stack.prometheus?.url} (scrapes every instance the local target runs; the worker's PROMETHEUS_URL)
   Worker       task queue ${stack.taskQueue}, log ${path.join(stack.stateDir, "worker.log")}
   State        ${stack.stateDir}
 Press Ctrl-C to stop everything.`);

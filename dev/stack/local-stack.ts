@@ -112,32 +112,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateDir: options.dir,
       taskQueue,
       async startWorker() {
-        const logFile = path.join(options.dir, "worker.log");
-        const before = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
-        const worker = spawnDetached(
-          path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"),
-          ["workers/main.ts"],
-          {
-            logFile,
-            cwd: PROJECT_ROOT,
-            env: {
-              ...process.env,
-              TEMPORAL_ADDRESS: temporal.address,
-              TEMPORAL_NAMESPACE: temporal.namespace,
-              SHIPSHAPE_TASK_QUEUE: taskQueue,
-              DATABASE_URL: databaseUrl,
-              SHIPSHAPE_STATE_DIR: options.dir,
-              ...(prometheus ? { PROMETHEUS_URL: prometheus.url } : {}),
-            },
-          },
-        );
-        const deadline = Date.now() + 90_000;
-        while (!fs.readFileSync(logFile, "utf8").slice(before).includes(`: polling ${taskQueue} `)) {
-          if (worker.child.exitCode !== null || Date.now() > deadline) {
-            throw new Error(`worker did not start:\n${tailLog(logFile)}`);
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        const worker = await spawnWorker(options.dir, taskQueue, {
+          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_NAMESPACE: temporal.namespace,
+          SHIPSHAPE_TASK_QUEUE: taskQueue,
+          DATABASE_URL: databaseUrl,
+          SHIPSHAPE_STATE_DIR: options.dir,
+          ...(prometheus ? { PROMETHEUS_URL: prometheus.url } : {}),
+        });
         stack.worker = worker;
         started.push(() => stopGroup(worker, 35_000));
         return worker;
@@ -153,6 +135,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw err;
   }
+}
+
+/** A worker process (tsx workers/main.ts) with `env` over ours; resolves once it polls `taskQueue`. */
+async function spawnWorker(
+  dir: string,
+  taskQueue: string,
+  env: Record<string, string>,
+): Promise<DetachedProcess> {
+  const logFile = path.join(dir, "worker.log");
+  const before = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+  const worker = spawnDetached(path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), ["workers/main.ts"], {
+    logFile,
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+  });
+  const deadline = Date.now() + 90_000;
+  while (!fs.readFileSync(logFile, "utf8").slice(before).includes(`: polling ${taskQueue} `)) {
+    if (worker.child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`worker did not start:\n${tailLog(logFile)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return worker;
 }
 
 /** Prometheus with one file-discovered job: the local target's instances under `dir`. */

@@ -9,6 +9,7 @@ import path from "node:path";
 import { stateDir } from "../../lib/runtime/paths";
 import type { Fact } from "./checks";
 import { type Cleanups, type DemoStack, startDemoStack } from "./demo-stack";
+import { waitForCtrlC } from "./keep";
 import { SCENARIOS, type Scenario } from "./scenarios";
 import { printDeliveryStats, type SummaryRow, summaryTable } from "./summary";
 
@@ -45,14 +46,6 @@ async function runCleanups(cleanups: Cleanups): Promise<void> {
       say(`  · cleanup: ${String(err)}`);
     }
   }
-}
-
-function waitForCtrlC(): Promise<void> {
-  say("--keep: the stack stays up; Ctrl-C to stop it.");
-  return new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
 }
 
 export async function runFullDemo(options: { keep: boolean }): Promise<number> {

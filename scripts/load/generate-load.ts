@@ -66,15 +66,8 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
-export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
-  const base = opts.url.replace(/\/+$/, "");
-  const random = opts.random ?? Math.random;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const started = Date.now();
-  const deadline = started + opts.durationMs;
-  let issued = 0;
-  const latencies: number[] = [];
-  const r: LoadReport = {
+function emptyReport(): LoadReport {
+  return {
     requests: 0,
     errors: 0,
     networkErrors: 0,
@@ -88,12 +81,32 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
     latencyMs: { p50: 0, p95: 0, p99: 0, max: 0 },
     checkouts: 0,
   };
-  const inc = (m: Record<string, number>, k: string) => {
-    m[k] = (m[k] ?? 0) + 1;
-  };
+}
 
-  /** Reserves a request slot (count + rate); false when the run is over. */
-  async function slot(): Promise<boolean> {
+function finishReport(r: LoadReport, latencies: number[], started: number): LoadReport {
+  r.durationMs = Date.now() - started;
+  r.achievedRps = Math.round((r.requests / Math.max(1, r.durationMs)) * 1000 * 10) / 10;
+  r.errorRate = r.requests === 0 ? 0 : r.errors / r.requests;
+  latencies.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 100) / 100;
+  r.latencyMs = {
+    p50: round(quantile(latencies, 0.5)),
+    p95: round(quantile(latencies, 0.95)),
+    p99: round(quantile(latencies, 0.99)),
+    max: round(latencies[latencies.length - 1] ?? 0),
+  };
+  return r;
+}
+
+const inc = (m: Record<string, number>, k: string) => {
+  m[k] = (m[k] ?? 0) + 1;
+};
+
+/** Reserves request slots (count + rate): resolves false when the run is over. */
+function pacer(opts: LoadOptions, started: number): () => Promise<boolean> {
+  const deadline = started + opts.durationMs;
+  let issued = 0;
+  return async () => {
     if (issued >= opts.maxRequests || Date.now() >= deadline || opts.signal?.aborted) return false;
     const n = issued++;
     if (opts.rps) {
@@ -103,9 +116,16 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
       if (Date.now() >= deadline || opts.signal?.aborted) return false;
     }
     return true;
-  }
+  };
+}
 
-  async function call(kind: string, method: string, path: string, body?: unknown): Promise<unknown> {
+type Call = (kind: string, method: string, path: string, body?: unknown) => Promise<unknown>;
+
+/** One request, recorded in the report; the parsed answer of a 2xx, else undefined. Throws Stop when the run is over. */
+function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () => Promise<boolean>): Call {
+  const base = opts.url.replace(/\/+$/, "");
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  return async (kind, method, path, body) => {
     if (!(await slot())) throw new Stop();
     const t0 = performance.now();
     inc(r.byKind, kind);
@@ -131,12 +151,8 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
         answer = null;
       }
       opts.onResponse?.({ at: Date.now(), kind, status: res.status, version, backend, body: answer });
-      if (res.status >= 500) {
-        r.errors++;
-        return undefined;
-      }
-      if (!res.ok) return undefined;
-      return answer ?? undefined;
+      if (res.status >= 500) r.errors++;
+      return res.ok ? (answer ?? undefined) : undefined;
     } catch (err) {
       if (err instanceof Stop) throw err;
       latencies.push(performance.now() - t0);
@@ -153,54 +169,49 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
       });
       return undefined;
     }
-  }
+  };
+}
 
-  async function session(user: number, n: number): Promise<void> {
-    const catalogue = (await call("browse", "GET", "/api/products")) as { items?: Product[] };
-    const term = searchTerm(catalogue?.items ?? [], random);
-    const found = (await call("search", "GET", `/api/search?q=${encodeURIComponent(term)}`)) as {
-      items?: Product[];
-    };
-    const items = found?.items?.length ? found.items : (catalogue?.items ?? []);
-    const pick = items[Math.floor(random() * items.length)];
-    if (!pick) return;
-    if (random() < SHOPPER.viewProduct) await call("product", "GET", `/api/products/${pick.id}`);
-    if (random() >= SHOPPER.addToCart) return;
-    const cartId = `load-${process.pid}-${user}-${n}`;
-    await call("add-to-cart", "POST", `/api/carts/${cartId}/items`, {
-      productId: pick.id,
-      quantity: 1 + Math.floor(random() * 3),
-    });
-    if (random() < SHOPPER.viewCart) await call("view-cart", "GET", `/api/carts/${cartId}`);
-    if (random() >= SHOPPER.checkout) return;
-    const order = (await call("checkout", "POST", "/api/checkout", { cartId })) as { orderId?: number };
-    if (order?.orderId) r.checkouts++;
-  }
+/** One shopper's visit (see SHOPPER); true when it ended with an order. */
+async function shopperSession(call: Call, random: () => number, cartId: string): Promise<boolean> {
+  const catalogue = (await call("browse", "GET", "/api/products")) as { items?: Product[] };
+  const term = searchTerm(catalogue?.items ?? [], random);
+  const found = (await call("search", "GET", `/api/search?q=${encodeURIComponent(term)}`)) as {
+    items?: Product[];
+  };
+  const items = found?.items?.length ? found.items : (catalogue?.items ?? []);
+  const pick = items[Math.floor(random() * items.length)];
+  if (!pick) return false;
+  if (random() < SHOPPER.viewProduct) await call("product", "GET", `/api/products/${pick.id}`);
+  if (random() >= SHOPPER.addToCart) return false;
+  await call("add-to-cart", "POST", `/api/carts/${cartId}/items`, {
+    productId: pick.id,
+    quantity: 1 + Math.floor(random() * 3),
+  });
+  if (random() < SHOPPER.viewCart) await call("view-cart", "GET", `/api/carts/${cartId}`);
+  if (random() >= SHOPPER.checkout) return false;
+  const order = (await call("checkout", "POST", "/api/checkout", { cartId })) as { orderId?: number };
+  return Boolean(order?.orderId);
+}
 
-  async function user(id: number): Promise<void> {
+export async function generateLoad(opts: LoadOptions): Promise<LoadReport> {
+  const random = opts.random ?? Math.random;
+  const started = Date.now();
+  const latencies: number[] = [];
+  const r = emptyReport();
+  const call = caller(opts, r, latencies, pacer(opts, started));
+  const user = async (id: number) => {
     for (let n = 0; ; n++) {
       try {
-        await session(id, n);
+        if (await shopperSession(call, random, `load-${process.pid}-${id}-${n}`)) r.checkouts++;
       } catch (err) {
         if (err instanceof Stop) return;
         throw err;
       }
     }
-  }
-
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, (_, i) => user(i)));
-  r.durationMs = Date.now() - started;
-  r.achievedRps = Math.round((r.requests / Math.max(1, r.durationMs)) * 1000 * 10) / 10;
-  r.errorRate = r.requests === 0 ? 0 : r.errors / r.requests;
-  latencies.sort((a, b) => a - b);
-  const round = (x: number) => Math.round(x * 100) / 100;
-  r.latencyMs = {
-    p50: round(quantile(latencies, 0.5)),
-    p95: round(quantile(latencies, 0.95)),
-    p99: round(quantile(latencies, 0.99)),
-    max: round(latencies[latencies.length - 1] ?? 0),
   };
-  return r;
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, (_, i) => user(i)));
+  return finishReport(r, latencies, started);
 }
 
 class Stop extends Error {}
