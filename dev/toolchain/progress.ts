@@ -48,6 +48,7 @@ export function runWithProgress(
     if (inPlace) process.stdout.write(`\r\x1b[2K  · ${line().slice(0, (process.stdout.columns ?? 120) - 6)}`);
     else progress.log(line());
   };
+  if (!inPlace) progress.log(`${progress.label}…`);
   const timer = setInterval(show, inPlace ? 1000 : (progress.everySeconds ?? 15) * 1000);
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { ...spawnOptions, stdio: ["ignore", "pipe", "pipe"] });
@@ -65,6 +66,8 @@ export function runWithProgress(
     const finish = (status: number | null, error?: Error) => {
       clearInterval(timer);
       if (inPlace) process.stdout.write("\r\x1b[2K");
+      const outcome = status === 0 && !error ? "done" : "failed";
+      progress.log(`${progress.label}: ${outcome} in ${formatElapsed(Date.now() - started)}`);
       resolve({ status: error ? -1 : status, stdout, stderr: error ? error.message : stderr });
     };
     child.once("error", (err) => finish(null, err));

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT, toolchainCacheDir } from "../../lib/runtime/paths";
-import { formatElapsed, runWithProgress } from "./progress";
+import { runWithProgress } from "./progress";
 import { run, ToolchainError, which } from "./run";
 import type { ResolvedTool } from "./temporal";
 
@@ -89,8 +89,7 @@ async function buildFromGoModules(log: (line: string) => void): Promise<string> 
   fs.mkdirSync(binDir, { recursive: true });
   const final = path.join(binDir, "pulumi");
   const partial = `${final}.partial-${process.pid}`;
-  log(`building Pulumi CLI v${PULUMI_VERSION} from Go modules (one time; ~8 min on 2 cores)…`);
-  const started = Date.now();
+  log(`the Pulumi CLI v${PULUMI_VERSION} is built from Go modules once, into ${binDir} (~8 min on 2 cores)`);
   const r = await runWithProgress(
     go,
     [
@@ -115,7 +114,6 @@ async function buildFromGoModules(log: (line: string) => void): Promise<string> 
     );
   }
   fs.renameSync(partial, final);
-  log(`built Pulumi CLI in ${formatElapsed(Date.now() - started)} → ${final}`);
   return final;
 }
 

