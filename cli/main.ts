@@ -1,10 +1,14 @@
 // The `shipshape` CLI. buildProgram() assembles the commander program; each
-// command lives in its own module under ./commands and registers itself.
+// command is declared in its own module under ./commands (options, help,
+// example) and loads what it runs from ./actions only when it runs, so
+// `--help`, `validate` and every other command pay only for what they use.
 // Usage errors exit 2 (commander's exitOverride), like config errors.
 
+import fs from "node:fs";
+import path from "node:path";
 import { Command, CommanderError } from "commander";
-import { TemporalUnreachableError } from "../client/temporal-client";
-import packageJson from "../package.json";
+import { TemporalUnreachableError } from "../client/errors";
+import { PROJECT_ROOT } from "../lib/runtime/paths";
 import { registerControls } from "./commands/controls";
 import { registerDemo } from "./commands/demo";
 import { registerDeploy } from "./commands/deploy";
@@ -17,10 +21,15 @@ import { registerValidate } from "./commands/validate";
 import { type CliContext, defaultContext, EXIT_OK, EXIT_USAGE } from "./context";
 import { CliError } from "./errors";
 
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string })
+    .version;
+}
+
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command("shipshape")
     .description("Deployments made boring: blue/green + canary releases on Temporal, Pulumi and PostgreSQL")
-    .version(packageJson.version, "-V, --version")
+    .version(packageVersion(), "-V, --version")
     .showSuggestionAfterError(true)
     // Program options only before the subcommand, so `deploy --version v2` is the
     // deploy option, not the CLI's own --version.

@@ -1,10 +1,6 @@
 import { Client, Connection } from "@temporalio/client";
 import { temporalTarget } from "../workers/connection";
-
-/** No Temporal server answered; the message says how to start one or where to point. */
-export class TemporalUnreachableError extends Error {
-  override name = "TemporalUnreachableError";
-}
+import { TemporalUnreachableError } from "./errors";
 
 export interface TemporalHandle {
   client: Client;

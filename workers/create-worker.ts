@@ -8,7 +8,7 @@ export interface DeploymentWorkerOptions {
   target: TemporalTarget;
   activities: Activities;
   taskQueue?: string;
-  /** Pre-built bundle (see writeWorkflowBundle); otherwise bundled at start. */
+  /** Pre-built bundle (see chooseWorkflowCode); otherwise the sources are bundled at start. */
   workflowBundlePath?: string;
   identity?: string;
 }

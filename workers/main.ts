@@ -1,16 +1,20 @@
 /**
- * The worker process: `tsx workers/main.ts` (the dev stack and demo start it).
+ * The worker process: `node dist/workers/main.js` as built by `npm run build`
+ * (the dev stack, demo and chaos start that while dist/ is current, else
+ * `tsx workers/main.ts`).
  *
  * Environment: the standard TEMPORAL_* variables (see workers/connection.ts),
  * SHIPSHAPE_TASK_QUEUE, DATABASE_URL (the application database: skeleton
- * records, and the migration engine), SHIPSHAPE_WORKFLOW_BUNDLE (optional
- * pre-built bundle). DeploymentWorkflow drivers (local target): the Pulumi
+ * records, and the migration engine), SHIPSHAPE_WORKFLOW_BUNDLE (a bundle to
+ * run; by default the one `npm run build` made, when it is current — see
+ * chooseWorkflowCode). DeploymentWorkflow drivers (local target): the Pulumi
  * local infra driver, the local router per service+environment (found through
  * its process.json), HTTP verification, a log notifier, local artifacts under
  * SHIPSHAPE_ARTIFACT_ROOT (default: cwd), metrics from the service's local
  * router, PROMETHEUS_URL and http-json, and migrations from SHIPSHAPE_MIGRATIONS_DIR when set.
  * SIGINT/SIGTERM shut it down gracefully; SIGKILL is what the crash tests use.
  */
+import path from "node:path";
 import { Pool } from "pg";
 import { createActivities } from "../activities";
 import { pgDeploymentRecords } from "../activities/database";
@@ -25,8 +29,10 @@ import { createLocalTrafficRouter } from "../infra/local/traffic-router";
 import { skeletonInfraDriver } from "../infra/skeleton/driver";
 import { createMigrationEngine, type MigrationEngine } from "../lib/migrations/engine";
 import { TASK_QUEUE } from "../lib/names";
+import { PROJECT_ROOT } from "../lib/runtime/paths";
 import { temporalTarget } from "./connection";
 import { createDeploymentWorker } from "./create-worker";
+import { chooseWorkflowCode } from "./workflow-bundle";
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
@@ -41,6 +47,10 @@ async function main(): Promise<void> {
   const taskQueue = process.env.SHIPSHAPE_TASK_QUEUE ?? TASK_QUEUE;
   const engines = new Map<string, MigrationEngine>();
   const migrationsDir = process.env.SHIPSHAPE_MIGRATIONS_DIR;
+  const workflowCode = chooseWorkflowCode();
+  console.log(
+    `worker ${process.pid}: ${path.relative(PROJECT_ROOT, __filename)}; workflow code ${workflowCode.bundle ? `from ${workflowCode.bundle}` : "bundled from the sources"} (${workflowCode.why})`,
+  );
   const { worker, connection } = await createDeploymentWorker({
     target,
     taskQueue,
@@ -74,7 +84,7 @@ async function main(): Promise<void> {
           }
         : {}),
     }),
-    workflowBundlePath: process.env.SHIPSHAPE_WORKFLOW_BUNDLE,
+    workflowBundlePath: workflowCode.bundle,
     identity: `shipshape-worker-${process.pid}`,
   });
   console.log(

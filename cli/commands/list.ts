@@ -1,33 +1,10 @@
-// `shipshape list` and `shipshape history`: deployments from Temporal
-// visibility, filtered by the Shipshape search attributes.
+// `shipshape list` and `shipshape history` (what runs: cli/actions/list.ts,
+// loaded only when one of them runs).
 
 import type { Command } from "commander";
-import { type DeploymentRow, listDeployments } from "../../client/deployments-query";
-import { connectTemporal } from "../../client/temporal-client";
-import { formatTable } from "../../lib/text-table";
-import { type CliContext, EXIT_OK } from "../context";
-import { formatMs } from "../render/status-view";
+import type { CliContext } from "../context";
 
-function table(rows: DeploymentRow[]): string {
-  if (rows.length === 0) return "no deployments match";
-  const header = ["ID", "SERVICE", "ENV", "VERSION", "PHASE", "OUTCOME", "STARTED", "DURATION"];
-  const body = rows.map((r) => [
-    r.workflowId,
-    r.service,
-    r.environment,
-    r.version,
-    r.phase,
-    r.outcome,
-    r.startTime.replace("T", " ").slice(0, 19),
-    r.durationMs === null ? "running" : formatMs(r.durationMs),
-  ]);
-  return formatTable(
-    header.map((h) => ({ header: h })),
-    body,
-  ).join("\n");
-}
-
-interface ListOptions {
+export interface ListOptions {
   service?: string;
   env?: string;
   phase?: string;
@@ -35,24 +12,14 @@ interface ListOptions {
   json?: boolean;
 }
 
-async function run(ctx: CliContext, options: ListOptions, closedOnly: boolean): Promise<void> {
-  const temporal = await connectTemporal();
-  try {
-    const rows = await listDeployments(
-      temporal.client,
-      { service: options.service, environment: options.env, phase: options.phase, closedOnly },
-      Number(options.limit),
-    );
-    ctx.stdout(options.json ? JSON.stringify(rows, null, 2) : table(rows));
-    ctx.exitCode = EXIT_OK;
-  } finally {
-    await temporal.close();
-  }
-}
-
 function limitOption(value: string): string {
   if (!/^[1-9]\d*$/.test(value)) throw new Error(`--limit must be a positive whole number, got "${value}"`);
   return value;
+}
+
+async function run(ctx: CliContext, options: ListOptions, closedOnly: boolean): Promise<void> {
+  const { showDeployments } = await import("../actions/list");
+  await showDeployments(ctx, options, closedOnly);
 }
 
 export function registerList(program: Command, ctx: CliContext): void {

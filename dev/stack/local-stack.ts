@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { TASK_QUEUE } from "../../lib/names";
+import { staleness } from "../../lib/runtime/build-stamp";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
-import { PROJECT_ROOT } from "../../lib/runtime/paths";
+import { BUILD_DIR, PROJECT_ROOT } from "../../lib/runtime/paths";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../lib/runtime/process-group";
 import {
   readManifest,
@@ -50,6 +51,13 @@ async function ensurePortFree(port: number, what: string, envVar: string): Promi
       `${what} port ${port} is already in use — is another \`npm run dev\` running? Stop it, or pick another port with ${envVar}=<port>.`,
     );
   }
+}
+
+/** The worker as shipped, dist/workers/main.js, while dist/ is the build of the sources; else the sources through tsx. */
+function workerCommand(): { command: string; args: string[] } {
+  if (staleness(PROJECT_ROOT, "compiled") === null)
+    return { command: process.execPath, args: [path.join(BUILD_DIR, "workers", "main.js")] };
+  return { command: path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), args: ["workers/main.ts"] };
 }
 
 /**
@@ -145,7 +153,8 @@ async function spawnWorker(
 ): Promise<DetachedProcess> {
   const logFile = path.join(dir, "worker.log");
   const before = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
-  const worker = spawnDetached(path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), ["workers/main.ts"], {
+  const { command, args } = workerCommand();
+  const worker = spawnDetached(command, args, {
     logFile,
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },

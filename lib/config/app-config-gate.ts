@@ -9,10 +9,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import Ajv2019 from "ajv/dist/2019";
-import Ajv2020 from "ajv/dist/2020";
-import addFormats from "ajv-formats";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { formatDuration } from "./durations";
 import type { Locator } from "./issues";
 import { describeValue, formatPath, type PathSegment, type Problem } from "./problems";
@@ -174,6 +171,25 @@ export function parseEnvFile(text: string, file: string): ParsedFile {
 
 // ---------------------------------------------------------------------------- JSON Schema
 
+type AjvOptions = ConstructorParameters<typeof import("ajv").default>[0];
+
+/**
+ * The Ajv of the schema's draft. Loaded when a schema is checked, and only
+ * that draft's: `shipshape validate` runs in every pipeline step.
+ */
+function ajvFor(draft: string, options: AjvOptions) {
+  if (draft.includes("2020-12")) {
+    const { default: Ajv2020 } = require("ajv/dist/2020") as typeof import("ajv/dist/2020");
+    return new Ajv2020(options);
+  }
+  if (draft.includes("2019-09")) {
+    const { default: Ajv2019 } = require("ajv/dist/2019") as typeof import("ajv/dist/2019");
+    return new Ajv2019(options);
+  }
+  const { default: Ajv } = require("ajv") as typeof import("ajv");
+  return new Ajv(options);
+}
+
 function compileSchema(schema: Record<string, unknown>, coerce: boolean): ValidateFunction {
   const draft = typeof schema.$schema === "string" ? schema.$schema : "";
   const options = {
@@ -183,11 +199,8 @@ function compileSchema(schema: Record<string, unknown>, coerce: boolean): Valida
     allowUnionTypes: true,
     coerceTypes: coerce,
   };
-  const ajv = draft.includes("2020-12")
-    ? new Ajv2020(options)
-    : draft.includes("2019-09")
-      ? new Ajv2019(options)
-      : new Ajv(options);
+  const ajv = ajvFor(draft, options);
+  const { default: addFormats } = require("ajv-formats") as typeof import("ajv-formats");
   addFormats(ajv);
   return ajv.compile(schema);
 }

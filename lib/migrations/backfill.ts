@@ -55,6 +55,8 @@ export async function runBackfill(args: {
     );
   }
   const keyList = key.map((k) => ident(k.name)).join(", ");
+  // Every column descends (`a, b DESC` would sort only b): the largest key of a composite key.
+  const keyListDesc = key.map((k) => `${ident(k.name)} DESC`).join(", ");
   const keyTuple = `(${keyList})`;
   const params = (offset: number) => `(${key.map((k, i) => `$${offset + i}::text::${k.type}`).join(", ")})`;
   const keyAsText = `jsonb_build_array(${key.map((k) => `${ident(k.name)}::text`).join(", ")})`;
@@ -64,7 +66,7 @@ export async function runBackfill(args: {
   await pool.query(
     `INSERT INTO ${STATE_SCHEMA}.backfills (migration_id, op_index, table_name, upper_bound, done)
      SELECT $1, $2, $3, b.k, b.k IS NULL
-       FROM (SELECT (SELECT ${keyAsText} FROM ${tbl} ORDER BY ${keyList} DESC LIMIT 1) AS k) b
+       FROM (SELECT (SELECT ${keyAsText} FROM ${tbl} ORDER BY ${keyListDesc} LIMIT 1) AS k) b
      ON CONFLICT (migration_id, op_index) DO NOTHING`,
     [migrationId, opIndex, table],
   );
@@ -103,7 +105,7 @@ export async function runBackfill(args: {
               u AS (UPDATE ${tbl} t SET ${ident(touchColumn)} = t.${ident(touchColumn)} FROM b WHERE ${joinOn}
                     RETURNING 1)
          SELECT (SELECT count(*) FROM u) AS n, (SELECT count(*) FROM b) AS nb,
-                (SELECT ${keyAsText} FROM b ORDER BY ${keyList} DESC LIMIT 1) AS last`,
+                (SELECT ${keyAsText} FROM b ORDER BY ${keyListDesc} LIMIT 1) AS last`,
         values,
       );
       const n = Number(r.rows[0]?.n ?? 0);

@@ -1,9 +1,8 @@
 /** Catalog queries the engine and operations share. */
-import type { Client, Pool, PoolClient } from "pg";
 import { INTERNAL_PREFIX } from "./sql";
-import type { SchemaModel } from "./types";
+import type { Queryable, SchemaModel } from "./types";
 
-type Q = Pool | PoolClient | Client;
+type Q = Queryable;
 
 /**
  * Logical model of a physical schema as it stands: every table and column

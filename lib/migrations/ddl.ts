@@ -122,3 +122,22 @@ export async function outsideTransaction<T>(
     }
   });
 }
+
+/**
+ * Runs `fn` on one connection inside a transaction that is always rolled
+ * back: for questions only PostgreSQL can answer by trying (see
+ * operations/default-rewrite.ts), asked outside any step.
+ */
+export async function rolledBack<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  let broken = false;
+  try {
+    await c.query("BEGIN");
+    return await fn(c);
+  } finally {
+    await c.query("ROLLBACK").catch(() => {
+      broken = true;
+    });
+    c.release(broken);
+  }
+}

@@ -12,10 +12,10 @@
  *
  * Phase machine:
  *   starting ──► active ──► completing ──► completed
- *      │            │
- *      └────────────┴──► rolling_back ──► rolled_back
- * `completing` can only go forward (old objects are being dropped), and
- * `rolling_back` only to `rolled_back`.
+ *      │            │            ┆
+ *      └────────────┴────────────┴──► rolling_back ──► rolled_back
+ * `completing` goes back only until complete's first contract step commits
+ * (next-step.ts); after it, only forward. `rolling_back` only to `rolled_back`.
  */
 import type { Client, Pool, PoolClient } from "pg";
 import type { SchemaModel } from "./types";
@@ -36,7 +36,8 @@ export type Phase = (typeof PHASES)[number];
 export const TRANSITIONS: Record<Phase, readonly Phase[]> = {
   starting: ["active", "rolling_back"],
   active: ["completing", "rolling_back"],
-  completing: ["completed"],
+  // Back to rolling_back only before complete's first contract step (commands/rollback.ts checks).
+  completing: ["completed", "rolling_back"],
   completed: [],
   rolling_back: ["rolled_back"],
   rolled_back: [],
@@ -240,7 +241,7 @@ export async function transition(c: Q, row: MigrationRow, to: Phase): Promise<Mi
     throw new MigrationError(
       "INVALID_PHASE",
       `migration '${row.name}' is ${row.phase}; it cannot move to ${to}` +
-        (row.phase === "completing" ? " (once completing it can only finish completing)" : "") +
+        (row.phase === "completing" ? " (once contracting it can only finish completing)" : "") +
         (row.phase === "rolling_back" ? " (once rolling back it can only finish rolling back)" : ""),
     );
   }

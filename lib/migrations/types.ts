@@ -8,7 +8,8 @@
  *    under which names, and which physical column backs each one. The engine
  *    turns a logical model into a schema of views (`versioned-schema.ts`).
  */
-import type { PoolClient } from "pg";
+import type { PoolClient, QueryResult, QueryResultRow } from "pg";
+import { shadowColumn } from "./sql";
 
 export interface ColumnModel {
   /** Name the version sees. */
@@ -45,6 +46,20 @@ export function findColumn(table: TableModel, name: string, op: string): ColumnM
   return c;
 }
 
+/**
+ * The physical column that backs, in the new version, what is physical
+ * column `column` of `table` at some point of the migration: itself, or its
+ * shadow when a later operation shadows it; undefined when a later operation
+ * drops it (or its table).
+ */
+export function finalPhysical(final: SchemaModel, table: string, column: string): string | undefined {
+  const t = final.tables.find((x) => x.physical === table);
+  if (!t) return undefined;
+  if (t.columns.some((c) => c.physical === column)) return column;
+  const shadow = shadowColumn(column);
+  return t.columns.some((c) => c.physical === shadow) ? shadow : undefined;
+}
+
 export type ErrorCode =
   | "VALIDATION"
   | "ANOTHER_ACTIVE"
@@ -70,27 +85,46 @@ export class MigrationError extends Error {
   }
 }
 
-/** A dual-write pair: what verify probes and what the benchmark measures. */
-export interface DualWrite {
-  /** Logical table name in the new version. */
-  table: string;
-  /** Logical table name in the old version. */
-  oldTable: string;
-  /** Old version's column (logical), or null if the old version has none (added column). */
-  oldColumn: string | null;
-  /** New version's column (logical), or null if the new version has none (dropped column). */
-  newColumn: string | null;
-  /** Expression over the old version's columns giving the new value. */
-  up?: string;
-  /** Expression over the new version's columns giving the old value. */
-  down?: string;
+/**
+ * An expression of a migration file (`up`, `down`, a default) and the
+ * logical columns it may name, each backed by a physical column. Triggers
+ * and verify's probes compile it the same way (`operations/triggers.ts`).
+ */
+export interface ExprBinding {
+  expression: string;
+  columns: ColumnModel[];
 }
 
-/** A constraint that complete will validate; verify counts the rows that would fail. */
+/** A dual-write pair: what verify probes and what the benchmark measures. */
+export interface DualWrite {
+  /** `table.column` as the new version names it (the old name for a dropped column). */
+  label: string;
+  /** Physical table. */
+  table: string;
+  /** The column as the old version sees it, or null (added column). */
+  old: ColumnModel | null;
+  /** The column as the new version sees it, or null (dropped column). */
+  new: ColumnModel | null;
+  /** Computes `new.physical` from a row the old version wrote. */
+  up?: ExprBinding;
+  /** Computes `old.physical` from a row the new version wrote. */
+  down?: ExprBinding;
+  /** Declared `lossless: true`: verify then demands down(up(v)) = v and up(down(w)) = w. */
+  lossless: boolean;
+  /** NOT VALID check that makes the new column NOT NULL on complete, if any. */
+  newNotNullCheck?: string;
+}
+
+/**
+ * A NOT VALID constraint that complete will validate; verify counts the rows
+ * that would fail it (from the catalog, so the count uses the expression as
+ * PostgreSQL bound it).
+ */
 export interface PendingCheck {
   name: string;
-  /** SELECT returning one row with a bigint column `violations`. */
-  sql: string;
+  /** Physical table and constraint name; a constraint that does not exist has nothing pending. */
+  table: string;
+  constraint: string;
 }
 
 export interface BackfillSpec {
@@ -98,6 +132,11 @@ export interface BackfillSpec {
   table: string;
   /** Physical column set to itself to fire the dual-write trigger on each row. */
   touchColumn: string;
+}
+
+/** Anything that runs a query: a pool, or a client outside or inside a step. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
 }
 
 /** Everything an operation step may use. */
@@ -114,6 +153,13 @@ export interface OpContext {
   after: SchemaModel;
   /** Logical model of the old version (before the whole migration). */
   base: SchemaModel;
+  /** Logical model of the new version (after the whole migration). */
+  final: SchemaModel;
+  /**
+   * Runs `fn` on a connection inside a transaction that is rolled back: for
+   * decisions taken outside a step (never for changes).
+   */
+  inspect<T>(fn: (c: PoolClient) => Promise<T>): Promise<T>;
   /**
    * Runs `fn` once per migration: inside one transaction with lock_timeout
    * and retries, recording `name` as done in the same transaction. A rerun
@@ -135,21 +181,47 @@ export interface OpContext {
   ): Promise<void>;
 }
 
+/** What an operation may check before a new attempt records anything (see `Operation.preflight`). */
+export interface PreflightContext {
+  schema: string;
+  /** Every physical column this migration shadows, and the operation that does (its description). */
+  shadowed: ReadonlyArray<{ table: string; column: string; by: string }>;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
 /** One operation kind = one module implementing this (see `operations/`). */
 export interface Operation {
   readonly kind: string;
   describe(): string;
   /** New version's logical model from the previous one. Pure; throws VALIDATION on bad references. */
   applyToModel(model: SchemaModel): void;
+  /**
+   * Checks against the catalog that start cannot do safely (a name already
+   * taken, a column that cannot be shadowed); throws VALIDATION. Runs once,
+   * before a new attempt is recorded, so a refused migration leaves nothing.
+   */
+  preflight?(c: Queryable, p: PreflightContext): Promise<void>;
   start(ctx: OpContext): Promise<void>;
+  /**
+   * The part of complete that can still be undone (validating constraints,
+   * making sure indexes are built). Runs while the migration is still
+   * active, so a failure here leaves both complete and rollback open.
+   */
+  prepareComplete?(ctx: OpContext): Promise<void>;
+  /** The contract: drops and renames that cannot be undone. */
   complete(ctx: OpContext): Promise<void>;
   rollback(ctx: OpContext): Promise<void>;
   /** Rows the engine must backfill after start (keyset batches through the trigger). */
-  backfill?(ctx: OpContext): BackfillSpec | undefined;
-  dualWrites?(ctx: OpContext): DualWrite[];
-  pendingChecks?(ctx: OpContext): PendingCheck[];
+  backfill?(ctx: OpContext): MaybePromise<BackfillSpec | undefined>;
+  dualWrites?(ctx: OpContext): MaybePromise<DualWrite[]>;
+  pendingChecks?(ctx: OpContext): MaybePromise<PendingCheck[]>;
   /** Physical columns (table -> columns) this operation writes while active; used to refuse conflicting ops. */
   touches?(model: SchemaModel): string[];
+  /** The physical column this operation shadows (after applyToModel), and how to name the operation. */
+  shadows?(): { table: string; column: string; by: string };
+  /** Physical `table.column` keys of the new version this operation's start builds on (see start's order). */
+  needs?(ctx: OpContext): string[];
   /** Complete after every other operation (renaming a table others refer to physically). */
   readonly completeLast?: boolean;
 }

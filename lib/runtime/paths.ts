@@ -9,7 +9,14 @@ import path from "node:path";
  * takes minutes. Runtime state (Temporal SQLite file, Pulumi file backend,
  * PostgreSQL data, logs) lives in the git-ignored `.shipshape/` of the clone.
  */
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT_ROOT = path.resolve(
+  __dirname,
+  // Built by `npm run build`, this file runs from dist/lib/runtime/paths.js: one level deeper.
+  ...(path.extname(__filename) === ".js" ? ["..", "..", ".."] : ["..", ".."]),
+);
+
+/** Where `npm run build` writes the compiled product and the workflow bundle (git-ignored). */
+export const BUILD_DIR = path.join(PROJECT_ROOT, "dist");
 
 export function toolchainCacheDir(): string {
   if (process.env.SHIPSHAPE_CACHE_DIR) return path.resolve(process.env.SHIPSHAPE_CACHE_DIR);

@@ -74,12 +74,130 @@ async function sendUpdate(
   }
 }
 
+/** How an injector reports: the moment its fault hits, and when what it broke is back. */
+interface Hit {
+  record: FaultRecord;
+  /** The fault hits now; it is in progress until repaired. */
+  mark(): void;
+  repaired(detail: string): void;
+  /** Seconds since the fault hit, for the repair message. */
+  secondsSince(): string;
+}
+
+type Injector = (plan: FaultPlan, ctx: FaultContext, hit: Hit) => Promise<void>;
+
+async function killWorker(plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  const w = ctx.stack.worker;
+  if (!w) throw new Error("chaos: no worker to kill");
+  hit.mark();
+  signalGroup(w.pid, "SIGKILL");
+  await w.exited;
+  await sleep(plan.durationMs);
+  const nw = await ctx.stack.startWorker();
+  hit.repaired(`worker ${w.pid} SIGKILLed; worker ${nw.pid} polling ${hit.secondsSince()} s later`);
+}
+
+/** The first pulumi CLI seen from this moment on, killed once it has run durationMs. */
+async function killPulumi(plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  while (!ctx.closed()) {
+    const [p] = pulumiCliProcesses();
+    if (p) {
+      await sleep(plan.durationMs);
+      if (!pulumiCliProcesses().some((q) => q.pid === p.pid)) continue; // finished first: take the next
+      hit.mark();
+      // The CLI only (it runs in the worker's process group): its plugins must be cleaned up by Shipshape.
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      hit.repaired(`SIGKILLed \`${p.cmdline.replace(/^\S*\//, "").slice(0, 80)}\` (pid ${p.pid})`);
+      return;
+    }
+    await sleep(50);
+  }
+  hit.record.detail = "not reached: no pulumi process ran before the deployment ended";
+}
+
+async function restartTemporal(plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  hit.mark();
+  await ctx.stack.temporal.restart(plan.durationMs);
+  hit.repaired(`Temporal dev server restarted (same SQLite file), answering after ${hit.secondsSince()} s`);
+}
+
+async function stopPostgres(plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  hit.mark();
+  ctx.stack.postgres.stop();
+  await sleep(plan.durationMs);
+  await ctx.stack.postgres.start();
+  hit.repaired(`PostgreSQL stopped for ${hit.secondsSince()} s`);
+}
+
+async function failMetrics(plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  hit.mark();
+  ctx.metrics.failing = true;
+  await sleep(plan.durationMs);
+  ctx.metrics.failing = false;
+  hit.repaired(`http-json metrics answered 503 for ${(plan.durationMs / 1000).toFixed(1)} s`);
+}
+
+async function abortDeployment(_plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  hit.mark();
+  const r = await sendUpdate(ctx, () =>
+    ctx.handle.executeUpdate(abortUpdate, {
+      args: [{ by: "bob", reason: "chaos: abort at a random moment" }],
+    }),
+  );
+  hit.record.accepted = r.accepted;
+  hit.repaired(`${r.accepted ? "accepted" : "refused"}: ${r.message}`);
+}
+
+/**
+ * Sent now, whatever the deployment is doing; refused while the gate is not
+ * pending yet, so the approver tries again, like a person would.
+ */
+async function approveGate(_plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  const gate = ctx.gate;
+  if (!gate) throw new Error("chaos: an approve fault needs a run with an approval gate");
+  hit.mark();
+  let refusals = 0;
+  let last = "";
+  while (!ctx.closed()) {
+    const r = await sendUpdate(ctx, () =>
+      ctx.handle.executeUpdate(approveUpdate, {
+        args: [{ gate, by: "alice", reason: "chaos: approve" }],
+      }),
+    );
+    if (r.accepted) {
+      hit.record.accepted = true;
+      hit.repaired(`accepted after ${refusals} refusal(s)${last ? ` (first: ${last})` : ""}`);
+      return;
+    }
+    if (!last) last = r.message;
+    refusals++;
+    await sleep(500);
+  }
+  hit.record.accepted = false;
+  hit.repaired(`never accepted (${refusals} refusals, first: ${last})`);
+}
+
+const INJECTORS: Record<FaultKind, Injector> = {
+  "worker-kill": killWorker,
+  "pulumi-kill": killPulumi,
+  "temporal-restart": restartTemporal,
+  "postgres-stop": stopPostgres,
+  "metrics-outage": failMetrics,
+  abort: abortDeployment,
+  approve: approveGate,
+};
+
+/** Waits for the fault's moment (none if the deployment ends first), then injects it. */
 export async function injectFault(
   plan: FaultPlan,
   ctx: FaultContext,
   startedAt: number,
 ): Promise<FaultRecord> {
-  const rec: FaultRecord = {
+  const record: FaultRecord = {
     kind: plan.kind,
     plannedAfterMs: plan.afterMs,
     durationMs: plan.durationMs,
@@ -88,114 +206,20 @@ export async function injectFault(
     accepted: null,
     detail: "not reached: the deployment ended first",
   };
-  if (!(await untilOrClosed(ctx, startedAt + plan.afterMs))) return rec;
-  const mark = () => {
-    rec.injectedAt = Date.now();
-    ctx.active.add(plan.kind);
-  };
-  const repaired = (detail: string) => {
-    rec.repairedAt = Date.now();
-    rec.detail = detail;
-    ctx.active.delete(plan.kind);
-    ctx.log(`  ⚡ ${plan.kind}: ${detail}`);
-  };
-  switch (plan.kind) {
-    case "worker-kill": {
-      const w = ctx.stack.worker;
-      if (!w) throw new Error("chaos: no worker to kill");
-      mark();
-      signalGroup(w.pid, "SIGKILL");
-      await w.exited;
-      await sleep(plan.durationMs);
-      const nw = await ctx.stack.startWorker();
-      repaired(
-        `worker ${w.pid} SIGKILLed; worker ${nw.pid} polling ${((Date.now() - (rec.injectedAt ?? 0)) / 1000).toFixed(1)} s later`,
-      );
-      return rec;
-    }
-    case "pulumi-kill": {
-      // The first pulumi CLI seen from this moment on, killed once it has run durationMs.
-      while (!ctx.closed()) {
-        const [p] = pulumiCliProcesses();
-        if (p) {
-          await sleep(plan.durationMs);
-          if (!pulumiCliProcesses().some((q) => q.pid === p.pid)) continue; // finished first: take the next
-          mark();
-          // The CLI only (it runs in the worker's process group): its plugins must be cleaned up by Shipshape.
-          try {
-            process.kill(p.pid, "SIGKILL");
-          } catch {
-            // already gone
-          }
-          repaired(`SIGKILLed \`${p.cmdline.replace(/^\S*\//, "").slice(0, 80)}\` (pid ${p.pid})`);
-          return rec;
-        }
-        await sleep(50);
-      }
-      rec.detail = "not reached: no pulumi process ran before the deployment ended";
-      return rec;
-    }
-    case "temporal-restart": {
-      mark();
-      await ctx.stack.temporal.restart(plan.durationMs);
-      repaired(
-        `Temporal dev server restarted (same SQLite file), answering after ${((Date.now() - (rec.injectedAt ?? 0)) / 1000).toFixed(1)} s`,
-      );
-      return rec;
-    }
-    case "postgres-stop": {
-      mark();
-      ctx.stack.postgres.stop();
-      await sleep(plan.durationMs);
-      await ctx.stack.postgres.start();
-      repaired(`PostgreSQL stopped for ${((Date.now() - (rec.injectedAt ?? 0)) / 1000).toFixed(1)} s`);
-      return rec;
-    }
-    case "metrics-outage": {
-      mark();
-      ctx.metrics.failing = true;
-      await sleep(plan.durationMs);
-      ctx.metrics.failing = false;
-      repaired(`http-json metrics answered 503 for ${(plan.durationMs / 1000).toFixed(1)} s`);
-      return rec;
-    }
-    case "abort": {
-      mark();
-      const r = await sendUpdate(ctx, () =>
-        ctx.handle.executeUpdate(abortUpdate, {
-          args: [{ by: "bob", reason: "chaos: abort at a random moment" }],
-        }),
-      );
-      rec.accepted = r.accepted;
-      repaired(`${r.accepted ? "accepted" : "refused"}: ${r.message}`);
-      return rec;
-    }
-    case "approve": {
-      const gate = ctx.gate;
-      if (!gate) throw new Error("chaos: an approve fault needs a run with an approval gate");
-      mark();
-      // Sent now, whatever the deployment is doing; refused while the gate is not
-      // pending yet, so the approver tries again, like a person would.
-      let refusals = 0;
-      let last = "";
-      while (!ctx.closed()) {
-        const r = await sendUpdate(ctx, () =>
-          ctx.handle.executeUpdate(approveUpdate, {
-            args: [{ gate, by: "alice", reason: "chaos: approve" }],
-          }),
-        );
-        if (r.accepted) {
-          rec.accepted = true;
-          repaired(`accepted after ${refusals} refusal(s)${last ? ` (first: ${last})` : ""}`);
-          return rec;
-        }
-        if (!last) last = r.message;
-        refusals++;
-        await sleep(500);
-      }
-      rec.accepted = false;
-      repaired(`never accepted (${refusals} refusals, first: ${last})`);
-      return rec;
-    }
-  }
+  if (!(await untilOrClosed(ctx, startedAt + plan.afterMs))) return record;
+  await INJECTORS[plan.kind](plan, ctx, {
+    record,
+    mark() {
+      record.injectedAt = Date.now();
+      ctx.active.add(plan.kind);
+    },
+    repaired(detail) {
+      record.repairedAt = Date.now();
+      record.detail = detail;
+      ctx.active.delete(plan.kind);
+      ctx.log(`  ⚡ ${plan.kind}: ${detail}`);
+    },
+    secondsSince: () => ((Date.now() - (record.injectedAt ?? 0)) / 1000).toFixed(1),
+  });
+  return record;
 }

@@ -3,8 +3,9 @@
  * recover per kind (median, max), user-visible errors per fault window, and
  * every invariant violation (a clean campaign has none).
  */
-import type { CampaignResult } from "./campaign";
+
 import { FAULT_KINDS, type FaultKind } from "./plan";
+import type { CampaignResult } from "./results";
 
 export interface KindStats {
   injected: number;

@@ -6,10 +6,8 @@
  * demo. Every start pushes its stop onto `cleanups` (run last-in first-out),
  * so a start that fails halfway still stops what it started.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
-import { bundleWorkflowCode, DefaultLogger } from "@temporalio/worker";
 import { Pool } from "pg";
 import { instantValue } from "../../activities/metrics/prometheus-provider";
 import { type LocalStack, startLocalStack } from "../../dev/stack/local-stack";
@@ -23,7 +21,6 @@ import { loadMigrationsDir } from "../../lib/migrations/file-format";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import { type DetachedProcess, spawnDetached, stopGroup } from "../../lib/runtime/process-group";
-import { WORKFLOWS_PATH } from "../../workers/workflow-bundle";
 import { SCOPE } from "./checks";
 import { stageMigrations } from "./migrations";
 
@@ -124,8 +121,6 @@ export async function startDemoStack(dir: string, cleanups: Cleanups, say: Say):
   // The worker resolves ${env:SHOP_DATABASE_URL} and reads the staged migrations folder.
   process.env.SHOP_DATABASE_URL = stack.databaseUrl;
   process.env.SHIPSHAPE_MIGRATIONS_DIR = migrationsDir;
-  // Bundled once here, so the worker that replaces a killed one starts in seconds.
-  process.env.SHIPSHAPE_WORKFLOW_BUNDLE = await bundleWorkflows(path.join(dir, "workflow-bundle.js"));
   say("starting worker (real local drivers) and shop v1…");
   const workerReady = stack.startWorker();
   cleanups.push(() => destroyDemoVersions(say));
@@ -174,16 +169,6 @@ async function waitForShoppers(promUrl: string): Promise<void> {
     if (points !== null && points >= 15) return;
     await new Promise((r) => setTimeout(r, 1000));
   }
-}
-
-/** The workflow bundle every worker of the demo loads (webpack's report stays out of the narration). */
-async function bundleWorkflows(file: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: new DefaultLogger("WARN"),
-  });
-  fs.writeFileSync(file, code);
-  return file;
 }
 
 async function promScalar(url: string, query: string): Promise<number | null> {

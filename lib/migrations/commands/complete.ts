@@ -1,14 +1,25 @@
 /**
- * Complete (contract): once the old version no longer serves, drops its views
- * and the old objects, and turns what both versions shared into what only the
- * new one needs. Ends `completed`; from `completing` there is no way back.
+ * Complete (contract): once the old version no longer serves, turns what both
+ * versions shared into what only the new one needs. Two parts:
+ *
+ *  1. while the migration is still `active`, everything that can fail on the
+ *     data but changes nothing the old version relies on: VALIDATE the
+ *     constraints start added NOT VALID, make sure the indexes the contract
+ *     will attach are built (`prepareComplete` of each operation). A failure
+ *     leaves the migration active: fix the cause and complete again, or
+ *     roll back.
+ *  2. `completing`: drop the old version's views (rollback can recreate
+ *     them), each operation's contract step (drops, renames, swaps), then the
+ *     new version's final views. Until the first contract step commits,
+ *     rollback is still possible (see next-step.ts); after it, only complete
+ *     can finish, and a rerun resumes where it stopped.
  */
 import { readModel } from "../catalog";
 import * as state from "../state";
 import { MigrationError } from "../types";
 import { createVersionSchema, dropVersionSchema } from "../versioned-schema";
 import { type CommandResult, type EngineContext, findStartedMigration, runCommand } from "./context";
-import { runPhase, type StepRun } from "./step-runner";
+import { runPhase, runSteps, type StepRun } from "./step-runner";
 
 export async function completeMigration(engine: EngineContext, name: string): Promise<CommandResult> {
   return runCommand(engine, "complete", async () => {
@@ -17,16 +28,23 @@ export async function completeMigration(engine: EngineContext, name: string): Pr
     if (latest.phase === "starting") {
       throw new MigrationError(
         "INVALID_PHASE",
-        `migration '${name}' has not finished starting; rerun start first`,
+        `migration '${name}' has not finished starting; rerun start first (or roll it back)`,
       );
     }
-    return runPhase(engine, latest, { during: "completing", after: "completed" }, (run) =>
-      runCompleteSteps(engine, run),
+    const checked = latest.phase === "active" ? await runSteps(engine, latest, runPrepareSteps) : [];
+    const contracted = await runPhase(engine, latest, { during: "completing", after: "completed" }, (run) =>
+      runContractSteps(engine, run),
     );
+    return { row: contracted.row, steps: [...checked, ...contracted.steps] };
   });
 }
 
-async function runCompleteSteps(engine: EngineContext, run: StepRun): Promise<void> {
+async function runPrepareSteps(run: StepRun): Promise<void> {
+  const { prepared, contextFor } = run;
+  for (let i = 0; i < prepared.ops.length; i++) await prepared.ops[i]!.prepareComplete?.(contextFor(i));
+}
+
+async function runContractSteps(engine: EngineContext, run: StepRun): Promise<void> {
   const { row, prepared, contextFor, step } = run;
   await step("complete:drop-old-schemas", async (c) => {
     // The old version is gone once we contract: drop its views first, they depend on columns dropped next.

@@ -11,6 +11,12 @@ import { MigrationError } from "../types";
 
 export interface EngineHooks {
   /**
+   * Called before a step not yet recorded runs (before its transaction
+   * opens): with afterStep, it times each step — the benchmark bounds how
+   * long a step can hold its locks that way.
+   */
+  beforeStep?(step: string): void | Promise<void>;
+  /**
    * Called after each step is durably recorded, and for steps that cannot run
    * in a transaction also between their effect and the record (`<step>#effect`).
    * Tests throw or SIGKILL here to inject crashes.

@@ -2,7 +2,7 @@
 import { type MigrationDefinition, validateMigrationObject } from "../file-format";
 import { createOperation } from "../operations";
 import type { MigrationRow } from "../state";
-import { cloneModel, MigrationError, type Operation, type SchemaModel } from "../types";
+import { cloneModel, MigrationError, type Operation, type Queryable, type SchemaModel } from "../types";
 
 export interface Prepared {
   ops: Operation[];
@@ -50,4 +50,14 @@ export function normalizeDefinition(migration: unknown): MigrationDefinition {
     );
   }
   return r.definition;
+}
+
+/**
+ * The catalog checks of every operation (names already taken, columns that
+ * cannot be shadowed), run before a new attempt records anything, so a
+ * refused migration leaves the database as it was.
+ */
+export async function preflight(c: Queryable, schema: string, ops: Operation[]): Promise<void> {
+  const shadowed = ops.flatMap((op) => (op.shadows ? [op.shadows()] : []));
+  for (const op of ops) await op.preflight?.(c, { schema, shadowed });
 }

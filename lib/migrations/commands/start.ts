@@ -7,11 +7,12 @@ import { runBackfill } from "../backfill";
 import { canonicalJson } from "../canonical";
 import { readModel, schemaExists } from "../catalog";
 import type { MigrationDefinition } from "../file-format";
+import { shadowColumn } from "../sql";
 import * as state from "../state";
-import { cloneModel, MigrationError, type SchemaModel } from "../types";
+import { cloneModel, MigrationError, type OpContext, type Operation, type SchemaModel } from "../types";
 import { createVersionSchema, versionSchemaName } from "../versioned-schema";
 import { type CommandResult, type EngineContext, runCommand } from "./context";
-import { normalizeDefinition, prepare } from "./prepare";
+import { normalizeDefinition, preflight, prepare } from "./prepare";
 import { runPhase, type StepRun } from "./step-runner";
 
 export async function startMigration(engine: EngineContext, migration: unknown): Promise<CommandResult> {
@@ -77,7 +78,7 @@ async function insertAttempt(
     );
   }
   const base = await readModel(pool, engine.schema);
-  prepare(definition, base);
+  await preflight(pool, engine.schema, prepare(definition, base).ops);
   const previous = await state.lastCompleted(pool);
   const previousSchema =
     previous && (await schemaExists(pool, previous.versionSchema)) ? previous.versionSchema : null;
@@ -96,7 +97,12 @@ async function insertAttempt(
 
 async function runStartSteps(engine: EngineContext, run: StepRun): Promise<void> {
   const { row, prepared, contextFor, step } = run;
-  for (let i = 0; i < prepared.ops.length; i++) await prepared.ops[i]!.start(contextFor(i));
+  for (const i of startOrder(
+    prepared.ops.map((_, i) => contextFor(i)),
+    prepared.ops,
+  )) {
+    await prepared.ops[i]!.start(contextFor(i));
+  }
   await step("start:views", async (c) => {
     const catalog = await readModel(c, row.baseSchema);
     const next = prepared.models[prepared.ops.length]!;
@@ -115,7 +121,7 @@ async function runStartSteps(engine: EngineContext, run: StepRun): Promise<void>
 async function backfillOperations(engine: EngineContext, run: StepRun): Promise<void> {
   const { row, prepared, contextFor, step } = run;
   for (let i = 0; i < prepared.ops.length; i++) {
-    const spec = prepared.ops[i]!.backfill?.(contextFor(i));
+    const spec = await prepared.ops[i]!.backfill?.(contextFor(i));
     if (!spec) continue;
     const name = `start:${i}:backfill`;
     const done = await state.doneSteps(engine.pool, row.id);
@@ -135,6 +141,26 @@ async function backfillOperations(engine: EngineContext, run: StepRun): Promise<
     });
     await step(name, async () => undefined);
   }
+}
+
+/**
+ * The order operations start in: the migration's, except that an operation
+ * building on a column a later operation shadows (a check or an index on the
+ * new `title`) starts right after that one, once the shadow exists.
+ * Complete and rollback keep the migration's order.
+ */
+export function startOrder(ctxs: OpContext[], ops: Operation[]): number[] {
+  const shadowedBy = new Map<string, number>();
+  ops.forEach((op, i) => {
+    const s = op.shadows?.();
+    if (s) shadowedBy.set(`${s.table}.${shadowColumn(s.column)}`, i);
+  });
+  const at = ops.map((op, i) => {
+    const after = (op.needs?.(ctxs[i]!) ?? []).map((k) => shadowedBy.get(k) ?? -1);
+    const last = Math.max(-1, ...after);
+    return last > i ? last + 0.5 : i;
+  });
+  return ops.map((_, i) => i).sort((a, b) => at[a]! - at[b]! || a - b);
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Status: what the database recorded about every migration, read without the command lock. */
+import { canRollBack, nextStep } from "../next-step";
 import * as state from "../state";
 import { backfillProgress, type EngineContext } from "./context";
 import { prepareRecorded } from "./prepare";
@@ -23,6 +24,10 @@ export interface MigrationSummary {
   backfill: Array<{ table: string; rowsDone: number; done: boolean }>;
   lastError: string | null;
   updatedAt: Date;
+  /** Whether rollback can run now (false once complete has contracted, and for a final phase). */
+  canRollBack: boolean;
+  /** What happened and which command to run next; empty for a final phase. */
+  next: string;
 }
 
 export async function migrationStatus(engine: EngineContext): Promise<StatusResult> {
@@ -54,6 +59,8 @@ async function summarize(
   row: state.MigrationRow,
   stepsDone: number,
 ): Promise<MigrationSummary> {
+  const rollbackPossible =
+    !state.isFinal(row.phase) && canRollBack(row.phase, await state.doneSteps(engine.pool, row.id));
   return {
     name: row.name,
     id: row.id,
@@ -70,5 +77,7 @@ async function summarize(
     })),
     lastError: row.lastError,
     updatedAt: row.updatedAt,
+    canRollBack: rollbackPossible,
+    next: nextStep({ phase: row.phase, lastError: row.lastError, canRollBack: rollbackPossible }),
   };
 }

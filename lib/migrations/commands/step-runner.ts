@@ -4,14 +4,17 @@
  * crash skips what already happened.
  */
 import type { PoolClient } from "pg";
-import { inTransaction, outsideTransaction } from "../ddl";
+import { inTransaction, outsideTransaction, rolledBack } from "../ddl";
 import * as state from "../state";
 import { MigrationError, type OpContext } from "../types";
 import type { EngineContext } from "./context";
 import { type Prepared, prepareRecorded } from "./prepare";
 
 /** The parts of an operation's context that act on the database; the rest is the same for every caller. */
-export type StepEffects = Pick<OpContext, "step" | "stepOutsideTransaction" | "isDone" | "recordAside">;
+export type StepEffects = Pick<
+  OpContext,
+  "step" | "stepOutsideTransaction" | "isDone" | "recordAside" | "inspect"
+>;
 
 /** The context operation `index` of a recorded attempt runs in. */
 export function operationContext(
@@ -28,6 +31,7 @@ export function operationContext(
     before: prepared.models[index]!,
     after: prepared.models[index + 1]!,
     base: prepared.models[0]!,
+    final: prepared.models[prepared.ops.length]!,
     ...effects,
   };
 }
@@ -40,6 +44,7 @@ export interface StepRun {
   /** Context of operation `index`, sharing this run's step record. */
   contextFor(index: number): OpContext;
   step: OpContext["step"];
+  isDone: OpContext["isDone"];
 }
 
 /**
@@ -59,7 +64,7 @@ export async function runSteps(
   const effects = stepEffects(engine, row, done, executed);
   const contextFor = (index: number) => operationContext(row, prepared, index, effects);
   try {
-    await body({ row, prepared, contextFor, step: effects.step });
+    await body({ row, prepared, contextFor, step: effects.step, isDone: effects.isDone });
     await state.recordError(engine.pool, row.id, null);
   } catch (err) {
     const message = (err as Error).message;
@@ -90,6 +95,7 @@ function stepEffects(
   return {
     async step(name, fn) {
       if (done.has(name)) return;
+      await engine.options.hooks?.beforeStep?.(name);
       await inTransaction(pool, policy, name, async (c) => {
         await fn(c);
         await state.recordStep(c, row.id, name);
@@ -99,6 +105,7 @@ function stepEffects(
     // The effect commits on its own, so a crash can land before the record: the hook lets tests put one there.
     async stepOutsideTransaction(name, fn) {
       if (done.has(name)) return;
+      await engine.options.hooks?.beforeStep?.(name);
       await outsideTransaction(pool, policy, name, fn);
       await afterStep(`${name}#effect`);
       await state.recordStep(pool, row.id, name);
@@ -106,6 +113,7 @@ function stepEffects(
     },
     isDone: (name) => done.has(name),
     recordAside: (c: PoolClient, entry) => state.recordAside(c, row.id, row.baseSchema, entry),
+    inspect: (fn) => rolledBack(pool, fn),
   };
 }
 

@@ -3,17 +3,24 @@
  *  - unique: CREATE UNIQUE INDEX CONCURRENTLY at start, ADD CONSTRAINT …
  *    USING INDEX on complete (instant);
  *  - foreign_key / check: added NOT VALID at start (enforced for new writes
- *    from both versions at once, no scan), VALIDATE on complete (scans under
- *    SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes).
- * Verify counts existing rows that would fail validation, so a bad migration
- * is caught before the irreversible contract step.
- * Column names are the table's physical names as of the start.
+ *    from both versions at once, no scan), VALIDATE on complete while the
+ *    migration is still active (scans under SHARE UPDATE EXCLUSIVE, which
+ *    blocks neither reads nor writes).
+ * Columns, and the names in a check, are those the version sees at the
+ * operation's place in the migration, bound to the columns that back them
+ * in the new version: a check on a column this migration shadows lands on
+ * the shadow, whatever the order of the two operations (start builds it
+ * once the shadow exists). Verify counts existing rows that would fail
+ * validation, so a bad migration is caught before the contract step.
  */
+import type { PoolClient } from "pg";
 import { z } from "zod";
 import { constraintExists } from "../catalog";
+import { bindingsAt, withLogicalNames } from "../logical-names";
 import { ident, qualified } from "../sql";
-import { findColumn, findTable, MigrationError, type Operation, type PendingCheck } from "../types";
-import { createIndexConcurrently, dropIndexConcurrently, Name, Sql } from "./common";
+import { findColumn, findTable, MigrationError, type OpContext, type Operation } from "../types";
+import { createIndexConcurrently, dropIndexConcurrently, finalColumn, Name, Sql } from "./common";
+import { refuseTakenName } from "./taken-name";
 
 export const kind = "add_constraint";
 export const schema = z.discriminatedUnion("type", [
@@ -30,12 +37,42 @@ export const schema = z.discriminatedUnion("type", [
 ]);
 export type AddConstraint = z.infer<typeof schema>;
 
+/** A foreign key or a check, NOT VALID: enforced from now on, existing rows checked on complete. */
+async function addNotValid(
+  c: PoolClient,
+  ctx: OpContext,
+  def: AddConstraint,
+  at: { table: string; columns: string[]; refTable: string; refColumns: string[] },
+): Promise<void> {
+  const tbl = qualified(ctx.schema, at.table);
+  if (def.type === "foreign_key") {
+    await c.query(
+      `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} FOREIGN KEY (${at.columns.map(ident).join(", ")})
+         REFERENCES ${qualified(ctx.schema, at.refTable)} (${at.refColumns.map(ident).join(", ")})
+         ${def.on_delete ? `ON DELETE ${def.on_delete}` : ""} NOT VALID`,
+    );
+  } else if (def.type === "check") {
+    await withLogicalNames(c, ctx.schema, at.table, bindingsAt(ctx, def.table, kind), () =>
+      c.query(`ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} CHECK (${def.check}) NOT VALID`),
+    );
+  }
+}
+
 export function create(def: AddConstraint): Operation {
   let table = def.table;
   let columns: string[] = [];
   let refTable = "";
   let refColumns: string[] = [];
   const label = `add_constraint ${def.type} ${def.name} on ${def.table}`;
+  const cols = (ctx: OpContext) => columns.map((c) => finalColumn(ctx, table, c, label));
+  const refCols = (ctx: OpContext) => refColumns.map((c) => finalColumn(ctx, refTable, c, label));
+  const buildIndex = (ctx: OpContext) => (c: PoolClient) =>
+    createIndexConcurrently(
+      c,
+      ctx.schema,
+      def.name,
+      `CREATE UNIQUE INDEX CONCURRENTLY ${ident(def.name)} ON ${qualified(ctx.schema, table)} (${cols(ctx).map(ident).join(", ")})`,
+    );
   return {
     kind,
     describe: () => label,
@@ -52,63 +89,39 @@ export function create(def: AddConstraint): Operation {
         }
       }
     },
+    preflight: (c, p) =>
+      refuseTakenName(c, p, { table, name: def.name, relation: def.type === "unique", label }),
+    needs(ctx) {
+      if (def.type === "check") return bindingsAt(ctx, def.table, kind).map((b) => `${table}.${b.physical}`);
+      return [...cols(ctx).map((c) => `${table}.${c}`), ...refCols(ctx).map((c) => `${refTable}.${c}`)];
+    },
     async start(ctx) {
-      const tbl = qualified(ctx.schema, table);
-      const cols = columns.map(ident).join(", ");
       if (def.type === "unique") {
-        await ctx.stepOutsideTransaction(`start:${ctx.index}:add_constraint`, async (c) => {
-          await createIndexConcurrently(
-            c,
-            ctx.schema,
-            def.name,
-            `CREATE UNIQUE INDEX CONCURRENTLY ${ident(def.name)} ON ${tbl} (${cols})`,
-          );
-        });
+        await ctx.stepOutsideTransaction(`start:${ctx.index}:add_constraint`, buildIndex(ctx));
         return;
       }
-      await ctx.step(`start:${ctx.index}:add_constraint`, async (c) => {
-        if (def.type === "foreign_key") {
-          await c.query(
-            `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} FOREIGN KEY (${cols})
-               REFERENCES ${qualified(ctx.schema, refTable)} (${refColumns.map(ident).join(", ")})
-               ${def.on_delete ? `ON DELETE ${def.on_delete}` : ""} NOT VALID`,
-          );
-        } else {
-          await c.query(
-            `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} CHECK (${def.check}) NOT VALID`,
-          );
-        }
+      await ctx.step(`start:${ctx.index}:add_constraint`, (c) =>
+        addNotValid(c, ctx, def, { table, columns: cols(ctx), refTable, refColumns: refCols(ctx) }),
+      );
+    },
+    pendingChecks: () => (def.type === "unique" ? [] : [{ name: label, table, constraint: def.name }]),
+    async prepareComplete(ctx) {
+      // An index that went missing or INVALID since start is built again here, while rollback is still possible.
+      if (def.type === "unique") {
+        await ctx.stepOutsideTransaction(`validate:${ctx.index}:add_constraint`, buildIndex(ctx));
+        return;
+      }
+      await ctx.step(`validate:${ctx.index}:add_constraint`, async (c) => {
+        await c.query(`ALTER TABLE ${qualified(ctx.schema, table)} VALIDATE CONSTRAINT ${ident(def.name)}`);
       });
     },
-    pendingChecks(ctx): PendingCheck[] {
-      const tbl = qualified(ctx.schema, table);
-      if (def.type === "check") {
-        return [{ name: label, sql: `SELECT count(*) AS violations FROM ${tbl} WHERE NOT (${def.check})` }];
-      }
-      if (def.type === "foreign_key") {
-        const notNull = columns.map((c) => `t.${ident(c)} IS NOT NULL`).join(" AND ");
-        const match = columns.map((c, i) => `r.${ident(refColumns[i] ?? c)} = t.${ident(c)}`).join(" AND ");
-        return [
-          {
-            name: label,
-            sql: `SELECT count(*) AS violations FROM ${tbl} t WHERE ${notNull}
-                    AND NOT EXISTS (SELECT 1 FROM ${qualified(ctx.schema, refTable)} r WHERE ${match})`,
-          },
-        ];
-      }
-      return [];
-    },
     async complete(ctx) {
-      const tbl = qualified(ctx.schema, table);
+      if (def.type !== "unique") return;
       await ctx.step(`complete:${ctx.index}:add_constraint`, async (c) => {
-        if (def.type === "unique") {
-          if (!(await constraintExists(c, ctx.schema, table, def.name))) {
-            await c.query(
-              `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} UNIQUE USING INDEX ${ident(def.name)}`,
-            );
-          }
-        } else {
-          await c.query(`ALTER TABLE ${tbl} VALIDATE CONSTRAINT ${ident(def.name)}`);
+        if (!(await constraintExists(c, ctx.schema, table, def.name))) {
+          await c.query(
+            `ALTER TABLE ${qualified(ctx.schema, table)} ADD CONSTRAINT ${ident(def.name)} UNIQUE USING INDEX ${ident(def.name)}`,
+          );
         }
       });
     },

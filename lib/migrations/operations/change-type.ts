@@ -19,6 +19,8 @@ export const schema = z.strictObject({
   /** New name of the column in the new version. */
   name: Name.optional(),
   default: Sql.nullable().optional(),
+  /** up and down are each other's inverse: verify then demands the round trip instead of reporting it. */
+  lossless: z.boolean().optional(),
 });
 export type ChangeType = z.infer<typeof schema>;
 
@@ -32,6 +34,7 @@ export function create(def: ChangeType): Operation {
     up: def.up,
     down: def.down,
     default: def.default,
+    lossless: def.lossless,
     describe: `change type of ${def.table}.${def.column} to ${def.type}${def.name ? ` as ${def.name}` : ""}`,
   });
 }

@@ -2,7 +2,7 @@
 import type { PoolClient } from "pg";
 import { z } from "zod";
 import { ident, pgName, qualified } from "../sql";
-import { findTable, type SchemaModel } from "../types";
+import { finalPhysical, findTable, MigrationError, type OpContext, type SchemaModel } from "../types";
 
 /** SQL identifiers in migration files: any non-empty name up to 63 bytes. */
 export const Name = z
@@ -39,6 +39,17 @@ export function fkName(table: string, column: string): string {
 }
 export function checkName(table: string, column: string): string {
   return pgName(`${table}_${column}_check`);
+}
+
+/**
+ * The physical column that backs, in the new version, physical column
+ * `column` of `table` as an operation saw it (its shadow, when a later
+ * operation shadows it); VALIDATION when a later operation drops it.
+ */
+export function finalColumn(ctx: OpContext, table: string, column: string, label: string): string {
+  const out = finalPhysical(ctx.final, table, column);
+  if (!out) throw new MigrationError("VALIDATION", `${label}: this migration drops ${table}.${column}`);
+  return out;
 }
 
 /** Physical table behind a logical table of `model`. */

@@ -44,9 +44,18 @@ export function create(def: DropColumn): Operation {
         });
       });
     },
-    dualWrites: () =>
+    dualWrites: (ctx) =>
       def.down
-        ? [{ table: def.table, oldTable: def.table, oldColumn: def.column, newColumn: null, down: def.down }]
+        ? [
+            {
+              label: `${def.table}.${def.column}`,
+              table,
+              old: { name: def.column, physical },
+              new: null,
+              down: { expression: def.down, columns: findTable(ctx.after, def.table, "drop_column").columns },
+              lossless: false,
+            },
+          ]
         : [],
     async complete(ctx) {
       await ctx.step(`complete:${ctx.index}:drop_column`, async (c) => {

@@ -15,6 +15,8 @@ export const schema = z.strictObject({
   /** Value of the old (NOT NULL) column from the new row, e.g. `COALESCE(description, '')`. */
   down: Sql,
   up: Sql.optional(),
+  /** up and down are each other's inverse: verify then demands the round trip instead of reporting it. */
+  lossless: z.boolean().optional(),
 });
 export type DropNotNull = z.infer<typeof schema>;
 
@@ -26,6 +28,7 @@ export function create(def: DropNotNull): Operation {
     up: def.up ?? ident(def.column),
     down: def.down,
     notNull: false,
+    lossless: def.lossless,
     describe: `drop NOT NULL of ${def.table}.${def.column}`,
   });
 }

@@ -18,6 +18,8 @@ export const schema = z.strictObject({
   up: Sql,
   /** Value of the old column from the new row (defaults to the new column itself). */
   down: Sql.optional(),
+  /** up and down are each other's inverse: verify then demands the round trip instead of reporting it. */
+  lossless: z.boolean().optional(),
 });
 export type SetNotNull = z.infer<typeof schema>;
 
@@ -29,6 +31,7 @@ export function create(def: SetNotNull): Operation {
     up: def.up,
     down: def.down ?? ident(def.column),
     notNull: true,
+    lossless: def.lossless,
     describe: `set ${def.table}.${def.column} NOT NULL`,
   });
 }

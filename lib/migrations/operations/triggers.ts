@@ -21,13 +21,9 @@ import type { PoolClient } from "pg";
 import { columnTypes } from "../catalog";
 import { ident, mentionedIdentifiers, qualified } from "../sql";
 import { STATE_SCHEMA } from "../state";
-import type { ColumnModel } from "../types";
+import type { ExprBinding } from "../types";
 
-export interface ExprBinding {
-  expression: string;
-  /** Logical names visible to the expression, each backed by a physical column. */
-  columns: ColumnModel[];
-}
+export type { ExprBinding };
 
 /** `BEGIN NEW.target := (expr); END` with the mentioned columns declared as variables. */
 export function assignBlock(target: string, binding: ExprBinding, types: Map<string, string>): string {
@@ -41,18 +37,30 @@ export function assignBlock(target: string, binding: ExprBinding, types: Map<str
 
 export const BACKFILLING = "current_setting('shipshape.backfill', true) = 'on'";
 
+/**
+ * The PL/pgSQL source around a body that assigns to `NEW`: the same for a
+ * trigger and for verify's probes, so a probe compiles an expression exactly
+ * as the trigger does (name resolution included: a column of a subquery wins
+ * over a variable of the same name).
+ */
+export function plpgsqlSource(body: string, declare?: string): string {
+  return `
+#variable_conflict use_column
+${declare ? `DECLARE ${declare}\n` : ""}BEGIN
+${body}
+RETURN NEW;
+END
+`;
+}
+
 export async function installTrigger(
   c: PoolClient,
   args: { schema: string; table: string; name: string; body: string; events?: "INSERT" | "INSERT OR UPDATE" },
 ): Promise<void> {
   const fn = qualified(STATE_SCHEMA, args.name);
-  await c.query(`CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $ss$
-#variable_conflict use_column
-BEGIN
-${args.body}
-RETURN NEW;
-END
-$ss$`);
+  await c.query(
+    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $ss$${plpgsqlSource(args.body)}$ss$`,
+  );
   await c.query(`DROP TRIGGER IF EXISTS ${ident(args.name)} ON ${qualified(args.schema, args.table)}`);
   await c.query(
     `CREATE TRIGGER ${ident(args.name)} BEFORE ${args.events ?? "INSERT OR UPDATE"} ON ${qualified(args.schema, args.table)} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,

@@ -2,26 +2,18 @@
  * Crash injection: stop the engine after EVERY step of start, complete and
  * rollback (hook that throws, as a crashed process would stop), rerun the
  * command, and require the database to converge to exactly the state of an
- * uninterrupted run. A few points are real SIGKILLs of a child process.
+ * uninterrupted run. After a crashed complete the other command is tried as
+ * well: before complete's first contract step, rollback must converge to an
+ * uninterrupted rollback; after it, rollback must be refused with advice.
+ * A few points are real SIGKILLs of a child process.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { EVERYTHING, INIT, seed } from "./fixtures/shop";
-import { admin, engineFor, fingerprint, leftovers, withClient, withDb } from "./helpers";
+import { EVERYTHING, seededShop } from "./fixtures/shop";
+import { admin, engineFor, fingerprint, leftovers, withDb } from "./helpers";
 
 class SimulatedCrash extends Error {}
-
-async function prepared(url: string) {
-  const e = engineFor(url);
-  try {
-    await e.start(INIT);
-    await e.complete(INIT.name);
-  } finally {
-    await e.close();
-  }
-  await withClient(url, "shop_0001_init", (c) => seed(c));
-}
 
 /** Runs `fn` with an engine that crashes right after `crashAt`; returns whether it crashed. */
 async function crashing(
@@ -64,7 +56,7 @@ function crashPoints(steps: string[], all: string[]): string[] {
 
 const reference = async () =>
   withDb("crashref", async (url) => {
-    await prepared(url);
+    await seededShop(url);
     const seen: string[] = [];
     const e = engineFor(url, { hooks: { afterStep: (s) => void seen.push(s) } });
     const started = await e.start(EVERYTHING);
@@ -78,7 +70,7 @@ const reference = async () =>
 
 const rollbackReference = async () =>
   withDb("crashref", async (url) => {
-    await prepared(url);
+    await seededShop(url);
     const seen: string[] = [];
     const e = engineFor(url, { hooks: { afterStep: (s) => void seen.push(s) } });
     await e.start(EVERYTHING);
@@ -101,13 +93,19 @@ describe("crash after every step converges on rerun", async () => {
     expect(ref.startPoints.length).toBeGreaterThan(15);
     expect(ref.startPoints).toContain("start:5:create_index#effect");
     expect(ref.startPoints).toContain("start:1:backfill#batch");
+    expect(ref.startPoints).toContain("start:3:change_type:carry");
+    expect(ref.startPoints).toContain("start:3:change_type:carry_indexes#effect");
+    expect(ref.startPoints).toContain("start:8:backfill#batch");
     expect(ref.completePoints.length).toBeGreaterThan(8);
+    expect(ref.completePoints).toContain("validate:3:change_type");
+    expect(ref.completePoints).toContain("complete:drop-old-schemas");
+    expect(ref.completePoints).toContain("complete:3:change_type:swap");
     expect(rb.rollbackPoints.length).toBeGreaterThan(6);
   });
 
   it.each(ref.startPoints)("start crashes after %s → rerun start → complete converges", async (point) => {
     await withDb("crs", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       expect(await crashing(url, point, (e) => e.start(EVERYTHING))).toBe(true);
       const status = await run(url, (e) => e.status());
       expect(status.active?.phase).toBe("starting");
@@ -120,7 +118,7 @@ describe("crash after every step converges on rerun", async () => {
 
   it.each(ref.startPoints)("start crashes after %s → rollback converges", async (point) => {
     await withDb("crr", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       expect(await crashing(url, point, (e) => e.start(EVERYTHING))).toBe(true);
       await run(url, (e) => e.rollback(EVERYTHING.name));
       // Same objects and application data; only the put-aside set depends on how far start got.
@@ -132,23 +130,52 @@ describe("crash after every step converges on rerun", async () => {
 
   it.each(ref.completePoints)("complete crashes after %s → rerun converges", async (point) => {
     await withDb("crc", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       await run(url, (e) => e.start(EVERYTHING));
       expect(await crashing(url, point, (e) => e.complete(EVERYTHING.name))).toBe(true);
-      // Once completing it can no longer roll back.
-      await expect(run(url, (e) => e.rollback(EVERYTHING.name))).rejects.toThrow(/completing/);
       await run(url, (e) => e.complete(EVERYTHING.name));
       expect(await fingerprint(url)).toBe(ref.afterComplete);
     });
   });
 
+  /** Until an operation's contract step (`complete:<n>:…`, then the final views) commits, nothing is lost. */
+  const beforeContract = (point: string) => !/^complete:\d+:/.test(point) && point !== "complete:views";
+
+  it.each(ref.completePoints)(
+    "complete crashes after %s → rollback converges, or is refused saying what to run",
+    async (point) => {
+      await withDb("crk", async (url) => {
+        await seededShop(url);
+        await run(url, (e) => e.start(EVERYTHING));
+        expect(await crashing(url, point, (e) => e.complete(EVERYTHING.name))).toBe(true);
+        const st = await run(url, (e) => e.status());
+        expect(st.active?.canRollBack).toBe(beforeContract(point));
+        expect(st.active?.next).toMatch(/run `shipshape migrate complete` again/);
+        if (beforeContract(point)) {
+          expect((await run(url, (e) => e.rollback(EVERYTHING.name))).phase).toBe("rolled_back");
+          expect(await fingerprint(url)).toBe(rb.afterRollback);
+        } else {
+          await expect(run(url, (e) => e.rollback(EVERYTHING.name))).rejects.toMatchObject({
+            code: "INVALID_PHASE",
+            message: expect.stringMatching(/rollback is no longer possible/),
+          });
+          await run(url, (e) => e.complete(EVERYTHING.name));
+          expect(await fingerprint(url)).toBe(ref.afterComplete);
+        }
+      });
+    },
+  );
+
   it.each(rb.rollbackPoints)("rollback crashes after %s → rerun converges", async (point) => {
     await withDb("crb", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       await run(url, (e) => e.start(EVERYTHING));
       expect(await crashing(url, point, (e) => e.rollback(EVERYTHING.name))).toBe(true);
       // Once rolling back it can no longer complete.
       await expect(run(url, (e) => e.complete(EVERYTHING.name))).rejects.toThrow(/rolling_back/);
+      expect((await run(url, (e) => e.status())).active?.next).toMatch(
+        /run `shipshape migrate rollback` again/,
+      );
       await run(url, (e) => e.rollback(EVERYTHING.name));
       expect(await fingerprint(url)).toBe(rb.afterRollback);
     });
@@ -186,13 +213,13 @@ describe("real SIGKILL of the migrating process", async () => {
 
   it("killed mid-start, mid-complete: reruns converge", async () => {
     await withDb("kill", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       const a = child(url, "start", { SHIPSHAPE_KILL_AT: "start:3:change_type:trigger" });
       expect((await a.exited).signal).toBe("SIGKILL");
       expect(a.output()).not.toContain("finished");
       const resumed = await run(url, (e) => e.start(EVERYTHING));
       expect(resumed.steps[0]).toBe("start:3:change_type:not_null");
-      const b = child(url, "complete", { SHIPSHAPE_KILL_AT: "complete:3:change_type:validate" });
+      const b = child(url, "complete", { SHIPSHAPE_KILL_AT: "validate:3:change_type" });
       expect((await b.exited).signal).toBe("SIGKILL");
       await run(url, (e) => e.complete(EVERYTHING.name));
       expect(await fingerprint(url)).toBe(ref.afterComplete);
@@ -201,7 +228,7 @@ describe("real SIGKILL of the migrating process", async () => {
 
   it("killed mid-rollback (after a CONCURRENTLY step's effect, before its record): rerun converges", async () => {
     await withDb("kill", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       await run(url, (e) => e.start(EVERYTHING));
       const a = child(url, "rollback", { SHIPSHAPE_KILL_AT: "rollback:5:create_index#effect" });
       expect((await a.exited).signal).toBe("SIGKILL");
@@ -212,7 +239,7 @@ describe("real SIGKILL of the migrating process", async () => {
 
   it("killed from outside mid-backfill: the rerun resumes at the persisted cursor", async () => {
     await withDb("kill", async (url) => {
-      await prepared(url);
+      await seededShop(url);
       const c = await admin(url);
       try {
         await c.query("TRUNCATE products RESTART IDENTITY");

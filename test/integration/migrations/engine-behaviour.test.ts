@@ -10,19 +10,8 @@ import { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
 import { loadMigrationsDir } from "../../../lib/migrations/file-format";
-import { INIT, seed } from "./fixtures/shop";
+import { seededShop } from "./fixtures/shop";
 import { admin, engineFor, leftovers, withClient, withDb } from "./helpers";
-
-async function initialised(url: string, rows = 7) {
-  const e = engineFor(url);
-  try {
-    await e.start(INIT);
-    await e.complete(INIT.name);
-  } finally {
-    await e.close();
-  }
-  await withClient(url, "shop_0001_init", (c) => seed(c, rows));
-}
 
 const CENTS: MigrationDefinition = {
   name: "0002_cents",
@@ -44,7 +33,7 @@ const CENTS: MigrationDefinition = {
 describe("one migration at a time", () => {
   it("refuses a second migration while one is active, naming it", async () => {
     await withDb("two", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const e = engineFor(url);
       try {
         await e.start(CENTS);
@@ -67,7 +56,7 @@ describe("one migration at a time", () => {
 
   it("serialises commands with an advisory lock: a concurrent command waits, then fails BUSY", async () => {
     await withDb("busy", async (url) => {
-      await initialised(url, 200);
+      await seededShop(url, 200);
       const slow = engineFor(url, { backfill: { batchSize: 5, delayMs: 20 } });
       const impatient = engineFor(url, { commandLockWaitMs: 300 });
       try {
@@ -89,7 +78,7 @@ describe("one migration at a time", () => {
 describe("DDL behind a long transaction", () => {
   it("times out and retries instead of queueing production queries behind it", async () => {
     await withDb("lock", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const holder = await admin(url);
       const prod = await admin(url);
       const logs: string[] = [];
@@ -136,7 +125,7 @@ describe("DDL behind a long transaction", () => {
 
   it("control: the same ALTER without lock_timeout does queue production queries behind it", async () => {
     await withDb("lockctl", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const holder = await admin(url);
       const ddl = await admin(url);
       const prod = await admin(url);
@@ -162,7 +151,7 @@ describe("DDL behind a long transaction", () => {
 
   it("gives up with a retryable LOCK_TIMEOUT after its retries, and a rerun resumes", async () => {
     await withDb("lockfail", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const holder = await admin(url);
       const e = engineFor(url, { lockTimeoutMs: 50, ddlRetries: 2, retryBaseDelayMs: 10 });
       try {
@@ -183,7 +172,7 @@ describe("DDL behind a long transaction", () => {
 describe("backfill under concurrent writes from both versions", () => {
   it("loses nothing and keeps both columns consistent", async () => {
     await withDb("conc", async (url) => {
-      await initialised(url, 2000);
+      await seededShop(url, 2000);
       const e = engineFor(url, { backfill: { batchSize: 50, delayMs: 2 } });
       const oldC = await new Client({ connectionString: url, options: "-c search_path=shop_0001_init" });
       await oldC.connect();
@@ -256,7 +245,7 @@ describe("backfill under concurrent writes from both versions", () => {
 describe("verify gate", () => {
   it("passes for a sound migration and fails, saying why, for unsound ones", async () => {
     await withDb("gate", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const e = engineFor(url);
       try {
         await e.start(CENTS);
@@ -272,7 +261,7 @@ describe("verify gate", () => {
         ]);
         await e.rollback("0002_cents");
 
-        // down is not the inverse of up: the round trip through the new version breaks.
+        // Declared lossless, but down is not the inverse of up: the round trip through the new version breaks.
         await e.start({
           name: "0003_lossy",
           operations: [
@@ -283,6 +272,7 @@ describe("verify gate", () => {
                 type: "bigint",
                 up: "(price * 100)::bigint",
                 down: "price / 10.0",
+                lossless: true,
               },
             },
           ],
@@ -332,7 +322,7 @@ describe("verify gate", () => {
 describe("phase rules, purge and role-based version selection", () => {
   it("enforces the phase machine and refuses a changed definition", async () => {
     await withDb("phase", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const e = engineFor(url);
       try {
         await expect(e.complete("nope")).rejects.toMatchObject({ code: "NOT_FOUND" });
@@ -360,7 +350,7 @@ describe("phase rules, purge and role-based version selection", () => {
 
   it("purges put-aside data only when asked and only after the retention period", async () => {
     await withDb("purge", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const e = engineFor(url);
       try {
         await e.start(CENTS);
@@ -378,7 +368,7 @@ describe("phase rules, purge and role-based version selection", () => {
 
   it("pins a login role to a version (what survives PgBouncer transaction pooling)", async () => {
     await withDb("role", async (url) => {
-      await initialised(url);
+      await seededShop(url);
       const role = `app_v2_${Math.random().toString(36).slice(2, 8)}`;
       const a = await admin(url);
       await a.query(`CREATE ROLE ${role} LOGIN`);

@@ -57,6 +57,19 @@ export async function withClient<T>(url: string, schema: string, fn: (c: Client)
 
 export const schemaOf = (name: string) => `${SERVICE}_${name}`;
 
+/** Starts and completes each migration in turn with an engine of its own: the history a test starts from. */
+export async function applied(url: string, ...migrations: MigrationDefinition[]): Promise<void> {
+  const e = engineFor(url);
+  try {
+    for (const m of migrations) {
+      await e.start(m);
+      await e.complete(m.name);
+    }
+  } finally {
+    await e.close();
+  }
+}
+
 /** Every `_ss_` object the engine left in `public`, and whether each is recorded as put-aside data. */
 export const leftovers = (url: string) => findLeftovers(url, SERVICE);
 

@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { expect, inject, it } from "vitest";
 import { TASK_QUEUE } from "../../../lib/names";
+import { staleness } from "../../../lib/runtime/build-stamp";
 import { freePort, portIsFree } from "../../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { isAlive } from "../../../lib/runtime/process-group";
@@ -76,6 +78,18 @@ it("npm run dev starts the stack, serves the Web UI, and Ctrl-C stops everything
   } finally {
     await connection.close();
   }
+
+  // The worker runs as built (dist/workers/main.js) with the prebuilt workflow bundle while
+  // they are current (pretest builds them), else from the sources — never stale code; its log says which.
+  const workerLog = fs.readFileSync(path.join(stateDir, "dev", "worker.log"), "utf8");
+  expect(workerLog).toContain(
+    staleness(PROJECT_ROOT, "compiled") === null ? ": dist/workers/main.js; " : ": workers/main.ts; ",
+  );
+  expect(workerLog).toContain(
+    staleness(PROJECT_ROOT, "workflowBundle") === null
+      ? `workflow code from ${path.join(PROJECT_ROOT, "dist", "workflow-bundle.js")} (current build of the sources)`
+      : "workflow code bundled from the sources (dist/workflow-bundle.js cannot be used: ",
+  );
 
   dev.kill("SIGINT");
   expect(await exited).toBe(0);

@@ -1,0 +1,343 @@
+/**
+ * One chaos run: deploy the next version while its faults fire and the
+ * operator follows it, wait for the outcome, then check every invariant
+ * before the next run starts (the next run builds on what this one left).
+ */
+import type { WorkflowHandle } from "@temporalio/client";
+import { startDeployment } from "../../client/start";
+import type { DeploymentResult } from "../../lib/deployment/types";
+import { randomInt } from "../../lib/random/seeded";
+import type { deploymentWorkflow } from "../../workflows";
+import { statusQuery } from "../../workflows/deployment/messages";
+import { type FaultContext, type FaultRecord, injectFault } from "./faults";
+import { fetchEvents, type HistoryEvent } from "./history";
+import {
+  checkData,
+  checkHistory,
+  checkLeaks,
+  checkLoad,
+  checkOutcome,
+  type LoadTally,
+  type RunRecord,
+  recoveredAt,
+  tallyLoad,
+  type Violation,
+} from "./invariants";
+import { followRun, type RunObservations } from "./operator";
+import type { FaultKind, FaultPlan, RunPlan } from "./plan";
+import { GATE, migrationOf, type RunMigration, releaseFor, SCOPE, stageMigrations } from "./release";
+import type { CampaignSettings, FaultOutcome, RunSummary } from "./results";
+import type { CampaignRig } from "./rig";
+
+const RUN_TIMEOUT_MS = 6 * 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What the runs so far left behind, which the next run builds on. */
+export interface CampaignProgress {
+  blue: string;
+  /** Migrations of promoted runs, in order: staged before every later run's own. */
+  completed: RunMigration[];
+  currentMigration: string;
+  /** Faults that never hit (their deployment ended first): they join the next run. */
+  carried: FaultPlan[];
+}
+
+export interface RunContext {
+  settings: CampaignSettings;
+  random: () => number;
+  progress: CampaignProgress;
+  /** How many runs the campaign has now (coverage runs can add some). */
+  runCount: number;
+  stopping(): boolean;
+  onUnexpectedWorkerExit(): void;
+}
+
+/**
+ * Carried faults join the run unless it already has one of their kind (no
+ * kind twice in a run); those wait for the run after.
+ */
+function withCarriedFaults(
+  planned: RunPlan,
+  carried: FaultPlan[],
+): { plan: RunPlan; postponed: FaultPlan[] } {
+  const faults = [...planned.faults];
+  const postponed: FaultPlan[] = [];
+  for (const c of carried) {
+    if (faults.some((f) => f.kind === c.kind)) postponed.push(c);
+    else faults.push(c);
+  }
+  const approvalGate = planned.approvalGate || faults.some((f) => f.kind === "approve");
+  return { plan: { ...planned, faults, approvalGate }, postponed };
+}
+
+function injectFaults(plan: RunPlan, ctx: FaultContext, startedAt: number): Promise<FaultRecord[]> {
+  return Promise.all(
+    plan.faults.map((f) =>
+      injectFault(f, ctx, startedAt).catch(
+        (err): FaultRecord => ({
+          kind: f.kind,
+          plannedAfterMs: f.afterMs,
+          durationMs: f.durationMs,
+          injectedAt: null,
+          repairedAt: null,
+          accepted: null,
+          detail: `harness error: ${err instanceof Error ? err.message : String(err)}`,
+        }),
+      ),
+    ),
+  );
+}
+
+async function resultOf(
+  handle: WorkflowHandle<typeof deploymentWorkflow>,
+  deadline: number,
+): Promise<DeploymentResult> {
+  // result() is a long poll; a Temporal restart breaks it, so ask again until the deadline.
+  for (;;) {
+    try {
+      return await handle.result();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      const name = (err as Error).name;
+      if (name === "WorkflowFailedError") throw err;
+      await sleep(500);
+    }
+  }
+}
+
+async function awaitOutcome(handle: WorkflowHandle<typeof deploymentWorkflow>, startedAt: number) {
+  try {
+    return { result: await resultOf(handle, startedAt + RUN_TIMEOUT_MS), failure: null };
+  } catch (err) {
+    return { result: null, failure: String(err) };
+  }
+}
+
+/** The checks read the history and the final status; a run whose history cannot be read fails. */
+async function readHistory(handle: WorkflowHandle<typeof deploymentWorkflow>, seen: RunObservations) {
+  let events: HistoryEvent[] = [];
+  try {
+    events = await fetchEvents(handle);
+    seen.status = await handle.query(statusQuery);
+    return { events, failure: null };
+  } catch (err) {
+    return { events, failure: `history/status unreadable: ${String(err)}` };
+  }
+}
+
+/** The run's migration ended as its deployment did (completed when promoted, else rolled back) and none is active. */
+async function migrationViolations(
+  rig: CampaignRig,
+  mig: RunMigration,
+  record: RunRecord,
+  promoted: boolean,
+): Promise<Violation[]> {
+  const violations: Violation[] = [];
+  const engineStatus = await rig.engine.status();
+  const phase = engineStatus.migrations.find((m) => m.name === mig.name)?.phase ?? "absent";
+  const expectedPhase = promoted ? "completed" : "rolled_back";
+  if (record.result && phase !== expectedPhase && !(phase === "absent" && !promoted))
+    violations.push({
+      invariant: "leak",
+      detail: `migration ${mig.name} is ${phase}, expected ${expectedPhase}`,
+    });
+  if (engineStatus.active)
+    violations.push({ invariant: "leak", detail: `migration ${engineStatus.active.name} still active` });
+  return violations;
+}
+
+interface RunChecks {
+  violations: Violation[];
+  tally: LoadTally;
+  orders: Record<string, number>;
+}
+
+async function checkRun(
+  rig: CampaignRig,
+  record: RunRecord,
+  mig: RunMigration,
+  before: { lastId: number; blue: string },
+  instances: number,
+): Promise<RunChecks> {
+  const promoted = record.result?.outcome === "promoted";
+  const tally = tallyLoad(record, rig.load.between(record.startedAt, Date.now()));
+  const orders = rig.load.orders.filter((o) => o.at >= record.startedAt && o.at <= Date.now());
+  const data = await checkData(
+    (q, p) => rig.pool.query(q, p),
+    orders,
+    promoted ? { column: mig.column, lastIdBeforeRun: before.lastId, previousBlue: before.blue } : null,
+  );
+  const violations: Violation[] = [
+    ...record.faults
+      .filter((f) => f.detail.startsWith("harness error"))
+      .map((f) => ({ invariant: "harness" as const, detail: `${f.kind}: ${f.detail}` })),
+    ...checkOutcome(record),
+    ...checkLoad(tally),
+    ...(await checkLeaks(record, rig.traffic, rig.stack.databaseUrl, instances)),
+    ...data.violations,
+    ...checkHistory(record),
+    ...(await migrationViolations(rig, mig, record, promoted)),
+  ];
+  return { violations, tally, orders: data.byVersion };
+}
+
+function summaryOf(record: RunRecord, checks: RunChecks, faults: FaultOutcome[]): RunSummary {
+  const { plan } = record;
+  return {
+    run: plan.index,
+    version: plan.version,
+    health: plan.health,
+    approvalGate: plan.approvalGate,
+    outcome: record.result?.outcome ?? "did not end",
+    reason: record.result?.reason ?? record.failure,
+    durationMs: record.endedAt - record.startedAt,
+    faults,
+    operator: record.operator,
+    load: { ...checks.tally, unexplained: checks.tally.unexplained.length },
+    orders: checks.orders,
+    violations: checks.violations,
+  };
+}
+
+function logRun(log: (line: string) => void, summary: RunSummary, checks: RunChecks): void {
+  log(
+    `  ${summary.violations.length === 0 ? "✓" : "✗"} ${summary.outcome} in ${(summary.durationMs / 1000).toFixed(1)} s${summary.reason ? ` — ${summary.reason.slice(0, 160)}` : ""}`,
+  );
+  log(
+    `    load: ${checks.tally.requests} requests, errors ${JSON.stringify(checks.tally.byWindow)}; orders ${JSON.stringify(summary.orders)}`,
+  );
+  for (const v of summary.violations) log(`    ✗ [${v.invariant}] ${v.detail}`);
+}
+
+async function lastOrderId(rig: CampaignRig): Promise<number> {
+  const r = await rig.pool.query<{ n: number }>("SELECT coalesce(max(id), 0)::int AS n FROM orders");
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+function announce(ctx: RunContext, plan: RunPlan): void {
+  const faults = plan.faults.map((f) => `${f.kind}@${(f.afterMs / 1000).toFixed(1)}s`).join(", ") || "none";
+  ctx.settings.log(
+    `\n▶ run ${plan.index}/${ctx.runCount}: ${ctx.progress.blue} → ${plan.version} (${plan.health}${plan.approvalGate ? ", approval gate" : ""}); faults: ${faults}`,
+  );
+}
+
+/** Deploys the run's version while its faults fire and the operator follows; returns when it closed. */
+async function deployUnderFaults(rig: CampaignRig, plan: RunPlan, ctx: RunContext) {
+  const { config, configDigest } = releaseFor(plan, rig.metrics.query);
+  const startedAt = Date.now();
+  const handle = await startDeployment(
+    rig.client,
+    {
+      service: SCOPE.service,
+      environment: SCOPE.environment,
+      version: plan.version,
+      artifact: "examples/shop/server.js",
+      requestedBy: "chaos",
+      reason: `chaos run ${plan.index} (seed ${ctx.settings.seed})`,
+      config,
+      configDigest,
+    },
+    { taskQueue: rig.stack.taskQueue },
+  );
+  let closed = false;
+  const active = new Set<FaultKind>();
+  const gate = plan.approvalGate ? GATE : null;
+  const faultCtx: FaultContext = {
+    stack: rig.stack,
+    metrics: rig.metrics,
+    handle,
+    closed: () => closed,
+    gate,
+    active,
+    log: ctx.settings.log,
+  };
+  const faultTasks = injectFaults(plan, faultCtx, startedAt);
+  const following = followRun({
+    rig,
+    handle,
+    active,
+    approvesItself: !plan.faults.some((f) => f.kind === "approve"),
+    closed: () => closed,
+    stopping: ctx.stopping,
+    onUnexpectedWorkerExit: ctx.onUnexpectedWorkerExit,
+    log: ctx.settings.log,
+  });
+  const outcome = await awaitOutcome(handle, startedAt);
+  const endedAt = Date.now();
+  closed = true;
+  const faults = await faultTasks;
+  await following.done;
+  await sleep(1000); // requests in flight at the end land on the timeline
+  return {
+    handle,
+    outcome,
+    startedAt,
+    endedAt,
+    faults,
+    seen: following.observations,
+    instances: config.run.instances,
+  };
+}
+
+/**
+ * Runs `planned` (with the faults carried to it), checks it, and moves
+ * `ctx.progress` on. `ended` is false when the deployment never ended: then
+ * nothing sensible is left to build on.
+ */
+export async function runOnce(
+  rig: CampaignRig,
+  planned: RunPlan,
+  ctx: RunContext,
+): Promise<{ summary: RunSummary; ended: boolean }> {
+  const progress = ctx.progress;
+  const { plan, postponed } = withCarriedFaults(planned, progress.carried);
+  progress.carried = postponed;
+  const mig = migrationOf(plan);
+  stageMigrations(rig.migrationsDir, [...progress.completed, mig]);
+  announce(ctx, plan);
+  const before = { blue: progress.blue, lastId: await lastOrderId(rig) };
+
+  const run = await deployUnderFaults(rig, plan, ctx);
+  const history = await readHistory(run.handle, run.seen);
+  if (run.outcome.result?.outcome === "promoted") {
+    progress.blue = plan.version;
+    progress.completed.push(mig);
+    progress.currentMigration = mig.name;
+  }
+  const record: RunRecord = {
+    plan,
+    scope: SCOPE,
+    expectedBlue: progress.blue,
+    result: run.outcome.result,
+    failure: run.outcome.failure ?? history.failure,
+    status: run.seen.status,
+    events: history.events,
+    faults: run.faults,
+    operator: run.seen.operator,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt,
+    currentMigration: progress.currentMigration,
+    portsSeen: run.seen.portsSeen,
+    trafficRestoredAt: run.seen.trafficRestoredAt,
+  };
+  const checks = await checkRun(rig, record, mig, before, run.instances);
+
+  const probes = { firstSuccessAfter: rig.load.firstSuccessAfter, scrapes: rig.metrics.answeredAt };
+  for (const ports of run.seen.portsSeen.values()) for (const port of ports) rig.infraPorts.push(port);
+  const faults = run.faults.map((f) => ({
+    ...f,
+    run: plan.index,
+    recoveredAt: recoveredAt(record, f, probes),
+  }));
+  for (const f of run.faults) {
+    if (f.injectedAt === null)
+      progress.carried.push({
+        kind: f.kind,
+        afterMs: randomInt(ctx.random, 500, 8000),
+        durationMs: f.durationMs,
+      });
+  }
+  const summary = summaryOf(record, checks, faults);
+  logRun(ctx.settings.log, summary, checks);
+  return { summary, ended: run.outcome.result !== null };
+}
