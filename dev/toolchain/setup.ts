@@ -62,46 +62,49 @@ function previousManifest(): Manifest {
   return Object.fromEntries(Object.entries(previous).filter(live));
 }
 
+type Tool = { path: string; version: string; source: string };
+
+/** One engine a profile may need: how to resolve it, where it goes in the manifest, what to call it. */
+const RESOLVERS: Array<{
+  engine: Exclude<Engine, "temporal" | "temporal-test-server">;
+  key: "postgres" | "pulumi" | "prometheus" | "moto";
+  title: string;
+  resolve: (log: Log) => Promise<Tool & { bindir?: string }>;
+}> = [
+  { engine: "postgres", key: "postgres", title: "PostgreSQL", resolve: resolvePostgres },
+  { engine: "pulumi", key: "pulumi", title: "Pulumi CLI", resolve: resolvePulumi },
+  { engine: "prometheus", key: "prometheus", title: "Prometheus", resolve: resolvePrometheus },
+  { engine: "moto", key: "moto", title: "moto (AWS API emulator)", resolve: resolveMoto },
+];
+
+const found = (title: string, t: Tool & { bindir?: string }) =>
+  console.log(`  ✓ ${title} ${t.version} — ${t.bindir ?? t.path} [${t.source}]`);
+
+/** Resolves `fn`, saying how long it took when that was long enough to notice. */
+async function timed<T>(what: string, log: Log, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const r = await fn();
+  const took = Date.now() - t0;
+  if (took > 2000) log(`${what}: ${formatElapsed(took)}`);
+  return r;
+}
+
 async function resolveEngines(engines: readonly Engine[], log: Log): Promise<Manifest> {
   const out: Manifest = {};
-  const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    const r = await fn();
-    const took = Date.now() - t0;
-    if (took > 2000) log(`${what}: ${formatElapsed(took)}`);
-    return r;
-  };
   if (engines.includes("temporal")) {
     const testServer = engines.includes("temporal-test-server");
-    const t = await timed("Temporal", () => resolveTemporal(log, { testServer }));
+    const t = await timed("Temporal", log, () => resolveTemporal(log, { testServer }));
     out.temporal = t.cli;
-    console.log(`  ✓ Temporal CLI ${t.cli.version} — ${t.cli.path} [${t.cli.source}]`);
+    found("Temporal CLI", t.cli);
     if (t.testServer) {
       out.temporalTestServer = t.testServer;
-      console.log(
-        `  ✓ Temporal test server ${t.testServer.version} — ${t.testServer.path} [${t.testServer.source}]`,
-      );
+      found("Temporal test server", t.testServer);
     }
   }
-  if (engines.includes("postgres")) {
-    const pg = await timed("PostgreSQL", () => resolvePostgres(log));
-    out.postgres = pg;
-    console.log(`  ✓ PostgreSQL ${pg.version} — ${pg.bindir} [${pg.source}]`);
-  }
-  if (engines.includes("pulumi")) {
-    const pulumi = await timed("Pulumi", () => resolvePulumi(log));
-    out.pulumi = pulumi;
-    console.log(`  ✓ Pulumi CLI ${pulumi.version} — ${pulumi.path} [${pulumi.source}]`);
-  }
-  if (engines.includes("prometheus")) {
-    const prometheus = await timed("Prometheus", () => resolvePrometheus(log));
-    out.prometheus = prometheus;
-    console.log(`  ✓ Prometheus ${prometheus.version} — ${prometheus.path} [${prometheus.source}]`);
-  }
-  if (engines.includes("moto")) {
-    const moto = await timed("moto", () => resolveMoto(log));
-    out.moto = moto;
-    console.log(`  ✓ moto (AWS API emulator) ${moto.version} — ${moto.path} [${moto.source}]`);
+  for (const r of RESOLVERS.filter((x) => engines.includes(x.engine))) {
+    const tool = await timed(r.title, log, () => r.resolve(log));
+    (out as Record<string, unknown>)[r.key] = tool;
+    found(r.title, tool);
   }
   return out;
 }
