@@ -12,50 +12,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpVerifyDriver } from "../../../activities/verify-http";
 import { freePort } from "../../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
-import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../../lib/runtime/process-group";
+import { spawnDetached, stopGroup, tailLog } from "../../../lib/runtime/process-group";
 import { releaseConfig } from "../../../scripts/demo/config";
 import { V3_DEFECT_ENV } from "../../../scripts/demo/scenarios";
 import { freshDatabase } from "../../support/postgres";
-import { eventually, scratchDir } from "../analysis/helpers";
+import { type ShopProcess, startShopProcess } from "../../support/shop-process";
+import { scratchDir } from "../analysis/helpers";
 
-interface Shop {
-  url: string;
-  proc: DetachedProcess;
-}
+type Shop = ShopProcess;
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 const shops: Shop[] = [];
 const { config } = releaseConfig();
 
 async function startShop(version: string, env: Record<string, string>): Promise<Shop> {
-  const port = await freePort();
-  const proc = spawnDetached(process.execPath, [path.join(PROJECT_ROOT, "examples/shop/server.js")], {
-    logFile: path.join(scratchDir("shop-release"), `shop-${version}.log`),
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      ...config.run.env,
-      ...env,
-      PORT: String(port),
-      DATABASE_URL: db.url,
-      SHIPSHAPE_VERSION: version,
-      SHOP_AUTO_SCHEMA: "1",
-      SHOP_CONFIG: path.join(PROJECT_ROOT, "examples/shop/config/app.json"),
-    },
+  const logDir = scratchDir("shop-release");
+  const shop = await startShopProcess({
+    version,
+    databaseUrl: db.url,
+    logDir,
+    env, // what the release adds to run.env (the stack's DATABASE_URL and SHOP_CONFIG are the helper's)
   });
-  const shop = { url: `http://127.0.0.1:${port}`, proc };
   shops.push(shop);
-  await eventually(
-    async () => {
-      if (proc.child.exitCode !== null) throw new Error(`shop ${version} exited:\n${tailLog(proc.logFile)}`);
-      return fetch(`${shop.url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    30_000,
-    `shop ${version} healthy`,
-  );
   return shop;
 }
 

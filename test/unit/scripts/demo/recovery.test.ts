@@ -2,33 +2,21 @@ import { describe, expect, it } from "vitest";
 import type { Followed } from "../../../../scripts/demo/follow";
 import { timeToRecovery } from "../../../../scripts/demo/recovery";
 import type { DeploymentStatus } from "../../../../workflows/deployment/state";
+import { deploymentStatus } from "../../../support/status-fixture";
 
 function status(over: Partial<DeploymentStatus>): DeploymentStatus {
-  return {
-    deploymentId: "d",
-    service: "shop",
+  return deploymentStatus({
     environment: "demo",
     version: "v3",
-    artifact: "a",
-    requestedBy: "demo",
-    reason: "",
-    configDigest: "",
+    blueVersion: "v2",
     phase: "rolled-back",
     outcome: "rolled-back",
     outcomeReason: "x",
     step: { index: 1, total: 3, weight: 1 },
     weights: { blue: 100, green: 0 },
-    blueVersion: "v2",
-    phases: [],
     analysis: { status: "failed", verdicts: [], decisions: [] },
-    pendingApprovals: [],
-    paused: null,
-    promotedBy: null,
-    compensations: [],
-    needsAttention: null,
-    decisions: [],
     ...over,
-  };
+  });
 }
 
 function followed(s: DeploymentStatus, maxGreenWeight: number): Followed {
