@@ -4,6 +4,7 @@
 
 import { type DeploymentRow, listDeployments } from "../../client/deployments-query";
 import { connectTemporal } from "../../client/temporal-client";
+import { formatTable } from "../../lib/text-table";
 import type { ListOptions } from "../commands/list";
 import { type CliContext, EXIT_OK } from "../context";
 import { formatMs } from "../render/status-view";
@@ -21,15 +22,10 @@ function table(rows: DeploymentRow[]): string {
     r.startTime.replace("T", " ").slice(0, 19),
     r.durationMs === null ? "running" : formatMs(r.durationMs),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? "").length)));
-  return [header, ...body]
-    .map((row) =>
-      row
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return formatTable(
+    header.map((h) => ({ header: h })),
+    body,
+  ).join("\n");
 }
 
 export async function showDeployments(

@@ -3,12 +3,18 @@ import path from "node:path";
 import { freePort } from "../../lib/runtime/free-port";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../lib/runtime/process-group";
 
-/** One scrape job: `host:port` targets, optional extra labels on every series. */
+/**
+ * One scrape job: `host:port` targets, optional extra labels on every series.
+ * `targetFiles` adds file-based discovery (Prometheus `file_sd_configs`): JSON
+ * files of `[{targets, labels}]` that Prometheus re-reads whenever they change,
+ * for targets that come and go (the local target's instances).
+ */
 export interface ScrapeJob {
   job: string;
   targets: string[];
   labels?: Record<string, string>;
   metricsPath?: string;
+  targetFiles?: string[];
 }
 
 export interface PrometheusServerOptions {
@@ -63,12 +69,19 @@ export function prometheusConfig(scrape: ScrapeJob[], intervalSeconds: number): 
   for (const job of scrape) {
     lines.push(`  - job_name: ${yamlString(job.job)}`);
     if (job.metricsPath) lines.push(`    metrics_path: ${yamlString(job.metricsPath)}`);
-    lines.push("    static_configs:");
-    lines.push(`      - targets: [${job.targets.map(yamlString).join(", ")}]`);
-    const labels = Object.entries(job.labels ?? {});
-    if (labels.length > 0) {
-      lines.push("        labels:");
-      for (const [k, v] of labels) lines.push(`          ${k}: ${yamlString(v)}`);
+    if (job.targetFiles?.length) {
+      lines.push("    file_sd_configs:");
+      lines.push(`      - files: [${job.targetFiles.map(yamlString).join(", ")}]`);
+      lines.push("        refresh_interval: 5s");
+    }
+    if (job.targets.length > 0 || !job.targetFiles?.length) {
+      lines.push("    static_configs:");
+      lines.push(`      - targets: [${job.targets.map(yamlString).join(", ")}]`);
+      const labels = Object.entries(job.labels ?? {});
+      if (labels.length > 0) {
+        lines.push("        labels:");
+        for (const [k, v] of labels) lines.push(`          ${k}: ${yamlString(v)}`);
+      }
     }
   }
   if (scrape.length === 0) lines.push("  []");

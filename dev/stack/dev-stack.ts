@@ -1,7 +1,8 @@
 /**
  * The local platform for development (`npm run dev`): Temporal dev server with
  * a persistent SQLite file and the Web UI, the Shipshape search attributes, a
- * private PostgreSQL cluster and a worker. Ctrl-C stops everything it started.
+ * private PostgreSQL cluster, a Prometheus scraping every local instance, and
+ * a worker. Ctrl-C stops everything it started.
  *
  * Ports: SHIPSHAPE_TEMPORAL_PORT (7233), SHIPSHAPE_UI_PORT (8233), SHIPSHAPE_CODEC_PORT (8234).
  */
@@ -30,6 +31,7 @@ export async function runDevStack(): Promise<void> {
     codecPort,
     persistent: true,
     withWorker: true,
+    prometheus: true,
     log: (line) => console.log(`  ${line}`),
   });
   console.log(`
@@ -39,6 +41,7 @@ shipshape dev stack is up
   Codec server ${stack.codecServer?.url}  (temporal … --codec-endpoint ${stack.codecServer?.url} --codec-auth "Bearer $(cat ${stack.codecServer?.tokenFile})")
   Payload keys ${process.env.SHIPSHAPE_CODEC_KEYS}
   Database     ${stack.databaseUrl}
+  Prometheus   ${stack.prometheus?.url} (scrapes every instance the local target runs; the worker's PROMETHEUS_URL)
   Worker       task queue ${stack.taskQueue}, log ${path.join(stack.stateDir, "worker.log")}
   State        ${stack.stateDir}
   Signing      worker policy ${signing.policyDir}; keys ${Object.values(signing.keys).join(", ")}

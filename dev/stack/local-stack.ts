@@ -10,9 +10,15 @@ import { staleness } from "../../lib/runtime/build-stamp";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { BUILD_DIR, PROJECT_ROOT } from "../../lib/runtime/paths";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../lib/runtime/process-group";
-import { readManifest } from "../../lib/runtime/toolchain-manifest";
+import {
+  readManifest,
+  requirePrometheus,
+  type ToolchainManifest,
+} from "../../lib/runtime/toolchain-manifest";
 import { type PostgresCluster, startPostgresCluster } from "../services/postgres-cluster";
+import { type PrometheusServer, startPrometheusServer } from "../services/prometheus-server";
 import { startTemporalDevServer, type TemporalDevServer } from "../services/temporal-dev-server";
+import { watchInstanceTargets } from "./instance-targets";
 
 export interface LocalStackOptions {
   /** Folder for this stack's state: SQLite file, PostgreSQL data, logs, Pulumi backend. */
@@ -22,6 +28,12 @@ export interface LocalStackOptions {
   /** Keep Temporal history across restarts (dev) or start clean (demo). */
   persistent: boolean;
   withWorker: boolean;
+  /**
+   * Start a Prometheus that scrapes every instance the local target runs under
+   * `dir` (found from their pidfiles, so green is scraped from its start) and
+   * give the worker its URL (PROMETHEUS_URL) for the `prometheus` metric provider.
+   */
+  prometheus?: boolean;
   taskQueue?: string;
   /** The worker's signing policy folder (dev/signing.ts); none: unsigned deployments only. */
   policyDir?: string;
@@ -34,6 +46,7 @@ export interface LocalStack {
   temporal: TemporalDevServer;
   postgres: PostgresCluster;
   databaseUrl: string;
+  prometheus?: PrometheusServer;
   worker?: DetachedProcess;
   /** The codec server behind the Web UI (with a Web UI only), and its token file. */
   codecServer?: { url: string; tokenFile?: string };
@@ -121,38 +134,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     started.push(() => temporal.stop());
 
+    let prometheus: PrometheusServer | undefined;
+    if (options.prometheus) {
+      log("starting Prometheus (scrapes every local instance)…");
+      prometheus = await startInstancePrometheus(options.dir, manifest, started);
+    }
+
     const stack: LocalStack = {
       temporal,
       postgres,
       databaseUrl,
       ...(codec ? { codecServer: { url: codec.server.url, tokenFile: codec.tokenFile } } : {}),
+      prometheus,
       stateDir: options.dir,
       taskQueue,
       async startWorker() {
-        const logFile = path.join(options.dir, "worker.log");
-        const before = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
-        const { command, args } = workerCommand();
-        const worker = spawnDetached(command, args, {
-          logFile,
-          cwd: PROJECT_ROOT,
-          env: {
-            ...process.env,
-            TEMPORAL_ADDRESS: temporal.address,
-            TEMPORAL_NAMESPACE: temporal.namespace,
-            SHIPSHAPE_TASK_QUEUE: taskQueue,
-            DATABASE_URL: databaseUrl,
-            SHIPSHAPE_STATE_DIR: options.dir,
-            SHIPSHAPE_CODEC_KEYS: useDevCodecKeys(),
-            ...(options.policyDir ? { SHIPSHAPE_POLICY_DIR: options.policyDir } : {}),
-          },
+        const worker = await spawnWorker(options.dir, taskQueue, {
+          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_NAMESPACE: temporal.namespace,
+          SHIPSHAPE_TASK_QUEUE: taskQueue,
+          DATABASE_URL: databaseUrl,
+          SHIPSHAPE_STATE_DIR: options.dir,
+          SHIPSHAPE_CODEC_KEYS: useDevCodecKeys(),
+          ...(options.policyDir ? { SHIPSHAPE_POLICY_DIR: options.policyDir } : {}),
+          ...(prometheus ? { PROMETHEUS_URL: prometheus.url } : {}),
         });
-        const deadline = Date.now() + 90_000;
-        while (!fs.readFileSync(logFile, "utf8").slice(before).includes(`: polling ${taskQueue} `)) {
-          if (worker.child.exitCode !== null || Date.now() > deadline) {
-            throw new Error(`worker did not start:\n${tailLog(logFile)}`);
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
         stack.worker = worker;
         started.push(() => stopGroup(worker, 35_000));
         return worker;
@@ -168,4 +174,46 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw err;
   }
+}
+
+/** A worker process (tsx workers/main.ts) with `env` over ours; resolves once it polls `taskQueue`. */
+async function spawnWorker(
+  dir: string,
+  taskQueue: string,
+  env: Record<string, string>,
+): Promise<DetachedProcess> {
+  const logFile = path.join(dir, "worker.log");
+  const before = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+  const { command, args } = workerCommand();
+  const worker = spawnDetached(command, args, {
+    logFile,
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+  });
+  const deadline = Date.now() + 90_000;
+  while (!fs.readFileSync(logFile, "utf8").slice(before).includes(`: polling ${taskQueue} `)) {
+    if (worker.child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`worker did not start:\n${tailLog(logFile)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return worker;
+}
+
+/** Prometheus with one file-discovered job: the local target's instances under `dir`. */
+async function startInstancePrometheus(
+  dir: string,
+  manifest: ToolchainManifest,
+  started: Array<() => Promise<void> | void>,
+): Promise<PrometheusServer> {
+  const targetsFile = path.join(dir, "prometheus", "local-instances.json");
+  const watch = watchInstanceTargets({ stateDir: dir, file: targetsFile });
+  started.push(() => watch.stop());
+  const prometheus = await startPrometheusServer({
+    binary: requirePrometheus(manifest).path,
+    storageDir: path.join(dir, "prometheus"),
+    scrape: [{ job: "local-instances", targets: [], targetFiles: [targetsFile] }],
+  });
+  started.push(() => prometheus.stop());
+  return prometheus;
 }

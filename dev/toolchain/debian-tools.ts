@@ -5,7 +5,7 @@ import type { ResolvedTool } from "./temporal";
 
 interface DebianTool {
   /** Manifest name and the error's subject. */
-  name: string;
+  name: "chromium" | "haproxy" | "openssl";
   binary: string;
   /** Debian package that ships it. */
   aptPackage: string;
@@ -59,10 +59,13 @@ function find(tool: DebianTool): { path: string; source: string } | undefined {
 }
 
 /** Resolution: $SHIPSHAPE_<NAME>_BIN → PATH → /usr/bin, /usr/sbin → apt-get install (Debian). */
-export function resolveDebianTool(tool: DebianTool, log: (line: string) => void): ResolvedTool {
+export async function resolveDebianTool(
+  tool: DebianTool,
+  log: (line: string) => void,
+): Promise<ResolvedTool> {
   let found = find(tool);
   if (!found) {
-    aptInstall(tool.name, [tool.aptPackage], log);
+    await aptInstall(tool.name, [tool.aptPackage], log);
     const bin = find(tool);
     if (bin) found = { path: bin.path, source: "Debian package (installed now)" };
   }

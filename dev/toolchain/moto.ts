@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { run, ToolchainError } from "./run";
+import { ToolchainError } from "./run";
 import { pipInstall, pipInstalledVersion, venvBin } from "./venv";
 
 /**
@@ -16,12 +16,9 @@ export interface ResolvedMoto {
   source: string;
 }
 
-/** True when the server extras import (flask is the first thing moto_server needs). */
+/** True when the server extras are installed (flask and flask-cors are what moto_server needs first). */
 function serverExtrasPresent(): boolean {
-  const py = venvBin("python");
-  if (!fs.existsSync(py)) return false;
-  const r = run(py, ["-c", "import flask, flask_cors, moto.server"]);
-  return r.status === 0;
+  return pipInstalledVersion("flask") !== undefined && pipInstalledVersion("flask-cors") !== undefined;
 }
 
 /**
@@ -29,7 +26,7 @@ function serverExtrasPresent(): boolean {
  * pinned `moto[server]` in the project's virtualenv, installed from PyPI when
  * missing (once; later calls find it cached and never download).
  */
-export function resolveMoto(log: (line: string) => void): ResolvedMoto {
+export async function resolveMoto(log: (line: string) => void): Promise<ResolvedMoto> {
   const explicit = process.env.SHIPSHAPE_MOTO_SERVER;
   if (explicit) {
     if (!fs.existsSync(explicit)) {
@@ -42,7 +39,7 @@ export function resolveMoto(log: (line: string) => void): ResolvedMoto {
     return { path: bin, version: MOTO_VERSION, source: `PyPI (cached) moto[server]==${MOTO_VERSION}` };
   }
   const spec = `moto[server]==${MOTO_VERSION}`;
-  pipInstall(
+  await pipInstall(
     "moto",
     [spec],
     {

@@ -9,8 +9,10 @@ const TOOLS = ["ssh-keygen", "ssh-agent", "ssh-add"] as const;
  * `ssh-agent`; `npm run dev` and the demo make their keys with ssh-keygen.
  * Resolution: on PATH → apt-get install openssh-client (Debian).
  */
-export function resolveOpenSsh(log: (line: string) => void): { path: string; version: string } {
-  if (TOOLS.some((t) => !which(t))) aptInstall("openssh-client", ["openssh-client"], log);
+export async function resolveOpenSsh(
+  log: (line: string) => void,
+): Promise<{ path: string; version: string }> {
+  if (TOOLS.some((t) => !which(t))) await aptInstall("openssh-client", ["openssh-client"], log);
   const missing = TOOLS.filter((t) => !which(t));
   if (missing.length > 0) {
     throw new ToolchainError(

@@ -27,11 +27,13 @@ function findServerBindir(): string | undefined {
 }
 
 /** Resolution: SHIPSHAPE_PG_BINDIR → Debian's /usr/lib/postgresql/N/bin → initdb on PATH → apt-get install postgresql. */
-export function resolvePostgres(log: (line: string) => void): ResolvedTool & { bindir: string } {
+export async function resolvePostgres(
+  log: (line: string) => void,
+): Promise<ResolvedTool & { bindir: string }> {
   let bindir = findServerBindir();
   let source = bindir ? "installed" : "";
   if (!bindir) {
-    aptInstall("postgresql", ["postgresql", "postgresql-contrib"], log);
+    await aptInstall("postgresql", ["postgresql", "postgresql-contrib"], log);
     bindir = findServerBindir();
     source = "Debian packages (installed now)";
   }

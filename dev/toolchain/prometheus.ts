@@ -28,10 +28,10 @@ function find(): { path: string; source: string } | undefined {
  * config (dev/services/prometheus-server.ts); the system service the Debian
  * package may start is never used, stopped or reconfigured.
  */
-export function resolvePrometheus(log: (line: string) => void): ResolvedTool {
+export async function resolvePrometheus(log: (line: string) => void): Promise<ResolvedTool> {
   let found = find();
   if (!found) {
-    aptInstall("prometheus", ["prometheus"], log);
+    await aptInstall("prometheus", ["prometheus"], log);
     const bin = find();
     if (bin) found = { path: bin.path, source: "Debian package (installed now)" };
   }

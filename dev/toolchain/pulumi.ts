@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT, toolchainCacheDir } from "../../lib/runtime/paths";
+import { runWithProgress } from "./progress";
 import { run, ToolchainError, which } from "./run";
 import type { ResolvedTool } from "./temporal";
 
@@ -50,14 +51,32 @@ function installNodejsDynamicProviderShim(binDir: string): void {
 }
 
 /**
+ * What `go build -v` is doing, from one line of its output: fetching a module
+ * ("go: downloading github.com/… v1.2.3") or compiling a package (-v prints
+ * each import path as it is built). Counts what it saw so far.
+ */
+export function goBuildStepper(): (line: string) => string | undefined {
+  let downloaded = 0;
+  let compiled = 0;
+  return (line) => {
+    const t = line.trim();
+    const dl = /^go: downloading (\S+) (\S+)/.exec(t);
+    if (dl) return `downloading Go modules: ${++downloaded} fetched (${dl[1]} ${dl[2]})`;
+    if (/^[A-Za-z0-9][\w.\-~/]*$/.test(t)) return `compiling: ${++compiled} packages built (${t})`;
+    return undefined;
+  };
+}
+
+/**
  * Builds the CLI from Go modules. `go install …@version` is refused for Pulumi
  * (its go.mod has replace directives), so tools/pulumi is a tiny module of our
  * own that requires matching pkg/v3 and sdk/v3 versions. The version ldflag is
  * required: without it the CLI reports "v3.0.0-dev"-like strings that the
  * Automation API cannot parse. The binary is written beside its final name and
  * renamed, so a build killed halfway never leaves a broken cached binary.
+ * `go build -v` names every package it compiles: the progress line shows it.
  */
-function buildFromGoModules(log: (line: string) => void): string {
+async function buildFromGoModules(log: (line: string) => void): Promise<string> {
   const go = which("go");
   if (!go) {
     throw new ToolchainError(
@@ -70,12 +89,12 @@ function buildFromGoModules(log: (line: string) => void): string {
   fs.mkdirSync(binDir, { recursive: true });
   const final = path.join(binDir, "pulumi");
   const partial = `${final}.partial-${process.pid}`;
-  log(`building Pulumi CLI v${PULUMI_VERSION} from Go modules (one time; several minutes on 2 cores)…`);
-  const started = Date.now();
-  const r = run(
+  log(`the Pulumi CLI v${PULUMI_VERSION} is built from Go modules once, into ${binDir} (~8 min on 2 cores)`);
+  const r = await runWithProgress(
     go,
     [
       "build",
+      "-v",
       "-trimpath",
       "-o",
       partial,
@@ -83,22 +102,18 @@ function buildFromGoModules(log: (line: string) => void): string {
       `-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${PULUMI_VERSION}`,
       "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
     ],
-    {
-      cwd: TOOLS_MODULE,
-      stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, GOFLAGS: "-mod=mod" },
-    },
+    { cwd: TOOLS_MODULE, env: { ...process.env, GOFLAGS: "-mod=mod" } },
+    { label: `building Pulumi CLI v${PULUMI_VERSION}`, step: goBuildStepper(), log },
   );
   if (r.status !== 0 || !fs.existsSync(partial)) {
     fs.rmSync(partial, { force: true });
     throw new ToolchainError(
       "pulumi",
-      `go build in ${TOOLS_MODULE} failed (exit ${r.status})`,
+      `go build in ${TOOLS_MODULE} failed (exit ${r.status}):\n${r.stderr.trim().split("\n").slice(-20).join("\n")}`,
       `cd tools/pulumi && go build -o ${final} -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${PULUMI_VERSION}" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi`,
     );
   }
   fs.renameSync(partial, final);
-  log(`built Pulumi CLI in ${Math.round((Date.now() - started) / 1000)} s → ${final}`);
   return final;
 }
 
@@ -108,7 +123,9 @@ function buildFromGoModules(log: (line: string) => void): string {
  * installer needs internet; on machines that have it, install Pulumi normally
  * and it is picked up from PATH.)
  */
-export function resolvePulumi(log: (line: string) => void): ResolvedTool & { pluginDir: string } {
+export async function resolvePulumi(
+  log: (line: string) => void,
+): Promise<ResolvedTool & { pluginDir: string }> {
   const candidates: Array<[string | undefined, string]> = [
     [process.env.SHIPSHAPE_PULUMI_CLI, "SHIPSHAPE_PULUMI_CLI"],
     [which("pulumi"), "PATH"],
@@ -134,7 +151,7 @@ export function resolvePulumi(log: (line: string) => void): ResolvedTool & { plu
   const cached = path.join(cachedBinDir(), "pulumi");
   let source = `cache ${cachedBinDir()}`;
   if (!fs.existsSync(cached) || !pulumiVersion(cached)) {
-    buildFromGoModules(log);
+    await buildFromGoModules(log);
     source = `built now from Go modules (tools/pulumi)`;
   }
   const version = pulumiVersion(cached);

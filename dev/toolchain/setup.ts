@@ -1,63 +1,154 @@
 /**
  * Idempotent toolchain check/installation (`npm run setup`).
  *
- * Prints what it found or installed and records resolved paths in the user-level
- * toolchain manifest (lib/runtime/paths.ts says where). Returns non-zero after
- * naming the missing piece and how to install it by hand; never falls back to a fake.
+ * Resolves the engines a command needs — a profile: `demo` and `dev` need the
+ * Temporal CLI, PostgreSQL, Pulumi, Prometheus and OpenSSH (local signing);
+ * `chaos` the first three; `test` (and `all`, the default) also the
+ * time-skipping test server, moto and the security tests' Debian engines
+ * (Chromium, HAProxy, openssl) — so the first `npm run demo` installs nothing that only
+ * the test suites use. Prints what it found or installed, with progress and
+ * elapsed time for the long steps, and records resolved paths in the
+ * user-level toolchain manifest (lib/runtime/paths.ts says where), keeping the
+ * entries other profiles resolved earlier. Returns non-zero after naming the
+ * missing piece and how to install it by hand; never falls back to a fake.
  */
+import fs from "node:fs";
 import { toolchainManifestPath } from "../../lib/runtime/paths";
+import { ToolchainManifest } from "../../lib/runtime/toolchain-manifest";
 import { resolveDebianTool, SECURITY_TEST_TOOLS } from "./debian-tools";
 import { writeManifest } from "./manifest";
 import { resolveMoto } from "./moto";
 import { resolveOpenSsh } from "./openssh";
 import { resolvePostgres } from "./postgres";
+import { formatElapsed } from "./progress";
 import { resolvePrometheus } from "./prometheus";
 import { resolvePulumi } from "./pulumi";
 import { ToolchainError } from "./run";
 import { resolveTemporal } from "./temporal";
 
-/** Resolves every engine and writes the manifest; the exit code (0 ok, 1 missing engine). */
-export function runSetup(): number {
-  const started = Date.now();
-  const log = (line: string) => console.log(`  · ${line}`);
+export const ENGINES = [
+  "temporal",
+  "temporal-test-server",
+  "postgres",
+  "pulumi",
+  "prometheus",
+  "openssh",
+  "moto",
+  "chromium",
+  "haproxy",
+  "openssl",
+] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export const SETUP_PROFILES: Record<string, readonly Engine[]> = {
+  // openssh: the demo and the dev stack sign their approvals with local keys.
+  demo: ["temporal", "postgres", "pulumi", "prometheus", "openssh"],
+  dev: ["temporal", "postgres", "pulumi", "prometheus", "openssh"],
+  chaos: ["temporal", "postgres", "pulumi"],
+  test: ENGINES,
+  all: ENGINES,
+};
+
+/** Entries by engine name; entries this checkout does not know (another branch's engines) are kept as they are. */
+type Manifest = Partial<ToolchainManifest> & Record<string, unknown>;
+type Log = (line: string) => void;
+
+/** What an earlier setup recorded (any profile), if it still parses: this run adds to it. */
+function previousManifest(): Manifest {
+  let previous: unknown;
   try {
-    console.log("shipshape setup: checking toolchain");
-    const temporal = resolveTemporal(log);
-    console.log(`  ✓ Temporal CLI ${temporal.cli.version} — ${temporal.cli.path} [${temporal.cli.source}]`);
-    console.log(
-      `  ✓ Temporal test server ${temporal.testServer.version} — ${temporal.testServer.path} [${temporal.testServer.source}]`,
-    );
-    const postgres = resolvePostgres(log);
-    console.log(`  ✓ PostgreSQL ${postgres.version} — ${postgres.bindir} [${postgres.source}]`);
-    const pulumi = resolvePulumi(log);
-    console.log(`  ✓ Pulumi CLI ${pulumi.version} — ${pulumi.path} [${pulumi.source}]`);
-    const prometheus = resolvePrometheus(log);
-    console.log(`  ✓ Prometheus ${prometheus.version} — ${prometheus.path} [${prometheus.source}]`);
-    const openssh = resolveOpenSsh(log);
-    console.log(`  ✓ OpenSSH ${openssh.version} (ssh-keygen, ssh-agent, ssh-add) — ${openssh.path}`);
-    const moto = resolveMoto(log);
-    console.log(`  ✓ moto (AWS API emulator) ${moto.version} — ${moto.path} [${moto.source}]`);
-    const securityTools: Record<string, ReturnType<typeof resolveDebianTool>> = {};
-    for (const tool of SECURITY_TEST_TOOLS) {
-      const resolved = resolveDebianTool(tool, log);
-      securityTools[tool.name] = resolved;
-      console.log(`  ✓ ${tool.name} ${resolved.version} — ${resolved.path} [${resolved.source}]`);
+    previous = JSON.parse(fs.readFileSync(toolchainManifestPath(), "utf8"));
+  } catch {
+    return {};
+  }
+  if (typeof previous !== "object" || previous === null) return {};
+  // an entry whose binary is gone (a removed virtualenv) is dropped, not carried over
+  const live = ([, tool]: [string, unknown]) => {
+    const p = typeof tool === "object" && tool !== null ? (tool as { path?: unknown }).path : undefined;
+    return typeof p === "string" && fs.existsSync(p);
+  };
+  return Object.fromEntries(Object.entries(previous).filter(live));
+}
+
+type Tool = { path: string; version: string; source: string };
+
+/** One engine a profile may need: how to resolve it, where it goes in the manifest, what to call it. */
+const RESOLVERS: Array<{
+  engine: Exclude<Engine, "temporal" | "temporal-test-server">;
+  /** Manifest entry; none for engines used from PATH (OpenSSH's tools). */
+  key?: "postgres" | "pulumi" | "prometheus" | "moto" | "chromium" | "haproxy" | "openssl";
+  title: string;
+  resolve: (log: Log) => Promise<Tool & { bindir?: string }>;
+}> = [
+  { engine: "postgres", key: "postgres", title: "PostgreSQL", resolve: resolvePostgres },
+  { engine: "pulumi", key: "pulumi", title: "Pulumi CLI", resolve: resolvePulumi },
+  { engine: "prometheus", key: "prometheus", title: "Prometheus", resolve: resolvePrometheus },
+  {
+    engine: "openssh",
+    title: "OpenSSH (ssh-keygen, ssh-agent, ssh-add)",
+    resolve: async (log) => ({ ...(await resolveOpenSsh(log)), source: "PATH" }),
+  },
+  { engine: "moto", key: "moto", title: "moto (AWS API emulator)", resolve: resolveMoto },
+  ...SECURITY_TEST_TOOLS.map((tool) => ({
+    engine: tool.name,
+    key: tool.name,
+    title: tool.name,
+    resolve: (log: Log) => resolveDebianTool(tool, log),
+  })),
+];
+
+const found = (title: string, t: Tool & { bindir?: string }) =>
+  console.log(`  ✓ ${title} ${t.version} — ${t.bindir ?? t.path} [${t.source}]`);
+
+/** Resolves `fn`, saying how long it took when that was long enough to notice. */
+async function timed<T>(what: string, log: Log, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const r = await fn();
+  const took = Date.now() - t0;
+  if (took > 2000) log(`${what}: ${formatElapsed(took)}`);
+  return r;
+}
+
+async function resolveEngines(engines: readonly Engine[], log: Log): Promise<Manifest> {
+  const out: Manifest = {};
+  if (engines.includes("temporal")) {
+    const testServer = engines.includes("temporal-test-server");
+    const t = await timed("Temporal", log, () => resolveTemporal(log, { testServer }));
+    out.temporal = t.cli;
+    found("Temporal CLI", t.cli);
+    if (t.testServer) {
+      out.temporalTestServer = t.testServer;
+      found("Temporal test server", t.testServer);
     }
-    writeManifest({
-      ...securityTools,
-      temporal: temporal.cli,
-      temporalTestServer: temporal.testServer,
-      pulumi,
-      postgres,
-      prometheus,
-      moto,
-    });
+  }
+  for (const r of RESOLVERS.filter((x) => engines.includes(x.engine))) {
+    const tool = await timed(r.title, log, () => r.resolve(log));
+    if (r.key) (out as Record<string, unknown>)[r.key] = tool;
+    found(r.title, tool);
+  }
+  return out;
+}
+
+/** Resolves the profile's engines and records them; the exit code (0 ok, 1 missing engine, 2 unknown profile). */
+export async function runSetup(profile = "all"): Promise<number> {
+  const engines = SETUP_PROFILES[profile];
+  if (!engines) {
+    console.error(`setup: unknown profile "${profile}"; known: ${Object.keys(SETUP_PROFILES).join(", ")}`);
+    return 2;
+  }
+  const started = Date.now();
+  try {
+    console.log(`shipshape setup (${profile}): checking ${engines.join(", ")}`);
+    const resolved = await resolveEngines(engines, (line) => console.log(`  · ${line}`));
+    const manifest = { ...previousManifest(), ...resolved };
+    ToolchainManifest.parse(manifest); // what this checkout reads must be complete
+    writeManifest(manifest as ToolchainManifest);
     console.log(`  manifest: ${toolchainManifestPath()}`);
     console.log(`setup done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   } catch (err) {
     if (err instanceof ToolchainError) {
-      console.error(`\n✗ setup failed — ${err.message}`);
+      console.error(`\n✗ setup failed after ${formatElapsed(Date.now() - started)} — ${err.message}`);
       return 1;
     }
     throw err;

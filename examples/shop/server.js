@@ -22,6 +22,9 @@
 //   SHOP_CONFIG            app config JSON (examples/shop/config/app.json): catalog.pageSize, checkout.maxItems
 //   SHOP_AUTO_SCHEMA=1     create the tables above if missing
 // Demo knobs:
+//   SHOP_DEFECT            a release defect by name, on a path only real shoppers take (see DEFECTS):
+//                          payment-currency — the payment request omits the currency, the provider
+//                          rejects every payment: POST /api/checkout answers 502
 //   SHOP_ERROR_RATE        fraction 0..1 of /api requests answered 500
 //   SHOP_EXTRA_LATENCY_MS  added to every /api request
 //   SHOP_FAIL_START=1      exit(1) during startup (a version that never becomes healthy)
@@ -33,9 +36,11 @@
 //   GET  /metrics                    Prometheus text
 //   GET  /api/products               {"items":[...], version}
 //   GET  /api/products/:id
+//   GET  /api/search?q=term          {"items":[...], query, version} (counts searches, zero-result searches)
 //   GET  /api/carts/:cartId          view a cart (counts cart_view_total)
-//   POST /api/carts/:cartId/items    {productId, quantity}
-//   POST /api/checkout               {cartId} → order (counts checkout_total)
+//   POST /api/carts/:cartId/items    {productId, quantity} (counts cart adds)
+//   POST /api/checkout               {cartId} → payment, then the order (counts checkout_total, revenue;
+//                                    a declined payment is a 502 and counts a payment failure)
 //   GET  /api/orders/:id
 // Every response carries x-shop-version and x-shop-instance (port) headers.
 
@@ -70,6 +75,19 @@ const config = loadConfig();
 const PORT = Number(process.env.PORT || config.port || 3000);
 const PAGE_SIZE = Number(config.catalog?.pageSize || 20);
 const MAX_ITEMS = Number(config.checkout?.maxItems || 50);
+const CURRENCY = String(config.catalog?.currency || "EUR");
+
+// Release defects the demo ships on purpose. Each lives on a path the
+// release's smoke checks (/health, /api/products) never take, so only real
+// shoppers find it — which is what canary analysis is for.
+const DEFECTS = {
+  "payment-currency": "the payment request omits the currency; the provider rejects every payment",
+};
+const DEFECT = process.env.SHOP_DEFECT || "";
+if (DEFECT && !Object.hasOwn(DEFECTS, DEFECT)) {
+  log("fail-start", { reason: `unknown SHOP_DEFECT "${DEFECT}"; known: ${Object.keys(DEFECTS).join(", ")}` });
+  process.exit(1);
+}
 
 if (process.env.SHOP_FAIL_START === "1") {
   log("fail-start", { reason: "SHOP_FAIL_START=1" });
@@ -80,19 +98,31 @@ if (!process.env.DATABASE_URL) {
   process.exit(1);
 }
 
-const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10, connectionTimeoutMillis: 3000 });
+// A generous connection timeout: on a busy machine waiting for a connection
+// is slow, not broken — the wait is measured (db_pool_wait_seconds) and
+// judged by analysis instead of turning into 500s.
+const pool = new Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: 10,
+  connectionTimeoutMillis: 10_000,
+});
 pool.on("error", (err) => log("pool-error", { error: err.message }));
 
 // ---------------------------------------------------------------- metrics
+// Every series carries the version (and the service): analysis compares
+// green's series against blue's with `version="$version"`. Process metrics
+// (CPU, memory, event-loop lag) are prom-client's defaults.
 const registry = new client.Registry();
-registry.setDefaultLabels({ service: "shop" });
+registry.setDefaultLabels({ service: "shop", version: VERSION });
 client.collectDefaultMetrics({ register: registry });
-const requests = new client.Counter({
-  name: "http_requests_total",
-  help: "HTTP requests by route and status",
-  labelNames: ["version", "route", "method", "status"],
-  registers: [registry],
-});
+const counter = (name, help, labelNames = ["version"]) =>
+  new client.Counter({ name, help, labelNames, registers: [registry] });
+const requests = counter("http_requests_total", "HTTP requests by route and status", [
+  "version",
+  "route",
+  "method",
+  "status",
+]);
 const duration = new client.Histogram({
   name: "http_request_duration_seconds",
   help: "HTTP request duration",
@@ -100,26 +130,27 @@ const duration = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   registers: [registry],
 });
-const cartViews = new client.Counter({
-  name: "cart_view_total",
-  help: "Cart views",
+const poolWait = new client.Histogram({
+  name: "db_pool_wait_seconds",
+  help: "Time a request waited for a database connection from the pool",
   labelNames: ["version"],
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   registers: [registry],
 });
-const checkouts = new client.Counter({
-  name: "checkout_total",
-  help: "Completed checkouts",
-  labelNames: ["version"],
-  registers: [registry],
-});
-const injectedErrors = new client.Counter({
-  name: "shop_injected_errors_total",
-  help: "5xx answers injected by SHOP_ERROR_RATE",
-  labelNames: ["version"],
-  registers: [registry],
-});
-cartViews.inc({ version: VERSION }, 0);
-checkouts.inc({ version: VERSION }, 0);
+const business = {
+  searches: counter("shop_searches_total", "Catalogue searches"),
+  zeroResults: counter("shop_search_zero_results_total", "Searches that found nothing"),
+  cartAdds: counter("shop_cart_adds_total", "Products added to a cart"),
+  cartViews: counter("cart_view_total", "Cart views"),
+  checkoutAttempts: counter("shop_checkout_attempts_total", "Checkouts of a non-empty cart (paid or not)"),
+  checkouts: counter("checkout_total", "Completed checkouts: orders placed"),
+  revenue: counter("shop_revenue_total", "Value of the orders placed (currency of the catalogue)"),
+  paymentFailures: counter("shop_payment_failures_total", "Checkouts whose payment was declined"),
+  injectedErrors: counter("shop_injected_errors_total", "5xx answers injected by SHOP_ERROR_RATE"),
+};
+// Zero-valued series from the start: "no payment failures" must read 0, not "no data".
+for (const c of Object.values(business)) c.inc({ version: VERSION }, 0);
+poolWait.zero({ version: VERSION });
 
 // ---------------------------------------------------------------- schema
 const SCHEMA_SQL = `
@@ -159,7 +190,7 @@ const SEED = [
 ];
 
 async function autoSchema() {
-  const c = await pool.connect();
+  const c = await connect();
   try {
     await c.query("SELECT pg_advisory_lock(727274)");
     await c.query(SCHEMA_SQL);
@@ -213,13 +244,73 @@ function readJson(req) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const product = (r) => ({ id: Number(r.id), name: r.name, price: Number(r.price), sku: r.sku });
 
+// ---------------------------------------------------------------- database
+/** A pooled connection; the time spent waiting for it is observed (db_pool_wait_seconds). */
+async function connect() {
+  const stopTimer = poolWait.startTimer({ version: VERSION });
+  const c = await pool.connect();
+  stopTimer();
+  return c;
+}
+
+async function query(sql, params) {
+  const c = await connect();
+  try {
+    return await c.query(sql, params);
+  } finally {
+    c.release();
+  }
+}
+
+/** Runs `fn(client)` in a transaction; `fn` may answer early by returning after a ROLLBACK. */
+async function transaction(fn) {
+  const c = await connect();
+  try {
+    await c.query("BEGIN");
+    const out = await fn(c);
+    await c.query("COMMIT");
+    return out;
+  } catch (err) {
+    await c.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+class Answer extends Error {
+  constructor(status, body) {
+    super(body.error);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+// ---------------------------------------------------------------- payment
+/**
+ * The payment provider, in process: it authorises a charge of `amount` in
+ * `currency`. It declines a request without a currency — which is what a
+ * version with SHOP_DEFECT=payment-currency sends.
+ */
+function authorisePayment(charge) {
+  if (!charge.currency) return { ok: false, reason: "currency missing from the payment request" };
+  if (!(charge.amount > 0)) return { ok: false, reason: `invalid amount ${charge.amount}` };
+  return { ok: true, reference: `pay-${VERSION}-${Date.now().toString(36)}` };
+}
+
+function paymentRequest(total) {
+  const charge = { amount: Math.round(total * 100) / 100, currency: CURRENCY };
+  if (DEFECT === "payment-currency") delete charge.currency;
+  return charge;
+}
+
 // ---------------------------------------------------------------- handlers
 async function health(_req, res) {
   if (UNHEALTHY_FILE && (fs.existsSync(UNHEALTHY_FILE) || fs.existsSync(`${UNHEALTHY_FILE}.${PORT}`))) {
     return send(res, 503, { status: "unhealthy", reason: "SHOP_UNHEALTHY_FILE present", version: VERSION });
   }
   try {
-    await pool.query("SELECT 1 FROM products LIMIT 1");
+    await query("SELECT 1 FROM products LIMIT 1");
     send(res, 200, { status: "ok", version: VERSION });
   } catch (err) {
     send(res, 503, { status: "unhealthy", reason: err.message, version: VERSION });
@@ -227,20 +318,31 @@ async function health(_req, res) {
 }
 
 async function listProducts(_req, res) {
-  const { rows } = await pool.query("SELECT id, name, price, sku FROM products ORDER BY id LIMIT $1", [
-    PAGE_SIZE,
-  ]);
+  const { rows } = await query("SELECT id, name, price, sku FROM products ORDER BY id LIMIT $1", [PAGE_SIZE]);
   send(res, 200, { items: rows.map(product), version: VERSION });
 }
 
 async function getProduct(_req, res, id) {
-  const { rows } = await pool.query("SELECT id, name, price, sku FROM products WHERE id = $1", [id]);
+  const { rows } = await query("SELECT id, name, price, sku FROM products WHERE id = $1", [id]);
   if (rows.length === 0) return send(res, 404, { error: "no such product" });
   send(res, 200, { ...product(rows[0]), version: VERSION });
 }
 
+async function search(req, res) {
+  const term = (new URL(req.url, "http://shop").searchParams.get("q") || "").trim().slice(0, 100);
+  if (!term) return send(res, 400, { error: "q (the search term) is required" });
+  const pattern = `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  const { rows } = await query(
+    "SELECT id, name, price, sku FROM products WHERE name ILIKE $1 OR description ILIKE $1 ORDER BY id LIMIT $2",
+    [pattern, PAGE_SIZE],
+  );
+  business.searches.inc({ version: VERSION });
+  if (rows.length === 0) business.zeroResults.inc({ version: VERSION });
+  send(res, 200, { query: term, items: rows.map(product), version: VERSION });
+}
+
 async function cartContents(cartId) {
-  const { rows } = await pool.query(
+  const { rows } = await query(
     `SELECT p.id, p.name, p.price, p.sku, ci.quantity
        FROM cart_items ci JOIN products p ON p.id = ci.product_id
       WHERE ci.cart_id = $1 ORDER BY p.id`,
@@ -253,7 +355,7 @@ async function cartContents(cartId) {
 
 async function viewCart(_req, res, cartId) {
   const cart = await cartContents(cartId);
-  cartViews.inc({ version: VERSION });
+  business.cartViews.inc({ version: VERSION });
   send(res, 200, { cartId, ...cart, version: VERSION });
 }
 
@@ -264,73 +366,78 @@ async function addToCart(req, res, cartId) {
   if (!Number.isInteger(productId) || !Number.isInteger(quantity) || quantity < 1 || quantity > MAX_ITEMS) {
     return send(res, 400, { error: `productId must be an integer and quantity 1..${MAX_ITEMS}` });
   }
-  const c = await pool.connect();
-  try {
-    await c.query("BEGIN");
+  await transaction(async (c) => {
     await c.query("INSERT INTO carts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING", [cartId]);
     const exists = await c.query("SELECT 1 FROM products WHERE id = $1", [productId]);
-    if (exists.rowCount === 0) {
-      await c.query("ROLLBACK");
-      return send(res, 404, { error: "no such product" });
-    }
+    if (exists.rowCount === 0) throw new Answer(404, { error: "no such product" });
     await c.query(
       `INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)
        ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = LEAST(cart_items.quantity + EXCLUDED.quantity, $4)`,
       [cartId, productId, quantity, MAX_ITEMS],
     );
-    await c.query("COMMIT");
-  } catch (err) {
-    await c.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+  });
+  business.cartAdds.inc({ version: VERSION });
   send(res, 201, { cartId, ...(await cartContents(cartId)), version: VERSION });
+}
+
+/**
+ * Pays for the cart and turns it into an order, in one transaction: a
+ * declined payment leaves the cart as it was. A started checkout is counted
+ * with its outcome, in the same synchronous step (a scrape never sees a
+ * checkout started but not yet finished): paid → an order, declined → a
+ * payment failure, anything else → neither.
+ */
+async function placeOrder(cartId) {
+  let started = false;
+  let declined = false;
+  try {
+    const order = await transaction(async (c) => {
+      const { rows } = await c.query(
+        `SELECT ci.quantity, p.price FROM cart_items ci JOIN products p ON p.id = ci.product_id
+          WHERE ci.cart_id = $1 FOR UPDATE OF ci`,
+        [cartId],
+      );
+      if (rows.length === 0) throw new Answer(409, { error: "cart is empty" });
+      started = true;
+      const items = rows.reduce((s, r) => s + r.quantity, 0);
+      const total = rows.reduce((s, r) => s + Number(r.price) * r.quantity, 0);
+      const payment = authorisePayment(paymentRequest(total));
+      if (!payment.ok) {
+        declined = true;
+        throw new Answer(502, { error: `payment declined: ${payment.reason}`, version: VERSION });
+      }
+      const ins = await c.query(
+        "INSERT INTO orders (cart_id, total, items, version) VALUES ($1, $2, $3, $4) RETURNING id, total, items",
+        [cartId, total.toFixed(2), items, VERSION],
+      );
+      await c.query("DELETE FROM cart_items WHERE cart_id = $1", [cartId]);
+      return { ...ins.rows[0], payment: payment.reference };
+    });
+    business.checkouts.inc({ version: VERSION });
+    business.revenue.inc({ version: VERSION }, Number(order.total));
+    return order;
+  } finally {
+    if (started) business.checkoutAttempts.inc({ version: VERSION });
+    if (declined) business.paymentFailures.inc({ version: VERSION });
+  }
 }
 
 async function checkout(req, res) {
   const body = await readJson(req);
   const cartId = typeof body.cartId === "string" ? body.cartId : "";
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(cartId)) return send(res, 400, { error: "cartId required" });
-  const c = await pool.connect();
-  let order;
-  try {
-    await c.query("BEGIN");
-    const { rows } = await c.query(
-      `SELECT ci.quantity, p.price FROM cart_items ci JOIN products p ON p.id = ci.product_id
-        WHERE ci.cart_id = $1 FOR UPDATE OF ci`,
-      [cartId],
-    );
-    if (rows.length === 0) {
-      await c.query("ROLLBACK");
-      return send(res, 409, { error: "cart is empty" });
-    }
-    const items = rows.reduce((s, r) => s + r.quantity, 0);
-    const total = rows.reduce((s, r) => s + Number(r.price) * r.quantity, 0);
-    const ins = await c.query(
-      "INSERT INTO orders (cart_id, total, items, version) VALUES ($1, $2, $3, $4) RETURNING id, total, items",
-      [cartId, total.toFixed(2), items, VERSION],
-    );
-    await c.query("DELETE FROM cart_items WHERE cart_id = $1", [cartId]);
-    await c.query("COMMIT");
-    order = ins.rows[0];
-  } catch (err) {
-    await c.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-  checkouts.inc({ version: VERSION });
+  const order = await placeOrder(cartId);
   send(res, 201, {
     orderId: Number(order.id),
     total: Number(order.total),
     items: order.items,
+    payment: order.payment,
     version: VERSION,
   });
 }
 
 async function getOrder(_req, res, id) {
-  const { rows } = await pool.query(
+  const { rows } = await query(
     "SELECT id, cart_id, total, items, version, created_at FROM orders WHERE id = $1",
     [id],
   );
@@ -356,6 +463,7 @@ const ROUTES = [
   ["GET", /^\/health$/, "/health", (q, s) => health(q, s)],
   ["GET", /^\/api\/products$/, "/api/products", (q, s) => listProducts(q, s)],
   ["GET", PRODUCT, "/api/products/:id", (q, s, m) => getProduct(q, s, m[1])],
+  ["GET", /^\/api\/search$/, "/api/search", (q, s) => search(q, s)],
   ["GET", CART, "/api/carts/:id", (q, s, m) => viewCart(q, s, m[1])],
   ["POST", CART_ITEMS, "/api/carts/:id/items", (q, s, m) => addToCart(q, s, m[1])],
   ["POST", /^\/api\/checkout$/, "/api/checkout", (q, s) => checkout(q, s)],
@@ -394,13 +502,14 @@ const server = http.createServer(async (req, res) => {
     if (label.startsWith("/api/")) {
       if (EXTRA_LATENCY_MS > 0) await sleep(EXTRA_LATENCY_MS);
       if (ERROR_RATE > 0 && Math.random() < ERROR_RATE) {
-        injectedErrors.inc({ version: VERSION });
+        business.injectedErrors.inc({ version: VERSION });
         req.resume();
         return send(res, 500, { error: "injected failure (SHOP_ERROR_RATE)", version: VERSION });
       }
     }
     await found[1](req, res);
   } catch (err) {
+    if (err instanceof Answer) return send(res, err.status, err.body);
     if (!res.headersSent) send(res, err.status || 500, { error: err.message, version: VERSION });
     else res.destroy();
     if (!err.status) log("request-error", { path, error: err.message });

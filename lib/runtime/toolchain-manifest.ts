@@ -10,7 +10,8 @@ const Tool = z.object({ path: z.string(), version: z.string(), source: z.string(
  */
 export const ToolchainManifest = z.object({
   temporal: Tool,
-  temporalTestServer: Tool,
+  /** The time-skipping test server: only the test suites need it (setup's `test` profile). */
+  temporalTestServer: Tool.optional(),
   pulumi: Tool.extend({ pluginDir: z.string() }),
   postgres: Tool.extend({ bindir: z.string() }),
   /**
@@ -76,6 +77,18 @@ export function requireTool(
     );
   }
   return tool;
+}
+
+/** The time-skipping test server from the manifest, or a loud error saying how to get it. */
+export function requireTemporalTestServer(
+  manifest: ToolchainManifest = readManifest(),
+): z.infer<typeof Tool> {
+  if (!manifest.temporalTestServer) {
+    throw new Error(
+      `The toolchain manifest at ${toolchainManifestPath()} has no Temporal test server entry. Run \`npm run setup\` (or \`npm test\`, whose pretest installs it).`,
+    );
+  }
+  return manifest.temporalTestServer;
 }
 
 /** The Prometheus binary from the manifest, or a loud error saying how to get it. */

@@ -5,10 +5,11 @@
  * changes. Records when things happened for the demo's checks and timings.
  */
 import type { WorkflowHandle } from "@temporalio/client";
+import type { AnalysisVerdict } from "../../lib/analysis/types";
 import type { DeploymentResult } from "../../lib/deployment/types";
 import type { deploymentWorkflow } from "../../workflows";
 import { statusQuery } from "../../workflows/deployment/messages";
-import type { DeploymentStatus } from "../../workflows/deployment/state";
+import type { AnalysisInterval, DeploymentStatus } from "../../workflows/deployment/state";
 
 export interface Followed {
   result: DeploymentResult;
@@ -23,22 +24,122 @@ export interface Followed {
   trafficBackAt: number | null;
   /** Phases seen, in order. */
   phases: string[];
+  /** Every failing measurement seen in an interval's results (a healthy release has none). */
+  failedMeasurements: Array<{ metric: string; weightPercent: number; reason: string }>;
 }
 
 export interface FollowOptions {
   log: (line: string) => void;
   /** Called on every status poll (scenario hooks: approve, kill the worker). */
   onStatus?: (s: DeploymentStatus) => Promise<void> | void;
+  /** Called after a new verdict's line, with the per-metric results it rests on (when they are its interval's). */
+  onVerdict?: (v: AnalysisVerdict, latest: AnalysisInterval | undefined) => void;
+  /** Called once per analysis interval with its per-metric results. */
+  onInterval?: (interval: AnalysisInterval) => void;
   timeoutMs: number;
 }
 
 const pct = (n: number) => `${n}%`;
 
+/** What was already narrated, so each change is told once. */
+class Narration {
+  readonly seen = new Set<string>();
+  readonly compensations = new Map<string, string>();
+  lastSplit = "";
+  lastStep = "";
+  unanswered = false;
+  constructor(
+    readonly f: Omit<Followed, "result" | "endedAt">,
+    readonly options: FollowOptions,
+  ) {}
+
+  private say(line: string) {
+    const t = `${((Date.now() - this.f.startedAt) / 1000).toFixed(1).padStart(5)}s`;
+    this.options.log(`${t}  ${line}`);
+  }
+
+  progress(s: DeploymentStatus) {
+    const { f } = this;
+    if (f.phases.at(-1) !== s.phase) {
+      f.phases.push(s.phase);
+      this.say(`phase ${s.phase}`);
+    }
+    const step = s.step.index > 0 ? `step ${s.step.index}/${s.step.total} at ${pct(s.step.weight)}` : "";
+    if (step && step !== this.lastStep) {
+      this.lastStep = step;
+      this.say(step);
+    }
+    const split = `blue ${s.blueVersion ?? "(current)"} ${pct(s.weights.blue)} / green ${s.version} ${pct(s.weights.green)}`;
+    if (split !== this.lastSplit) {
+      this.lastSplit = split;
+      this.say(`weights: ${split}`);
+    }
+    f.maxGreenWeight = Math.max(f.maxGreenWeight, s.weights.green);
+  }
+
+  verdicts(s: DeploymentStatus) {
+    const { f } = this;
+    const fresh = s.analysis.verdicts.filter((v) => !this.seen.has(`${v.atMs}:${v.decision}:${v.line}`));
+    for (const v of fresh) {
+      this.seen.add(`${v.atMs}:${v.decision}:${v.line}`);
+      this.say(`analysis [${v.decision}] ${v.line}`);
+      // the status holds the results of the latest interval only: they belong to the newest verdict
+      const latest =
+        v === fresh.at(-1) && s.analysis.latest?.stepIndex === v.stepIndex ? s.analysis.latest : undefined;
+      this.options.onVerdict?.(v, latest);
+      if (v.decision === "fail" && f.failedAt === null) f.failedAt = Date.now();
+    }
+    if (s.analysis.status === "failed" && f.failedAt === null) f.failedAt = Date.now();
+    if (f.failedAt !== null && f.trafficBackAt === null && s.weights.green === 0)
+      f.trafficBackAt = Date.now();
+    const latest = s.analysis.latest;
+    if (latest && !this.seen.has(`interval:${latest.atMs}`)) {
+      this.seen.add(`interval:${latest.atMs}`);
+      this.options.onInterval?.(latest);
+      for (const r of latest.results.filter((x) => x.verdict === "fail")) {
+        f.failedMeasurements.push({
+          metric: r.metric,
+          weightPercent: latest.weightPercent,
+          reason: r.reason,
+        });
+      }
+    }
+  }
+
+  decisions(s: DeploymentStatus) {
+    for (const a of s.pendingApprovals) {
+      const key = `approval:${a.gate}`;
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      this.say(`waiting for approval at gate "${a.gate}"`);
+    }
+    for (const d of s.decisions) {
+      const key = JSON.stringify(d);
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      if (d.kind === "analysis") continue; // printed as verdicts
+      this.say(`decision ${d.kind} by ${d.by}${d.reason ? `: ${d.reason}` : ""}`);
+    }
+    for (const c of s.compensations) {
+      if (c.status === "registered" || this.compensations.get(c.name) === c.status) continue;
+      this.compensations.set(c.name, c.status);
+      this.say(`compensation ${c.name}: ${c.status}${c.lastError ? ` (${c.lastError})` : ""}`);
+    }
+  }
+
+  /** The status query failed: say once that no worker answers, and once when one does again. */
+  answered(ok: boolean, done: boolean) {
+    if (!ok && !this.unanswered && !done)
+      this.say("(status query unanswered — no worker is polling right now)");
+    if (ok && this.unanswered) this.say("(a worker answers again)");
+    this.unanswered = !ok;
+  }
+}
+
 export async function followDeployment(
   handle: WorkflowHandle<typeof deploymentWorkflow>,
   options: FollowOptions,
 ): Promise<Followed> {
-  const { log } = options;
   const startedAt = Date.now();
   const f: Omit<Followed, "result" | "endedAt"> = {
     status: null,
@@ -47,6 +148,7 @@ export async function followDeployment(
     failedAt: null,
     trafficBackAt: null,
     phases: [],
+    failedMeasurements: [],
   };
   let done = false;
   let result: DeploymentResult | undefined;
@@ -61,68 +163,15 @@ export async function followDeployment(
       done = true;
     },
   );
-  const seenVerdicts = new Set<string>();
-  const seenComp = new Map<string, string>();
-  const seenDecisions = new Set<string>();
-  let lastSplit = "";
-  let lastStep = "";
-  let unanswered = false;
-  const t = () => `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s`;
+  const narration = new Narration(f, options);
   const observe = async () => {
-    let s: DeploymentStatus;
-    try {
-      s = await handle.query(statusQuery);
-    } catch {
-      if (!unanswered && !done) log(`${t()}  (status query unanswered — no worker is polling right now)`);
-      unanswered = true;
-      return;
-    }
-    if (unanswered) log(`${t()}  (a worker answers again)`);
-    unanswered = false;
+    const s = await handle.query(statusQuery).catch(() => null);
+    narration.answered(s !== null, done);
+    if (!s) return;
     f.status = s;
-    if (f.phases.at(-1) !== s.phase) {
-      f.phases.push(s.phase);
-      log(`${t()}  phase ${s.phase}`);
-    }
-    const step = s.step.index > 0 ? `step ${s.step.index}/${s.step.total} at ${pct(s.step.weight)}` : "";
-    if (step && step !== lastStep) {
-      lastStep = step;
-      log(`${t()}  ${step}`);
-    }
-    const split = `blue ${s.blueVersion ?? "(current)"} ${pct(s.weights.blue)} / green ${s.version} ${pct(s.weights.green)}`;
-    if (split !== lastSplit) {
-      lastSplit = split;
-      log(`${t()}  weights: ${split}`);
-    }
-    f.maxGreenWeight = Math.max(f.maxGreenWeight, s.weights.green);
-    for (const v of s.analysis.verdicts) {
-      const key = `${v.atMs}:${v.decision}:${v.line}`;
-      if (seenVerdicts.has(key)) continue;
-      seenVerdicts.add(key);
-      log(`${t()}  analysis [${v.decision}] ${v.line}`);
-      if (v.decision === "fail" && f.failedAt === null) f.failedAt = Date.now();
-    }
-    if (s.analysis.status === "failed" && f.failedAt === null) f.failedAt = Date.now();
-    if (f.failedAt !== null && f.trafficBackAt === null && s.weights.green === 0)
-      f.trafficBackAt = Date.now();
-    for (const a of s.pendingApprovals) {
-      const key = `approval:${a.gate}`;
-      if (seenDecisions.has(key)) continue;
-      seenDecisions.add(key);
-      log(`${t()}  waiting for approval at gate "${a.gate}"`);
-    }
-    for (const d of s.decisions) {
-      const key = JSON.stringify(d);
-      if (seenDecisions.has(key)) continue;
-      seenDecisions.add(key);
-      if (d.kind === "analysis") continue; // printed as verdicts
-      log(`${t()}  decision ${d.kind} by ${d.by}${d.reason ? `: ${d.reason}` : ""}`);
-    }
-    for (const c of s.compensations) {
-      if (c.status === "registered" || seenComp.get(c.name) === c.status) continue;
-      seenComp.set(c.name, c.status);
-      log(`${t()}  compensation ${c.name}: ${c.status}${c.lastError ? ` (${c.lastError})` : ""}`);
-    }
+    narration.progress(s);
+    narration.verdicts(s);
+    narration.decisions(s);
     await options.onStatus?.(s);
   };
   const deadline = startedAt + options.timeoutMs;

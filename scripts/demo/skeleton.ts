@@ -20,7 +20,9 @@ import { devDataConverter } from "../../lib/codec/data-converter";
 import { stackNameFor } from "../../lib/deployment/skeleton-types";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { stateDir } from "../../lib/runtime/paths";
+import { formatTable } from "../../lib/text-table";
 import { skeletonDeploymentWorkflow } from "../../workflows";
+import { waitForCtrlC } from "./keep";
 
 interface Row {
   deployment: string;
@@ -30,9 +32,88 @@ interface Row {
   ok: boolean;
 }
 
+interface SkeletonScenario {
+  version: string;
+  fail: boolean;
+  expected: "promoted" | "rolled-back";
+  story: string;
+}
+
+const SCENARIOS: SkeletonScenario[] = [
+  {
+    version: "v1",
+    fail: false,
+    expected: "promoted",
+    story: "provision green with Pulumi, record in PostgreSQL",
+  },
+  {
+    version: "v2",
+    fail: true,
+    expected: "rolled-back",
+    story: "fails after the database step → compensations run in reverse",
+  },
+];
+
+interface Platform {
+  client: Client;
+  pool: Pool;
+  taskQueue: string;
+  uiUrl: string;
+}
+
+/** One skeleton deployment and the facts it must leave (a Pulumi stack and a record, or neither). */
+async function runScenario(p: Platform, s: SkeletonScenario): Promise<Row> {
+  const ref = {
+    deploymentId: `demo-${s.version}-${Date.now()}`,
+    service: "shop",
+    environment: "demo",
+    version: s.version,
+  };
+  console.log(`\n▶ deploy shop ${s.version}: ${s.story}`);
+  const t0 = Date.now();
+  const handle = await p.client.workflow.start(skeletonDeploymentWorkflow, {
+    workflowId: `shipshape-demo-${ref.deploymentId}`,
+    taskQueue: p.taskQueue,
+    args: [{ ...ref, requestedBy: "demo", failAfterDatabase: s.fail }],
+  });
+  console.log(
+    `  workflow ${handle.workflowId} — ${p.uiUrl}/namespaces/default/workflows/${handle.workflowId}`,
+  );
+  const result = await handle.result();
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  const stackName = stackNameFor(ref);
+  const rowsInDb = (
+    await p.pool.query(
+      "SELECT count(*)::int AS n FROM shipshape_skeleton_deployments WHERE deployment_id = $1",
+      [ref.deploymentId],
+    )
+  ).rows[0].n as number;
+  const stackLeft = await stackExists(SKELETON_PROJECT, stackName);
+  const markerLeft = fs.existsSync(skeletonMarkerFile(stackName));
+  let ok = result.outcome === s.expected;
+  if (s.expected === "promoted") {
+    ok &&= rowsInDb === 1 && stackLeft && markerLeft;
+    console.log(
+      `  ✓ outcome ${result.outcome}; Pulumi stack ${stackName} up; deployment recorded in PostgreSQL`,
+    );
+  } else {
+    ok &&= rowsInDb === 0 && !stackLeft && !markerLeft;
+    console.log(
+      `  ✓ outcome ${result.outcome} (${result.reason}); compensations: ${result.compensations.join(" → ")}`,
+    );
+    console.log(
+      `    nothing left: stack ${stackLeft ? "STILL THERE" : "removed"}, record ${rowsInDb ? "STILL THERE" : "removed"}`,
+    );
+  }
+  if (!ok) console.log("  ✗ did not behave as narrated");
+  return { deployment: `shop ${s.version}`, expected: s.expected, outcome: result.outcome, seconds, ok };
+}
+
 export async function runSkeletonDemo(keep: boolean): Promise<number> {
   const started = Date.now();
-  console.log("Shipshape demo — walking skeleton (the full release demo arrives with the later issues).");
+  console.log(
+    "Shipshape demo — walking skeleton (`npm run demo` without --skeleton is the full release demo).",
+  );
   const dir = path.join(stateDir(), "demo", `run-${Date.now()}`);
   process.env.SHIPSHAPE_STATE_DIR = dir; // this process inspects the same Pulumi backend as the worker
   const temporalPort = (await portIsFree(7233)) ? 7233 : await freePort();
@@ -54,87 +135,21 @@ export async function runSkeletonDemo(keep: boolean): Promise<number> {
   });
   const pool = new Pool({ connectionString: stack.databaseUrl });
   try {
-    const scenarios = [
-      {
-        version: "v1",
-        fail: false,
-        expected: "promoted",
-        story: "provision green with Pulumi, record in PostgreSQL",
-      },
-      {
-        version: "v2",
-        fail: true,
-        expected: "rolled-back",
-        story: "fails after the database step → compensations run in reverse",
-      },
-    ];
-    for (const s of scenarios) {
-      const ref = {
-        deploymentId: `demo-${s.version}-${Date.now()}`,
-        service: "shop",
-        environment: "demo",
-        version: s.version,
-      };
-      console.log(`\n▶ deploy shop ${s.version}: ${s.story}`);
-      const t0 = Date.now();
-      const handle = await client.workflow.start(skeletonDeploymentWorkflow, {
-        workflowId: `shipshape-demo-${ref.deploymentId}`,
-        taskQueue: stack.taskQueue,
-        args: [{ ...ref, requestedBy: "demo", failAfterDatabase: s.fail }],
-      });
-      console.log(
-        `  workflow ${handle.workflowId} — ${stack.temporal.uiUrl}/namespaces/default/workflows/${handle.workflowId}`,
-      );
-      const result = await handle.result();
-      const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-      const stackName = stackNameFor(ref);
-      const rowsInDb = (
-        await pool.query(
-          "SELECT count(*)::int AS n FROM shipshape_skeleton_deployments WHERE deployment_id = $1",
-          [ref.deploymentId],
-        )
-      ).rows[0].n as number;
-      const stackLeft = await stackExists(SKELETON_PROJECT, stackName);
-      const markerLeft = fs.existsSync(skeletonMarkerFile(stackName));
-      let ok = result.outcome === s.expected;
-      if (s.expected === "promoted") {
-        ok &&= rowsInDb === 1 && stackLeft && markerLeft;
-        console.log(
-          `  ✓ outcome ${result.outcome}; Pulumi stack ${stackName} up; deployment recorded in PostgreSQL`,
-        );
-      } else {
-        ok &&= rowsInDb === 0 && !stackLeft && !markerLeft;
-        console.log(
-          `  ✓ outcome ${result.outcome} (${result.reason}); compensations: ${result.compensations.join(" → ")}`,
-        );
-        console.log(
-          `    nothing left: stack ${stackLeft ? "STILL THERE" : "removed"}, record ${rowsInDb ? "STILL THERE" : "removed"}`,
-        );
-      }
-      if (!ok) console.log("  ✗ did not behave as narrated");
-      rows.push({
-        deployment: `shop ${s.version}`,
-        expected: s.expected,
-        outcome: result.outcome,
-        seconds,
-        ok,
-      });
-    }
+    const platform = { client, pool, taskQueue: stack.taskQueue, uiUrl: stack.temporal.uiUrl ?? "" };
+    for (const s of SCENARIOS) rows.push(await runScenario(platform, s));
   } finally {
     await pool.end();
     await connection.close();
   }
   console.log("\nSummary");
-  console.table(rows.map((r) => ({ ...r, ok: r.ok ? "✓" : "✗" })));
+  const columns = ["deployment", "expected", "outcome", "seconds", "as narrated"].map((header) => ({
+    header,
+  }));
+  const body = rows.map((r) => [r.deployment, r.expected, r.outcome, r.seconds, r.ok ? "✓" : "✗"]);
+  for (const line of formatTable(columns, body, { indent: "  ", rule: true })) console.log(line);
   console.log(`Web UI: ${stack.temporal.uiUrl}  (demo took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   const allOk = rows.every((r) => r.ok);
-  if (keep) {
-    console.log("--keep: the stack stays up; Ctrl-C to stop it.");
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    });
-  }
+  if (keep) await waitForCtrlC();
   await stack.stop();
   console.log(allOk ? "demo finished: everything behaved as narrated." : "demo FAILED: see ✗ above.");
   return allOk ? 0 : 1;

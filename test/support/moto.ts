@@ -46,7 +46,7 @@ const DUMMY_ENV = {
 } as const;
 
 export async function startMoto(region = "eu-west-1"): Promise<MotoServer> {
-  const moto = resolveMoto((line) => console.log(`[moto] ${line}`));
+  const moto = await resolveMoto((line) => console.log(`[moto] ${line}`));
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const saved: Record<string, string | undefined> = {};

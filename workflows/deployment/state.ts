@@ -7,7 +7,7 @@
  *   compensations one entry per registered side effect (≤ 8 by construction)
  *   reason / error strings ≤ MAX_TEXT characters
  */
-import type { AnalysisVerdict } from "../../lib/analysis/types";
+import type { AnalysisVerdict, MetricResult } from "../../lib/analysis/types";
 import type { CompensationRecord, DecisionRecord, Outcome, Phase } from "../../lib/deployment/types";
 import type { SigningStatus } from "./signing";
 
@@ -31,6 +31,19 @@ export interface PendingApproval {
   allowSelfApproval: boolean;
 }
 
+/**
+ * The per-metric results of the latest analysis interval — what its verdict
+ * rests on (metric, green's value, blue's, the limit, the verdict and why), so
+ * a watcher can show the numbers behind every verdict. Bounded by the number
+ * of metrics; Mann-Whitney statistics are left out (the reason carries p and n).
+ */
+export interface AnalysisInterval {
+  stepIndex: number;
+  weightPercent: number;
+  atMs: number;
+  results: Array<Omit<MetricResult, "stats">>;
+}
+
 export interface DeploymentStatus {
   deploymentId: string;
   service: string;
@@ -52,6 +65,8 @@ export interface DeploymentStatus {
     status: "off" | "running" | "failed" | "paused";
     verdicts: AnalysisVerdict[];
     decisions: AnalysisVerdict[];
+    /** Absent before the first interval (and in statuses of runs recorded before it existed). */
+    latest?: AnalysisInterval;
   };
   pendingApprovals: PendingApproval[];
   paused: { by: string; reason: string; sinceMs: number } | null;

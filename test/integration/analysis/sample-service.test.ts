@@ -11,12 +11,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrometheusProvider } from "../../../activities/metrics/prometheus-provider";
 import { type PrometheusServer, startPrometheusServer } from "../../../dev/services/prometheus-server";
-import { freePort } from "../../../lib/runtime/free-port";
-import { PROJECT_ROOT } from "../../../lib/runtime/paths";
-import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../../lib/runtime/process-group";
+import { type DetachedProcess, stopGroup } from "../../../lib/runtime/process-group";
 import { requirePrometheus } from "../../../lib/runtime/toolchain-manifest";
 import { freshDatabase } from "../../support/postgres";
-import { eventually, judge, request, spec } from "./helpers";
+import { startShopProcess } from "../../support/shop-process";
+import { judge, request, spec } from "./helpers";
 
 const API = 'route=~"/api/.*"';
 const SEL = `service="$service",version="$version",${API}`;
@@ -39,33 +38,9 @@ const shops: Shop[] = [];
 const runDir = () => path.join(inject("testStateDir"), `sample-service-${process.pid}`);
 
 async function startShop(version: string, env: Record<string, string> = {}): Promise<Shop> {
-  const port = await freePort();
-  const proc = spawnDetached(process.execPath, [path.join(PROJECT_ROOT, "examples/shop/server.js")], {
-    logFile: path.join(runDir(), `shop-${version}.log`),
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: db.url,
-      SHIPSHAPE_VERSION: version,
-      SHOP_AUTO_SCHEMA: "1",
-      SHOP_CONFIG: path.join(PROJECT_ROOT, "examples/shop/config/app.json"),
-      ...env,
-    },
-  });
-  const shop: Shop = { version, url: `http://127.0.0.1:${port}`, proc, sent: 0, failed: 0 };
+  const { url, proc } = await startShopProcess({ version, databaseUrl: db.url, logDir: runDir(), env });
+  const shop: Shop = { version, url, proc, sent: 0, failed: 0 };
   shops.push(shop);
-  await eventually(
-    async () => {
-      if (proc.child.exitCode !== null) throw new Error(`shop ${version} exited:\n${tailLog(proc.logFile)}`);
-      return fetch(`${shop.url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    30_000,
-    `shop ${version} healthy`,
-  );
   return shop;
 }
 

@@ -18,6 +18,7 @@ import {
   MAX_DECISION_LOG,
   recordDecision,
 } from "../../../../workflows/deployment/state";
+import { deploymentStatus } from "../../../support/status-fixture";
 
 const config = ReleaseConfigSchema.parse({
   service: "shop",
@@ -44,33 +45,7 @@ const config = ReleaseConfigSchema.parse({
   },
 });
 
-function status(over: Partial<DeploymentStatus> = {}): DeploymentStatus {
-  return {
-    deploymentId: "d",
-    service: "shop",
-    environment: "production",
-    version: "v2",
-    artifact: "a",
-    requestedBy: "alice",
-    reason: "",
-    configDigest: "",
-    phase: "shifting-traffic",
-    outcome: null,
-    outcomeReason: null,
-    step: { index: 2, total: 4, weight: 10 },
-    weights: { blue: 90, green: 10 },
-    blueVersion: "v1",
-    phases: [],
-    analysis: { status: "running", verdicts: [], decisions: [] },
-    pendingApprovals: [],
-    paused: null,
-    promotedBy: null,
-    compensations: [],
-    needsAttention: null,
-    decisions: [],
-    ...over,
-  };
-}
+const status = deploymentStatus;
 
 describe("plan", () => {
   it("numbers traffic steps 1..n and keeps gates in place", () => {
