@@ -8,8 +8,12 @@ import type { DataConverter } from "@temporalio/common";
 import { AesGcmPayloadCodec } from "./aes-gcm-codec";
 import { CODEC_KEYS_ENV, type CodecKeySet, ensureDevCodecKeys, loadCodecKeys } from "./keys";
 
-/** For bundleWorkflowCode: the workflow sandbox converts failures too. */
-export const FAILURE_CONVERTER_PATH = path.join(__dirname, "failure-converter.ts");
+/**
+ * For bundleWorkflowCode (the workflow sandbox converts failures too) and for
+ * the worker and clients, which require it at run time: the sibling module of
+ * this one, `.ts` when run from the sources, `.js` when run from dist/.
+ */
+export const FAILURE_CONVERTER_PATH = path.join(__dirname, `failure-converter${path.extname(__filename)}`);
 
 export function createDataConverter(keys: CodecKeySet = loadCodecKeys()): DataConverter {
   return {
