@@ -15,7 +15,10 @@ import * as rawSql from "./raw-sql";
 import * as renameColumn from "./rename-column";
 import * as renameTable from "./rename-table";
 import * as setDefault from "./set-default";
+import * as renameConstraint from "./rename-constraint";
+import * as setComment from "./set-comment";
 import * as setNotNull from "./set-not-null";
+import * as setReplicaIdentity from "./set-replica-identity";
 
 interface OperationModule {
   kind: string;
@@ -40,6 +43,9 @@ const modules: OperationModule[] = [
   dropIndex,
   setDefault,
   rawSql,
+  setComment,
+  renameConstraint,
+  setReplicaIdentity,
 ];
 
 export const OPERATIONS: ReadonlyMap<string, OperationModule> = new Map(modules.map((m) => [m.kind, m]));
