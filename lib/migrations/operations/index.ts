@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Operation } from "../types";
 import * as addColumn from "./add-column";
 import * as addConstraint from "./add-constraint";
+import * as alterColumn from "./alter-column";
 import * as changeType from "./change-type";
 import * as createIndex from "./create-index";
 import * as createTable from "./create-table";
@@ -46,6 +47,7 @@ const modules: OperationModule[] = [
   setComment,
   renameConstraint,
   setReplicaIdentity,
+  alterColumn,
 ];
 
 export const OPERATIONS: ReadonlyMap<string, OperationModule> = new Map(modules.map((m) => [m.kind, m]));
