@@ -154,15 +154,15 @@ export function create(def: AddConstraint): Operation {
       def.name,
       `CREATE UNIQUE INDEX CONCURRENTLY ${ident(def.name)} ON ${qualified(ctx.schema, table)} (${cols(ctx).map(ident).join(", ")})${included(ctx)}`,
     );
-  const exclude = (ctx: OpContext, c: PoolClient) => {
-    if (def.type !== "exclude") return Promise.resolve();
+  const exclude = async (ctx: OpContext, c: PoolClient): Promise<void> => {
+    if (def.type !== "exclude") return;
     // Written with the names the version sees; PostgreSQL binds them to the physical columns.
     const elements = def.elements
       .map((e) => `${e.column !== undefined ? ident(e.column) : `(${e.expression})`} WITH ${e.operator}`)
       .join(", ");
     const inc = def.include?.length ? ` INCLUDE (${def.include.map(ident).join(", ")})` : "";
     const where = def.where ? ` WHERE (${def.where})` : "";
-    return withLogicalNames(c, ctx.schema, table, bindingsAt(ctx, def.table, kind), () =>
+    await withLogicalNames(c, ctx.schema, table, bindingsAt(ctx, def.table, kind), () =>
       c.query(
         `ALTER TABLE ${qualified(ctx.schema, table)} ADD CONSTRAINT ${ident(def.name)}
            EXCLUDE USING ${def.using} (${elements})${inc}${where}`,

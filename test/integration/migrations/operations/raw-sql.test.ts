@@ -35,6 +35,10 @@ describeOperation("raw_sql", [
     new: async (c) => {
       await c.query("INSERT INTO products (name) VALUES ('New')");
     },
+    afterCompleteNew: async (c) => {
+      const r = await c.query("SELECT count(*)::int AS n FROM products WHERE legacy_code IS NULL");
+      expect(r.rows[0].n).toBe(0);
+    },
     afterRollback: async (a) => {
       // Nothing ran: the added column went aside untouched by the complete-only SQL.
       const r = await a.query(
@@ -43,8 +47,8 @@ describeOperation("raw_sql", [
       expect(r.rows[0].n).toBe(0);
     },
     afterComplete: async (a) => {
-      const r = await a.query("SELECT count(*)::int AS n FROM public.products WHERE legacy_code IS NULL");
-      expect(r.rows[0].n).toBe(0);
+      const r = await a.query("SELECT legacy_code FROM public.products WHERE id = 1");
+      expect(r.rows[0].legacy_code).toBe("L-1");
     },
   },
 ]);

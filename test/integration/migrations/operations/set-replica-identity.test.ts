@@ -10,8 +10,8 @@ describeOperation("set_replica_identity", [
     name: "set_replica_identity full, and index on a new unique index",
     operations: [
       { set_replica_identity: { table: "products", identity: "full" } },
-      { create_index: { name: "categories_title_uidx", table: "categories", columns: ["title"], unique: true } },
-      { set_replica_identity: { table: "categories", identity: "index", index: "categories_title_uidx" } },
+      { create_index: { name: "categories_id_uidx", table: "categories", columns: ["id"], unique: true } },
+      { set_replica_identity: { table: "categories", identity: "index", index: "categories_id_uidx" } },
     ],
     new: async (c) => {
       await c.query("UPDATE products SET name = name WHERE id = 1");
@@ -24,7 +24,7 @@ describeOperation("set_replica_identity", [
       expect(await identity(a, "products")).toBe("f");
       expect(await identity(a, "categories")).toBe("i");
       const r = await a.query(
-        "SELECT indisreplident FROM pg_index WHERE indexrelid = 'public.categories_title_uidx'::regclass",
+        "SELECT indisreplident FROM pg_index WHERE indexrelid = 'public.categories_id_uidx'::regclass",
       );
       expect(r.rows[0].indisreplident).toBe(true);
     },
