@@ -39,13 +39,18 @@ const no = (reason: string): never => {
   throw new NoEquivalent(reason);
 };
 
+/** A column name as an SQL expression: bare when PostgreSQL would read it back unchanged. */
+const sqlName = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
+
 const str = (n: N): string => n?.String?.sval ?? no("unexpected name form");
 const names = (list: N[] | undefined): string[] => (list ?? []).map(str);
 const expr = (n: N): string => deparseSync(n);
 
 function relation(r: N): string {
   if (r?.schemaname) {
-    no(`schema-qualified name ${r.schemaname}.${r.relname}: operations act on the engine's schema (--schema); leave the schema out`);
+    no(
+      `schema-qualified name ${r.schemaname}.${r.relname}: operations act on the engine's schema (--schema); leave the schema out`,
+    );
   }
   if (r?.inh === false) no("ONLY: operations act on the table itself");
   return r.relname;
@@ -79,10 +84,13 @@ function fkOptions(c: N): Record<string, unknown> {
 
 function refuseConstraintExtras(c: N, what: string): void {
   if (c.skip_validation) {
-    no(`${what} NOT VALID: the engine validates every constraint on complete; use raw_sql to keep it unvalidated`);
+    no(
+      `${what} NOT VALID: the engine validates every constraint on complete; use raw_sql to keep it unvalidated`,
+    );
   }
   if (c.is_no_inherit) no(`${what} NO INHERIT has no equivalent`);
-  if (c.options?.length || c.indexspace) no(`${what} WITH (…) / USING INDEX TABLESPACE has no equivalent`);
+  if ((c.options?.length && c.contype !== "CONSTR_IDENTITY") || c.indexspace)
+    no(`${what} WITH (…) / USING INDEX TABLESPACE has no equivalent`);
   if (c.indexname) no(`${what} USING INDEX has no equivalent`);
   if (c.nulls_not_distinct) no(`${what} NULLS NOT DISTINCT has no equivalent`);
   if ((c.contype === "CONSTR_UNIQUE" || c.contype === "CONSTR_PRIMARY") && c.deferrable) {
@@ -99,7 +107,21 @@ function columnDef(col: N, table: string): Record<string, unknown> {
       .join(".")}`;
   }
   if (col.storage || col.compression) no(`column ${col.colname}: STORAGE / COMPRESSION has no equivalent`);
+  let previous: string | undefined;
   for (const { Constraint: c } of (col.constraints ?? []) as N[]) {
+    // DEFERRABLE / INITIALLY … after a column constraint belong to the constraint before them.
+    if (String(c.contype).startsWith("CONSTR_ATTR_")) {
+      const refs = out.references as Record<string, unknown> | undefined;
+      if (previous !== "CONSTR_FOREIGN" || !refs)
+        no(`column ${col.colname}: DEFERRABLE here has no equivalent`);
+      if (c.contype === "CONSTR_ATTR_DEFERRABLE") refs!.deferrable = true;
+      else if (c.contype === "CONSTR_ATTR_NOT_DEFERRABLE") delete refs!.deferrable;
+      else if (c.contype === "CONSTR_ATTR_DEFERRED") refs!.initially_deferred = true;
+      else if (c.contype === "CONSTR_ATTR_IMMEDIATE") delete refs!.initially_deferred;
+      else no(`column ${col.colname}: ${c.contype} has no equivalent`);
+      continue;
+    }
+    previous = c.contype;
     const defaultName = {
       CONSTR_UNIQUE: `${table}_${col.colname}_key`,
       CONSTR_CHECK: `${table}_${col.colname}_check`,
@@ -107,7 +129,9 @@ function columnDef(col: N, table: string): Record<string, unknown> {
       CONSTR_PRIMARY: `${table}_pkey`,
     }[c.contype as string];
     if (c.conname && c.conname !== defaultName) {
-      no(`column ${col.colname}: constraint name ${c.conname} (a column's ${c.contype.slice(7).toLowerCase()} gets ${defaultName}); declare it as a table constraint or with add_constraint`);
+      no(
+        `column ${col.colname}: constraint name ${c.conname} (a column's ${c.contype.slice(7).toLowerCase()} gets ${defaultName}); declare it as a table constraint or with add_constraint`,
+      );
     }
     refuseConstraintExtras(c, `column ${col.colname}:`);
     switch (c.contype) {
@@ -136,11 +160,14 @@ function columnDef(col: N, table: string): Record<string, unknown> {
         break;
       }
       case "CONSTR_IDENTITY": {
-        const identity: Record<string, unknown> = { generated: c.generated_when === "a" ? "always" : "by_default" };
+        const identity: Record<string, unknown> = {
+          generated: c.generated_when === "a" ? "always" : "by_default",
+        };
         for (const { DefElem: o } of (c.options ?? []) as N[]) {
           if (o.defname === "start" || o.defname === "increment") {
             const v = o.arg?.Integer?.ival ?? (o.arg?.Float ? Number(o.arg.Float.fval) : undefined);
-            if (typeof v !== "number" || !Number.isSafeInteger(v)) no(`identity ${o.defname}: not a plain integer`);
+            if (typeof v !== "number" || !Number.isSafeInteger(v))
+              no(`identity ${o.defname}: not a plain integer`);
             identity[o.defname] = v;
           } else {
             no(`identity option ${o.defname} has no equivalent (start and increment do)`);
@@ -164,7 +191,9 @@ function columnDef(col: N, table: string): Record<string, unknown> {
 function tableConstraint(c: N): Record<string, unknown> {
   const what = c.contype.slice(7).toLowerCase();
   if (!c.conname) {
-    no(`unnamed ${what} constraint: PostgreSQL would choose its name; name it (CONSTRAINT …) so the operation can`);
+    no(
+      `unnamed ${what} constraint: PostgreSQL would choose its name; name it (CONSTRAINT …) so the operation can`,
+    );
   }
   refuseConstraintExtras(c, `constraint ${c.conname}:`);
   const include = names(c.including);
@@ -192,12 +221,19 @@ function tableConstraint(c: N): Record<string, unknown> {
       const elements = (c.exclusions as N[]).map((pair) => {
         const [elem, ops] = pair.List.items as N[];
         const e = elem.IndexElem;
-        if (e.collation || e.opclass || e.ordering !== "SORTBY_DEFAULT" || e.nulls_ordering !== "SORTBY_NULLS_DEFAULT") {
+        if (
+          e.collation ||
+          e.opclass ||
+          e.ordering !== "SORTBY_DEFAULT" ||
+          e.nulls_ordering !== "SORTBY_NULLS_DEFAULT"
+        ) {
           no(`constraint ${c.conname}: operator class / collation / ordering in EXCLUDE has no equivalent`);
         }
         const operator = names(ops.List.items);
         if (operator.length !== 1) no(`constraint ${c.conname}: schema-qualified operator`);
-        return e.name !== undefined ? { column: e.name, operator: operator[0] } : { expression: expr(e.expr), operator: operator[0] };
+        return e.name !== undefined
+          ? { column: e.name, operator: operator[0] }
+          : { expression: expr(e.expr), operator: operator[0] };
       });
       return {
         type: "exclude",
@@ -218,7 +254,8 @@ function createTable(s: N): Array<Record<string, unknown>> {
   if (s.inhRelations?.length || s.partbound || s.partspec || s.ofTypename) {
     no("inheritance, partitions and typed tables have no equivalent");
   }
-  if (s.options?.length || s.tablespacename || s.accessMethod) no("WITH (…) / TABLESPACE / USING have no equivalent");
+  if (s.options?.length || s.tablespacename || s.accessMethod)
+    no("WITH (…) / TABLESPACE / USING have no equivalent");
   if (s.if_not_exists) no("IF NOT EXISTS: an operation always creates the table");
   const table = relation(s.relation);
   const columns: Array<Record<string, unknown>> = [];
@@ -230,7 +267,7 @@ function createTable(s: N): Array<Record<string, unknown>> {
       const c = elt.Constraint;
       refuseConstraintExtras(c, "primary key:");
       primaryKey = c.conname ? { name: c.conname, columns: names(c.keys) } : names(c.keys);
-    } else if (elt.Constraint) after.push({ add_constraint: { ...tableConstraint(elt.Constraint), table } });
+    } else if (elt.Constraint) after.push({ add_constraint: { table, ...tableConstraint(elt.Constraint) } });
     else no("LIKE has no equivalent");
   }
   const body: Record<string, unknown> = { table, columns };
@@ -248,12 +285,17 @@ function alterTable(s: N): Array<Record<string, unknown>> {
     switch (cmd.subtype) {
       case "AT_AddColumn": {
         const column = columnDef(cmd.def.ColumnDef, table);
-        if (column.primary_key) no("ADD COLUMN … PRIMARY KEY: add the column, then add_constraint primary_key");
+        if (column.primary_key)
+          no("ADD COLUMN … PRIMARY KEY: add the column, then add_constraint primary_key");
         if (column.identity || column.generated !== undefined) {
-          no("ADD COLUMN with identity / generated rewrites the table; add_column refuses it (create_table only)");
+          no(
+            "ADD COLUMN with identity / generated rewrites the table; add_column refuses it (create_table only)",
+          );
         }
         if (column.nullable === false && column.default === undefined) {
-          no("ADD COLUMN NOT NULL without a default needs 'up' (the value for existing rows), which SQL does not say");
+          no(
+            "ADD COLUMN NOT NULL without a default needs 'up' (the value for existing rows), which SQL does not say",
+          );
         }
         return { add_column: { table, column } };
       }
@@ -263,20 +305,27 @@ function alterTable(s: N): Array<Record<string, unknown>> {
         return { set_default: { table, column: cmd.name, default: cmd.def ? expr(cmd.def) : null } };
       case "AT_SetNotNull":
         // NULLs make SET NOT NULL fail; up = the column itself makes complete fail on them the same way.
-        return { set_not_null: { table, column: cmd.name, up: `"${cmd.name.replace(/"/g, '""')}"` } };
+        return { set_not_null: { table, column: cmd.name, up: sqlName(cmd.name) } };
       case "AT_DropNotNull":
-        return no("DROP NOT NULL needs 'down' (the old version's value when the new one writes NULL), which SQL does not say");
+        return no(
+          "DROP NOT NULL needs 'down' (the old version's value when the new one writes NULL), which SQL does not say",
+        );
       case "AT_AlterColumnType":
-        return no("ALTER COLUMN TYPE needs 'down' (the old value from the new one), which SQL does not say; write change_type");
+        return no(
+          "ALTER COLUMN TYPE needs 'down' (the old value from the new one), which SQL does not say; write change_type",
+        );
       case "AT_AddConstraint":
-        return { add_constraint: { ...tableConstraint(cmd.def.Constraint), table } };
+        return { add_constraint: { table, ...tableConstraint(cmd.def.Constraint) } };
       case "AT_DropConstraint":
         return { drop_constraint: { table, name: cmd.name } };
       case "AT_ReplicaIdentity": {
         const r = cmd.def.ReplicaIdentityStmt;
         const identity = { d: "default", f: "full", n: "nothing", i: "index" }[r.identity_type as string];
         if (!identity) no("unknown replica identity");
-        return { set_replica_identity: identity === "index" ? { table, identity, index: r.name } : { table, identity } };
+        return {
+          set_replica_identity:
+            identity === "index" ? { table, identity, index: r.name } : { table, identity },
+        };
       }
       default:
         return no(`${String(cmd.subtype).slice(3)} has no equivalent operation (use raw_sql)`);
@@ -287,7 +336,8 @@ function alterTable(s: N): Array<Record<string, unknown>> {
 function createIndex(s: N): Record<string, unknown> {
   if (!s.idxname) no("unnamed index: PostgreSQL would choose its name; name it");
   if (s.if_not_exists) no("IF NOT EXISTS: an operation always creates the index");
-  if (s.tableSpace || s.nulls_not_distinct || s.primary || s.isconstraint) no("TABLESPACE / NULLS NOT DISTINCT have no equivalent");
+  if (s.tableSpace || s.nulls_not_distinct || s.primary || s.isconstraint)
+    no("TABLESPACE / NULLS NOT DISTINCT have no equivalent");
   const columns = (s.indexParams as N[]).map(({ IndexElem: e }) => {
     if (e.name === undefined) no("expression index keys have no equivalent (columns only)");
     if (e.opclassopts?.length) no("operator class options have no equivalent");
@@ -308,7 +358,9 @@ function createIndex(s: N): Record<string, unknown> {
   const body: Record<string, unknown> = { name: s.idxname, table: relation(s.relation), columns };
   if (s.unique) body.unique = true;
   if (s.accessMethod && s.accessMethod !== "btree") body.method = s.accessMethod;
-  const include = (s.indexIncludingParams ?? []).map(({ IndexElem: e }: N) => e.name ?? no("expression in INCLUDE"));
+  const include = (s.indexIncludingParams ?? []).map(
+    ({ IndexElem: e }: N) => e.name ?? no("expression in INCLUDE"),
+  );
   if (include.length) body.include = include;
   if (s.options?.length) {
     const params: Record<string, unknown> = {};
@@ -432,7 +484,11 @@ export async function convertSql(text: string): Promise<ConvertResult> {
     pieces = split(text);
   } catch (err) {
     const at = (err as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition ?? 0;
-    result.unconverted.push({ line: lineOf(at), statement: text.trim(), reason: `cannot read the file: ${(err as Error).message}` });
+    result.unconverted.push({
+      line: lineOf(at),
+      statement: text.trim(),
+      reason: `cannot read the file: ${(err as Error).message}`,
+    });
     return result;
   }
   for (const raw of pieces) {
@@ -450,7 +506,10 @@ export async function convertSql(text: string): Promise<ConvertResult> {
     const stmts = (parsed.stmts ?? []) as N[];
     if (!stmts.length) continue;
     const stmt = stmts[0].stmt;
-    if (stmt.TransactionStmt && ["TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT"].includes(stmt.TransactionStmt.kind)) {
+    if (
+      stmt.TransactionStmt &&
+      ["TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT"].includes(stmt.TransactionStmt.kind)
+    ) {
       result.ignored.push({ line, statement });
       continue;
     }

@@ -219,7 +219,9 @@ export function create(def: AddColumn): Operation {
           "VALIDATION",
           `${where(s)}: an ${col.identity ? "identity" : "generated"} column can only be added by create_table: ` +
             "adding one to an existing table rewrites it under ACCESS EXCLUSIVE. Add a plain column with " +
-            (col.identity ? "a default such as nextval('a_sequence')" : "'up' (the trigger and the backfill fill it)") +
+            (col.identity
+              ? "a default such as nextval('a_sequence')"
+              : "'up' (the trigger and the backfill fill it)") +
             " instead",
         );
       }

@@ -47,8 +47,8 @@ import {
   createIndexConcurrently,
   dropIndexConcurrently,
   FkOptions,
-  fkClauses,
   finalColumn,
+  fkClauses,
   Name,
   Sql,
 } from "./common";
@@ -60,7 +60,10 @@ const Operator = z.string().regex(/^[-+*/<>=~!@#%^&|`?]+$/, "an operator such as
 
 const ExcludeElement = z
   .strictObject({ column: Name.optional(), expression: Sql.optional(), operator: Operator })
-  .refine((e) => (e.column === undefined) !== (e.expression === undefined), "give either column or expression");
+  .refine(
+    (e) => (e.column === undefined) !== (e.expression === undefined),
+    "give either column or expression",
+  );
 
 export const schema = z.discriminatedUnion("type", [
   z.strictObject({
@@ -146,7 +149,9 @@ export function create(def: AddConstraint): Operation {
   };
   const refCols = (ctx: OpContext) => refColumns.map((c) => finalColumn(ctx, refTable, c, label));
   const pkChecks = (ctx: OpContext) =>
-    def.type === "primary_key" ? cols(ctx).map((c) => ({ column: c, check: pkNotNullName(ctx.migrationId, c) })) : [];
+    def.type === "primary_key"
+      ? cols(ctx).map((c) => ({ column: c, check: pkNotNullName(ctx.migrationId, c) }))
+      : [];
   const buildIndex = (ctx: OpContext) => (c: PoolClient) =>
     createIndexConcurrently(
       c,
@@ -194,7 +199,12 @@ export function create(def: AddConstraint): Operation {
       }
     },
     async preflight(c, p) {
-      await refuseTakenName(c, p, { table, name: def.name, relation: indexed || def.type === "exclude", label });
+      await refuseTakenName(c, p, {
+        table,
+        name: def.name,
+        relation: indexed || def.type === "exclude",
+        label,
+      });
       if (def.type === "primary_key") {
         const other = await hasOtherPrimaryKey(c, p.schema, table, def.name);
         if (other) {
@@ -246,10 +256,13 @@ export function create(def: AddConstraint): Operation {
       if (def.type === "primary_key") {
         await ctx.step(`validate:${ctx.index}:add_constraint:not_null`, async (c) => {
           const other = await hasOtherPrimaryKey(c, ctx.schema, table, def.name);
-          if (other) throw new MigrationError("VALIDATION", `${label}: ${def.table} has primary key ${other}`);
+          if (other)
+            throw new MigrationError("VALIDATION", `${label}: ${def.table} has primary key ${other}`);
           for (const { check } of pkChecks(ctx)) {
             if (await constraintExists(c, ctx.schema, table, check)) {
-              await c.query(`ALTER TABLE ${qualified(ctx.schema, table)} VALIDATE CONSTRAINT ${ident(check)}`);
+              await c.query(
+                `ALTER TABLE ${qualified(ctx.schema, table)} VALIDATE CONSTRAINT ${ident(check)}`,
+              );
             }
           }
         });
@@ -275,7 +288,9 @@ export function create(def: AddConstraint): Operation {
         }
         if (!(await constraintExists(c, ctx.schema, table, def.name))) {
           const what = def.type === "primary_key" ? "PRIMARY KEY" : "UNIQUE";
-          await c.query(`ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} ${what} USING INDEX ${ident(def.name)}`);
+          await c.query(
+            `ALTER TABLE ${tbl} ADD CONSTRAINT ${ident(def.name)} ${what} USING INDEX ${ident(def.name)}`,
+          );
         }
       });
     },

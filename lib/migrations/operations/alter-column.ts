@@ -16,13 +16,7 @@
  */
 import { z } from "zod";
 import { ident } from "../sql";
-import {
-  cloneModel,
-  MigrationError,
-  type OpContext,
-  type Operation,
-  type SchemaModel,
-} from "../types";
+import { cloneModel, type OpContext, type Operation, type SchemaModel } from "../types";
 import * as addConstraint from "./add-constraint";
 import { checkName, fkName, Name, References, Sql, uniqueName } from "./common";
 import * as renameColumn from "./rename-column";
@@ -65,10 +59,13 @@ export const schema = z
     message: "'down' is required with 'type' or 'nullable: true' (the old column's value from the new row)",
     path: ["down"],
   })
-  .refine((d) => d.type !== undefined || d.nullable !== undefined || (d.up === undefined && d.down === undefined), {
-    message: "'up' and 'down' only go with 'type' or 'nullable'",
-    path: ["up"],
-  });
+  .refine(
+    (d) => d.type !== undefined || d.nullable !== undefined || (d.up === undefined && d.down === undefined),
+    {
+      message: "'up' and 'down' only go with 'type' or 'nullable'",
+      path: ["up"],
+    },
+  );
 export type AlterColumn = z.infer<typeof schema>;
 
 /** The one-change operations this alter_column is made of, in the order they run. */
@@ -112,7 +109,12 @@ function parts(def: AlterColumn): Operation[] {
   }
   if (def.check !== undefined) {
     out.push(
-      addConstraint.create({ type: "check", table: def.table, name: checkName(def.table, final), check: def.check }),
+      addConstraint.create({
+        type: "check",
+        table: def.table,
+        name: checkName(def.table, final),
+        check: def.check,
+      }),
     );
   }
   if (def.references) {
@@ -152,8 +154,7 @@ export function create(def: AlterColumn): Operation {
   const shadow = ops.find((op) => op.shadows);
   return {
     kind,
-    describe: () =>
-      `alter column ${def.table}.${def.column}: ${ops.map((op) => op.describe()).join("; ")}`,
+    describe: () => `alter column ${def.table}.${def.column}: ${ops.map((op) => op.describe()).join("; ")}`,
     applyToModel(model) {
       models = [cloneModel(model)];
       for (const op of ops) {

@@ -25,7 +25,10 @@ export const kind = "create_index";
 /** An operator class or collation name, possibly schema-qualified; quoted part by part. */
 const QualifiedName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, "a name such as text_pattern_ops or pg_catalog.C");
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/,
+    "a name such as text_pattern_ops or pg_catalog.C",
+  );
 
 /** A key column: its name, or its name with an operator class, collation, sort order and NULLS order. */
 export const IndexColumn = z.union([

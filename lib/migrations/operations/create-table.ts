@@ -20,10 +20,7 @@ export const schema = z.strictObject({
    * one column): `[a, b]`, or `{ name, columns }` to name its constraint.
    */
   primary_key: z
-    .union([
-      z.array(Name).min(1),
-      z.strictObject({ name: Name.optional(), columns: z.array(Name).min(1) }),
-    ])
+    .union([z.array(Name).min(1), z.strictObject({ name: Name.optional(), columns: z.array(Name).min(1) })])
     .optional(),
 });
 export type CreateTable = z.infer<typeof schema>;

@@ -14,10 +14,10 @@ import * as dropNotNull from "./drop-not-null";
 import * as dropTable from "./drop-table";
 import * as rawSql from "./raw-sql";
 import * as renameColumn from "./rename-column";
-import * as renameTable from "./rename-table";
-import * as setDefault from "./set-default";
 import * as renameConstraint from "./rename-constraint";
+import * as renameTable from "./rename-table";
 import * as setComment from "./set-comment";
+import * as setDefault from "./set-default";
 import * as setNotNull from "./set-not-null";
 import * as setReplicaIdentity from "./set-replica-identity";
 

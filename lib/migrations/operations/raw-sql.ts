@@ -19,7 +19,10 @@ import type { OpContext, Operation } from "../types";
 export const kind = "raw_sql";
 export const schema = z
   .strictObject({
-    start: z.string().min(1, "raw_sql must say what start does (or leave start out for SQL that runs only at complete)").optional(),
+    start: z
+      .string()
+      .min(1, "raw_sql must say what start does (or leave start out for SQL that runs only at complete)")
+      .optional(),
     complete: z.string().optional(),
     rollback: z.string().optional(),
     transaction: z.boolean().default(true),

@@ -37,7 +37,8 @@ export function create(def: SetDefault): Operation {
           ?.columns.find((x) => x.physical === physical)?.name;
         let column: string | undefined;
         for (const candidate of [physical, named]) {
-          if (!column && candidate && (await columnExists(c, ctx.schema, table, candidate))) column = candidate;
+          if (!column && candidate && (await columnExists(c, ctx.schema, table, candidate)))
+            column = candidate;
         }
         if (!column) return;
         const tbl = qualified(ctx.schema, table);

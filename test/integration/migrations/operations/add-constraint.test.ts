@@ -187,8 +187,9 @@ describeOperation("add_constraint", [
     ],
     old: async (c) => {
       // Enforced for both versions from start; after a rollback, gone.
-      const active = (await c.query("SELECT to_regclass('public.products_one_name_per_category') IS NOT NULL AS a"))
-        .rows[0].a;
+      const active = (
+        await c.query("SELECT to_regclass('public.products_one_name_per_category') IS NOT NULL AS a")
+      ).rows[0].a;
       const insert = c.query("INSERT INTO products (name, category_id) VALUES ('HAMMER', 1) RETURNING id");
       if (active) {
         await expect(insert).rejects.toThrow(/exclusion/);
@@ -204,10 +205,14 @@ describeOperation("add_constraint", [
       await c.query("DELETE FROM products WHERE id = $1", [r.rows[0].id]);
     },
     afterRollback: async (a) => {
-      expect((await a.query("SELECT to_regclass('public.products_one_name_per_category') AS i")).rows[0].i).toBeNull();
+      expect(
+        (await a.query("SELECT to_regclass('public.products_one_name_per_category') AS i")).rows[0].i,
+      ).toBeNull();
     },
     afterComplete: async (a) => {
-      const r = await a.query("SELECT contype FROM pg_constraint WHERE conname = 'products_one_name_per_category'");
+      const r = await a.query(
+        "SELECT contype FROM pg_constraint WHERE conname = 'products_one_name_per_category'",
+      );
       expect(r.rows).toEqual([{ contype: "x" }]);
     },
   },

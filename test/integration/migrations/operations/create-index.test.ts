@@ -53,12 +53,14 @@ describeOperation("create_index", [
       );
     },
     afterRollback: async (a) => {
-      expect((await a.query("SELECT to_regclass('public.products_name_pattern_idx') AS i")).rows[0].i).toBeNull();
+      expect(
+        (await a.query("SELECT to_regclass('public.products_name_pattern_idx') AS i")).rows[0].i,
+      ).toBeNull();
       expect((await a.query("SELECT to_regclass('public.products_sku_uidx') AS i")).rows[0].i).toBeNull();
     },
     afterComplete: async (a) => {
       expect(await indexdef(a, "products_name_pattern_idx")).toBe(
-        'CREATE INDEX products_name_pattern_idx ON public.products USING btree (name COLLATE "C" text_pattern_ops DESC NULLS LAST, price NULLS FIRST) INCLUDE (sku) WITH (fillfactor=\'70\', deduplicate_items=\'false\') WHERE (price > (0)::numeric)',
+        "CREATE INDEX products_name_pattern_idx ON public.products USING btree (name COLLATE \"C\" text_pattern_ops DESC NULLS LAST, price NULLS FIRST) INCLUDE (sku) WITH (fillfactor='70', deduplicate_items='false') WHERE (price > (0)::numeric)",
       );
       expect(await indexdef(a, "products_sku_uidx")).toMatch(/UNIQUE INDEX .*\(sku\) INCLUDE \(name\)/);
     },

@@ -61,7 +61,9 @@ describeOperation("create_table", [
       await expect(c.query("INSERT INTO invoices (id, year, net) VALUES (1, 2026, 1)")).rejects.toThrow(
         /non-DEFAULT value into column "id"/,
       );
-      await expect(c.query("UPDATE invoices SET gross = 0")).rejects.toThrow(/can only be updated to DEFAULT/);
+      await expect(c.query("UPDATE invoices SET gross = 0")).rejects.toThrow(
+        /can only be updated to DEFAULT/,
+      );
     },
     afterComplete: async (a) => {
       const pk = await a.query(

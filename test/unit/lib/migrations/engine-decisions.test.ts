@@ -111,9 +111,9 @@ describe("issue-18 operations against the model", () => {
       { name: "n", type: "bigint", identity: { generated: "always" } },
       { name: "n", type: "int", generated: "length(title)" },
     ]) {
-      expect(() => prepare({ name: "02_x", operations: [{ add_column: { table: "posts", column } }] }, BASE)).toThrow(
-        /can only be added by create_table: adding one to an existing table rewrites it/,
-      );
+      expect(() =>
+        prepare({ name: "02_x", operations: [{ add_column: { table: "posts", column } }] }, BASE),
+      ).toThrow(/can only be added by create_table: adding one to an existing table rewrites it/);
     }
   });
 

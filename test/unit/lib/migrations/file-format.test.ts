@@ -96,9 +96,10 @@ describe("migration files", () => {
   });
 
   it("accepts raw SQL with only complete, and refuses a rollback without start", () => {
-    expect(parseMigrationText("operations:\n  - raw_sql:\n      complete: DROP TABLE legacy\n", "m/0002_x.yaml").operations).toEqual([
-      { raw_sql: { complete: "DROP TABLE legacy", transaction: true } },
-    ]);
+    expect(
+      parseMigrationText("operations:\n  - raw_sql:\n      complete: DROP TABLE legacy\n", "m/0002_x.yaml")
+        .operations,
+    ).toEqual([{ raw_sql: { complete: "DROP TABLE legacy", transaction: true } }]);
     const found = issues("operations:\n  - raw_sql:\n      complete: DROP TABLE legacy\n      rollback: x\n");
     expect(found.map((x) => x.path)).toEqual(["operations.0.raw_sql.rollback"]);
     expect(issues("operations:\n  - raw_sql:\n      transaction: false\n").map((x) => x.path)).toEqual([
