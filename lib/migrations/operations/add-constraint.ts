@@ -32,7 +32,7 @@
  */
 import type { PoolClient } from "pg";
 import { z } from "zod";
-import { constraintExists } from "../catalog";
+import { constraintExists, tableExists } from "../catalog";
 import { bindingsAt, withLogicalNames } from "../logical-names";
 import { ident, pgName, qualified } from "../sql";
 import {
@@ -302,6 +302,8 @@ export function create(def: AddConstraint): Operation {
         if (def.type === "unique") return;
       }
       await ctx.step(`rollback:${ctx.index}:add_constraint${indexed ? ":not_null" : ""}`, async (c) => {
+        // A start that stopped early may not have created the table (an earlier create_table).
+        if (!(await tableExists(c, ctx.schema, table))) return;
         const tbl = qualified(ctx.schema, table);
         for (const { check } of pkChecks(ctx)) {
           await c.query(`ALTER TABLE ${tbl} DROP CONSTRAINT IF EXISTS ${ident(check)}`);
