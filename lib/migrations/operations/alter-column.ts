@@ -43,12 +43,30 @@ export const schema = z
     references: References.optional(),
     comment: z.string().nullable().optional(),
     lossless: z.boolean().optional(),
+    /** Accepted only to refuse them with the reason (below), rather than as unknown keys. */
+    identity: z.unknown().optional(),
+    generated: z.unknown().optional(),
+  })
+  .refine((d) => d.identity === undefined && d.generated === undefined, {
+    message:
+      "an existing column cannot become identity or generated here: PostgreSQL fills or recomputes every row, " +
+      "rewriting or scanning the table under ACCESS EXCLUSIVE; declare it in create_table, or add a new column " +
+      "with a default (nextval) or 'up' and drop the old one",
   })
   .refine(
     (d) =>
-      [d.name, d.type, d.nullable, d.default, d.unique, d.check, d.references, d.comment].some(
-        (x) => x !== undefined,
-      ),
+      [
+        d.name,
+        d.type,
+        d.nullable,
+        d.default,
+        d.unique,
+        d.check,
+        d.references,
+        d.comment,
+        d.identity,
+        d.generated,
+      ].some((x) => x !== undefined),
     "alter_column needs at least one change (name, type, nullable, default, unique, check, references, comment)",
   )
   .refine((d) => d.up !== undefined || (d.type === undefined && d.nullable !== false), {

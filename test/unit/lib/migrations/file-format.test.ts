@@ -113,7 +113,8 @@ describe("migration files", () => {
         "operations:\n  - alter_column: { table: t, column: c, type: bigint }\n" +
           "  - alter_column: { table: t, column: d }\n" +
           "  - set_replica_identity: { table: t, identity: index }\n" +
-          "  - add_constraint: { type: exclude, table: t, name: x, elements: [{ column: a, operator: '= 1; DROP' }] }\n",
+          "  - add_constraint: { type: exclude, table: t, name: x, elements: [{ column: a, operator: '= 1; DROP' }] }\n" +
+          "  - alter_column: { table: t, column: c, generated: 'a * 2' }\n",
       ).map((x) => x.path),
     ).toEqual([
       "operations.0.alter_column.up",
@@ -121,6 +122,7 @@ describe("migration files", () => {
       "operations.1.alter_column",
       "operations.2.set_replica_identity.index",
       "operations.3.add_constraint.elements.0.operator",
+      "operations.4.alter_column",
     ]);
     expect(
       parseMigrationText(
