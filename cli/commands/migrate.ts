@@ -10,6 +10,9 @@
 //   complete  contracts the active (or named) migration; old version gone.
 //   rollback  rolls back the active (or named) migration; new data put aside.
 //   purge     drops put-aside data older than --older-than.
+//   convert   prints the operations (YAML) for the DDL of a .sql file that has
+//             an exact equivalent, and lists with line numbers the statements
+//             that have none (exit 1 when any). Needs no database.
 //
 // Exit codes: 0 success, 1 a migration command failed (or verify failed),
 // 2 usage or migration-file errors. What runs: cli/actions/migrate.ts, loaded
@@ -96,6 +99,17 @@ export function registerMigrateCommand(program: Command, ctx: CliContext = defau
       .description("drop data put aside by rollbacks, once older than the retention period")
       .option("--older-than <duration>", "retention period", "7d"),
   ).action((opts: MigrateOptions) => run("purge", opts));
+
+  migrate
+    .command("convert <file>")
+    .description(
+      "print the operations (YAML) for a .sql file's DDL; list the statements with no equivalent (exit 1 if any)",
+    )
+    .option("--json", "print operations, unconverted statements and ignored ones as JSON")
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const actions = await import("../actions/migrate-convert");
+      await actions.convert(ctx, file, opts);
+    });
 
   return migrate;
 }

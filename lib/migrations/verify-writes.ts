@@ -57,17 +57,31 @@ async function writeBoth(
   const kOld = names(oldT);
   const kNew = names(newT);
   if (kNew.some((x) => !x) || kOld.some((x) => !x)) return undefined;
-  const write = (schema: string, table: string, cols: Array<string | undefined>) =>
+  // An identity ALWAYS or generated column can only be "updated" to DEFAULT:
+  // write back the first key column that can be written, else any column both versions see.
+  const writable = await c.query<{ name: string }>(
+    `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0
+        AND NOT attisdropped AND attidentity <> 'a' AND attgenerated = '' ORDER BY attnum`,
+    [qualified(args.schema, newT.physical)],
+  );
+  const canWrite = new Set(writable.rows.map((r) => r.name));
+  const target =
+    key.map((k) => k.name).find((k) => canWrite.has(k)) ??
+    newT.columns.find((x) => canWrite.has(x.physical) && oldT.columns.some((o) => o.physical === x.physical))
+      ?.physical;
+  if (!target) return undefined;
+  const setTarget = (m: TableModel) => m.columns.find((x) => x.physical === target)!.name;
+  const write = (schema: string, table: string, cols: Array<string | undefined>, set: string) =>
     c.query(
-      `UPDATE ${qualified(schema, table)} SET ${ident(cols[0]!)} = ${ident(cols[0]!)} WHERE ${cols
+      `UPDATE ${qualified(schema, table)} SET ${ident(set)} = ${ident(set)} WHERE ${cols
         .map((k, j) => `${ident(k!)}::text = $${j + 1}`)
         .join(" AND ")}`,
       vals,
     );
   await c.query("SAVEPOINT probe");
   try {
-    const a = await write(args.oldSchema, oldT.name, kOld);
-    const b = await write(args.newSchema, newT.name, kNew);
+    const a = await write(args.oldSchema, oldT.name, kOld, setTarget(oldT));
+    const b = await write(args.newSchema, newT.name, kNew, setTarget(newT));
     return a.rowCount === 1 && b.rowCount === 1
       ? ""
       : "row written through one version is not visible through the other";

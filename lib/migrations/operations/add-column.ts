@@ -213,6 +213,18 @@ export function create(def: AddColumn): Operation {
       if (t.columns.some((c) => c.name === col.name)) {
         throw new MigrationError("VALIDATION", `${where(s)}: column already exists`);
       }
+      if (col.identity || col.generated !== undefined) {
+        // Both fill every existing row, which PostgreSQL does by rewriting the table under ACCESS EXCLUSIVE.
+        throw new MigrationError(
+          "VALIDATION",
+          `${where(s)}: an ${col.identity ? "identity" : "generated"} column can only be added by create_table: ` +
+            "adding one to an existing table rewrites it under ACCESS EXCLUSIVE. Add a plain column with " +
+            (col.identity
+              ? "a default such as nextval('a_sequence')"
+              : "'up' (the trigger and the backfill fill it)") +
+            " instead",
+        );
+      }
       if (!col.nullable && col.default === undefined && !col.up) {
         throw new MigrationError(
           "VALIDATION",

@@ -13,11 +13,43 @@ export const Name = z
 
 export const Sql = z.string().min(1, "must not be empty");
 
-export const References = z.strictObject({
-  table: Name,
-  column: Name,
-  on_delete: z.enum(["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]).optional(),
-});
+export const FkAction = z.enum(["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]);
+
+/** What a foreign key does besides pointing at its target (shared by `references` and add_constraint). */
+export const FkOptions = {
+  on_delete: FkAction.optional(),
+  on_update: FkAction.optional(),
+  /** `full`: a row with some key columns NULL and others not is refused (default `simple`). */
+  match: z.enum(["simple", "full"]).optional(),
+  deferrable: z.boolean().optional(),
+  /** Only with `deferrable: true`: checked at commit unless SET CONSTRAINTS says otherwise. */
+  initially_deferred: z.boolean().optional(),
+};
+
+export const References = z
+  .strictObject({ table: Name, column: Name, ...FkOptions })
+  .refine((r) => !r.initially_deferred || r.deferrable, {
+    message: "initially_deferred needs deferrable: true",
+    path: ["initially_deferred"],
+  });
+
+/** `MATCH FULL ON DELETE … ON UPDATE … DEFERRABLE …`: the clauses after REFERENCES t (c). */
+export function fkClauses(o: {
+  on_delete?: string;
+  on_update?: string;
+  match?: "simple" | "full";
+  deferrable?: boolean;
+  initially_deferred?: boolean;
+}): string {
+  return [
+    o.match === "full" ? "MATCH FULL" : "",
+    o.on_delete ? `ON DELETE ${o.on_delete}` : "",
+    o.on_update ? `ON UPDATE ${o.on_update}` : "",
+    o.deferrable ? `DEFERRABLE INITIALLY ${o.initially_deferred ? "DEFERRED" : "IMMEDIATE"}` : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
+}
 
 export const ColumnDef = z.strictObject({
   name: Name,
@@ -28,8 +60,40 @@ export const ColumnDef = z.strictObject({
   unique: z.boolean().default(false),
   references: References.optional(),
   check: Sql.optional(),
+  /** GENERATED … AS IDENTITY (create_table only: adding one to a table fills every row). */
+  identity: z
+    .strictObject({
+      generated: z.enum(["always", "by_default"]).default("by_default"),
+      start: z.number().int().optional(),
+      increment: z.number().int().optional(),
+    })
+    .optional(),
+  /** GENERATED ALWAYS AS (expression) STORED (create_table only: adding one rewrites the table). */
+  generated: Sql.optional(),
 });
 export type ColumnDef = z.infer<typeof ColumnDef>;
+
+/** `GENERATED …` of a column definition, or "". */
+export function generatedSql(c: Pick<ColumnDef, "identity" | "generated">): string {
+  if (c.generated !== undefined) return `GENERATED ALWAYS AS (${c.generated}) STORED`;
+  if (!c.identity) return "";
+  const { generated, start, increment } = c.identity;
+  const options = [
+    start !== undefined ? `START WITH ${start}` : "",
+    increment !== undefined ? `INCREMENT BY ${increment}` : "",
+  ].filter(Boolean);
+  return `GENERATED ${generated === "always" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY${options.length ? ` (${options.join(" ")})` : ""}`;
+}
+
+/** What a column definition may not combine with identity / generated (PostgreSQL refuses it, less clearly). */
+export function refuseGeneratedConflicts(c: ColumnDef, where: string): void {
+  if (c.identity && c.generated !== undefined) {
+    throw new MigrationError("VALIDATION", `${where}: a column is either identity or generated, not both`);
+  }
+  if ((c.identity || c.generated !== undefined) && c.default !== undefined) {
+    throw new MigrationError("VALIDATION", `${where}: an identity or generated column has no default`);
+  }
+}
 
 export function uniqueName(table: string, column: string): string {
   return pgName(`${table}_${column}_key`);
@@ -67,7 +131,8 @@ export function referencesSql(
   const t = findTable(model, ref.table, op);
   const col = t.columns.find((c) => c.name === ref.column);
   const physical = col?.physical ?? ref.column;
-  return `REFERENCES ${qualified(schema, t.physical)} (${ident(physical)})${ref.on_delete ? ` ON DELETE ${ref.on_delete}` : ""}`;
+  const clauses = fkClauses(ref);
+  return `REFERENCES ${qualified(schema, t.physical)} (${ident(physical)})${clauses ? ` ${clauses}` : ""}`;
 }
 
 export async function dropIndexConcurrently(c: PoolClient, schema: string, name: string): Promise<void> {

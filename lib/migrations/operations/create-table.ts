@@ -8,19 +8,25 @@ import { z } from "zod";
 import { tableExists } from "../catalog";
 import { asideName, ident, qualified } from "../sql";
 import { MigrationError, type OpContext, type Operation, type SchemaModel } from "../types";
-import { ColumnDef, Name, referencesSql } from "./common";
+import { ColumnDef, generatedSql, Name, referencesSql, refuseGeneratedConflicts } from "./common";
 
 export const kind = "create_table";
 
 export const schema = z.strictObject({
   table: Name,
   columns: z.array(ColumnDef).min(1, "a table needs at least one column"),
-  /** Composite primary key (instead of `primary_key: true` on one column). */
-  primary_key: z.array(Name).min(1).optional(),
+  /**
+   * Primary key over one or more columns (instead of `primary_key: true` on
+   * one column): `[a, b]`, or `{ name, columns }` to name its constraint.
+   */
+  primary_key: z
+    .union([z.array(Name).min(1), z.strictObject({ name: Name.optional(), columns: z.array(Name).min(1) })])
+    .optional(),
 });
 export type CreateTable = z.infer<typeof schema>;
 
 export function create(def: CreateTable): Operation {
+  const pk = Array.isArray(def.primary_key) ? { columns: def.primary_key, name: undefined } : def.primary_key;
   const columnSql = (ctx: OpContext, model: SchemaModel) =>
     def.columns
       .map((c) =>
@@ -29,6 +35,7 @@ export function create(def: CreateTable): Operation {
           c.type,
           c.nullable && !c.primary_key ? "" : "NOT NULL",
           c.default !== undefined ? `DEFAULT ${c.default}` : "",
+          generatedSql(c),
           c.primary_key ? "PRIMARY KEY" : "",
           c.unique ? "UNIQUE" : "",
           c.references ? referencesSql(ctx.schema, model, c.references, `create_table ${def.table}`) : "",
@@ -37,7 +44,13 @@ export function create(def: CreateTable): Operation {
           .filter(Boolean)
           .join(" "),
       )
-      .concat(def.primary_key ? [`PRIMARY KEY (${def.primary_key.map(ident).join(", ")})`] : [])
+      .concat(
+        pk
+          ? [
+              `${pk.name ? `CONSTRAINT ${ident(pk.name)} ` : ""}PRIMARY KEY (${pk.columns.map(ident).join(", ")})`,
+            ]
+          : [],
+      )
       .join(",\n  ");
 
   return {
@@ -52,15 +65,16 @@ export function create(def: CreateTable): Operation {
         if (names.has(c.name))
           throw new MigrationError("VALIDATION", `create_table ${def.table}: column '${c.name}' twice`);
         names.add(c.name);
+        refuseGeneratedConflicts(c, `create_table ${def.table} column ${c.name}`);
       }
-      for (const k of def.primary_key ?? []) {
+      for (const k of pk?.columns ?? []) {
         if (!names.has(k))
           throw new MigrationError(
             "VALIDATION",
             `create_table ${def.table}: primary_key names unknown column '${k}'`,
           );
       }
-      if (def.primary_key && def.columns.some((c) => c.primary_key)) {
+      if (pk && def.columns.some((c) => c.primary_key)) {
         throw new MigrationError(
           "VALIDATION",
           `create_table ${def.table}: use either primary_key on the table or on one column`,

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Operation } from "../types";
 import * as addColumn from "./add-column";
 import * as addConstraint from "./add-constraint";
+import * as alterColumn from "./alter-column";
 import * as changeType from "./change-type";
 import * as createIndex from "./create-index";
 import * as createTable from "./create-table";
@@ -13,9 +14,12 @@ import * as dropNotNull from "./drop-not-null";
 import * as dropTable from "./drop-table";
 import * as rawSql from "./raw-sql";
 import * as renameColumn from "./rename-column";
+import * as renameConstraint from "./rename-constraint";
 import * as renameTable from "./rename-table";
+import * as setComment from "./set-comment";
 import * as setDefault from "./set-default";
 import * as setNotNull from "./set-not-null";
+import * as setReplicaIdentity from "./set-replica-identity";
 
 interface OperationModule {
   kind: string;
@@ -40,6 +44,10 @@ const modules: OperationModule[] = [
   dropIndex,
   setDefault,
   rawSql,
+  setComment,
+  renameConstraint,
+  setReplicaIdentity,
+  alterColumn,
 ];
 
 export const OPERATIONS: ReadonlyMap<string, OperationModule> = new Map(modules.map((m) => [m.kind, m]));

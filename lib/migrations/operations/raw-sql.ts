@@ -5,18 +5,52 @@
  * start appear in the new version's views. `transaction: false` is for
  * statements such as CREATE INDEX CONCURRENTLY (then the SQL must be
  * idempotent, since a crash can land between its effect and the record).
+ *
+ * With `start`, all three must be stated (an empty string says "nothing"
+ * on purpose). Without it, `complete` alone: SQL that only belongs to the
+ * contract (dropping what the old version needed, a final cleanup), which
+ * runs after every earlier operation's complete step in the migration's
+ * order and has nothing to roll back, since nothing ran before complete.
  */
 import { z } from "zod";
 import { ident } from "../sql";
 import type { OpContext, Operation } from "../types";
 
 export const kind = "raw_sql";
-export const schema = z.strictObject({
-  start: z.string().min(1, "raw_sql must say what start does"),
-  complete: z.string(),
-  rollback: z.string(),
-  transaction: z.boolean().default(true),
-});
+export const schema = z
+  .strictObject({
+    start: z
+      .string()
+      .min(1, "raw_sql must say what start does (or leave start out for SQL that runs only at complete)")
+      .optional(),
+    complete: z.string().optional(),
+    rollback: z.string().optional(),
+    transaction: z.boolean().default(true),
+  })
+  .superRefine((d, ctx) => {
+    if (d.start !== undefined) {
+      for (const key of ["complete", "rollback"] as const) {
+        if (d[key] === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `raw_sql with start must say what ${key} does ('' for nothing)`,
+          });
+        }
+      }
+      return;
+    }
+    if (!d.complete?.trim()) {
+      ctx.addIssue({ code: "custom", path: ["complete"], message: "raw_sql needs start or complete" });
+    }
+    if (d.rollback !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rollback"],
+        message: "rollback undoes start; raw_sql without start has nothing to roll back",
+      });
+    }
+  });
 export type RawSql = z.infer<typeof schema>;
 
 export function create(def: RawSql): Operation {
@@ -41,13 +75,14 @@ export function create(def: RawSql): Operation {
   };
   return {
     kind,
-    describe: () => `raw SQL: ${def.start.trim().split("\n")[0]?.slice(0, 60)}`,
+    describe: () =>
+      `raw SQL${def.start === undefined ? " at complete" : ""}: ${(def.start ?? def.complete ?? "").trim().split("\n")[0]?.slice(0, 60)}`,
     applyToModel() {},
-    start: (ctx) => run(ctx, "start", def.start),
-    complete: (ctx) => run(ctx, "complete", def.complete),
+    start: (ctx) => run(ctx, "start", def.start ?? ""),
+    complete: (ctx) => run(ctx, "complete", def.complete ?? ""),
     // The rollback SQL undoes the start SQL, so it only runs if start ran (a crash may have come first).
     rollback: async (ctx) => {
-      if (ctx.isDone(`start:${ctx.index}:raw_sql`)) await run(ctx, "rollback", def.rollback);
+      if (ctx.isDone(`start:${ctx.index}:raw_sql`)) await run(ctx, "rollback", def.rollback ?? "");
     },
   };
 }

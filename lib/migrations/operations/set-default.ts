@@ -30,12 +30,22 @@ export function create(def: SetDefault): Operation {
     async start() {},
     async complete(ctx) {
       await ctx.step(`complete:${ctx.index}:set_default`, async (c) => {
-        if (!(await columnExists(c, ctx.schema, table, physical))) return;
+        // An earlier operation's complete may have renamed the column (rename_column
+        // or alter_column before this one): then it carries its final name.
+        const named = ctx.final.tables
+          .find((t) => t.physical === table)
+          ?.columns.find((x) => x.physical === physical)?.name;
+        let column: string | undefined;
+        for (const candidate of [physical, named]) {
+          if (!column && candidate && (await columnExists(c, ctx.schema, table, candidate)))
+            column = candidate;
+        }
+        if (!column) return;
         const tbl = qualified(ctx.schema, table);
         await c.query(
           def.default === null
-            ? `ALTER TABLE ${tbl} ALTER COLUMN ${ident(physical)} DROP DEFAULT`
-            : `ALTER TABLE ${tbl} ALTER COLUMN ${ident(physical)} SET DEFAULT ${def.default}`,
+            ? `ALTER TABLE ${tbl} ALTER COLUMN ${ident(column)} DROP DEFAULT`
+            : `ALTER TABLE ${tbl} ALTER COLUMN ${ident(column)} SET DEFAULT ${def.default}`,
         );
       });
     },

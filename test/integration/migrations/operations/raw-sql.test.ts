@@ -26,4 +26,29 @@ describeOperation("raw_sql", [
       );
     },
   },
+  {
+    name: "raw_sql with only complete",
+    operations: [
+      { add_column: { table: "products", column: { name: "legacy_code", type: "text" } } },
+      { raw_sql: { complete: "UPDATE products SET legacy_code = 'L-' || id WHERE legacy_code IS NULL" } },
+    ],
+    new: async (c) => {
+      await c.query("INSERT INTO products (name) VALUES ('New')");
+    },
+    afterCompleteNew: async (c) => {
+      const r = await c.query("SELECT count(*)::int AS n FROM products WHERE legacy_code IS NULL");
+      expect(r.rows[0].n).toBe(0);
+    },
+    afterRollback: async (a) => {
+      // Nothing ran: the added column went aside untouched by the complete-only SQL.
+      const r = await a.query(
+        "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'legacy_code'",
+      );
+      expect(r.rows[0].n).toBe(0);
+    },
+    afterComplete: async (a) => {
+      const r = await a.query("SELECT legacy_code FROM public.products WHERE id = 1");
+      expect(r.rows[0].legacy_code).toBe("L-1");
+    },
+  },
 ]);

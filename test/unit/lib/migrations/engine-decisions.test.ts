@@ -104,3 +104,54 @@ describe("what status advises", () => {
     expect(next("rolled_back", null, false)).toBe("");
   });
 });
+
+describe("issue-18 operations against the model", () => {
+  it("refuses identity and generated columns on an existing table, saying why", () => {
+    for (const column of [
+      { name: "n", type: "bigint", identity: { generated: "always" } },
+      { name: "n", type: "int", generated: "length(title)" },
+    ]) {
+      expect(() =>
+        prepare({ name: "02_x", operations: [{ add_column: { table: "posts", column } }] }, BASE),
+      ).toThrow(/can only be added by create_table: adding one to an existing table rewrites it/);
+    }
+  });
+
+  it("alter_column counts as one change to its column", () => {
+    expect(() =>
+      prepare(
+        {
+          name: "02_x",
+          operations: [
+            { alter_column: { table: "posts", column: "title", nullable: false, up: "COALESCE(title, '')" } },
+            { rename_column: { table: "posts", from: "title", to: "headline" } },
+          ],
+        },
+        BASE,
+      ),
+    ).toThrow(/one change per column/);
+    const p = prepare(
+      {
+        name: "02_x",
+        operations: [
+          {
+            alter_column: {
+              table: "posts",
+              column: "title",
+              name: "headline",
+              type: "varchar(80)",
+              up: "left(title, 80)",
+              down: "headline",
+              check: "headline <> ''",
+            },
+          },
+        ],
+      },
+      BASE,
+    );
+    expect(p.models[1]!.tables[0]!.columns.find((c) => c.name === "headline")).toEqual({
+      name: "headline",
+      physical: "_ss_new_title",
+    });
+  });
+});

@@ -95,6 +95,47 @@ describe("migration files", () => {
     ]);
   });
 
+  it("accepts raw SQL with only complete, and refuses a rollback without start", () => {
+    expect(
+      parseMigrationText("operations:\n  - raw_sql:\n      complete: DROP TABLE legacy\n", "m/0002_x.yaml")
+        .operations,
+    ).toEqual([{ raw_sql: { complete: "DROP TABLE legacy", transaction: true } }]);
+    const found = issues("operations:\n  - raw_sql:\n      complete: DROP TABLE legacy\n      rollback: x\n");
+    expect(found.map((x) => x.path)).toEqual(["operations.0.raw_sql.rollback"]);
+    expect(issues("operations:\n  - raw_sql:\n      transaction: false\n").map((x) => x.path)).toEqual([
+      "operations.0.raw_sql.complete",
+    ]);
+  });
+
+  it("validates the issue-18 operations' definitions", () => {
+    expect(
+      issues(
+        "operations:\n  - alter_column: { table: t, column: c, type: bigint }\n" +
+          "  - alter_column: { table: t, column: d }\n" +
+          "  - set_replica_identity: { table: t, identity: index }\n" +
+          "  - add_constraint: { type: exclude, table: t, name: x, elements: [{ column: a, operator: '= 1; DROP' }] }\n" +
+          "  - alter_column: { table: t, column: c, generated: 'a * 2' }\n",
+      ).map((x) => x.path),
+    ).toEqual([
+      "operations.0.alter_column.up",
+      "operations.0.alter_column.down",
+      "operations.1.alter_column",
+      "operations.2.set_replica_identity.index",
+      "operations.3.add_constraint.elements.0.operator",
+      "operations.4.alter_column",
+    ]);
+    expect(
+      parseMigrationText(
+        "operations:\n  - set_comment: { table: t, column: c, comment: null }\n" +
+          "  - rename_constraint: { table: t, from: a, to: b }\n" +
+          "  - alter_column: { table: t, column: c, nullable: false, up: 'COALESCE(c, 0)', default: '0', unique: true }\n" +
+          "  - create_index: { name: i, table: t, columns: [a, { name: b, opclass: text_pattern_ops, sort: desc, nulls: last }], include: [c], storage_parameters: { fillfactor: 70 } }\n" +
+          "  - create_table: { table: n, columns: [{ name: id, type: bigint, identity: { generated: always } }], primary_key: { name: n_pk, columns: [id] } }\n",
+        "m/0002_x.yaml",
+      ).operations,
+    ).toHaveLength(5);
+  });
+
   it("loads a folder in file-name order and refuses duplicate names", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssmig-"));
     fs.writeFileSync(path.join(dir, "0002_b.yaml"), "operations:\n  - drop_table: { table: b }\n");
