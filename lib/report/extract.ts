@@ -67,7 +67,9 @@ const ResultSchema = z.object({
   deploymentId: z.string().optional(),
   outcome: z.string(),
   reason: z.string().nullable().default(null),
-  compensations: z.array(z.object({ name: z.string(), status: z.string(), attempts: z.number() })).default([]),
+  compensations: z
+    .array(z.object({ name: z.string(), status: z.string(), attempts: z.number() }))
+    .default([]),
   decisions: z.array(DecisionRecordSchema).default([]),
 });
 
@@ -112,7 +114,7 @@ const parse = <T>(schema: z.ZodType<T>, v: unknown): T | null => {
 /** The history with lookups: activities by schedule, workflow time around an event. */
 class Timeline {
   readonly activities: Activity[] = [];
-  private readonly taskStarts: number[][] = [];
+  private readonly taskStarts: Array<[id: number, atMs: number]> = [];
 
   constructor(readonly events: readonly HistoryEvent[]) {
     const byId = new Map<number, Activity>();
@@ -187,7 +189,12 @@ function weightsOf(t: Timeline, startedAtMs: number, blueVersion: string | null)
         cause: `step ${input?.step ?? "?"} (${green}%)`,
       });
     } else if (name === "restoreTrafficToBlue") {
-      points.push({ atMs: done.atMs, green: 0, blue: 100, cause: `traffic restored to ${blueVersion ?? "blue"}` });
+      points.push({
+        atMs: done.atMs,
+        green: 0,
+        blue: 100,
+        cause: `traffic restored to ${blueVersion ?? "blue"}`,
+      });
     } else if (name === "finalizeRoutes") {
       points.push({ atMs: done.atMs, green: 100, blue: 0, cause: "routes finalized: green is the new blue" });
     }
@@ -219,12 +226,19 @@ function decisionsFromHistory(
     const args = parse(ByReasonSchema, e.args[0]);
     const answer = completed.get(e.updateId) as { accepted?: boolean } | undefined;
     if (!kind || !args || answer?.accepted === false) continue;
-    out.push({ atMs: t.after(e), kind, by: args.by, reason: args.reason, signedBy: null });
+    // The handler ran in the task that accepted it: its Date.now() is that task's start.
+    out.push({ atMs: t.before(e), kind, by: args.by, reason: args.reason, signedBy: null });
   }
   return out;
 }
 
-const toDecision = (d: z.infer<typeof DecisionRecordSchema>): ReportDecision => ({
+const toDecision = (d: {
+  atMs: number;
+  kind: string;
+  by: string;
+  reason: string;
+  signed?: { fingerprint: string };
+}): ReportDecision => ({
   atMs: d.atMs,
   kind: d.kind,
   by: d.by,
@@ -325,7 +339,8 @@ export function extractReport(history: DecodedHistory, options: { status?: Statu
       .filter((s) => s.kind === "traffic")
       .map((s) => ({ weight: s.weight ?? 0, analysis: s.analysis as AnalysisOverride | undefined })),
   };
-  const start = { atMs: startedAtMs, by: input.requestedBy, reason: input.reason };
+  // The workflow records its start in its first task.
+  const start = { atMs: t.after(startEvent), by: input.requestedBy, reason: input.reason };
   const decisions = options.status
     ? options.status.decisions.map((d) => toDecision(d))
     : result

@@ -7,8 +7,8 @@
  * workflow decided on, without a worker to query.
  */
 import { z } from "zod";
-import { metricSpecsFromConfig } from "../analysis/from-config";
 import { inferUnit } from "../analysis/format";
+import { metricSpecsFromConfig } from "../analysis/from-config";
 import { judgeAll } from "../analysis/judges";
 import { type Judge, JudgeSchema, MeasurementSchema, type MetricSpec, UnitSchema } from "../analysis/types";
 import type { Analysis, AnalysisOverride } from "../config/schema";
