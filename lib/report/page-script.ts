@@ -45,6 +45,7 @@ export const PAGE_SCRIPT = `
     ctx.save();
     ctx.font = Math.round(11 * devicePixelRatio) + "px sans-serif";
     ctx.textBaseline = "top";
+    ctx.textAlign = "left";
     model.phases.forEach(function (p, i) {
       var x0 = u.valToPos(secs(p.startedAtMs), "x", true);
       var x1 = u.valToPos(secs(p.endedAtMs === null ? model.weights[model.weights.length - 1].atMs : p.endedAtMs), "x", true);
@@ -72,7 +73,11 @@ export const PAGE_SCRIPT = `
       ctx.strokeStyle = stop ? COLORS.limit : "#0f172a";
       ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
       ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillText(d.kind + " (" + d.by + ")", x + 3, top + (30 + (i % 4) * 13) * devicePixelRatio);
+      var label = d.kind + " (" + d.by + ")";
+      // uPlot leaves its own text alignment on the context; labels near the right edge go left of their line.
+      var right = x + 3 + ctx.measureText(label).width > u.bbox.left + u.bbox.width;
+      ctx.textAlign = right ? "right" : "left";
+      ctx.fillText(label, right ? x - 3 : x + 3, top + (30 + (i % 4) * 13) * devicePixelRatio);
       marks.push({ kind: "decision", decision: d.kind, x: secs(d.atMs) });
     });
     ctx.restore();
