@@ -8,12 +8,12 @@ import os from "node:os";
 import path from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROJECT_ROOT } from "../../lib/runtime/paths";
-import { requireTool } from "../../lib/runtime/toolchain-manifest";
 import { chartAssets } from "../../lib/report/assets";
 import { extractReport } from "../../lib/report/extract";
 import { renderReportHtml } from "../../lib/report/html";
 import type { ReportModel } from "../../lib/report/model";
+import { PROJECT_ROOT } from "../../lib/runtime/paths";
+import { requireTool } from "../../lib/runtime/toolchain-manifest";
 import { recordedHistory } from "../support/recorded-history";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-report-"));
@@ -44,7 +44,8 @@ async function load(file: string): Promise<Loaded> {
   page.on("request", (r) => requests.push(r.url()));
   await page.goto(`file://${file}`);
   await page.waitForFunction(() => {
-    const r = (window as unknown as { shipshapeReport?: { ready?: boolean; error?: string } }).shipshapeReport;
+    const r = (window as unknown as { shipshapeReport?: { ready?: boolean; error?: string } })
+      .shipshapeReport;
     return r?.ready || r?.error;
   });
   return { page, errors, requests };
@@ -97,7 +98,9 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
           "–",
         ],
       ]);
-      const compensations = await page.locator("table.compensations tbody tr td:first-child").allTextContents();
+      const compensations = await page
+        .locator("table.compensations tbody tr td:first-child")
+        .allTextContents();
       expect(compensations).toEqual(["restoreTraffic", "rollbackSchema", "destroyGreen"]);
 
       // What the charts were drawn from, as uPlot holds it, and what was drawn on them.
@@ -161,7 +164,10 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
       expect(pixel[1]).toBeLessThan(90);
       expect(pixel[2]).toBeLessThan(90);
 
-      await page.screenshot({ path: path.join(PROJECT_ROOT, ".shipshape", "report-html.png"), fullPage: true });
+      await page.screenshot({
+        path: path.join(PROJECT_ROOT, ".shipshape", "report-html.png"),
+        fullPage: true,
+      });
     } finally {
       await page.close();
     }
@@ -190,7 +196,7 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
   });
 
   it("what people typed stays text: markup in a decision's reason neither renders nor runs", async () => {
-    const hostile = "</script><script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">";
+    const hostile = '</script><script>window.pwned=1</script><img src=x onerror="window.pwned=2">';
     const m: ReportModel = {
       ...model,
       decisions: model.decisions.map((d, i) => (i === 0 ? { ...d, reason: hostile } : d)),

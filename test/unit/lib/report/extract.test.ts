@@ -95,7 +95,11 @@ describe("report extractor over recorded DeploymentWorkflow histories", () => {
     const m = extractReport(await recordedHistory("compensation-retried"));
     expect(m.weights.every((w) => w.green === 0)).toBe(true);
     const destroy = m.compensations.find((c) => c.name === "destroyGreen")!;
-    expect(destroy).toMatchObject({ status: "done", attempts: 3, lastError: "injected failure in destroy:v2" });
+    expect(destroy).toMatchObject({
+      status: "done",
+      attempts: 3,
+      lastError: "injected failure in destroy:v2",
+    });
     expect(m.recovery?.what).toBe("rolled back");
     expect(m.recovery!.stoppedAtMs).toBe(m.decisions.find((d) => d.kind === "failure")!.atMs);
     expect(m.recovery!.recoveredAtMs).toBe(m.phases.find((p) => p.phase === "rolling-back")!.endedAtMs);
@@ -117,7 +121,9 @@ describe("report extractor over recorded DeploymentWorkflow histories", () => {
       ["resume", "carol", "fine"],
       ["promote", "bob", "hotfix"],
     ]);
-    const cut = full.events.findIndex((e) => e.type === "search-attributes" && e.fields.ShipshapePhase === "finalizing");
+    const cut = full.events.findIndex(
+      (e) => e.type === "search-attributes" && e.fields.ShipshapePhase === "finalizing",
+    );
     const running = extractReport({ ...full, events: full.events.slice(0, cut) });
     expect(running.outcome).toBe("running");
     expect(running.endedAtMs).toBeNull();
@@ -133,7 +139,9 @@ describe("report extractor over recorded DeploymentWorkflow histories", () => {
         compensations: [],
       },
     });
-    expect(m.decisions).toEqual([{ atMs: 1, kind: "start", by: "alice", reason: "r", signedBy: "SHA256:abc" }]);
+    expect(m.decisions).toEqual([
+      { atMs: 1, kind: "start", by: "alice", reason: "r", signedBy: "SHA256:abc" },
+    ]);
   });
 
   it("every recorded history gives a valid model", async () => {
