@@ -16,6 +16,29 @@ import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import { requireTool } from "../../lib/runtime/toolchain-manifest";
 import { recordedHistory } from "../support/recorded-history";
 
+/** What the page leaves on `window` (lib/report/page-script.ts); no DOM types here, hence the shapes. */
+interface Mark {
+  kind: string;
+  verdict?: string;
+  decision?: string;
+  x: number;
+}
+interface Chart {
+  data: Array<Array<number | null>>;
+  series: Array<{ label: string }>;
+  ctx: { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
+  valToPos(v: number, scale: string, canvas: boolean): number;
+}
+interface ReportWindow {
+  shipshapeReport?: {
+    ready?: boolean;
+    error?: string;
+    charts: Record<string, Chart>;
+    marks: Record<string, Mark[]>;
+  };
+  pwned?: number;
+}
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-report-"));
 let browser: BrowserContext;
 let model: ReportModel;
@@ -44,8 +67,7 @@ async function load(file: string): Promise<Loaded> {
   page.on("request", (r) => requests.push(r.url()));
   await page.goto(`file://${file}`);
   await page.waitForFunction(() => {
-    const r = (window as unknown as { shipshapeReport?: { ready?: boolean; error?: string } })
-      .shipshapeReport;
+    const r = (globalThis as unknown as ReportWindow).shipshapeReport;
     return r?.ready || r?.error;
   });
   return { page, errors, requests };
@@ -86,9 +108,10 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
       expect(await page.locator("#outcome").textContent()).toBe("rolled-back");
       expect(await page.locator("#ttr").textContent()).toBe(`${model.recovery!.ms} ms`);
       expect(await page.locator("#tripped").textContent()).toContain("error-rate at 50% traffic");
-      const decisions = await page.$$eval("table.decisions tbody tr", (rows) =>
-        rows.map((r) => Array.from(r.querySelectorAll("td"), (td) => td.textContent)),
-      );
+      const rows = page.locator("table.decisions tbody tr");
+      const decisions: string[][] = [];
+      for (let i = 0; i < (await rows.count()); i++)
+        decisions.push(await rows.nth(i).locator("td").allTextContents());
       expect(decisions.map((cells) => cells.slice(1))).toEqual([
         ["start", "alice", "release 2", "–"],
         [
@@ -105,14 +128,7 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
 
       // What the charts were drawn from, as uPlot holds it, and what was drawn on them.
       const charts = await page.evaluate(() => {
-        const r = (
-          window as unknown as {
-            shipshapeReport: {
-              charts: Record<string, { data: Array<Array<number | null>>; series: Array<{ label: string }> }>;
-              marks: Record<string, Array<{ kind: string; verdict?: string; decision?: string; x: number }>>;
-            };
-          }
-        ).shipshapeReport;
+        const r = (globalThis as unknown as ReportWindow).shipshapeReport!;
         return Object.fromEntries(
           Object.entries(r.charts).map(([id, u]) => [
             id,
@@ -142,20 +158,7 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
 
       // The failing verdict is a red point on the canvas, where green's 20% is.
       const pixel = await page.evaluate(() => {
-        const u = (
-          window as unknown as {
-            shipshapeReport: {
-              charts: Record<
-                string,
-                {
-                  data: number[][];
-                  ctx: CanvasRenderingContext2D;
-                  valToPos(v: number, scale: string, canvas: boolean): number;
-                }
-              >;
-            };
-          }
-        ).shipshapeReport.charts["metric:error-rate"]!;
+        const u = (globalThis as unknown as ReportWindow).shipshapeReport!.charts["metric:error-rate"]!;
         const x = Math.round(u.valToPos(u.data[0]![3]!, "x", true));
         const y = Math.round(u.valToPos(u.data[1]![3]!, "y", true));
         return Array.from(u.ctx.getImageData(x, y, 1, 1).data);
@@ -180,11 +183,7 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
       expect(errors).toEqual([]);
       expect(await page.locator("#outcome").textContent()).toBe("promoted");
       expect(await page.locator("#tripped").textContent()).toBe("No metric failed a measurement.");
-      const marks = await page.evaluate(
-        () =>
-          (window as unknown as { shipshapeReport: { marks: Record<string, Array<{ verdict?: string }>> } })
-            .shipshapeReport.marks,
-      );
+      const marks = await page.evaluate(() => (globalThis as unknown as ReportWindow).shipshapeReport!.marks);
       const verdicts = Object.entries(marks)
         .filter(([id]) => id.startsWith("metric:"))
         .flatMap(([, m]) => m.map((x) => x.verdict));
@@ -205,7 +204,7 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
     try {
       expect(errors).toEqual([]);
       expect(requests).toHaveLength(1);
-      expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as unknown as ReportWindow).pwned)).toBeUndefined();
       expect(await page.locator("table.decisions tbody tr").first().textContent()).toContain(hostile);
       expect(await page.locator("table.decisions img").count()).toBe(0);
     } finally {
