@@ -1,0 +1,76 @@
+// `shipshape report`'s data from a live Temporal history (time-skipping
+// server, the real workflow, fake drivers): the payloads in history are
+// encrypted and the report reads them through the client's codec; a running
+// deployment's decisions come from the status query.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploymentReport } from "../../client/deployment-report";
+import { ENCODING } from "../../lib/codec/aes-gcm-codec";
+import { abortUpdate, pauseUpdate } from "../../workflows/deployment/messages";
+import {
+  createHarness,
+  type Harness,
+  input,
+  releaseConfig,
+  withDeployment,
+} from "../support/deployment-harness";
+import { createFakes } from "../support/fakes";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h?.env.teardown();
+});
+
+describe("report from a live deployment's history", () => {
+  it("decrypts the history: weights, the tripping metric, the stop and the recovery", async () => {
+    const fakes = createFakes({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
+    const { m, encoding } = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => {
+      await ctx.handle.result();
+      const raw = await ctx.handle.fetchHistory();
+      const payload = raw.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      return {
+        m: await deploymentReport(h.env.client, ctx.handle.workflowId),
+        encoding: Buffer.from(payload?.metadata?.encoding ?? new Uint8Array()).toString(),
+      };
+    });
+    expect(encoding).toBe(ENCODING);
+    expect(m).toMatchObject({ service: "shop", version: "v2", blueVersion: "v1", outcome: "rolled-back" });
+    expect(m.weights.map((w) => w.green)).toEqual([0, 10, 50, 0, 0]);
+    const points = m.metrics[0]!.points;
+    expect(points.map((p) => p.verdict)).toEqual(["pass", "pass", "pass", "fail"]);
+    expect(points.at(-1)).toMatchObject({ green: 0.2, weightPercent: 50, limitHigh: 0.01 });
+    expect(m.decisions.map((d) => d.kind)).toEqual(["start", "analysis"]);
+    expect(m.compensations.map((c) => c.status)).toEqual(["done", "done", "done"]);
+    expect(m.recovery?.what).toBe("traffic back on v1");
+    expect(m.recovery!.stoppedAtMs).toBe(points.at(-1)!.atMs);
+  });
+
+  it("a running deployment: the status query's decisions, the weight so far, no end", async () => {
+    const fakes = createFakes();
+    const config = releaseConfig({
+      steps: [
+        { weight: 10, bake: "1h" },
+        { weight: 100, bake: "30s" },
+      ],
+    });
+    await withDeployment(h, fakes, input(config), async (ctx) => {
+      await ctx.until((s) => s.step.index === 1 && s.weights.green === 10, "step 1 at 10%");
+      await ctx.handle.executeUpdate(pauseUpdate, {
+        args: [{ by: "carol", reason: "looking at the graphs" }],
+      });
+      const m = await deploymentReport(h.env.client, ctx.handle.workflowId);
+      expect(m.outcome).toBe("running");
+      expect(m.endedAtMs).toBeNull();
+      expect(m.decisions.map((d) => [d.kind, d.by, d.reason])).toEqual([
+        ["start", "alice", "release 2"],
+        ["pause", "carol", "looking at the graphs"],
+      ]);
+      expect(m.weights.at(-1)).toMatchObject({ green: 10, cause: "now" });
+      expect(m.recovery).toBeNull();
+      await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "carol", reason: "done looking" }] });
+      await ctx.handle.result();
+    });
+  });
+});
