@@ -2,10 +2,14 @@
 // server, the real workflow, fake drivers): the payloads in history are
 // encrypted and the report reads them through the client's codec; a running
 // deployment's decisions come from the status query.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentReport } from "../../client/deployment-report";
 import { ENCODING } from "../../lib/codec/aes-gcm-codec";
 import { abortUpdate, pauseUpdate } from "../../workflows/deployment/messages";
+import { runCli } from "../support/cli";
 import {
   createHarness,
   type Harness,
@@ -72,5 +76,42 @@ describe("report from a live deployment's history", () => {
       await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "carol", reason: "done looking" }] });
       await ctx.handle.result();
     });
+  });
+
+  it("`shipshape report <id> --html` writes the page and says where; --json prints the model", async () => {
+    const fakes = createFakes({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
+    const workflowId = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => {
+      await ctx.handle.result();
+      return ctx.handle.workflowId;
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-report-cli-"));
+    const saved = process.env.TEMPORAL_ADDRESS;
+    process.env.TEMPORAL_ADDRESS = h.env.address;
+    try {
+      const file = path.join(dir, "out.html");
+      const html = await runCli("report", workflowId, "--html", file);
+      expect(html.err).toBe("");
+      expect(html.code).toBe(0);
+      expect(html.out.trim()).toMatch(
+        new RegExp(`^report written — shop/production v2 \\(rolled-back, time to recovery .+\\): ${file}$`),
+      );
+      const page = fs.readFileSync(file, "utf8");
+      expect(page).toContain('<span id="outcome" class="o o-rolled-back">rolled-back</span>');
+      expect(page).toContain("uPlot");
+
+      const json = await runCli("report", workflowId, "--json");
+      expect(json.code).toBe(0);
+      const model = JSON.parse(json.out) as { outcome: string; metrics: Array<{ name: string }> };
+      expect(model.outcome).toBe("rolled-back");
+      expect(model.metrics.map((m) => m.name)).toEqual(["error-rate"]);
+
+      const neither = await runCli("report", workflowId);
+      expect(neither.code).toBe(2);
+      expect(neither.err).toContain("--html <file> or --json");
+    } finally {
+      if (saved === undefined) delete process.env.TEMPORAL_ADDRESS;
+      else process.env.TEMPORAL_ADDRESS = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
