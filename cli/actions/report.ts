@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { deploymentReport, writeDeploymentReport } from "../../client/deployment-report";
 import { connectTemporal } from "../../client/temporal-client";
+import { NotADeploymentError } from "../../lib/report/extract";
 import { duration } from "../../lib/report/html";
 import type { ReportOptions } from "../commands/report";
 import { type CliContext, EXIT_OK } from "../context";
@@ -19,9 +20,17 @@ export async function report(ctx: CliContext, ref: string, options: ReportOption
   const temporal = await connectTemporal();
   try {
     const handle = await resolveDeployment(temporal.client, ref);
-    const model = out
-      ? await writeDeploymentReport(temporal.client, out, handle.workflowId, options.run)
-      : await deploymentReport(temporal.client, handle.workflowId, options.run);
+    const model = await (out
+      ? writeDeploymentReport(temporal.client, out, handle.workflowId, options.run)
+      : deploymentReport(temporal.client, handle.workflowId, options.run)
+    ).catch((err: unknown) => {
+      if (err instanceof NotADeploymentError) throw new CliError(err.message);
+      if (options.run && err instanceof Error && /not found/i.test(err.message))
+        throw new CliError(
+          `no run ${options.run} of ${handle.workflowId} — \`shipshape history\` lists runs`,
+        );
+      throw err;
+    });
     if (options.json) ctx.stdout(JSON.stringify(model, null, 2));
     if (out) {
       const ttr = model.recovery ? `, time to recovery ${duration(model.recovery.ms)}` : "";

@@ -8,14 +8,23 @@
  *     again (metric-series.ts);
  *   - decisions and compensations: the workflow result (or, while it runs,
  *     the accepted updates and the compensation activities); a status from
- *     the `status` query, when a worker answers it, is preferred for these.
+ *     the `status` query, when a worker answers it, is preferred for these
+ *     (decisions.ts, which also measures the time to recovery).
  * Times are workflow times (the start of the workflow task that acted), the
  * clock the status query and `shipshape stats` use.
  */
 import { z } from "zod";
 import type { AnalysisOverride, Analysis as AnalysisSection } from "../config/schema";
-import { type CompensationRecord, type DecisionRecord, PHASES, type Phase } from "../deployment/types";
-import type { DecodedHistory, HistoryEvent } from "./history-events";
+import { PHASES, type Phase } from "../deployment/types";
+import {
+  compensationsOf,
+  decisionsFromHistory,
+  ResultSchema,
+  recoveryOf,
+  type StatusPart,
+  toDecision,
+} from "./decisions";
+import type { DecodedHistory } from "./history-events";
 import {
   type AnalysisSource,
   CollectInputSchema,
@@ -23,20 +32,16 @@ import {
   MeasurementsSchema,
   metricSeries,
 } from "./metric-series";
-import {
-  type PhaseSpan,
-  type Recovery,
-  type ReportCompensation,
-  type ReportDecision,
-  type ReportModel,
-  ReportModelSchema,
-  type WeightPoint,
-} from "./model";
+import { type PhaseSpan, type ReportModel, ReportModelSchema, type WeightPoint } from "./model";
+import { parse, Timeline } from "./timeline";
 
-/** What the report may take from a `status` query answer (workflows/deployment/state.ts). */
-export interface StatusPart {
-  decisions: DecisionRecord[];
-  compensations: CompensationRecord[];
+export type { StatusPart } from "./decisions";
+
+/** The run's input is not a deployment's (another workflow type, or a run this version cannot read). */
+export class NotADeploymentError extends Error {
+  constructor(workflowId: string, runId: string) {
+    super(`${workflowId} run ${runId} is not a Shipshape deployment (its input is not a deployment's)`);
+  }
 }
 
 const StartInputSchema = z.object({
@@ -55,104 +60,9 @@ const StartInputSchema = z.object({
   }),
 });
 
-const DecisionRecordSchema = z.object({
-  atMs: z.number(),
-  kind: z.string(),
-  by: z.string(),
-  reason: z.string(),
-  signed: z.object({ fingerprint: z.string() }).loose().optional(),
-});
-
-const ResultSchema = z.object({
-  deploymentId: z.string().optional(),
-  outcome: z.string(),
-  reason: z.string().nullable().default(null),
-  compensations: z
-    .array(z.object({ name: z.string(), status: z.string(), attempts: z.number() }))
-    .default([]),
-  decisions: z.array(DecisionRecordSchema).default([]),
-});
-
 const SplitSchema = z.object({ split: z.object({ blue: z.number(), green: z.number() }) }).loose();
 const WeightInputSchema = z.object({ step: z.number(), greenPercent: z.number() }).loose();
 const AttachResultSchema = z.object({ blue: z.object({ version: z.string() }).nullable() }).loose();
-const ByReasonSchema = z.object({ by: z.string(), reason: z.string().default("") }).loose();
-
-/** The rollback's compensations: the saga's name for each compensating activity (workflows/deployment/forward.ts). */
-const COMPENSATIONS: Record<string, string> = {
-  restoreTrafficToBlue: "restoreTraffic",
-  rollbackSchema: "rollbackSchema",
-  destroyGreen: "destroyGreen",
-};
-
-/** Updates that record a decision, by update name → decision kind. */
-const DECISION_UPDATES: Record<string, string> = {
-  approve: "approve",
-  reject: "reject",
-  abort: "abort",
-  pause: "pause",
-  resume: "resume",
-  promote: "promote",
-  retryCompensation: "retry-compensation",
-  skipCompensation: "skip-compensation",
-};
-
-/** Decisions that stop a deployment (the start of its time to recovery). */
-const STOPPING = new Set(["failure", "analysis", "abort", "cancel", "reject", "approval-timeout"]);
-
-interface Activity {
-  scheduled: Extract<HistoryEvent, { type: "activity-scheduled" }>;
-  completed?: Extract<HistoryEvent, { type: "activity-completed" }>;
-  failed?: Extract<HistoryEvent, { type: "activity-failed" }>;
-}
-
-const parse = <T>(schema: z.ZodType<T>, v: unknown): T | null => {
-  const r = schema.safeParse(v);
-  return r.success ? r.data : null;
-};
-
-/** The history with lookups: activities by schedule, workflow time around an event. */
-class Timeline {
-  readonly activities: Activity[] = [];
-  private readonly taskStarts: Array<[id: number, atMs: number]> = [];
-
-  constructor(readonly events: readonly HistoryEvent[]) {
-    const byId = new Map<number, Activity>();
-    for (const e of events) {
-      if (e.type === "task-started") this.taskStarts.push([e.id, e.atMs]);
-      else if (e.type === "activity-scheduled") {
-        const a = { scheduled: e };
-        byId.set(e.id, a);
-        this.activities.push(a);
-      } else if (e.type === "activity-completed") {
-        const a = byId.get(e.scheduledId);
-        if (a) a.completed = e;
-      } else if (e.type === "activity-failed") {
-        const a = byId.get(e.scheduledId);
-        if (a) a.failed = e;
-      }
-    }
-  }
-
-  /** Workflow time of the task that produced event `id` (the last task started before it). */
-  before(e: { id: number; atMs: number }): number {
-    let t = e.atMs;
-    for (const [id, at] of this.taskStarts) {
-      if (id > e.id) break;
-      t = at;
-    }
-    return t;
-  }
-
-  /** Workflow time of the task that handled event `id` (the first task started after it). */
-  after(e: { id: number; atMs: number }): number {
-    return this.taskStarts.find(([id]) => id > e.id)?.[1] ?? e.atMs;
-  }
-
-  named(activity: string): Activity[] {
-    return this.activities.filter((a) => a.scheduled.activity === activity);
-  }
-}
 
 function phasesOf(t: Timeline, endedAtMs: number | null): PhaseSpan[] {
   const spans: PhaseSpan[] = [];
@@ -213,91 +123,6 @@ function intervalsOf(t: Timeline): Interval[] {
   return out;
 }
 
-function decisionsFromHistory(
-  t: Timeline,
-  start: { atMs: number; by: string; reason: string },
-): ReportDecision[] {
-  const out: ReportDecision[] = [{ ...start, kind: "start", signedBy: null }];
-  const completed = new Map<string, unknown>();
-  for (const e of t.events) if (e.type === "update-completed") completed.set(e.updateId, e.result);
-  for (const e of t.events) {
-    if (e.type !== "update-accepted") continue;
-    const kind = DECISION_UPDATES[e.name];
-    const args = parse(ByReasonSchema, e.args[0]);
-    const answer = completed.get(e.updateId) as { accepted?: boolean } | undefined;
-    if (!kind || !args || answer?.accepted === false) continue;
-    // The handler ran in the task that accepted it: its Date.now() is that task's start.
-    out.push({ atMs: t.before(e), kind, by: args.by, reason: args.reason, signedBy: null });
-  }
-  return out;
-}
-
-const toDecision = (d: {
-  atMs: number;
-  kind: string;
-  by: string;
-  reason: string;
-  signed?: { fingerprint: string };
-}): ReportDecision => ({
-  atMs: d.atMs,
-  kind: d.kind,
-  by: d.by,
-  reason: d.reason,
-  signedBy: d.signed?.fingerprint ?? null,
-});
-
-function compensationsOf(
-  t: Timeline,
-  result: z.infer<typeof ResultSchema> | null,
-  status: StatusPart | undefined,
-): ReportCompensation[] {
-  const out: ReportCompensation[] = [];
-  for (const [activity, name] of Object.entries(COMPENSATIONS)) {
-    const runs = t.named(activity);
-    const recorded = status?.compensations.find((c) => c.name === name);
-    const final = result?.compensations.find((c) => c.name === name);
-    if (runs.length === 0 && !recorded?.startedAtMs) continue;
-    const last = runs.at(-1);
-    const lastFailure = [...runs].reverse().find((r) => r.failed)?.failed?.message ?? null;
-    const derived = last?.completed ? "done" : last?.failed ? "retrying" : "running";
-    const status_ = (recorded?.status ?? final?.status ?? derived) as ReportCompensation["status"];
-    out.push({
-      name,
-      activity,
-      status: status_,
-      attempts: recorded?.attempts ?? final?.attempts ?? runs.length,
-      startedAtMs: recorded?.startedAtMs ?? (runs[0] ? t.before(runs[0].scheduled) : null),
-      endedAtMs: recorded?.endedAtMs ?? (last?.completed ? t.after(last.completed) : null),
-      lastError: recorded?.lastError ?? lastFailure,
-    });
-  }
-  // In the order they ran.
-  return out.sort((a, b) => (a.startedAtMs ?? Infinity) - (b.startedAtMs ?? Infinity));
-}
-
-/** From the stop (failing verdict or stopping decision) to users back on blue, or to the rollback's end. */
-function recoveryOf(
-  phases: PhaseSpan[],
-  decisions: ReportDecision[],
-  compensations: ReportCompensation[],
-  maxGreen: number,
-  blueVersion: string | null,
-): Recovery | null {
-  const rollingBack = phases.find((p) => p.phase === "rolling-back");
-  if (!rollingBack) return null;
-  const stoppedAtMs = decisions.find((d) => STOPPING.has(d.kind))?.atMs ?? rollingBack.startedAtMs;
-  if (maxGreen > 0) {
-    const restored = compensations.find((c) => c.name === "restoreTraffic")?.endedAtMs ?? null;
-    if (restored === null) return null;
-    const what = `traffic back on ${blueVersion ?? "blue"}`;
-    return { stoppedAtMs, recoveredAtMs: restored, ms: restored - stoppedAtMs, what };
-  }
-  const ends = compensations.map((c) => c.endedAtMs).filter((v): v is number => v !== null);
-  const done = rollingBack.endedAtMs ?? (ends.length ? Math.max(...ends) : null);
-  if (done === null) return null;
-  return { stoppedAtMs, recoveredAtMs: done, ms: done - stoppedAtMs, what: "rolled back" };
-}
-
 function blueVersionOf(t: Timeline): string | null {
   for (const a of t.named("attachGreen")) {
     const v = parse(AttachResultSchema, a.completed?.result)?.blue?.version;
@@ -314,7 +139,9 @@ export function extractReport(history: DecodedHistory, options: { status?: Statu
   const t = new Timeline(history.events);
   const startEvent = history.events.find((e) => e.type === "started");
   if (!startEvent) throw new Error(`history of ${history.workflowId} has no start event`);
-  const input = StartInputSchema.parse(startEvent.input);
+  const parsed = StartInputSchema.safeParse(startEvent.input);
+  if (!parsed.success) throw new NotADeploymentError(history.workflowId, history.runId);
+  const input = parsed.data;
   const startedAtMs = startEvent.atMs;
   const completed = history.events.find((e) => e.type === "completed");
   const closed = history.events.find((e) => e.type === "closed");

@@ -105,6 +105,16 @@ describe("report from a live deployment's history", () => {
       expect(model.outcome).toBe("rolled-back");
       expect(model.metrics.map((m) => m.name)).toEqual(["error-rate"]);
 
+      const noRun = await runCli(
+        "report",
+        workflowId,
+        "--run",
+        "00000000-0000-4000-8000-000000000000",
+        "--json",
+      );
+      expect(noRun.code).toBe(2);
+      expect(noRun.err).toContain("no run 00000000-0000-4000-8000-000000000000 of");
+
       const neither = await runCli("report", workflowId);
       expect(neither.code).toBe(2);
       expect(neither.err).toContain("--html <file> or --json");

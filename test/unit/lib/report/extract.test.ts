@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extractReport } from "../../../../lib/report/extract";
+import { extractReport, NotADeploymentError } from "../../../../lib/report/extract";
 import { ReportModelSchema } from "../../../../lib/report/model";
 import { recordedHistory, recordedHistoryNames } from "../../../support/recorded-history";
 
@@ -152,5 +152,14 @@ describe("report extractor over recorded DeploymentWorkflow histories", () => {
       expect(ReportModelSchema.safeParse(m).success, name).toBe(true);
       expect(m.phases.length, name).toBeGreaterThan(0);
     }
+  });
+
+  it("refuses a run that is not a deployment", () => {
+    const other = {
+      workflowId: "w",
+      runId: "r",
+      events: [{ id: 1, atMs: 0, type: "started" as const, input: {} }],
+    };
+    expect(() => extractReport(other)).toThrow(NotADeploymentError);
   });
 });
