@@ -51,6 +51,22 @@ describe("report from a live deployment's history", () => {
     expect(m.recovery!.stoppedAtMs).toBe(points.at(-1)!.atMs);
   });
 
+  it("decrypts failures too: a retried compensation's last error, a rollback before any traffic", async () => {
+    const fakes = createFakes({ verifyOk: false });
+    fakes.faults.set("destroy", 2);
+    const m = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => {
+      await ctx.handle.result();
+      return deploymentReport(h.env.client, ctx.handle.workflowId);
+    });
+    expect(m.outcome).toBe("rolled-back");
+    expect(m.compensations.find((c) => c.name === "destroyGreen")).toMatchObject({
+      status: "done",
+      attempts: 3,
+      lastError: "injected failure in destroy:v2",
+    });
+    expect(m.recovery?.what).toBe("rolled back");
+  });
+
   it("a running deployment: the status query's decisions, the weight so far, no end", async () => {
     const fakes = createFakes();
     const config = releaseConfig({
