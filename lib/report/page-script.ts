@@ -124,12 +124,13 @@ export const PAGE_SCRIPT = `
   function metricChart(metric, el) {
     var unit = UNIT[metric.unit] || UNIT.number, f = unit[0], sfx = unit[1];
     var scaled = function (key) { return metric.points.map(function (p) { return p[key] === null ? null : p[key] * f; }); };
-    var data = [metric.points.map(function (p) { return secs(p.atMs); }), scaled("green"), scaled("blue"), scaled("limitHigh"), scaled("limitLow")];
+    // Blue before green: green is drawn on top, visible where the two are equal.
+    var data = [metric.points.map(function (p) { return secs(p.atMs); }), scaled("blue"), scaled("green"), scaled("limitHigh"), scaled("limitLow")];
     var fmt = function (u, v) { return v === null ? "–" : num(v) + sfx; };
     var series = [
       { label: "t", value: function (u, v) { return v === null ? "–" : clock(v); } },
-      { label: "green " + model.version, stroke: COLORS.green, width: 2, value: fmt, points: { show: false } },
       { label: "blue " + (model.blueVersion || ""), stroke: COLORS.blue, width: 2, value: fmt, points: { show: false } },
+      { label: "green " + model.version, stroke: COLORS.green, width: 2, value: fmt, points: { show: false } },
       { label: "limit (max)", stroke: COLORS.limit, width: 1.5, dash: [6, 4], value: fmt, points: { show: false } },
       { label: "limit (min)", stroke: COLORS.limit, width: 1.5, dash: [2, 3], value: fmt, points: { show: false } },
     ];

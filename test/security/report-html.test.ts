@@ -148,11 +148,11 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
 
       const errorRate = charts["metric:error-rate"]!;
       const points = model.metrics[0]!.points;
-      expect(errorRate.labels).toEqual(["t", "green v2", "blue v1", "limit (max)"]);
+      expect(errorRate.labels).toEqual(["t", "blue v1", "green v2", "limit (max)"]);
       expect(errorRate.data[0]).toEqual(points.map((p) => secs(p.atMs)));
       // A ratio is charted in percent.
-      expect(errorRate.data[1]!.map((v) => Number(v!.toFixed(6)))).toEqual([0.1, 0.1, 0.1, 20]);
-      expect(errorRate.data[2]!.map((v) => Number(v!.toFixed(6)))).toEqual([0.1, 0.1, 0.1, 0.1]);
+      expect(errorRate.data[2]!.map((v) => Number(v!.toFixed(6)))).toEqual([0.1, 0.1, 0.1, 20]); // green
+      expect(errorRate.data[1]!.map((v) => Number(v!.toFixed(6)))).toEqual([0.1, 0.1, 0.1, 0.1]); // blue
       expect(errorRate.data[3]).toEqual([1, 1, 1, 1]);
       expect(errorRate.marks.map((m) => m.verdict)).toEqual(["pass", "pass", "pass", "fail"]);
 
@@ -160,7 +160,7 @@ describe("the HTML report of a recorded deployment, in Chromium", () => {
       const pixel = await page.evaluate(() => {
         const u = (globalThis as unknown as ReportWindow).shipshapeReport!.charts["metric:error-rate"]!;
         const x = Math.round(u.valToPos(u.data[0]![3]!, "x", true));
-        const y = Math.round(u.valToPos(u.data[1]![3]!, "y", true));
+        const y = Math.round(u.valToPos(u.data[2]![3]!, "y", true));
         return Array.from(u.ctx.getImageData(x, y, 1, 1).data);
       });
       expect(pixel[0]).toBeGreaterThan(180);
