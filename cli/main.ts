@@ -17,6 +17,7 @@ import { registerDeploy } from "./commands/deploy";
 import { registerDev } from "./commands/dev";
 import { registerList } from "./commands/list";
 import { registerMigrateCommand } from "./commands/migrate";
+import { registerReport } from "./commands/report";
 import { registerStats } from "./commands/stats";
 import { registerStatus } from "./commands/status";
 import { registerValidate } from "./commands/validate";
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerList(program, ctx);
   registerControls(program, ctx);
   registerStats(program, ctx);
+  registerReport(program, ctx);
   registerDev(program, ctx);
   registerDemo(program, ctx);
   registerCodecServer(program, ctx);

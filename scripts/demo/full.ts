@@ -10,6 +10,7 @@ import { stateDir } from "../../lib/runtime/paths";
 import type { Fact } from "./checks";
 import { type Cleanups, type DemoStack, startDemoStack } from "./demo-stack";
 import { waitForCtrlC } from "./keep";
+import { reportsDir, writeDemoReport } from "./report";
 import { SCENARIOS, type Scenario } from "./scenarios";
 import { printDeliveryStats, type SummaryRow, summaryTable } from "./summary";
 
@@ -20,13 +21,14 @@ function report(facts: Fact[]): boolean {
   return facts.every((f) => f.ok);
 }
 
-async function runScenario(demo: DemoStack, scenario: Scenario): Promise<SummaryRow> {
+async function runScenario(demo: DemoStack, scenario: Scenario, index: number): Promise<SummaryRow> {
   say(`\n▶ ${scenario.title}`);
   const rps = await demo.promScalar('sum(rate(http_requests_total{route=~"/api/.+"}[30s]))');
   say(`  shoppers: ${rps === null ? "?" : Math.round(rps)} req/s through the router (last 30 s)`);
   const { f, facts, recovery } = await scenario.run(demo);
   const ok = report(facts);
   if (!ok) say("  ✗ did not behave as narrated");
+  await writeDemoReport(demo, f, index, say);
   return {
     deployment: scenario.deployment,
     expected: scenario.expected,
@@ -57,11 +59,12 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
   try {
     const demo = await startDemoStack(dir, cleanups, (line) => say(`  · ${line}`));
     const rows: SummaryRow[] = [];
-    for (const scenario of SCENARIOS) rows.push(await runScenario(demo, scenario));
+    for (const [i, scenario] of SCENARIOS.entries()) rows.push(await runScenario(demo, scenario, i + 1));
     allOk = rows.every((r) => r.ok);
     say("\nSummary");
     for (const line of summaryTable(rows)) say(line);
     allOk = printDeliveryStats(demo, say) && allOk;
+    say(`\nReports (one HTML page per deployment, open offline): ${reportsDir(dir)}`);
     say(
       `\nWeb UI: ${demo.uiUrl}/namespaces/${demo.stack.temporal.namespace}/workflows  (demo took ${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
