@@ -2,12 +2,13 @@
 // validated release config. A bad config never starts one (invariant 7): the
 // `validate` report is printed and the exit code is 2.
 
-import path from "node:path";
 import type { Command } from "commander";
 import { listDeployments } from "../../client/deployments-query";
+import { buildDeploymentInput, ReleaseInputError, type ReleaseRequest } from "../../client/release-input";
 import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
 import { connectTemporal, webUiLink } from "../../client/temporal-client";
-import { formatProblems, loadReleaseConfig, suggest } from "../../lib/config";
+import { formatProblems } from "../../lib/config";
+import type { DeploymentInput } from "../../lib/deployment/types";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { CliError } from "../errors";
 import { defaultActor } from "./actor";
@@ -26,63 +27,50 @@ interface DeployOptions {
   taskQueue?: string;
 }
 
-export async function deploy(ctx: CliContext, options: DeployOptions): Promise<void> {
-  const configPath = path.resolve(options.config);
-  const loaded = await loadReleaseConfig(configPath);
-  if (!loaded.ok) {
-    ctx.stderr(formatProblems(loaded.problems, { color: ctx.color }));
-    ctx.stderr(`✗ not deploying: ${configPath} is invalid (nothing was started)`);
+/** The deployment input of a request, or the exit code 2 with what is wrong (nothing started). */
+async function inputFor(ctx: CliContext, req: ReleaseRequest): Promise<DeploymentInput | null> {
+  try {
+    return await buildDeploymentInput(req);
+  } catch (err) {
+    if (!(err instanceof ReleaseInputError)) throw err;
+    if (err.problems) ctx.stderr(formatProblems(err.problems, { color: ctx.color }));
+    ctx.stderr(`✗ ${err.message}`);
     ctx.exitCode = EXIT_USAGE;
-    return;
+    return null;
   }
-  const config = loaded.config;
-  if (config.service !== options.service) {
-    throw new CliError(
-      `--service ${options.service} does not match the config's service "${config.service}" (${configPath})`,
-    );
-  }
-  const environments = Object.keys(config.environments);
-  if (!environments.includes(options.env)) {
-    const hint = suggest(options.env, environments);
-    throw new CliError(
-      `environment "${options.env}" is not in ${configPath} (environments: ${environments.join(", ")})${hint ? ` — did you mean "${hint}"?` : ""}`,
-    );
-  }
+}
+
+async function start(ctx: CliContext, input: DeploymentInput, options: DeployOptions): Promise<void> {
   const temporal = await connectTemporal();
   try {
     let handle: Awaited<ReturnType<typeof startDeployment>>;
     try {
-      handle = await startDeployment(
-        temporal.client,
-        {
-          service: config.service,
-          environment: options.env,
-          version: options.version,
-          artifact: options.artifact ?? options.version,
-          requestedBy: options.as ?? defaultActor(),
-          reason: options.reason ?? "",
-          config,
-          configDigest: loaded.digest,
-          configPath,
-        },
-        { taskQueue: options.taskQueue },
-      );
+      handle = await startDeployment(temporal.client, input, { taskQueue: options.taskQueue });
     } catch (err) {
       if (err instanceof DeploymentAlreadyRunningError) {
-        throw new CliError(`${err.message}\n  watch it: shipshape watch ${config.service}/${options.env}`);
+        throw new CliError(
+          `${err.message}\n  watch it: shipshape watch ${input.service}/${input.environment}`,
+        );
       }
       throw err;
     }
     const link = webUiLink(temporal.namespace, handle.workflowId);
     if (options.json) {
       ctx.stdout(
-        JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi: link }),
+        JSON.stringify({
+          workflowId: handle.workflowId,
+          runId: handle.firstExecutionRunId,
+          webUi: link,
+          artifact: input.artifact,
+          artifactDigest: input.artifactDigest ?? null,
+        }),
       );
     } else {
       ctx.stdout(
-        `✓ deploying ${config.service} ${options.version} to ${options.env}: ${handle.workflowId} (run ${handle.firstExecutionRunId})`,
+        `✓ deploying ${input.service} ${input.version} to ${input.environment}: ${handle.workflowId} (run ${handle.firstExecutionRunId})`,
       );
-      ctx.stdout(`  watch: shipshape watch ${config.service}/${options.env}    Web UI: ${link}`);
+      ctx.stdout(`  artifact ${input.artifact}${input.artifactDigest ? ` (${input.artifactDigest})` : ""}`);
+      ctx.stdout(`  watch: shipshape watch ${input.service}/${input.environment}    Web UI: ${link}`);
     }
     ctx.exitCode = EXIT_OK;
     if (options.watch) {
@@ -96,6 +84,66 @@ export async function deploy(ctx: CliContext, options: DeployOptions): Promise<v
   }
 }
 
+export async function deploy(ctx: CliContext, options: DeployOptions): Promise<void> {
+  const input = await inputFor(ctx, {
+    configPath: options.config,
+    service: options.service,
+    environment: options.env,
+    version: options.version,
+    ...(options.artifact ? { artifact: options.artifact } : {}),
+    requestedBy: options.as ?? defaultActor(),
+    reason: options.reason ?? "",
+  });
+  if (input) await start(ctx, input, options);
+}
+
+/** The last good version before the current one, with the artifact it was deployed from. */
+async function lastGood(options: Omit<DeployOptions, "version">) {
+  const temporal = await connectTemporal();
+  try {
+    const rows = await listDeployments(
+      temporal.client,
+      { service: options.service, environment: options.env, closedOnly: true },
+      200,
+    );
+    const promoted = rows.filter((r) => r.outcome === "promoted");
+    const current = promoted[0]?.version;
+    return { current, target: promoted.find((r) => r.version !== current) };
+  } finally {
+    await temporal.close();
+  }
+}
+
+async function rollback(ctx: CliContext, options: Omit<DeployOptions, "version">): Promise<void> {
+  const { current, target } = await lastGood(options);
+  if (!target) {
+    throw new CliError(
+      `no earlier good version of ${options.service} in ${options.env} to roll back to (current: ${current ?? "none promoted yet"}) — \`shipshape history --service ${options.service}\` lists what ran`,
+    );
+  }
+  if (!target.artifact && !options.artifact) {
+    throw new CliError(
+      `${target.workflowId} (${target.version}) does not record its artifact (it predates artifact records); pass --artifact`,
+    );
+  }
+  ctx.stdout(
+    `rolling ${options.service} ${options.env} back from ${current} to ${target.version} through the normal release plan`,
+  );
+  const input = await inputFor(ctx, {
+    configPath: options.config,
+    service: options.service,
+    environment: options.env,
+    version: target.version,
+    artifact: options.artifact ?? target.artifact ?? "",
+    // The same release: the local target runs the release it staged then, even when the artifact moved since.
+    ...(!options.artifact && target.artifactDigest ? { artifactDigest: target.artifactDigest } : {}),
+    requestedBy: options.as ?? defaultActor(),
+    reason: options.reason ?? "",
+  });
+  if (!input) return;
+  await start(ctx, input, { ...options, version: target.version });
+}
+
 export function registerDeploy(program: Command, ctx: CliContext): void {
   program
     .command("deploy")
@@ -104,7 +152,10 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .requiredOption("--version <version>", "the version to deploy")
     .option("--env <environment>", "target environment", "production")
     .option("--config <file>", "release config", "shipshape.yaml")
-    .option("--artifact <ref>", "what is deployed (image, tarball, commit); defaults to the version")
+    .option(
+      "--artifact <path|image>",
+      "what runs: a folder or .tar.gz/.tgz (target: local, required), an image (target: aws; default aws.image)",
+    )
     .option("--reason <text>", "why (recorded)")
     .option("--as <name>", "who is deploying (recorded); defaults to $SHIPSHAPE_USER or $USER")
     .option("--watch", "stay and watch; exit with the deployment's outcome")
@@ -112,16 +163,17 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option("--task-queue <name>", "worker task queue (advanced)")
     .addHelpText(
       "after",
-      '\nExample:\n  shipshape deploy --service shop --version v2 --env production --config examples/shop/shipshape.yaml --reason "new checkout" --watch',
+      '\nExample:\n  shipshape deploy --service notes --version v2 --env staging --config examples/notes/v2/shipshape.yaml --artifact examples/notes/v2 --reason "tags" --watch',
     )
     .action((options: DeployOptions) => deploy(ctx, options));
 
   program
     .command("rollback")
-    .description("redeploy the last good version through the same safe path (not a shortcut)")
+    .description("redeploy the last good version, from the artifact it ran, through the same safe path")
     .requiredOption("--service <name>", "the service")
     .option("--env <environment>", "environment", "production")
     .option("--config <file>", "release config", "shipshape.yaml")
+    .option("--artifact <path|image>", "deploy this artifact instead of the one the version ran from")
     .option("--reason <text>", "why (recorded)", "rollback to the last good version")
     .option("--as <name>", "who (recorded)")
     .option("--watch", "stay and watch")
@@ -131,30 +183,5 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       "after",
       "\nExample:\n  shipshape rollback --service shop --env production --config examples/shop/shipshape.yaml --watch",
     )
-    .action(async (options: Omit<DeployOptions, "version">) => {
-      const temporal = await connectTemporal();
-      let target: string | undefined;
-      let current: string | undefined;
-      try {
-        const rows = await listDeployments(
-          temporal.client,
-          { service: options.service, environment: options.env, closedOnly: true },
-          200,
-        );
-        const promoted = rows.filter((r) => r.outcome === "promoted");
-        current = promoted[0]?.version;
-        target = promoted.find((r) => r.version !== current)?.version;
-      } finally {
-        await temporal.close();
-      }
-      if (!target) {
-        throw new CliError(
-          `no earlier good version of ${options.service} in ${options.env} to roll back to (current: ${current ?? "none promoted yet"}) — \`shipshape history --service ${options.service}\` lists what ran`,
-        );
-      }
-      ctx.stdout(
-        `rolling ${options.service} ${options.env} back from ${current} to ${target} through the normal release plan`,
-      );
-      await deploy(ctx, { ...options, version: target });
-    });
+    .action((options: Omit<DeployOptions, "version">) => rollback(ctx, options));
 }

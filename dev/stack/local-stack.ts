@@ -94,9 +94,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       async startWorker() {
         const logFile = path.join(options.dir, "worker.log");
         const before = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+        // `shipshape worker`, as a user runs it; DATABASE_URL lets release configs say ${env:DATABASE_URL}.
         const worker = spawnDetached(
-          path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"),
-          ["workers/main.ts"],
+          process.execPath,
+          [
+            path.join(PROJECT_ROOT, "bin", "shipshape.cjs"),
+            "worker",
+            "--dev",
+            "--state-dir",
+            options.dir,
+            "--task-queue",
+            taskQueue,
+          ],
           {
             logFile,
             cwd: PROJECT_ROOT,
@@ -104,9 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               ...process.env,
               TEMPORAL_ADDRESS: temporal.address,
               TEMPORAL_NAMESPACE: temporal.namespace,
-              SHIPSHAPE_TASK_QUEUE: taskQueue,
               DATABASE_URL: databaseUrl,
-              SHIPSHAPE_STATE_DIR: options.dir,
             },
           },
         );

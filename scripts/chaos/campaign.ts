@@ -11,14 +11,14 @@ import path from "node:path";
 import { Client, Connection, type WorkflowHandle } from "@temporalio/client";
 import { Pool } from "pg";
 import YAML from "yaml";
+import { buildDeploymentInput } from "../../client/release-input";
 import { startDeployment } from "../../client/start";
 import { startLocalStack } from "../../dev/stack/local-stack";
-import { startShopAsBlue } from "../../dev/stack/shop-blue";
-import { localInfraDriver } from "../../infra/local/driver";
+import { SHOP_ARTIFACT, startShopAsBlue } from "../../dev/stack/shop-blue";
+import { createLocalInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
-import { configDigest } from "../../lib/config/digest";
-import { ReleaseConfigSchema } from "../../lib/config/schema";
+import { devPulumiSettings } from "../../infra/pulumi/workspace";
 import type { DeploymentResult } from "../../lib/deployment/types";
 import { createMigrationEngine } from "../../lib/migrations/engine";
 import { loadMigrationsDir } from "../../lib/migrations/file-format";
@@ -120,13 +120,18 @@ interface RawConfig {
   };
 }
 
-function releaseFor(plan: RunPlan, metricsQuery: string) {
+/**
+ * The run's release config, written next to its migrations folder the way a
+ * release's repository holds them: the chaos config plus what the run differs in.
+ */
+function writeReleaseConfig(releaseDir: string, plan: RunPlan, metricsQuery: string): string {
   const raw = YAML.parse(fs.readFileSync(CONFIG_FILE, "utf8")) as RawConfig;
   if (plan.health === "bad") raw.run.env.SHOP_ERROR_RATE = String(BAD_ERROR_RATE);
   if (plan.approvalGate) raw.release.steps.splice(raw.release.steps.length - 1, 0, { approval: GATE });
   for (const m of raw.release.analysis.metrics) if (m.name === "user-error-rate") m.query = metricsQuery;
-  const config = ReleaseConfigSchema.parse(raw);
-  return { config, configDigest: configDigest(config) };
+  const file = path.join(releaseDir, "shipshape.yaml");
+  fs.writeFileSync(file, YAML.stringify(raw));
+  return file;
 }
 
 /** The run's migration: a nullable column on `orders` filled by trigger and backfill (so expand/contract have real work). */
@@ -180,8 +185,12 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
   const plans = planCampaign(options);
   const random = seededRandom(s.seed ^ 0x5eed);
   const dir = path.join(stateDir(), "chaos", `seed-${s.seed}-${Date.now()}`);
-  process.env.SHIPSHAPE_STATE_DIR = dir;
-  const migrationsDir = path.join(dir, "release", "migrations");
+  // The worker's state folder: releases, instances, the router and the Pulumi backend live under it.
+  const workerState = dir;
+  const pulumi = devPulumiSettings(workerState);
+  const localInfraDriver = createLocalInfraDriver({ stateDir: workerState, pulumi });
+  const releaseDir = path.join(dir, "release");
+  const migrationsDir = path.join(releaseDir, "migrations");
   const result: CampaignResult = {
     seed: s.seed,
     plannedRuns: s.runs,
@@ -218,7 +227,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
   try {
     const pool = new Pool({ connectionString: stack.databaseUrl, max: 2 });
     pool.on("error", () => undefined); // idle clients die with the postgres-stop fault
-    const engine = createMigrationEngine({ connectionString: stack.databaseUrl, service: SCOPE.service });
+    const engine = createMigrationEngine({ connectionString: stack.databaseUrl, ...SCOPE });
     cleanups.unshift(async () => {
       await engine.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
@@ -232,8 +241,8 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     const completed: Array<{ name: string; text: string }> = [];
 
     const routerName = routerNameFor(SCOPE);
-    const router = await ensureRouterProcess(routerName);
-    cleanups.unshift(() => stopRouterProcess(routerName, { purge: true }));
+    const router = await ensureRouterProcess(routerName, { stateDir: workerState });
+    cleanups.unshift(() => stopRouterProcess(routerName, { purge: true, stateDir: workerState }));
     infraPorts.push(Number(new URL(router.url).port), Number(new URL(router.adminUrl).port));
     const traffic = createLocalTrafficRouter({
       adminUrl: router.adminUrl,
@@ -244,7 +253,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     // Whatever happens, no shop instance or Pulumi stack of the campaign outlives it.
     const destroyAll = async () => {
       const prefix = `${SCOPE.service}-${SCOPE.environment}-`;
-      for (const st of pulumiStacks().filter((x) => x.startsWith(prefix))) {
+      for (const st of pulumiStacks(pulumi).filter((x) => x.startsWith(prefix))) {
         await localInfraDriver
           .destroyEnvironment(
             { deploymentId: "chaos-cleanup", ...SCOPE, version: st.slice(prefix.length) },
@@ -255,11 +264,16 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
       await reapScopeProcesses(prefix);
     };
     cleanups.unshift(destroyAll);
-    process.env.SHOP_DATABASE_URL = stack.databaseUrl;
-    process.env.SHIPSHAPE_MIGRATIONS_DIR = migrationsDir;
     log("  · starting the worker and shop c0 (blue)…");
     const workerReady = stack.startWorker();
-    await startShopAsBlue({ scope: SCOPE, version: "c0", databaseUrl: stack.databaseUrl, traffic });
+    await startShopAsBlue({
+      scope: SCOPE,
+      version: "c0",
+      databaseUrl: stack.databaseUrl,
+      traffic,
+      stateDir: workerState,
+      pulumi,
+    });
     await workerReady;
     let blue = "c0";
 
@@ -298,7 +312,16 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
       carried = postponed;
       const mig = migrationOf(plan);
       stageMigrations(migrationsDir, [...completed, mig]);
-      const { config, configDigest: digest } = releaseFor(plan, metrics.query);
+      // Deployed like a user deploys: the release config and its migrations, the shop's artifact folder.
+      const input = await buildDeploymentInput({
+        configPath: writeReleaseConfig(releaseDir, plan, metrics.query),
+        service: SCOPE.service,
+        environment: SCOPE.environment,
+        version: plan.version,
+        artifact: SHOP_ARTIFACT,
+        requestedBy: "chaos",
+        reason: `chaos run ${plan.index} (seed ${s.seed})`,
+      });
       log(
         `\n▶ run ${plan.index}/${queue.length}: ${blue} → ${plan.version} (${plan.health}${plan.approvalGate ? ", approval gate" : ""}); faults: ${
           plan.faults.map((f) => `${f.kind}@${(f.afterMs / 1000).toFixed(1)}s`).join(", ") || "none"
@@ -310,20 +333,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
           0,
       );
       const startedAt = Date.now();
-      const handle = await startDeployment(
-        client,
-        {
-          service: SCOPE.service,
-          environment: SCOPE.environment,
-          version: plan.version,
-          artifact: "examples/shop/server.js",
-          requestedBy: "chaos",
-          reason: `chaos run ${plan.index} (seed ${s.seed})`,
-          config,
-          configDigest: digest,
-        },
-        { taskQueue: stack.taskQueue },
-      );
+      const handle = await startDeployment(client, input, { taskQueue: stack.taskQueue });
       let closed = false;
       const active = new Set<FaultKind>();
       const ctx: FaultContext = {
@@ -333,6 +343,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
         closed: () => closed,
         gate: plan.approvalGate ? GATE : null,
         active,
+        pulumi,
         log,
       };
       const faultTasks = plan.faults.map((f) =>
@@ -461,7 +472,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
           .map((f) => ({ invariant: "harness" as const, detail: `${f.kind}: ${f.detail}` })),
         ...checkOutcome(record),
         ...checkLoad(tally),
-        ...(await checkLeaks(record, traffic, stack.databaseUrl, config.run.instances)),
+        ...(await checkLeaks(record, traffic, stack.databaseUrl, input.config.run.instances, pulumi)),
         ...data.violations,
         ...checkHistory(record),
       ];
@@ -558,7 +569,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
       }
     }
   }
-  for (const p of pulumiProcesses())
+  for (const p of pulumiProcesses(pulumi))
     result.finalViolations.push({
       invariant: "leak",
       detail: `after teardown: pulumi ${p.pid} still running`,

@@ -3,14 +3,37 @@
  * operation in reverse order, putting aside (not dropping) the data the new
  * version wrote. Ends `rolled_back`; from `rolling_back` there is no way back.
  */
+
+import { MigrationError } from "../types";
 import { dropVersionSchema } from "../versioned-schema";
-import { type CommandResult, type EngineContext, findStartedMigration, runCommand } from "./context";
+import {
+  type CommandResult,
+  type EngineContext,
+  findStartedMigration,
+  runCommand,
+  scopeText,
+} from "./context";
 import { runPhase } from "./step-runner";
 
-export async function rollbackMigration(engine: EngineContext, name: string): Promise<CommandResult> {
+/** `owner`: roll back only an attempt this deployment started (a compensation); absent: any (the CLI). */
+export interface RollbackOptions {
+  owner?: string;
+}
+
+export async function rollbackMigration(
+  engine: EngineContext,
+  name: string,
+  options: RollbackOptions = {},
+): Promise<CommandResult> {
   return runCommand(engine, "rollback", async () => {
     const latest = await findStartedMigration(engine, name);
     if (latest.phase === "rolled_back") return { row: latest, steps: [] };
+    if (options.owner !== undefined && latest.owner !== options.owner) {
+      throw new MigrationError(
+        "NOT_OWNER",
+        `migration '${name}' ${scopeText(engine)} was started by ${latest.owner ?? "the CLI"}, not by ${options.owner}; a compensation only undoes its own deployment's migrations`,
+      );
+    }
     return runPhase(engine, latest, { during: "rolling_back", after: "rolled_back" }, async (run) => {
       await run.step("rollback:drop-schema", async (c) => {
         await dropVersionSchema(c, run.row.versionSchema);

@@ -13,6 +13,8 @@ export interface StatusResult {
 
 export interface MigrationSummary {
   name: string;
+  /** The deployment that started this attempt, or null (the CLI). */
+  owner: string | null;
   id: number;
   attempt: number;
   phase: state.Phase;
@@ -29,9 +31,10 @@ export async function migrationStatus(engine: EngineContext): Promise<StatusResu
   const { pool } = engine;
   if (!(await state.stateExists(pool)))
     return { active: null, migrations: [], versionSchemas: [], aside: [] };
-  const rows = await state.listMigrations(pool);
+  const rows = await state.listMigrations(pool, engine.scope);
   const steps = await pool.query<{ id: string; n: string }>(
-    `SELECT migration_id AS id, count(*) AS n FROM ${state.STATE_SCHEMA}.steps GROUP BY 1`,
+    `SELECT migration_id AS id, count(*) AS n FROM ${state.STATE_SCHEMA}.steps WHERE migration_id = ANY($1::bigint[]) GROUP BY 1`,
+    [rows.map((r) => r.id)],
   );
   const stepCount = new Map(steps.rows.map((r) => [Number(r.id), Number(r.n)]));
   const summaries: MigrationSummary[] = [];
@@ -45,7 +48,7 @@ export async function migrationStatus(engine: EngineContext): Promise<StatusResu
     active: summaries.find((s) => !state.isFinal(s.phase)) ?? null,
     migrations: summaries,
     versionSchemas: [...new Set(rows.map((r) => r.versionSchema))].filter((s) => existing.has(s)),
-    aside: await state.listAside(pool),
+    aside: await state.listAside(pool, engine.scope),
   };
 }
 
@@ -56,6 +59,7 @@ async function summarize(
 ): Promise<MigrationSummary> {
   return {
     name: row.name,
+    owner: row.owner,
     id: row.id,
     attempt: row.attempt,
     phase: row.phase,

@@ -71,7 +71,7 @@ import type { InfraDriver, ProvisionedEnvironment } from "../../../lib/drivers/i
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { statusQuery } from "../../../workflows/deployment/messages";
 import type { DeploymentStatus } from "../../../workflows/deployment/state";
-import { createFakes } from "../../support/fakes";
+import { createFakes, singleTarget } from "../../support/fakes";
 import { type MotoServer, startMoto } from "../../support/moto";
 
 const ACCOUNT = "123456789012";
@@ -548,6 +548,8 @@ async function deploy(
       reason: "aws e2e",
       config: cfg,
       configDigest: "sha256:aws-e2e",
+      // The fake migration driver ignores the files; the schema phases still run.
+      migrations: { files: [], digest: "none" },
     },
     { taskQueue },
   );
@@ -626,13 +628,16 @@ beforeAll(async () => {
     taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities({
-      infraTarget: mockedAwsInfra,
-      router,
-      metrics: createMetricProviders({ cloudwatch }),
+      targets: singleTarget({
+        ...fakes.target,
+        kind: "aws",
+        infra: mockedAwsInfra,
+        router,
+        metrics: createMetricProviders({ cloudwatch }),
+      }),
       migrations: fakes.deps.migrations,
-      verifier: fakes.deps.verifier,
       notifier: fakes.deps.notifier,
-      artifacts: fakes.deps.artifacts,
+      env: {},
     }),
   });
   workerRun = worker.run();

@@ -4,7 +4,6 @@ import { Client, Connection } from "@temporalio/client";
 import { Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startDeployment } from "../../../client/start";
-import { localInfraDriver } from "../../../infra/local/driver";
 import {
   ensureRouterProcess,
   type RouterProcessInfo,
@@ -20,7 +19,7 @@ import { statusQuery } from "../../../workflows/deployment/messages";
 import { activityAttempts as sharedActivityAttempts } from "../../support/inspect";
 import { freshDatabase } from "../../support/postgres";
 import { killWorker, startWorkerProcess, stopGroup } from "../../support/worker-process";
-import { processesOfStack, shopRun } from "../local/helpers";
+import { localDriver, processesOfStack, SHOP_ARTIFACT, shopRun } from "../local/helpers";
 
 /**
  * Invariant 3 for DeploymentWorkflow: the worker process (workers/main.ts, real
@@ -29,6 +28,7 @@ import { processesOfStack, shopRun } from "../local/helpers";
  * orphaned instances adopted) and it still ends promoted, with v1 decommissioned.
  */
 const stateDir = path.join(inject("testStateDir"), "deployment-crash");
+const { driver: localInfraDriver } = localDriver(stateDir);
 const scope = { service: "shop", environment: "crash" };
 const ref = (version: string): VersionEnvironmentRef => ({ deploymentId: "setup", ...scope, version });
 let db: Awaited<ReturnType<typeof freshDatabase>>;
@@ -39,10 +39,9 @@ let bundle: string;
 const workers: DetachedProcess[] = [];
 
 beforeAll(async () => {
-  process.env.SHIPSHAPE_STATE_DIR = stateDir;
   fs.mkdirSync(stateDir, { recursive: true });
   db = await freshDatabase("depcrash");
-  router = await ensureRouterProcess("shop-crash");
+  router = await ensureRouterProcess("shop-crash", { stateDir });
   connection = await Connection.connect({ address: inject("temporalAddress") });
   client = new Client({ connection });
   bundle = await writeWorkflowBundle(path.join(stateDir, "workflow-bundle.js"));
@@ -52,7 +51,7 @@ afterAll(async () => {
   for (const w of workers) await stopGroup(w, 5000);
   for (const v of ["v1", "v2", "v3"])
     await localInfraDriver.destroyEnvironment(ref(v), () => {}).catch(() => {});
-  if (router) await stopRouterProcess("shop-crash", { purge: true });
+  if (router) await stopRouterProcess("shop-crash", { purge: true, stateDir });
   await connection?.close();
   await db?.drop();
 });
@@ -61,7 +60,6 @@ function workerOptions(taskQueue: string, n: number) {
   return {
     temporalAddress: inject("temporalAddress"),
     taskQueue,
-    databaseUrl: db.url,
     stateDir,
     workflowBundle: bundle,
     logFile: path.join(stateDir, `${taskQueue}.worker-${n}.log`),
@@ -74,7 +72,7 @@ function deployShop(version: string, config: ReleaseConfig, taskQueue: string) {
     {
       ...scope,
       version,
-      artifact: "examples/shop/server.js",
+      artifact: SHOP_ARTIFACT.location,
       requestedBy: "ci",
       config,
       configDigest: `crash-${version}`,
@@ -95,7 +93,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     const appEnv = { ...base.env, DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" };
     const v1 = await localInfraDriver.provisionEnvironment(
       ref("v1"),
-      { run: { ...base, instances: 1, env: appEnv }, env: {} },
+      { artifact: SHOP_ARTIFACT, run: { ...base, instances: 1, env: appEnv }, env: {} },
       () => {},
     );
     const traffic = createLocalTrafficRouter({
@@ -171,7 +169,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     if (blue !== "v2") {
       const v2 = await localInfraDriver.provisionEnvironment(
         ref("v2"),
-        { run: { ...base, instances: 1, env: appEnv }, env: {} },
+        { artifact: SHOP_ARTIFACT, run: { ...base, instances: 1, env: appEnv }, env: {} },
         () => {},
       );
       await traffic.setBackends(scope, {
