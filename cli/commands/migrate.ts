@@ -31,6 +31,7 @@ interface MigrateOptions {
   databaseUrl?: string;
   dir: string;
   service?: string;
+  env?: string;
   schema: string;
   lockTimeout: string;
   batchSize: string;
@@ -71,7 +72,11 @@ export function registerMigrateCommand(program: Command, ctx: CliContext = defau
       .option("--dir <folder>", "migrations folder", "migrations")
       .option(
         "--service <name>",
-        "prefix of version schema names (default: the folder's parent directory name)",
+        "the service whose migrations these are (default: the folder's parent directory name)",
+      )
+      .option(
+        "--env <environment>",
+        "the environment (a deployment's migrations are scoped per service and environment; default: none)",
       )
       .option("--schema <name>", "schema holding the real tables", "public")
       .option("--lock-timeout <duration>", "lock_timeout of every DDL statement", "2s")
@@ -87,6 +92,7 @@ export function registerMigrateCommand(program: Command, ctx: CliContext = defau
       const engine = createMigrationEngine({
         connectionString: url,
         service: opts.service ?? defaultService(opts.dir),
+        ...(opts.env ? { environment: opts.env } : {}),
         schema: opts.schema,
         lockTimeoutMs: parseDuration(opts.lockTimeout),
         backfill: {
