@@ -3,7 +3,8 @@
  * target groups (driver.ts, one Pulumi stack per version), traffic shifts on
  * the ALB's weighted rule (alb-traffic-router.ts), verification reaches green
  * through its version rule (header X-Shipshape-Version on the service's
- * URL), and `provider: cloudwatch` reads the target groups' ALB metrics.
+ * URL), and `provider: cloudwatch` (and `provider: router`: the ALB is the
+ * router here) reads the target groups' ALB metrics.
  *
  * Credentials, region defaults and endpoints come from the AWS SDK's standard
  * chain in the worker's environment (AWS_PROFILE, AWS_REGION, SSO, task
@@ -136,6 +137,10 @@ export function createAwsTarget(ctx: TargetContext, spec: Spec, options: AwsTarg
       cloudwatch,
       ...(ctx.prometheusUrl ? { prometheus: { url: ctx.prometheusUrl } } : {}),
       httpJson: {},
+      // On AWS the router is the load balancer: `provider: router` reads its own stats, the
+      // same queries (error_rate, latency_pNN_ms, request_count), from CloudWatch — so one
+      // release config judges green alike on the local target and on AWS.
+      extra: { router: cloudwatch },
     }),
     artifacts: createImageStore(aws),
     // Green is reached through the load balancer: its version rule matches the version header.

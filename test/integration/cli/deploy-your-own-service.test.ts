@@ -25,6 +25,7 @@ import { devPulumiSettings } from "../../../infra/pulumi/workspace";
 import { treeDigest } from "../../../lib/artifacts/content";
 import { freePort, portIsFree } from "../../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
+import { runShipshape } from "../../support/cli-process";
 import { processesOfStack } from "../local/helpers";
 
 const NOTES = path.join(PROJECT_ROOT, "examples", "notes");
@@ -37,30 +38,9 @@ let devOutput = "";
 let stack: DevStackInfo;
 let db: PgClient;
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
 /** `npx shipshape …` in the project's root, against the dev stack. */
-function shipshape(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "bin", "shipshape.cjs"), ...args], {
-      cwd: root,
-      env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => {
-      out += String(d);
-    });
-    child.stderr.on("data", (d) => {
-      err += String(d);
-    });
-    child.on("exit", (code) => resolve({ code, out, err }));
-  });
+function shipshape(...args: string[]) {
+  return runShipshape(args, { cwd: root, env: { TEMPORAL_ADDRESS: stack.temporalAddress } });
 }
 
 const deployNotes = (version: string, artifact = version) =>
