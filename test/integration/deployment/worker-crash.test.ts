@@ -49,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const w of workers) await stopGroup(w, 5000);
-  for (const v of ["v1", "v2", "v3"])
+  for (const v of ["v1", "v2", "v3", "v4"])
     await localInfraDriver.destroyEnvironment(ref(v), () => {}).catch(() => {});
   if (router) await stopRouterProcess("shop-crash", { purge: true, stateDir });
   await connection?.close();
@@ -63,7 +63,20 @@ function workerOptions(taskQueue: string, n: number) {
     stateDir,
     workflowBundle: bundle,
     logFile: path.join(stateDir, `${taskQueue}.worker-${n}.log`),
+    identity: `crash-worker-${n}`,
   };
+}
+
+/** The identity of the worker running `activity` now (the workflow's pending activity), once it runs. */
+async function runningOn(workflowId: string, activity: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    const p = d.raw.pendingActivities?.find((a) => a.activityType?.name === activity);
+    if (p?.lastWorkerIdentity && Number(p.state) === 2 /* STARTED */) return p.lastWorkerIdentity;
+    if (Date.now() > deadline) throw new Error(`${activity} never started`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function deployShop(version: string, config: ReleaseConfig, taskQueue: string) {
@@ -148,6 +161,61 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     const routes = await traffic.getRoutes(scope);
     expect(routes.backends.blue?.version).toBe("v2");
     expect(processesOfStack("shop-crash-v1")).toEqual([]);
+  });
+
+  it("two workers on one task queue: the one running provision is SIGKILLed, the other finishes the deployment", {
+    timeout: 300_000,
+  }, async () => {
+    const base = shopRun();
+    const appEnv = { ...base.env, DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" };
+    const config = ReleaseConfigSchema.parse({
+      service: "shop",
+      // Green starts slowly, so the kill lands inside provisioning (see the first test).
+      run: {
+        command: `sleep 4; exec ${base.command}`,
+        instances: 1,
+        healthPath: "/health",
+        startTimeout: "30s",
+        env: appEnv,
+      },
+      environments: { crash: { target: "local" } },
+      release: {
+        verify: [{ http: { path: "/health" } }],
+        steps: [{ weight: 50, bake: "1s" }, { weight: 100 }],
+        postPromotion: { watch: "1s", keepPrevious: "1s" },
+      },
+    });
+    const taskQueue = `deploy-two-${Date.now()}`;
+    const pool = [
+      await startWorkerProcess(workerOptions(taskQueue, 5)),
+      await startWorkerProcess(workerOptions(taskQueue, 6)),
+    ];
+    workers.push(...pool);
+    const handle = await deployShop("v4", config, taskQueue);
+    const victim = await runningOn(handle.workflowId, "provisionGreen", 120_000);
+    const killed = pool[victim === "crash-worker-5" ? 0 : 1];
+    const survivor = victim === "crash-worker-5" ? "crash-worker-6" : "crash-worker-5";
+    if (!killed) throw new Error(`unknown worker ${victim}`);
+    await killWorker(killed);
+
+    const result = await handle.result();
+    expect(result.outcome, result.reason ?? "").toBe("promoted");
+    // The killed attempt was retried — on the other worker — and provisioning completed once.
+    const provision = await activityAttempts(handle.workflowId, "provisionGreen");
+    expect(Math.max(...provision.started)).toBeGreaterThanOrEqual(2);
+    expect(provision.completed).toBe(1);
+    const history = await handle.fetchHistory();
+    const startedBy = (history.events ?? [])
+      .map((e) => e.activityTaskStartedEventAttributes?.identity)
+      .filter((id): id is string => Boolean(id));
+    expect(startedBy.at(-1)).toBe(survivor);
+    const routes = await createLocalTrafficRouter({
+      adminUrl: router.adminUrl,
+      token: router.token,
+      healthPath: "/health",
+    }).getRoutes(scope);
+    expect(routes.backends.blue?.version).toBe("v4");
+    expect(processesOfStack("shop-crash-v4")).toHaveLength(1);
   });
 
   it("killed while a bake timer is pending: the timer fires with no worker, the new worker finishes, and the history replays", {
