@@ -141,7 +141,11 @@ async function rollback(ctx: CliContext, options: Omit<DeployOptions, "version">
     reason: options.reason ?? "",
   });
   if (!input) return;
-  await start(ctx, input, { ...options, version: target.version });
+  // The schema is not rolled back: completed migrations stay (expand/contract only ever moves forward),
+  // so the earlier version runs on today's schema and the deployment carries no migrations.
+  const { migrations: _forward, ...redeploy } = input;
+  if (_forward) ctx.stdout("  migrations are not redeployed: the database keeps its current schema");
+  await start(ctx, redeploy, { ...options, version: target.version });
 }
 
 export function registerDeploy(program: Command, ctx: CliContext): void {
