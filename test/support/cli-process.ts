@@ -30,3 +30,18 @@ export function runShipshape(
     child.on("exit", (code) => resolve({ code, out, err }));
   });
 }
+
+/** `shipshape migrate status --json` of a scope, as `name:phase` lines (what an operator reads). */
+export async function migrationPhases(
+  shipshape: (...args: string[]) => Promise<CliRun>,
+  scope: { service: string; environment: string; databaseUrl: string },
+): Promise<string[]> {
+  const r = await shipshape(
+    ...["migrate", "status", "--json", "--service", scope.service, "--env", scope.environment],
+    ...["--database-url", scope.databaseUrl],
+  );
+  if (r.code !== 0) throw new Error(`migrate status failed: ${r.err}`);
+  return (JSON.parse(r.out).migrations as Array<{ name: string; phase: string }>).map(
+    (m) => `${m.name}:${m.phase}`,
+  );
+}

@@ -45,7 +45,7 @@ import {
 import { TAG_SIDE } from "../../../infra/aws/alb-traffic-router";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import type { DetachedProcess } from "../../../lib/runtime/process-group";
-import { runShipshape } from "../../support/cli-process";
+import { migrationPhases, runShipshape } from "../../support/cli-process";
 import { type MotoServer, startMoto } from "../../support/moto";
 import { freshDatabase } from "../../support/postgres";
 import { startWorkerProcess, stopGroup } from "../../support/worker-process";
@@ -324,11 +324,9 @@ describe("target: aws through `shipshape worker` and the CLI (moto)", () => {
       artifactDigest: `image:123456789012.dkr.ecr.${moto.region}.amazonaws.com/notes:v1`,
     });
     // The notes table exists: the migrations ran on the release's database, in the aws environment's scope.
-    const tables = await shipshape(
-      ...["migrate", "status", "--service", "notes", "--env", ENV, "--json", "--database-url", db.url],
-      ...["--dir", path.join(NOTES, "v1", "migrations")],
-    );
-    expect(JSON.parse(tables.out).active).toBeNull();
+    expect(
+      await migrationPhases(shipshape, { service: "notes", environment: ENV, databaseUrl: db.url }),
+    ).toEqual(["0001_initial:completed"]);
   });
 
   it("v2 is promoted through 50% → 100% on the ALB rule, CloudWatch analysis passes, v1 is decommissioned", {
@@ -376,23 +374,17 @@ describe("target: aws through `shipshape worker` and the CLI (moto)", () => {
     };
     expect(s.outcomeReason).toMatch(/analysis failed: (error-rate|alb-5xx) 10% > max 5% at 50% traffic/);
     // Traffic first; moto would have refused to delete green's target group while the rule used it.
-    expect(ran(s.compensations)).toEqual([
-      "restoreTraffic:done",
-      "rollbackSchema:done",
-      "destroyGreen:done",
-    ]);
+    expect(ran(s.compensations)).toEqual(["restoreTraffic:done", "rollbackSchema:done", "destroyGreen:done"]);
     expect(await ruleForward()).toEqual([[v2, 999]]);
     expect((await ruleTags())[TAG_SIDE.green]).toBe("");
     expect(await targetGroup("v3")).toBeNull();
     expect(s.activeMigration).toBeNull();
     expect((s.serving as { version: string }).version).toBe("v2");
-    const migrate = await shipshape(
-      ...["migrate", "status", "--service", "notes", "--env", ENV, "--json", "--database-url", db.url],
-      ...["--dir", path.join(NOTES, "v3", "migrations")],
-    );
-    const phases = JSON.parse(migrate.out).migrations.map(
-      (m: { name: string; phase: string }) => `${m.name}:${m.phase}`,
-    );
+    const phases = await migrationPhases(shipshape, {
+      service: "notes",
+      environment: ENV,
+      databaseUrl: db.url,
+    });
     expect(phases).toEqual([
       "0001_initial:completed",
       "0002_note_summary:completed",

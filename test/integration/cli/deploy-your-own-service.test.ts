@@ -25,7 +25,7 @@ import { devPulumiSettings } from "../../../infra/pulumi/workspace";
 import { treeDigest } from "../../../lib/artifacts/content";
 import { freePort, portIsFree } from "../../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
-import { runShipshape } from "../../support/cli-process";
+import { migrationPhases, runShipshape } from "../../support/cli-process";
 import { processesOfStack } from "../local/helpers";
 
 const NOTES = path.join(PROJECT_ROOT, "examples", "notes");
@@ -42,6 +42,8 @@ let db: PgClient;
 function shipshape(...args: string[]) {
   return runShipshape(args, { cwd: root, env: { TEMPORAL_ADDRESS: stack.temporalAddress } });
 }
+
+const notesScope = () => ({ service: "notes", environment: "staging", databaseUrl: stack.databaseUrl });
 
 const deployNotes = (version: string, artifact = version) =>
   shipshape(
@@ -199,14 +201,7 @@ describe("deploy your own service (examples/notes, Python) through the CLI and `
     expect(rows.rows.every((x) => x.summary !== null)).toBe(true);
     const list = (await (await fetch(`${NOTES_URL}/notes`)).json()) as { version: string; notes: unknown[] };
     expect(list.version).toBe("v2");
-    const migrate = await shipshape(
-      ...["migrate", "status", "--service", "notes", "--env", "staging", "--json"],
-      ...["--database-url", stack.databaseUrl, "--dir", path.join(NOTES, "v2", "migrations")],
-    );
-    expect(migrate.code, migrate.err).toBe(0);
-    const phases = JSON.parse(migrate.out).migrations.map(
-      (m: { name: string; phase: string }) => `${m.name}:${m.phase}`,
-    );
+    const phases = await migrationPhases(shipshape, notesScope());
     expect(phases).toEqual(["0001_initial:completed", "0002_note_summary:completed"]);
   });
 
@@ -250,13 +245,7 @@ describe("deploy your own service (examples/notes, Python) through the CLI and `
       "SELECT column_name FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'pinned'",
     );
     expect(pinned.rowCount).toBe(0); // renamed aside, not live
-    const migrate = await shipshape(
-      ...["migrate", "status", "--service", "notes", "--env", "staging", "--json"],
-      ...["--database-url", stack.databaseUrl, "--dir", path.join(NOTES, "v3", "migrations")],
-    );
-    const phases = JSON.parse(migrate.out).migrations.map(
-      (m: { name: string; phase: string }) => `${m.name}:${m.phase}`,
-    );
+    const phases = await migrationPhases(shipshape, notesScope());
     expect(phases).toContain("0003_note_pinned:rolled_back");
     expect(processesOfStack("notes-staging-v3")).toEqual([]);
     expect(((await (await fetch(`${NOTES_URL}/notes`)).json()) as { version: string }).version).toBe("v2");

@@ -104,6 +104,21 @@ describe("scopes and owners on one shared database", () => {
   const aProdStale = ref({ service: "a", environment: "prod", deploymentId: "dep-a0" });
   const aProd = ref({ service: "a", environment: "prod", deploymentId: "dep-a1" });
 
+  /** b, a-staging and a-prod each have their 0001_initial active, started by their own deployment. */
+  async function expectEachScopeActive(): Promise<void> {
+    for (const [service, env, owner] of [
+      ["b", "prod", "dep-b"],
+      ["a", "staging", "dep-a-staging"],
+      ["a", "prod", "dep-a0"],
+    ] as const) {
+      const status = await scope(service, env).status();
+      expect(status.active?.name, `${service}/${env}`).toBe("0001_initial");
+      expect(status.active?.phase).toBe("active");
+      expect(status.active?.owner).toBe(owner);
+      expect(status.migrations).toHaveLength(1);
+    }
+  }
+
   it("two services, and two environments of one service, each have their own active migration and their own 0001_initial", async () => {
     const d = driver();
     const rb = await d.expand(b, database, bundle({ "0001_initial.yaml": createTable("b_items") }), quiet);
@@ -124,16 +139,7 @@ describe("scopes and owners on one shared database", () => {
       "a_staging_0001_initial",
       "a_prod_0001_initial",
     ]);
-    for (const [service, env, owner] of [
-      ["b", "prod", "dep-b"],
-      ["a", "staging", "dep-a-staging"],
-      ["a", "prod", "dep-a0"],
-    ] as const) {
-      const status = await scope(service, env).status();
-      expect(status.active?.name, `${service}/${env}`).toBe("0001_initial");
-      expect(status.active?.owner).toBe(owner);
-      expect(status.migrations).toHaveLength(1);
-    }
+    await expectEachScopeActive();
     await d.close();
   });
 
@@ -160,15 +166,7 @@ describe("scopes and owners on one shared database", () => {
     await expect(scope("a", "prod").rollback("0001_initial", { owner: "dep-a1" })).rejects.toThrow(
       /started by dep-a0, not by dep-a1/,
     );
-    for (const [service, env, owner] of [
-      ["b", "prod", "dep-b"],
-      ["a", "staging", "dep-a-staging"],
-      ["a", "prod", "dep-a0"],
-    ] as const) {
-      const status = await scope(service, env).status();
-      expect(status.active?.phase, `${service}/${env}`).toBe("active");
-      expect(status.active?.owner).toBe(owner);
-    }
+    await expectEachScopeActive();
     // Its owner's compensation does roll it back — and only it.
     expect((await d.rollback(aProdStale, database, null, quiet)).alreadyDone).toBe(false);
     expect((await scope("a", "prod").status()).active).toBeNull();

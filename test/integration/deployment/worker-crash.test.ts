@@ -79,6 +79,30 @@ async function runningOn(workflowId: string, activity: string, timeoutMs: number
   }
 }
 
+/**
+ * A release whose green starts slowly (4 s before node runs), so `pulumi up` is still
+ * inside create when the test kills the worker: without it a fast start could finish
+ * the activity before the kill lands (seen once under CI load).
+ */
+function slowGreenRelease(env: Record<string, string>, instances: number): ReleaseConfig {
+  return ReleaseConfigSchema.parse({
+    service: "shop",
+    run: {
+      command: `sleep 4; exec ${shopRun().command}`,
+      instances,
+      healthPath: "/health",
+      startTimeout: "30s",
+      env,
+    },
+    environments: { crash: { target: "local" } },
+    release: {
+      verify: [{ http: { path: "/health" } }],
+      steps: [{ weight: 50, bake: "1s" }, { weight: 100 }],
+      postPromotion: { watch: "1s", keepPrevious: "1s" },
+    },
+  });
+}
+
 function deployShop(version: string, config: ReleaseConfig, taskQueue: string) {
   return startDeployment(
     client,
@@ -116,25 +140,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     });
     await traffic.setBackends(scope, { blue: { version: "v1", instances: v1.instances.map((i) => i.url) } });
 
-    // Green starts slowly (4 s before node runs), so `pulumi up` is still inside create
-    // when the test sees green's processes and kills the worker: without it a fast start
-    // could finish the activity before the kill lands (seen once under CI load).
-    const config = ReleaseConfigSchema.parse({
-      service: "shop",
-      run: {
-        command: `sleep 4; exec ${base.command}`,
-        instances: 2,
-        healthPath: "/health",
-        startTimeout: "30s",
-        env: appEnv,
-      },
-      environments: { crash: { target: "local" } },
-      release: {
-        verify: [{ http: { path: "/health" } }],
-        steps: [{ weight: 50, bake: "1s" }, { weight: 100 }],
-        postPromotion: { watch: "1s", keepPrevious: "1s" },
-      },
-    });
+    const config = slowGreenRelease(appEnv, 2);
     const taskQueue = `deploy-crash-${Date.now()}`;
     const first = await startWorkerProcess(workerOptions(taskQueue, 1));
     workers.push(first);
@@ -166,25 +172,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
   it("two workers on one task queue: the one running provision is SIGKILLed, the other finishes the deployment", {
     timeout: 300_000,
   }, async () => {
-    const base = shopRun();
-    const appEnv = { ...base.env, DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" };
-    const config = ReleaseConfigSchema.parse({
-      service: "shop",
-      // Green starts slowly, so the kill lands inside provisioning (see the first test).
-      run: {
-        command: `sleep 4; exec ${base.command}`,
-        instances: 1,
-        healthPath: "/health",
-        startTimeout: "30s",
-        env: appEnv,
-      },
-      environments: { crash: { target: "local" } },
-      release: {
-        verify: [{ http: { path: "/health" } }],
-        steps: [{ weight: 50, bake: "1s" }, { weight: 100 }],
-        postPromotion: { watch: "1s", keepPrevious: "1s" },
-      },
-    });
+    const config = slowGreenRelease({ ...shopRun().env, DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" }, 1);
     const taskQueue = `deploy-two-${Date.now()}`;
     const pool = [
       await startWorkerProcess(workerOptions(taskQueue, 5)),
