@@ -18,6 +18,7 @@ import { registerMigrateCommand } from "./commands/migrate";
 import { registerStats } from "./commands/stats";
 import { registerStatus } from "./commands/status";
 import { registerValidate } from "./commands/validate";
+import { registerWorker } from "./commands/worker";
 import { type CliContext, defaultContext, EXIT_OK, EXIT_USAGE } from "./context";
 import { CliError } from "./errors";
 
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerStats(program, ctx);
   registerDev(program, ctx);
   registerDemo(program, ctx);
+  registerWorker(program, ctx);
   return program;
 }
 

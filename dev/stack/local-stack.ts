@@ -1,9 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { TASK_QUEUE } from "../../lib/names";
-import { staleness } from "../../lib/runtime/build-stamp";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
-import { BUILD_DIR, PROJECT_ROOT } from "../../lib/runtime/paths";
+import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../lib/runtime/process-group";
 import { readManifest } from "../../lib/runtime/toolchain-manifest";
 import { type PostgresCluster, startPostgresCluster } from "../services/postgres-cluster";
@@ -40,13 +39,6 @@ async function ensurePortFree(port: number, what: string, envVar: string): Promi
       `${what} port ${port} is already in use — is another \`npm run dev\` running? Stop it, or pick another port with ${envVar}=<port>.`,
     );
   }
-}
-
-/** The worker as shipped, dist/workers/main.js, while dist/ is the build of the sources; else the sources through tsx. */
-function workerCommand(): { command: string; args: string[] } {
-  if (staleness(PROJECT_ROOT, "compiled") === null)
-    return { command: process.execPath, args: [path.join(BUILD_DIR, "workers", "main.js")] };
-  return { command: path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), args: ["workers/main.ts"] };
 }
 
 /**
@@ -104,20 +96,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       async startWorker() {
         const logFile = path.join(options.dir, "worker.log");
         const before = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
-        const { command, args } = workerCommand();
-        const worker = spawnDetached(command, args, {
-          logFile,
-          cwd: PROJECT_ROOT,
-          env: {
-            ...process.env,
-            TEMPORAL_ADDRESS: temporal.address,
-            TEMPORAL_NAMESPACE: temporal.namespace,
-            SHIPSHAPE_TASK_QUEUE: taskQueue,
-            DATABASE_URL: databaseUrl,
-            SHIPSHAPE_STATE_DIR: options.dir,
-            ...(options.policyDir ? { SHIPSHAPE_POLICY_DIR: options.policyDir } : {}),
+        // `shipshape worker`, as a user runs it (the bin runs dist/ while it is the build of the
+        // sources, else the sources through tsx); DATABASE_URL lets release configs say ${env:DATABASE_URL}.
+        const worker = spawnDetached(
+          process.execPath,
+          [
+            path.join(PROJECT_ROOT, "bin", "shipshape.cjs"),
+            "worker",
+            "--dev",
+            "--state-dir",
+            options.dir,
+            "--task-queue",
+            taskQueue,
+            ...(options.policyDir ? ["--policy", options.policyDir] : []),
+          ],
+          {
+            logFile,
+            cwd: PROJECT_ROOT,
+            env: {
+              ...process.env,
+              TEMPORAL_ADDRESS: temporal.address,
+              TEMPORAL_NAMESPACE: temporal.namespace,
+              DATABASE_URL: databaseUrl,
+            },
           },
-        });
+        );
         const deadline = Date.now() + 90_000;
         while (!fs.readFileSync(logFile, "utf8").slice(before).includes(`: polling ${taskQueue} `)) {
           if (worker.child.exitCode !== null || Date.now() > deadline) {

@@ -2,7 +2,7 @@
 
 import type { Pool } from "pg";
 import { LOCAL_PROJECT, localStackName } from "../../infra/local/program";
-import { stackExists } from "../../infra/pulumi/workspace";
+import { type PulumiSettings, stackExists } from "../../infra/pulumi/workspace";
 import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import type { MigrationEngine } from "../../lib/migrations/engine";
 import { listProcs } from "../../lib/runtime/procfs";
@@ -26,20 +26,20 @@ export function stackOf(version: string): string {
 }
 
 /** The version's environment is gone: no Pulumi stack, no process. */
-export async function environmentGone(version: string): Promise<Fact> {
+export async function environmentGone(pulumi: PulumiSettings, version: string): Promise<Fact> {
   const name = stackOf(version);
   const procs = processesOfStack(name);
-  const stack = await stackExists(LOCAL_PROJECT, name);
+  const stack = await stackExists(pulumi, LOCAL_PROJECT, name);
   return {
     what: `${version} environment gone (Pulumi stack ${stack ? "STILL THERE" : "removed"}, ${procs.length} processes)`,
     ok: !stack && procs.length === 0,
   };
 }
 
-export async function environmentUp(version: string): Promise<Fact> {
+export async function environmentUp(pulumi: PulumiSettings, version: string): Promise<Fact> {
   const name = stackOf(version);
   const procs = processesOfStack(name);
-  const stack = await stackExists(LOCAL_PROJECT, name);
+  const stack = await stackExists(pulumi, LOCAL_PROJECT, name);
   return {
     what: `${version} serving (Pulumi stack ${stack ? "up" : "MISSING"}, ${procs.length} processes)`,
     ok: stack && procs.length > 0,

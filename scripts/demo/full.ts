@@ -19,12 +19,14 @@ import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Pool } from "pg";
 import YAML from "yaml";
+import { readMigrationBundle } from "../../client/migration-bundle";
 import { startDeployment } from "../../client/start";
 import { startLocalStack } from "../../dev/stack/local-stack";
-import { startShopAsBlue } from "../../dev/stack/shop-blue";
-import { localInfraDriver } from "../../infra/local/driver";
+import { SHOP_ARTIFACT, startShopAsBlue } from "../../dev/stack/shop-blue";
+import { createLocalInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
+import { devPulumiSettings } from "../../infra/pulumi/workspace";
 import { configDigest } from "../../lib/config/digest";
 import { ReleaseConfigSchema } from "../../lib/config/schema";
 import { createMigrationEngine } from "../../lib/migrations/engine";
@@ -81,7 +83,9 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
   const started = Date.now();
   say("Shipshape demo — four real deployments of the sample shop, on the embedded stack.");
   const dir = path.join(stateDir(), "demo", `run-${Date.now()}`);
-  process.env.SHIPSHAPE_STATE_DIR = dir; // worker, Pulumi backend, router state: all under this run's folder
+  // The worker's state folder (releases, instances, router, Pulumi backend) is this run's folder.
+  const pulumi = devPulumiSettings(dir);
+  const localInfraDriver = createLocalInfraDriver({ stateDir: dir, pulumi });
   const migrationsDir = path.join(dir, "release", "migrations");
   const temporalPort = Number(
     process.env.SHIPSHAPE_TEMPORAL_PORT ?? ((await portIsFree(7233)) ? 7233 : await freePort()),
@@ -104,7 +108,7 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
   const uiUrl = stack.temporal.uiUrl;
   try {
     const pool = new Pool({ connectionString: stack.databaseUrl, max: 2 });
-    const engine = createMigrationEngine({ connectionString: stack.databaseUrl, service: "shop" });
+    const engine = createMigrationEngine({ connectionString: stack.databaseUrl, ...SCOPE });
     cleanups.unshift(async () => {
       await engine.close();
       await pool.end();
@@ -119,8 +123,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
     say("  · shop database at schema 0001_initial");
 
     const routerName = routerNameFor(SCOPE);
-    const router = await ensureRouterProcess(routerName);
-    cleanups.unshift(() => stopRouterProcess(routerName, { purge: true }));
+    const router = await ensureRouterProcess(routerName, { stateDir: dir });
+    cleanups.unshift(() => stopRouterProcess(routerName, { purge: true, stateDir: dir }));
     say(`  · router ${router.url} (admin ${router.adminUrl})`);
     const traffic = createLocalTrafficRouter({
       adminUrl: router.adminUrl,
@@ -128,9 +132,6 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
       healthPath: "/health",
     });
 
-    // The worker resolves ${env:SHOP_DATABASE_URL} and reads the staged migrations folder.
-    process.env.SHOP_DATABASE_URL = stack.databaseUrl;
-    process.env.SHIPSHAPE_MIGRATIONS_DIR = migrationsDir;
     say("  · starting worker (real local drivers) and shop v1…");
     const workerReady = stack.startWorker();
     const versions = ["v1", "v2", "v3", "v3b", "v4"];
@@ -141,7 +142,14 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
           .catch((err) => say(`  · destroy ${v} failed: ${String(err)}`));
       }
     });
-    await startShopAsBlue({ scope: SCOPE, version: "v1", databaseUrl: stack.databaseUrl, traffic });
+    await startShopAsBlue({
+      scope: SCOPE,
+      version: "v1",
+      databaseUrl: stack.databaseUrl,
+      traffic,
+      stateDir: dir,
+      pulumi,
+    });
     await workerReady;
     const load: DetachedProcess = spawnDetached(
       path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"),
@@ -176,7 +184,9 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
           service: SCOPE.service,
           environment: SCOPE.environment,
           version,
-          artifact: "examples/shop/server.js",
+          artifact: SHOP_ARTIFACT,
+          // The version's migrations travel with the deployment (the worker has no migrations folder).
+          migrations: readMigrationBundle(migrationsDir),
           requestedBy: "demo",
           reason: `demo: ${label}`,
           config,
@@ -233,8 +243,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         await allTrafficOn(traffic, "v2"),
         await migrationPhase(engine, NEW_MIGRATION.v2 as string, ["completed"]),
         await columnPresent(pool, "rating"),
-        await environmentGone("v1"),
-        await environmentUp("v2"),
+        await environmentGone(pulumi, "v1"),
+        await environmentUp(pulumi, "v2"),
       ]);
       row("v1 → v2 healthy", "promoted", f, "—", ok);
     }
@@ -271,8 +281,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         await allTrafficOn(traffic, "v2"),
         await migrationPhase(engine, NEW_MIGRATION.v3 as string, ["rolled_back"]),
         await columnAbsent(pool, "badge"),
-        await environmentGone("v3"),
-        await environmentUp("v2"),
+        await environmentGone(pulumi, "v3"),
+        await environmentUp(pulumi, "v2"),
       ]);
       row("v2 → v3 (5% errors)", "rolled-back", f, ttr2, ok);
     }
@@ -292,8 +302,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         await migrationPhase(engine, NEW_MIGRATION.v3b as string, ["rolled_back"]),
         await columnAbsent(pool, "barcode"),
         await indexAbsent(pool, "products_barcode_idx"),
-        await environmentGone("v3b"),
-        await environmentUp("v2"),
+        await environmentGone(pulumi, "v3b"),
+        await environmentUp(pulumi, "v2"),
       ]);
       row("v2 → v3' (failing migration)", "rolled-back", f, ttr, ok);
     }
@@ -344,8 +354,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         { what: `worker killed during the bake and replaced`, ok: killed && restartMs !== null },
         await allTrafficOn(traffic, "v4"),
         await migrationPhase(engine, NEW_MIGRATION.v4 as string, ["completed"]),
-        await environmentGone("v2"),
-        await environmentUp("v4"),
+        await environmentGone(pulumi, "v2"),
+        await environmentUp(pulumi, "v4"),
       ]);
       row(
         "v2 → v4 (approval + worker SIGKILL)",

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
 import { type CliContext, EXIT_OK } from "../../../cli/context";
 import { main } from "../../../cli/main";
+import { treeDigest } from "../../../lib/artifacts/content";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { createFakes } from "../../support/fakes";
@@ -73,6 +74,14 @@ async function waitForPhase(phase: string): Promise<void> {
   }
 }
 
+/** Each version's artifact folder: different content, so a different digest. */
+function artifactOf(version: string): string {
+  const folder = path.join(dir, "artifacts", version);
+  fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, "server.js"), `// ${service} ${version}\n`);
+  return folder;
+}
+
 function deployArgs(version: string, extra: string[] = []): string[] {
   return [
     "deploy",
@@ -90,6 +99,8 @@ function deployArgs(version: string, extra: string[] = []): string[] {
     "alice",
     "--reason",
     `ship ${version}`,
+    "--artifact",
+    artifactOf(version),
     ...extra,
   ];
 }
@@ -153,12 +164,27 @@ describe("shipshape CLI on a real dev server", () => {
     expect(JSON.parse(list.out)).toEqual([]);
   });
 
+  it("target: local needs an artifact folder or tarball that exists: exit 2, nothing started", async () => {
+    const args = deployArgs("v9");
+    const withoutArtifact = args.slice(0, args.indexOf("--artifact"));
+    const r = await cli(...withoutArtifact);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--artifact is required for production (target: local)");
+    const missing = await cli(...withoutArtifact, "--artifact", path.join(dir, "no-such-build"));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/artifact .*no-such-build does not exist/);
+    const list = await cli("list", "--service", service, "--json");
+    expect(JSON.parse(list.out)).toEqual([]);
+  });
+
   it("deploy, refuse a second, approvals refused and granted, watch exits 0 on promotion", async () => {
     const started = await cli(...deployArgs("v2", ["--json"]));
     expect(started.code, started.err).toBe(0);
     const info = JSON.parse(started.out);
     expect(info.workflowId).toBe(`shipshape:${service}:production`);
     expect(info.webUi).toContain("/workflows/");
+    expect(info.artifact).toBe(artifactOf("v2"));
+    expect(info.artifactDigest).toBe(treeDigest(artifactOf("v2")));
 
     const second = await cli(...deployArgs("v3"));
     expect(second.code).toBe(2);
@@ -187,6 +213,12 @@ describe("shipshape CLI on a real dev server", () => {
 
     const status = await statusOf();
     expect(status.outcome).toBe("promoted");
+    // What users hit and what they are on now, this deployment's digest, the migration it left active.
+    const full = JSON.parse((await cli("status", `${service}/production`, "--json")).out);
+    expect(full.endpoint).toBe(`http://${service}-production.test`);
+    expect(full.serving).toEqual({ version: "v2", artifactDigest: "sha256:v2" });
+    expect(full.artifactDigest).toBe("sha256:v2");
+    expect(full.activeMigration).toBeNull();
     const decisions = (
       JSON.parse((await cli("status", `${service}/production`, "--json")).out) as {
         decisions: Array<{ kind: string; by: string; reason: string }>;
@@ -315,5 +347,7 @@ describe("shipshape CLI on a real dev server", () => {
     const status = JSON.parse((await cli("status", `${service}/production`, "--json")).out);
     expect(status.version).toBe("v2");
     expect(status.requestedBy).toBe("alice");
+    // The artifact v2 ran from, not a new one (and not the version label as an artifact).
+    expect(status.artifact).toBe(artifactOf("v2"));
   });
 });
