@@ -19,7 +19,7 @@ import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Pool } from "pg";
 import YAML from "yaml";
-import { readMigrationBundle } from "../../client/migration-bundle";
+import { buildDeploymentInput } from "../../client/release-input";
 import { startDeployment } from "../../client/start";
 import { startLocalStack } from "../../dev/stack/local-stack";
 import { SHOP_ARTIFACT, startShopAsBlue } from "../../dev/stack/shop-blue";
@@ -27,8 +27,6 @@ import { createLocalInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
 import { devPulumiSettings } from "../../infra/pulumi/workspace";
-import { configDigest } from "../../lib/config/digest";
-import { ReleaseConfigSchema } from "../../lib/config/schema";
 import { createMigrationEngine } from "../../lib/migrations/engine";
 import { loadMigrationsDir } from "../../lib/migrations/file-format";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
@@ -71,12 +69,17 @@ interface Row {
 const say = (line = "") => console.log(line);
 const sec = (ms: number) => (ms / 1000).toFixed(1);
 
-/** The demo config, adjusted for one version's release. */
-function releaseConfig(adjust: (raw: RawConfig) => void) {
+/**
+ * The demo config, adjusted for one version's release, written where that
+ * release's migrations are staged (`<releaseDir>/shipshape.yaml` beside
+ * `migrations/`), the way a checkout of the version holds them.
+ */
+function writeReleaseConfig(releaseDir: string, adjust: (raw: RawConfig) => void): string {
   const raw = YAML.parse(fs.readFileSync(CONFIG_FILE, "utf8")) as RawConfig;
   adjust(raw);
-  const config = ReleaseConfigSchema.parse(raw);
-  return { config, configDigest: configDigest(config) };
+  const file = path.join(releaseDir, "shipshape.yaml");
+  fs.writeFileSync(file, YAML.stringify(raw));
+  return file;
 }
 
 export async function runFullDemo(options: { keep: boolean }): Promise<number> {
@@ -86,7 +89,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
   // The worker's state folder (releases, instances, router, Pulumi backend) is this run's folder.
   const pulumi = devPulumiSettings(dir);
   const localInfraDriver = createLocalInfraDriver({ stateDir: dir, pulumi });
-  const migrationsDir = path.join(dir, "release", "migrations");
+  const releaseDir = path.join(dir, "release");
+  const migrationsDir = path.join(releaseDir, "migrations");
   const temporalPort = Number(
     process.env.SHIPSHAPE_TEMPORAL_PORT ?? ((await portIsFree(7233)) ? 7233 : await freePort()),
   );
@@ -177,23 +181,19 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
       onStatus?: (s: DeploymentStatus, handle: { approve(gate: string): Promise<void> }) => Promise<void>,
     ): Promise<Followed> => {
       stageMigrations(migrationsDir, version);
-      const { config, configDigest: digest } = releaseConfig(adjust);
-      const handle = await startDeployment(
-        client,
-        {
-          service: SCOPE.service,
-          environment: SCOPE.environment,
-          version,
-          artifact: SHOP_ARTIFACT,
-          // The version's migrations travel with the deployment (the worker has no migrations folder).
-          migrations: readMigrationBundle(migrationsDir),
-          requestedBy: "demo",
-          reason: `demo: ${label}`,
-          config,
-          configDigest: digest,
-        },
-        { taskQueue: stack.taskQueue },
-      );
+      // Deployed the way `shipshape deploy` does it: the config validated, the version's
+      // migrations read into the input (the worker has no migrations folder), the shop's
+      // artifact folder with its content digest.
+      const input = await buildDeploymentInput({
+        configPath: writeReleaseConfig(releaseDir, adjust),
+        service: SCOPE.service,
+        environment: SCOPE.environment,
+        version,
+        artifact: SHOP_ARTIFACT,
+        requestedBy: "demo",
+        reason: `demo: ${label}`,
+      });
+      const handle = await startDeployment(client, input, { taskQueue: stack.taskQueue });
       say(
         `  workflow ${handle.workflowId}: ${uiUrl}/namespaces/${stack.temporal.namespace}/workflows/${encodeURIComponent(handle.workflowId)}`,
       );
