@@ -55,6 +55,11 @@ export interface WorkerOptions {
 
 function awsOptions(module: string | undefined): AwsTargetOptions {
   if (!module) return {};
+  // The built worker (dist/) has no TypeScript loader; say so instead of a SyntaxError from the module.
+  if (/\.[cm]?ts$/.test(module) && !require.extensions[".ts"])
+    throw new Error(
+      `--test-aws-infra ${module} is TypeScript and this worker runs as built: run it from the sources (SHIPSHAPE_FROM_SOURCE=1)`,
+    );
   const loaded = require(module) as { awsInfra?: AwsTargetOptions["infra"] };
   if (typeof loaded.awsInfra !== "function") throw new Error(`${module} does not export awsInfra(aws)`);
   return { infra: loaded.awsInfra };

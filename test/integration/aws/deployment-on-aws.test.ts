@@ -289,6 +289,8 @@ beforeAll(async () => {
       AWS_REGION: moto.region,
       AWS_EC2_METADATA_DISABLED: "true",
       DATABASE_URL: db.url,
+      // The mocks module is TypeScript: the worker runs the sources (through tsx), not dist/.
+      SHIPSHAPE_FROM_SOURCE: "1",
     },
     args: ["--test-aws-infra", path.join(PROJECT_ROOT, "test", "support", "aws-pulumi-mocks.ts")],
   });
