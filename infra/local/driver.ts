@@ -66,7 +66,7 @@ export async function reapStackProcesses(stateDir: string, stackName: string): P
     fs.rmSync(runDir, { recursive: true, force: true });
   }
   // Processes started by a create that died before writing its pidfile carry the key too.
-  killed += await c.reapKeys((key) => key.startsWith(`${stackName}/`));
+  killed += await c.reapKeys((key) => key.startsWith(`${stackName}/`), runDir);
   return killed;
 }
 

@@ -14,10 +14,15 @@ export interface Fact {
   ok: boolean;
 }
 
-/** Live processes started for a Pulumi stack (SHIPSHAPE_INSTANCE_KEY=<stack>/… in their environment). */
-export function processesOfStack(stackName: string): number[] {
-  return listProcs(["SHIPSHAPE_INSTANCE_KEY"])
+/**
+ * Live processes started for a Pulumi stack (SHIPSHAPE_INSTANCE_KEY=<stack>/… in their environment);
+ * with `stateDir`, only those of that worker state folder (SHIPSHAPE_INSTANCE_RUN_DIR under it), so
+ * another demo or test on the machine with the same stack names is not counted.
+ */
+export function processesOfStack(stackName: string, stateDir?: string): number[] {
+  return listProcs(["SHIPSHAPE_INSTANCE_KEY", "SHIPSHAPE_INSTANCE_RUN_DIR"])
     .filter((p) => !p.zombie && p.env.get("SHIPSHAPE_INSTANCE_KEY")?.startsWith(`${stackName}/`))
+    .filter((p) => !stateDir || p.env.get("SHIPSHAPE_INSTANCE_RUN_DIR")?.startsWith(`${stateDir}/`))
     .map((p) => p.pid);
 }
 
@@ -26,9 +31,13 @@ export function stackOf(version: string): string {
 }
 
 /** The version's environment is gone: no Pulumi stack, no process. */
-export async function environmentGone(pulumi: PulumiSettings, version: string): Promise<Fact> {
+export async function environmentGone(
+  pulumi: PulumiSettings,
+  stateDir: string,
+  version: string,
+): Promise<Fact> {
   const name = stackOf(version);
-  const procs = processesOfStack(name);
+  const procs = processesOfStack(name, stateDir);
   const stack = await stackExists(pulumi, LOCAL_PROJECT, name);
   return {
     what: `${version} environment gone (Pulumi stack ${stack ? "STILL THERE" : "removed"}, ${procs.length} processes)`,
@@ -36,9 +45,13 @@ export async function environmentGone(pulumi: PulumiSettings, version: string): 
   };
 }
 
-export async function environmentUp(pulumi: PulumiSettings, version: string): Promise<Fact> {
+export async function environmentUp(
+  pulumi: PulumiSettings,
+  stateDir: string,
+  version: string,
+): Promise<Fact> {
   const name = stackOf(version);
-  const procs = processesOfStack(name);
+  const procs = processesOfStack(name, stateDir);
   const stack = await stackExists(pulumi, LOCAL_PROJECT, name);
   return {
     what: `${version} serving (Pulumi stack ${stack ? "up" : "MISSING"}, ${procs.length} processes)`,

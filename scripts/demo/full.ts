@@ -243,8 +243,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         await allTrafficOn(traffic, "v2"),
         await migrationPhase(engine, NEW_MIGRATION.v2 as string, ["completed"]),
         await columnPresent(pool, "rating"),
-        await environmentGone(pulumi, "v1"),
-        await environmentUp(pulumi, "v2"),
+        await environmentGone(pulumi, dir, "v1"),
+        await environmentUp(pulumi, dir, "v2"),
       ]);
       row("v1 → v2 healthy", "promoted", f, "—", ok);
     }
@@ -281,8 +281,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         await allTrafficOn(traffic, "v2"),
         await migrationPhase(engine, NEW_MIGRATION.v3 as string, ["rolled_back"]),
         await columnAbsent(pool, "badge"),
-        await environmentGone(pulumi, "v3"),
-        await environmentUp(pulumi, "v2"),
+        await environmentGone(pulumi, dir, "v3"),
+        await environmentUp(pulumi, dir, "v2"),
       ]);
       row("v2 → v3 (5% errors)", "rolled-back", f, ttr2, ok);
     }
@@ -302,8 +302,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         await migrationPhase(engine, NEW_MIGRATION.v3b as string, ["rolled_back"]),
         await columnAbsent(pool, "barcode"),
         await indexAbsent(pool, "products_barcode_idx"),
-        await environmentGone(pulumi, "v3b"),
-        await environmentUp(pulumi, "v2"),
+        await environmentGone(pulumi, dir, "v3b"),
+        await environmentUp(pulumi, dir, "v2"),
       ]);
       row("v2 → v3' (failing migration)", "rolled-back", f, ttr, ok);
     }
@@ -354,8 +354,8 @@ export async function runFullDemo(options: { keep: boolean }): Promise<number> {
         { what: `worker killed during the bake and replaced`, ok: killed && restartMs !== null },
         await allTrafficOn(traffic, "v4"),
         await migrationPhase(engine, NEW_MIGRATION.v4 as string, ["completed"]),
-        await environmentGone(pulumi, "v2"),
-        await environmentUp(pulumi, "v4"),
+        await environmentGone(pulumi, dir, "v2"),
+        await environmentUp(pulumi, dir, "v4"),
       ]);
       row(
         "v2 → v4 (approval + worker SIGKILL)",
