@@ -2,7 +2,7 @@ import { Context } from "@temporalio/activity";
 import type { Measurement } from "../lib/analysis/types";
 import { ActivityKey } from "../lib/deployment/types";
 import type { MetricRequestSpec } from "../lib/drivers/metric-provider";
-import type { DeploymentDeps } from "./deployment-deps";
+import { type DeploymentDeps, targetOf } from "./deployment-deps";
 import { withHeartbeat } from "./heartbeat";
 import { measureAll } from "./metrics/registry";
 
@@ -23,14 +23,14 @@ export interface CollectInput {
  * provider errors rather than rolling back), so this activity does not fail
  * for it. Read-only, hence idempotent.
  */
-export function createAnalysisActivities(deps: Partial<DeploymentDeps>) {
+export function createAnalysisActivities(deps: DeploymentDeps) {
   return {
     async collectMeasurements(input: CollectInput): Promise<Measurement[]> {
       const key = ActivityKey.parse(input.key);
       const ctx = Context.current();
       // Slow providers (a query timing out per side) must not look like a dead worker.
       return withHeartbeat(() =>
-        measureAll(deps.metrics ?? {}, input.metrics, {
+        measureAll(targetOf(deps, key).metrics, input.metrics, {
           canary: { version: key.version, backend: "green" },
           baseline: { version: input.baselineVersion, backend: "blue" },
           windowSeconds: Math.max(1, Math.round(input.windowMs / 1000)),

@@ -1,39 +1,35 @@
 import { ApplicationFailure } from "@temporalio/activity";
-import { FAILURE_TYPES } from "../lib/deployment/types";
-import type { ArtifactStore } from "../lib/drivers/artifact-store";
-import type { InfraDriver } from "../lib/drivers/infra-driver";
+import { type ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
+import { ArtifactError } from "../lib/drivers/artifact-store";
 import type { MigrationDriver } from "../lib/drivers/migration-driver";
 import type { Notifier } from "../lib/drivers/notifier";
-import type { TrafficRouter } from "../lib/drivers/traffic-router";
-import type { VerifyDriver } from "../lib/drivers/verifier";
-import type { MetricProviders } from "./metrics/registry";
+import type { Target, TargetRegistry } from "../lib/drivers/target";
 
-/** Drivers behind DeploymentWorkflow's activities (fakes in workflow tests, real ones in the worker). */
+/**
+ * Drivers behind DeploymentWorkflow's activities (fakes in workflow tests,
+ * real ones in the worker). Every one is required: a worker that lacks one
+ * does not compile.
+ */
 export interface DeploymentDeps {
-  /** The infra target (infra/local, infra/aws) that provisions version environments. */
-  infraTarget: InfraDriver;
-  router: TrafficRouter;
+  /** The targets (infra/targets.ts): each activity uses the target of its environment. */
+  targets: TargetRegistry;
   migrations: MigrationDriver;
-  /** By provider name (activities/metrics/registry.ts createMetricProviders). */
-  metrics: MetricProviders;
-  verifier: VerifyDriver;
   notifier: Notifier;
-  artifacts: ArtifactStore;
-  /** Environment `${env:NAME}` references resolve against (default process.env). */
-  env?: Record<string, string | undefined>;
+  /** The worker's environment: `${env:NAME}` references resolve against it, inside activities. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
-/** A driver the worker was not given: not retryable (a redeploy of the worker fixes it, not a retry). */
-export function need<K extends keyof DeploymentDeps>(
-  deps: Partial<DeploymentDeps>,
-  key: K,
-): NonNullable<DeploymentDeps[K]> {
-  const d = deps[key];
-  if (d === undefined || d === null) {
-    throw ApplicationFailure.nonRetryable(
-      `this worker has no ${String(key)} driver configured`,
-      FAILURE_TYPES.driverNotConfigured,
-    );
-  }
-  return d as NonNullable<DeploymentDeps[K]>;
+/** The target of the activity's environment (the key carries its spec). */
+export function targetOf(deps: DeploymentDeps, key: ActivityKey): Target {
+  return deps.targets.forSpec(key.target);
+}
+
+/** An ArtifactError is a verdict about the artifact, not a transient failure: non-retryable. */
+export function artifactFailure(err: unknown): unknown {
+  if (!(err instanceof ArtifactError)) return err;
+  return ApplicationFailure.create({
+    message: err.message,
+    type: err.code === "missing" ? FAILURE_TYPES.missingArtifact : FAILURE_TYPES.invalidArtifact,
+    nonRetryable: true,
+  });
 }

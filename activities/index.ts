@@ -1,7 +1,7 @@
 import { createAnalysisActivities } from "./analysis";
-import { createDatabaseActivities, createMigrationActivities, type DatabaseDeps } from "./database";
+import { createMigrationActivities } from "./database";
 import type { DeploymentDeps } from "./deployment-deps";
-import { createEnvironmentActivities, createInfraActivities, type InfraDeps } from "./infra";
+import { createEnvironmentActivities } from "./infra";
 import { createNotifyActivities } from "./notify";
 import { createPreflightActivities } from "./preflight";
 import { createSigningPolicyActivities, type SigningPolicyDeps } from "./signing-policy";
@@ -11,21 +11,14 @@ import { createVerifyActivities } from "./verify";
 export type { DeploymentDeps } from "./deployment-deps";
 
 /**
- * Walking-skeleton drivers and DeploymentWorkflow drivers. Every
- * driver is optional here: an activity whose driver the worker was not given
- * fails non-retryably with DriverNotConfigured, so a worker can serve the
- * skeleton alone (demo) or the full workflow.
- */
-export type ActivityDeps = Partial<InfraDeps & DatabaseDeps> & Partial<DeploymentDeps> & SigningPolicyDeps;
-
-/**
  * Builds every activity from its drivers, so the same workflow runs on fake
- * drivers (workflow tests) and real ones (integration, dev, demo).
+ * drivers (workflow tests) and real ones (integration, dev, demo). Every
+ * driver is required (DeploymentDeps): a worker missing one does not compile.
+ * The signing policy is not a driver but the worker's trust root (--policy):
+ * none means the worker runs unsigned deployments only.
  */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: DeploymentDeps & SigningPolicyDeps) {
   return {
-    ...createInfraActivities(deps),
-    ...createDatabaseActivities(deps),
     ...createPreflightActivities(deps),
     ...createEnvironmentActivities(deps),
     ...createMigrationActivities(deps),

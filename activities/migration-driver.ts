@@ -1,30 +1,51 @@
 /**
  * MigrationDriver on the parallel-schema engine (lib/migrations), following
- * its README: expand = start every pending migration of the folder,
+ * its README: expand = start every pending migration of the release,
  * completing all but the last; contract = complete(last); compensation =
- * rollback(last). Every engine command is idempotent (a rerun after a crash
- * finishes or no-ops), so these are too.
+ * rollback of what this deployment started. Every engine command is
+ * idempotent (a rerun after a crash finishes or no-ops), so these are too.
+ *
+ * The release's migrations come with the deployment (MigrationBundle: the
+ * files the CLI read, checked against their digests here), and the
+ * database is the release config's `database.url`, resolved on this worker.
+ * There is one engine per (service, environment, database): its state and
+ * version schemas are that scope's, so services (or environments) sharing a
+ * database never see each other's migrations. Every start records the
+ * deployment as the attempt's owner, and a rollback only undoes attempts
+ * its own deployment owns.
  *
  * Engine errors that retrying cannot fix (VALIDATION, ANOTHER_ACTIVE,
- * INVALID_PHASE, DEFINITION_CHANGED, FAILED) become non-retryable
- * ApplicationFailures of type MigrationFailed; BUSY / LOCK_TIMEOUT stay
- * retryable.
+ * INVALID_PHASE, DEFINITION_CHANGED, NOT_OWNER, FAILED) become
+ * non-retryable ApplicationFailures of type MigrationFailed; BUSY /
+ * LOCK_TIMEOUT stay retryable.
  */
+import { createHash } from "node:crypto";
 import { ApplicationFailure } from "@temporalio/activity";
+import { resolveEnvRefs } from "../lib/config/env-refs";
+import { FAILURE_TYPES, type MigrationBundle } from "../lib/deployment/types";
 import type { Progress, VersionEnvironmentRef } from "../lib/drivers/common";
-import type { MigrationDriver } from "../lib/drivers/migration-driver";
-import type { MigrationEngine } from "../lib/migrations/engine";
-import { loadMigrationsDir } from "../lib/migrations/file-format";
+import type { DatabaseRef, MigrationDriver } from "../lib/drivers/migration-driver";
+import { createMigrationEngine, type EngineOptions, type MigrationEngine } from "../lib/migrations/engine";
+import {
+  type MigrationDefinition,
+  MigrationFileError,
+  parseMigrationText,
+} from "../lib/migrations/file-format";
 import { planMigrations } from "../lib/migrations/plan";
 import { MigrationError } from "../lib/migrations/types";
 
 export const MIGRATION_FAILED = "MigrationFailed";
 
 export interface EngineMigrationDriverOptions {
-  /** The engine of the service's database (one per service+environment). */
-  engineFor(ref: VersionEnvironmentRef): MigrationEngine;
-  /** The version's migrations folder (release config `database.migrations`, resolved). */
-  migrationsDirFor(ref: VersionEnvironmentRef): string;
+  /** The worker's environment: `${env:…}` in `database.url` resolves against it. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Engine settings other than the scope and the URL (lock timeouts, backfill batches, log). */
+  engine?: Omit<EngineOptions, "connectionString" | "service" | "environment">;
+}
+
+export interface EngineMigrationDriver extends MigrationDriver {
+  /** Closes every engine's pool (worker shutdown). */
+  close(): Promise<void>;
 }
 
 async function mapped<T>(work: () => Promise<T>): Promise<T> {
@@ -39,22 +60,74 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
         cause: err,
       });
     }
+    if (err instanceof MigrationFileError) {
+      throw ApplicationFailure.create({ message: err.message, type: MIGRATION_FAILED, nonRetryable: true });
+    }
     throw err;
   }
 }
 
-export function engineMigrationDriver(options: EngineMigrationDriverOptions): MigrationDriver {
+/** The release's migrations, in file order; a file whose text does not match its digest is refused. */
+export function definitionsOf(bundle: MigrationBundle): MigrationDefinition[] {
+  const names = new Map<string, string>();
+  return bundle.files.map((f) => {
+    const digest = createHash("sha256").update(f.content).digest("hex");
+    if (digest !== f.sha256) {
+      throw ApplicationFailure.nonRetryable(
+        `migration ${f.file} does not match its digest (${digest} ≠ ${f.sha256}): the deployment input was altered`,
+        FAILURE_TYPES.invalidInput,
+      );
+    }
+    const def = parseMigrationText(f.content, f.file);
+    const dup = names.get(def.name);
+    if (dup) {
+      throw ApplicationFailure.nonRetryable(
+        `migration name '${def.name}' is used by ${dup} and ${f.file}`,
+        FAILURE_TYPES.invalidInput,
+      );
+    }
+    names.set(def.name, f.file);
+    return def;
+  });
+}
+
+export function engineMigrationDriver(options: EngineMigrationDriverOptions): EngineMigrationDriver {
+  const engines = new Map<string, MigrationEngine>();
+
+  /** The engine of (service, environment, database), created on first use. */
+  const engineFor = (ref: VersionEnvironmentRef, database: DatabaseRef): MigrationEngine => {
+    const resolved = resolveEnvRefs({ url: database.url }, options.env);
+    if (!resolved.ok) {
+      throw ApplicationFailure.nonRetryable(
+        `database.url: ${resolved.problems.map((p) => p.message).join("; ")}`,
+        FAILURE_TYPES.invalidConfig,
+      );
+    }
+    const url = resolved.config.url;
+    const key = JSON.stringify([ref.service, ref.environment, url]);
+    let engine = engines.get(key);
+    if (!engine) {
+      engine = createMigrationEngine({
+        ...options.engine,
+        connectionString: url,
+        service: ref.service,
+        environment: ref.environment,
+      });
+      engines.set(key, engine);
+    }
+    return engine;
+  };
+
   return {
-    expand: (ref: VersionEnvironmentRef, progress: Progress) =>
+    expand: (ref, database, bundle, progress: Progress) =>
       mapped(async () => {
-        const engine = options.engineFor(ref);
-        const definitions = loadMigrationsDir(options.migrationsDirFor(ref)).map((f) => f.definition);
-        const plan = planMigrations(definitions, await engine.status());
+        const engine = engineFor(ref, database);
+        const plan = planMigrations(definitionsOf(bundle), await engine.status());
         if (plan.pending.length === 0) return { migration: null, versionSchema: null };
         let versionSchema: string | null = null;
         for (const [i, def] of plan.pending.entries()) {
           progress(`starting ${def.name} (${i + 1}/${plan.pending.length})`);
-          versionSchema = (await engine.start(def)).versionSchema;
+          versionSchema = (await engine.start(def, { owner: ref.deploymentId })).versionSchema;
           if (i < plan.pending.length - 1) {
             progress(`completing ${def.name}`);
             await engine.complete(def.name);
@@ -62,23 +135,40 @@ export function engineMigrationDriver(options: EngineMigrationDriverOptions): Mi
         }
         return { migration: plan.pending[plan.pending.length - 1]!.name, versionSchema };
       }),
-    contract: (ref, migration, progress) =>
+    contract: (ref, database, migration, progress) =>
       mapped(async () => {
         progress(`completing ${migration}`);
-        const r = await options.engineFor(ref).complete(migration);
+        const r = await engineFor(ref, database).complete(migration);
         return { alreadyDone: r.alreadyDone };
       }),
-    rollback: (ref, migration, progress) =>
+    rollback: (ref, database, migration, progress) =>
       mapped(async () => {
-        const engine = options.engineFor(ref);
-        // null: expand never returned; roll back whatever is active (one deployment per service+env at a time).
-        const name = migration ?? (await engine.status()).active?.name ?? null;
+        const engine = engineFor(ref, database);
+        const { migrations } = await engine.status();
+        const ours = (m: { owner: string | null }) => m.owner === ref.deploymentId;
+        // null: expand never returned; whatever unfinished attempt this deployment started.
+        const name =
+          migration ??
+          migrations.filter((m) => ours(m) && m.phase !== "completed" && m.phase !== "rolled_back").at(-1)
+            ?.name ??
+          null;
         if (!name) return { alreadyDone: true };
-        const found = (await engine.status()).migrations.find((m) => m.name === name);
-        if (!found || found.phase === "completed") return { alreadyDone: true };
+        const latest = migrations.filter((m) => m.name === name).at(-1);
+        if (!latest || latest.phase === "completed" || latest.phase === "rolled_back") {
+          return { alreadyDone: true };
+        }
+        if (!ours(latest)) {
+          // Never another deployment's (or a stale one's): that is for its owner, or a person.
+          progress(`not rolling back ${name}: it was started by ${latest.owner ?? "the CLI"}`);
+          return { alreadyDone: true };
+        }
         progress(`rolling back ${name}`);
-        const r = await engine.rollback(name);
+        const r = await engine.rollback(name, { owner: ref.deploymentId });
         return { alreadyDone: r.alreadyDone };
       }),
+    async close() {
+      for (const e of engines.values()) await e.close();
+      engines.clear();
+    },
   };
 }

@@ -9,19 +9,73 @@ import { preflightReleaseConfig } from "../lib/config/preflight";
 import { boundOutput } from "../lib/config/redact";
 import type { ReleaseConfig } from "../lib/config/schema";
 import { ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
-import { type DeploymentDeps, need } from "./deployment-deps";
+import { artifactFailure, type DeploymentDeps, targetOf } from "./deployment-deps";
 import { withHeartbeat } from "./heartbeat";
 
 export interface PreflightInput {
   key: ActivityKey;
   artifact: string;
+  /** The digest the requester saw (the CLI takes it at deploy time); other content is refused. */
+  artifactDigest?: string;
   config: ReleaseConfig;
   configPath?: string;
+}
+
+export interface ServingVersion {
+  version: string;
+  artifactDigest: string | null;
 }
 
 export interface PreflightResult {
   digest: string;
   warnings: string[];
+  /** The content digest of the artifact as staged on the target. */
+  artifactDigest: string;
+  /** The URL users hit (null when the target does not know it yet). */
+  endpoint: string | null;
+  /** What users are on before this deployment (null: nothing is serving). */
+  serving: ServingVersion | null;
+}
+
+/**
+ * Re-validates the plan before any deployment side effect: the file (when
+ * given: schema, semantics, app-config gate, env refs), the
+ * service/environment match, every `${env:…}` reference resolvable on this
+ * worker; then stages the artifact on the environment's target (checked,
+ * copied or unpacked into its immutable release, digest recorded; a
+ * different artifact under an existing version label is refused). Staging is
+ * idempotent and is kept for redeploys, so it needs no compensation.
+ * Failures are non-retryable (InvalidConfig, MissingArtifact,
+ * InvalidArtifact): retrying cannot fix a typo.
+ */
+export function createPreflightActivities(deps: DeploymentDeps) {
+  return {
+    async preflightDeployment(input: PreflightInput): Promise<PreflightResult> {
+      const key = ActivityKey.parse(input.key);
+      const { digest, warnings } = await checkConfig(key, input, deps.env);
+      const target = targetOf(deps, key);
+      const staged = await withHeartbeat((progress) => {
+        progress(`staging ${input.artifact}`);
+        return target.artifacts.stage(key, input.artifact, input.artifactDigest ?? null);
+      }).catch((err) => {
+        throw artifactFailure(err);
+      });
+      const scope = { service: key.service, environment: key.environment };
+      const blue = (await target.router.getRoutes(scope)).backends.blue;
+      return {
+        digest,
+        warnings,
+        artifactDigest: staged.digest,
+        endpoint: await target.endpoint(scope),
+        serving: blue
+          ? {
+              version: blue.version,
+              artifactDigest: await target.artifacts.digestOf(key.service, blue.version),
+            }
+          : null,
+      };
+    },
+  };
 }
 
 /**
@@ -53,57 +107,41 @@ function refuseConfigPathOutsideRoots(configPath: string, env: Record<string, st
   }
 }
 
-/**
- * Re-validates the plan before any side effect: the file (when given: schema,
- * semantics, app-config gate, env refs), the service/environment match, every
- * `${env:…}` reference resolvable on this worker, and the artifact exists.
- * Read-only, so idempotent. Failures are non-retryable (InvalidConfig,
- * MissingArtifact): retrying cannot fix a typo.
- */
-export function createPreflightActivities(deps: Partial<DeploymentDeps>) {
-  return {
-    async preflightDeployment(input: PreflightInput): Promise<PreflightResult> {
-      const key = ActivityKey.parse(input.key);
-      const env = deps.env ?? process.env;
-      const warnings: string[] = [];
-      let digest = configDigest(input.config);
-      if (input.configPath) {
-        refuseConfigPathOutsideRoots(input.configPath, env);
-        const r = await preflightReleaseConfig(input.configPath, env);
-        if (!r.ok) {
-          throw ApplicationFailure.nonRetryable(
-            boundOutput(`invalid release config:\n${formatProblems(r.problems)}`, 60, 8000),
-            FAILURE_TYPES.invalidConfig,
-          );
-        }
-        digest = r.digest;
-        warnings.push(...r.warnings.map((w) => w.message));
-      }
-      const problems: string[] = [];
-      if (input.config.service !== key.service) {
-        problems.push(`the config is for service "${input.config.service}", not "${key.service}"`);
-      }
-      if (!input.config.environments[key.environment]) {
-        problems.push(
-          `environment "${key.environment}" is not in the config (known: ${Object.keys(input.config.environments).join(", ")})`,
-        );
-      }
-      const resolved = resolveEnvRefs(input.config, env);
-      if (!resolved.ok) problems.push(...resolved.problems.map((p) => p.message));
-      if (problems.length > 0) {
-        throw ApplicationFailure.nonRetryable(
-          `invalid release config: ${problems.join("; ")}`,
-          FAILURE_TYPES.invalidConfig,
-        );
-      }
-      const artifacts = need(deps, "artifacts");
-      if (!(await withHeartbeat(() => artifacts.exists(input.artifact)))) {
-        throw ApplicationFailure.nonRetryable(
-          `artifact ${input.artifact} does not exist`,
-          FAILURE_TYPES.missingArtifact,
-        );
-      }
-      return { digest, warnings };
-    },
-  };
+async function checkConfig(
+  key: ActivityKey,
+  input: PreflightInput,
+  env: DeploymentDeps["env"],
+): Promise<{ digest: string; warnings: string[] }> {
+  const warnings: string[] = [];
+  let digest = configDigest(input.config);
+  if (input.configPath) {
+    refuseConfigPathOutsideRoots(input.configPath, env);
+    const r = await preflightReleaseConfig(input.configPath, env);
+    if (!r.ok) {
+      throw ApplicationFailure.nonRetryable(
+        boundOutput(`invalid release config:\n${formatProblems(r.problems)}`, 60, 8000),
+        FAILURE_TYPES.invalidConfig,
+      );
+    }
+    digest = r.digest;
+    warnings.push(...r.warnings.map((w) => w.message));
+  }
+  const problems: string[] = [];
+  if (input.config.service !== key.service) {
+    problems.push(`the config is for service "${input.config.service}", not "${key.service}"`);
+  }
+  if (!input.config.environments[key.environment]) {
+    problems.push(
+      `environment "${key.environment}" is not in the config (known: ${Object.keys(input.config.environments).join(", ")})`,
+    );
+  }
+  const resolved = resolveEnvRefs(input.config, env);
+  if (!resolved.ok) problems.push(...resolved.problems.map((p) => p.message));
+  if (problems.length > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid release config: ${problems.join("; ")}`,
+      FAILURE_TYPES.invalidConfig,
+    );
+  }
+  return { digest, warnings };
 }

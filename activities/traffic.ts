@@ -1,7 +1,7 @@
 import { Context } from "@temporalio/activity";
 import { ActivityKey, type BlueInfo } from "../lib/deployment/types";
 import type { TrafficSplit } from "../lib/drivers/traffic-router";
-import { type DeploymentDeps, need } from "./deployment-deps";
+import { type DeploymentDeps, targetOf } from "./deployment-deps";
 
 const scopeOf = (k: ActivityKey) => ({ service: k.service, environment: k.environment });
 
@@ -10,14 +10,13 @@ const scopeOf = (k: ActivityKey) => ({ service: k.service, environment: k.enviro
  * (backends, weights), never increments, and read the router back before
  * returning (the bake clock starts only once the data plane applies a change).
  */
-export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
-  const router = () => need(deps, "router");
-
+export function createTrafficActivities(deps: DeploymentDeps) {
   async function apply(key: ActivityKey, split: TrafficSplit, timeoutMs: number) {
     const scope = scopeOf(key);
-    const applied = await router().setWeights(scope, split);
+    const router = targetOf(deps, key).router;
+    const applied = await router.setWeights(scope, split);
     Context.current().heartbeat(`waiting for table version ${applied.tableVersion}`);
-    return router().waitApplied(scope, applied.tableVersion, timeoutMs);
+    return router.waitApplied(scope, applied.tableVersion, timeoutMs);
   }
 
   return {
@@ -25,14 +24,15 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
     async attachGreen(input: { key: ActivityKey; green: string[] }): Promise<{ blue: BlueInfo | null }> {
       const key = ActivityKey.parse(input.key);
       const scope = scopeOf(key);
-      const current = await router().getRoutes(scope);
+      const router = targetOf(deps, key).router;
+      const current = await router.getRoutes(scope);
       // On a retry, the backends we set ourselves are already there: blue stays blue.
       const blue =
         current.backends.blue && current.backends.blue.version !== key.version
           ? current.backends.blue
           : undefined;
       const split: TrafficSplit = blue ? { blue: 100, green: 0 } : { blue: 0, green: 0 };
-      await router().setBackends(scope, {
+      await router.setBackends(scope, {
         ...(blue ? { blue } : {}),
         green: { version: key.version, instances: input.green },
       });
@@ -40,10 +40,16 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
       return { blue: blue ? { version: blue.version, instances: blue.instances } : null };
     },
 
-    /** Step k: green gets `greenPercent`, confirmed by the data plane. */
+    /**
+     * Step k: green gets `greenPercent`, confirmed by the data plane. On a
+     * first deployment there is no blue to keep the rest: green is the only
+     * backend and serves everything from the first step.
+     */
     async setTrafficWeight(input: { key: ActivityKey; step: number; greenPercent: number }) {
       const key = ActivityKey.parse(input.key);
-      const applied = await apply(key, { blue: 100 - input.greenPercent, green: input.greenPercent }, 60_000);
+      const routes = await targetOf(deps, key).router.getRoutes(scopeOf(key));
+      const green = routes.backends.blue ? input.greenPercent : 100;
+      const applied = await apply(key, { blue: 100 - green, green }, 60_000);
       return { tableVersion: applied.tableVersion, split: applied.split };
     },
 
@@ -56,7 +62,8 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
     async restoreTrafficToBlue(input: { key: ActivityKey; blue: BlueInfo | null }) {
       const key = ActivityKey.parse(input.key);
       const scope = scopeOf(key);
-      const current = await router().getRoutes(scope);
+      const router = targetOf(deps, key).router;
+      const current = await router.getRoutes(scope);
       const routed = current.backends.blue;
       const blue =
         input.blue ??
@@ -65,10 +72,10 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
           : null);
       if (blue) {
         await apply(key, { blue: 100, green: 0 }, 60_000);
-        await router().setBackends(scope, { blue: { version: blue.version, instances: blue.instances } });
+        await router.setBackends(scope, { blue: { version: blue.version, instances: blue.instances } });
       } else {
         // First deployment: nothing to fall back to; take green out of the data plane.
-        await router().setBackends(scope, {});
+        await router.setBackends(scope, {});
       }
       return { restored: true, blueVersion: blue?.version ?? null };
     },
@@ -76,7 +83,7 @@ export function createTrafficActivities(deps: Partial<DeploymentDeps>) {
     /** After the keep window: green becomes the only (blue) backend. */
     async finalizeRoutes(input: { key: ActivityKey; green: string[] }) {
       const key = ActivityKey.parse(input.key);
-      const applied = await router().setBackends(scopeOf(key), {
+      const applied = await targetOf(deps, key).router.setBackends(scopeOf(key), {
         blue: { version: key.version, instances: input.green },
       });
       return { tableVersion: applied.tableVersion };

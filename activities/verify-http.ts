@@ -15,9 +15,14 @@ const tail = (text: string, n = 300) => (text.length > n ? `…${text.slice(-n)}
 async function httpOnce(
   url: string,
   check: Extract<VerifyCheck, { http: unknown }>["http"],
+  headers: Record<string, string>,
 ): Promise<string | null> {
   try {
-    const res = await fetch(url, { method: check.method, signal: AbortSignal.timeout(check.timeout) });
+    const res = await fetch(url, {
+      method: check.method,
+      headers,
+      signal: AbortSignal.timeout(check.timeout),
+    });
     const body = await res.text();
     if (res.status !== check.expect) return `${url} answered ${res.status}, expected ${check.expect}`;
     if (check.bodyContains !== undefined && !body.includes(check.bodyContains)) {
@@ -29,9 +34,17 @@ async function httpOnce(
   }
 }
 
+/** The headers that select green (one `Name: value` per line; none locally), so a smoke command can send them too. */
+function headerArg(headers: Record<string, string>): string {
+  return Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\n");
+}
+
 function runCommand(
   command: string,
   greenUrl: string,
+  headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<{ ok: boolean; detail: string }> {
   // Its output ends up in the failure (history, status): without the worker's
@@ -41,7 +54,7 @@ function runCommand(
   const shown = (out: string) => tail(redactSecrets(out, secrets));
   return new Promise((resolve) => {
     const child = spawn("sh", ["-c", command], {
-      env: { ...env, GREEN_URL: greenUrl },
+      env: { ...env, GREEN_URL: greenUrl, GREEN_HEADERS: headerArg(headers) },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -84,7 +97,9 @@ export function createHttpVerifyDriver(): VerifyDriver {
         progress(`checking ${name} on ${green.urls.length} instances`);
         const problems = (
           await Promise.all(
-            green.urls.map((u) => httpOnce(new URL(check.http.path, u).toString(), check.http)),
+            green.urls.map((u) =>
+              httpOnce(new URL(check.http.path, u).toString(), check.http, green.headers ?? {}),
+            ),
           )
         ).filter((p): p is string => p !== null);
         return {
@@ -94,7 +109,7 @@ export function createHttpVerifyDriver(): VerifyDriver {
         };
       }
       progress(`running ${check.command}`);
-      const r = await runCommand(check.command, green.urls[0]!, check.timeout);
+      const r = await runCommand(check.command, green.urls[0]!, green.headers ?? {}, check.timeout);
       return { name: `command ${check.command}`, ...r };
     },
 
@@ -116,7 +131,7 @@ export function createHttpVerifyDriver(): VerifyDriver {
         sent++;
         const started = performance.now();
         inflight.push(
-          fetch(url, { signal: AbortSignal.timeout(10_000) })
+          fetch(url, { headers: green.headers ?? {}, signal: AbortSignal.timeout(10_000) })
             .then(async (res) => {
               await res.arrayBuffer();
               if (res.status >= 500) errors++;

@@ -2,7 +2,7 @@ import { ApplicationFailure } from "@temporalio/activity";
 import type { LoadTest, VerifyCheck } from "../lib/config/schema";
 import { ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
 import type { VerifyCheckResult } from "../lib/drivers/verifier";
-import { type DeploymentDeps, need } from "./deployment-deps";
+import { type DeploymentDeps, targetOf } from "./deployment-deps";
 import { withHeartbeat } from "./heartbeat";
 
 /**
@@ -11,7 +11,7 @@ import { withHeartbeat } from "./heartbeat";
  * transient error: non-retryable VerificationFailed with every result.
  * Read-only against green, so idempotent.
  */
-export function createVerifyActivities(deps: Partial<DeploymentDeps>) {
+export function createVerifyActivities(deps: DeploymentDeps) {
   return {
     async verifyGreen(input: {
       key: ActivityKey;
@@ -19,14 +19,16 @@ export function createVerifyActivities(deps: Partial<DeploymentDeps>) {
       checks: VerifyCheck[];
       loadTest?: LoadTest;
     }): Promise<VerifyCheckResult[]> {
-      ActivityKey.parse(input.key);
-      const verifier = need(deps, "verifier");
+      const key = ActivityKey.parse(input.key);
+      const target = targetOf(deps, key);
+      const { verifier } = target;
+      // Where green answers: its instances locally, the load balancer's version rule on AWS.
+      const address = await target.greenAddress(key, input.green);
       const results = await withHeartbeat(async (progress) => {
         const out: VerifyCheckResult[] = [];
-        for (const check of input.checks)
-          out.push(await verifier.runCheck(check, { urls: input.green }, progress));
+        for (const check of input.checks) out.push(await verifier.runCheck(check, address, progress));
         if (input.loadTest && verifier.loadTest) {
-          out.push(await verifier.loadTest(input.loadTest, { urls: input.green }, progress));
+          out.push(await verifier.loadTest(input.loadTest, address, progress));
         }
         return out;
       });

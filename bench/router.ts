@@ -31,9 +31,10 @@ const { values: args } = parseArgs({
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 const BENCH_STATE = path.join(PROJECT_ROOT, ".shipshape", "bench-router");
 
-import { localInfraDriver } from "../infra/local/driver";
+import { createLocalInfraDriver } from "../infra/local/driver";
 import { RouterClient } from "../infra/local/router/client";
 import { ensureRouterProcess, stopRouterProcess } from "../infra/local/router-process";
+import { devPulumiSettings } from "../infra/pulumi/workspace";
 import { freePort, waitForPort } from "../lib/runtime/free-port";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../lib/runtime/process-group";
 
@@ -307,7 +308,10 @@ function summary(xs: number[]) {
 
 async function main(): Promise<void> {
   const benchStarted = Date.now();
-  process.env.SHIPSHAPE_STATE_DIR = BENCH_STATE; // stateDir() is read lazily by every module
+  const localInfraDriver = createLocalInfraDriver({
+    stateDir: BENCH_STATE,
+    pulumi: devPulumiSettings(BENCH_STATE),
+  });
   fs.mkdirSync(BENCH_STATE, { recursive: true });
   const started: DetachedProcess[] = [];
   const results: LatencyResult[] = [];
@@ -334,8 +338,8 @@ async function main(): Promise<void> {
     }
 
     // ---- router (its own process, health checks on)
-    await stopRouterProcess("bench", { purge: true });
-    const router = await ensureRouterProcess("bench");
+    await stopRouterProcess("bench", { purge: true, stateDir: BENCH_STATE });
+    const router = await ensureRouterProcess("bench", { stateDir: BENCH_STATE });
     const client = new RouterClient({ adminUrl: router.adminUrl, token: router.token });
     await client.setRoutes({
       backends: {
@@ -415,7 +419,7 @@ async function main(): Promise<void> {
       `weight switch (PUT → first response from the other backend): ${JSON.stringify(out.weightSwitch)}`,
     );
 
-    await stopRouterProcess("bench", { purge: true });
+    await stopRouterProcess("bench", { purge: true, stateDir: BENCH_STATE });
 
     // ---- provision / destroy a 2-instance environment (real Pulumi engine)
     if (!args["no-provision"]) {
@@ -435,6 +439,8 @@ async function main(): Promise<void> {
               startTimeout: 20_000,
             },
             env: {},
+            // The backend is inline; it runs in the bench's state folder.
+            artifact: { location: BENCH_STATE, digest: "sha256:bench-inline" },
           },
           () => {},
         );
@@ -451,7 +457,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const p of started.reverse()) await stopGroup(p, 3000);
-    await stopRouterProcess("bench", { purge: true }).catch(() => {});
+    await stopRouterProcess("bench", { purge: true, stateDir: BENCH_STATE }).catch(() => {});
   }
 
   // ---- figures

@@ -21,6 +21,7 @@ import { registerReport } from "./commands/report";
 import { registerStats } from "./commands/stats";
 import { registerStatus } from "./commands/status";
 import { registerValidate } from "./commands/validate";
+import { registerWorker } from "./commands/worker";
 import { type CliContext, defaultContext, EXIT_OK, EXIT_USAGE } from "./context";
 import { CliError } from "./errors";
 
@@ -53,6 +54,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerDev(program, ctx);
   registerDemo(program, ctx);
   registerCodecServer(program, ctx);
+  registerWorker(program, ctx);
   return program;
 }
 

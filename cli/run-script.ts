@@ -13,8 +13,13 @@ export function runScript(script: string, args: string[]): Promise<number> {
       cwd: PROJECT_ROOT,
       stdio: "inherit",
     });
-    // Ctrl-C reaches the child through the terminal's process group; just wait.
-    process.on("SIGINT", () => {});
+    // Ctrl-C in a terminal reaches the child through the process group; a signal sent to this
+    // process alone (a supervisor, a test) is passed on. The child stops once either way.
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.on(signal, () => {
+        child.kill(signal);
+      });
+    }
     child.on("exit", (code) => resolve(code ?? 1));
   });
 }

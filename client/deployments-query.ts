@@ -40,6 +40,9 @@ export interface DeploymentRow {
   startTime: string;
   closeTime: string | null;
   durationMs: number | null;
+  /** What was deployed and its digest (the start memo; absent on deployments started before it was kept). */
+  artifact: string | null;
+  artifactDigest: string | null;
 }
 
 function sa(info: WorkflowExecutionInfo, key: string): string {
@@ -64,6 +67,8 @@ export function toRow(info: WorkflowExecutionInfo): DeploymentRow {
     startTime: info.startTime.toISOString(),
     closeTime: info.closeTime?.toISOString() ?? null,
     durationMs: close === null ? null : close - start,
+    artifact: typeof info.memo?.artifact === "string" ? info.memo.artifact : null,
+    artifactDigest: typeof info.memo?.artifactDigest === "string" ? info.memo.artifactDigest : null,
   };
 }
 

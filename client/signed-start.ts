@@ -41,9 +41,18 @@ export async function signStart(input: DeploymentInput, o: StartSigningOptions):
   const deploymentId = input.deploymentId ?? randomUUID();
   const artifactPath = input.artifact.startsWith("file:") ? input.artifact.slice(5) : input.artifact;
   const database = input.config.database;
+  // The digests of what the deployment carries (the artifact's content digest
+  // the worker stages under, the migrations in the input), so the signature
+  // covers exactly what runs; a rollback carries no migrations and signs "".
+  // An input built without them (an image, older callers): what is on disk.
   const fields = {
-    artifactDigest: pathDigest(path.resolve(o.artifactRoot ?? process.cwd(), artifactPath)),
-    migrationsDigest: database ? pathDigest(path.resolve(baseDir, database.migrations)) : "",
+    artifactDigest:
+      input.artifactDigest ?? pathDigest(path.resolve(o.artifactRoot ?? process.cwd(), artifactPath)),
+    migrationsDigest: input.migrations
+      ? input.migrations.digest
+      : database && !input.artifactDigest
+        ? pathDigest(path.resolve(baseDir, database.migrations))
+        : "",
     time: new Date().toISOString(),
     nonce: randomBytes(16).toString("hex"),
   };

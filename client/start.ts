@@ -61,7 +61,12 @@ export async function startDeployment(
       args: [input],
       workflowIdConflictPolicy: "FAIL",
       workflowIdReusePolicy: "ALLOW_DUPLICATE",
-      memo: { configDigest: input.configDigest ?? "" },
+      // What was deployed, readable without a worker (`shipshape rollback` redeploys it).
+      memo: {
+        configDigest: input.configDigest ?? "",
+        artifact: input.artifact,
+        ...(input.artifactDigest ? { artifactDigest: input.artifactDigest } : {}),
+      },
       typedSearchAttributes: [
         { key: SA.service, value: input.service },
         { key: SA.environment, value: input.environment },

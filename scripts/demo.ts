@@ -6,17 +6,14 @@
  *
  *   npm run demo                 the full demo (exit 1 if anything misbehaved)
  *   npm run demo -- --keep       leave the stack running until Ctrl-C
- *   npm run demo -- --skeleton   the walking skeleton (one deployment, one rollback)
  *
  * Environment: SHIPSHAPE_TEMPORAL_PORT / SHIPSHAPE_UI_PORT (default 7233 /
  * 8233 when free), SHIPSHAPE_DEMO_RPS (load through the router, default 300).
  */
 import { runFullDemo } from "./demo/full";
-import { runSkeletonDemo } from "./demo/skeleton";
 
 async function main(): Promise<number> {
   const keep = process.argv.includes("--keep");
-  if (process.argv.includes("--skeleton")) return runSkeletonDemo(keep);
   return runFullDemo({ keep });
 }
 

@@ -1,21 +1,10 @@
 /**
- * The worker's trust root for signed decisions: `--policy <dir>` (or
- * SHIPSHAPE_POLICY_DIR) names the folder of pinned signers files and approvals
+ * The worker's trust root for signed decisions: `shipshape worker --policy <dir>`
+ * (or SHIPSHAPE_POLICY_DIR) names the folder of pinned signers files and approvals
  * policies (lib/signing/policy-dir.ts). Without one, the worker runs unsigned
  * deployments only: a start that brings its own signers file is refused.
  */
 import { openPolicyDirectory, type SigningPolicyStore } from "../lib/signing/policy-dir";
-
-export function policyDirFromArgs(
-  argv: readonly string[] = process.argv,
-  env: Record<string, string | undefined> = process.env,
-): string | null {
-  const i = argv.indexOf("--policy");
-  const inline = argv.find((a) => a.startsWith("--policy="));
-  if (i >= 0 && argv[i + 1]) return argv[i + 1] as string;
-  if (inline) return inline.slice("--policy=".length);
-  return env.SHIPSHAPE_POLICY_DIR || null;
-}
 
 /** The opened policy and the line the worker prints about it; throws PolicyError on a bad folder. */
 export function openWorkerPolicy(dir: string | null): { policy: SigningPolicyStore | null; line: string } {

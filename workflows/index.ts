@@ -1,4 +1,3 @@
 // Every workflow the worker registers. Workflow code is deterministic: no I/O,
 // no Node APIs, only @temporalio/workflow and pure lib/ modules.
 export { deploymentWorkflow } from "./deployment/workflow";
-export { skeletonDeploymentWorkflow } from "./skeleton-deployment";

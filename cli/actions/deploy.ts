@@ -1,14 +1,16 @@
 // What `shipshape deploy` and `shipshape rollback` do (declared in
-// cli/commands/deploy.ts): start a deployment from a validated release config.
-// A bad config never starts one (invariant 7): the `validate` report is
-// printed and the exit code is 2.
+// cli/commands/deploy.ts): start a deployment from a validated release config,
+// its migrations and the artifact (client/release-input.ts). A bad config
+// never starts one (invariant 7): the `validate` report is printed and the
+// exit code is 2.
 
 import path from "node:path";
 import { listDeployments } from "../../client/deployments-query";
+import { buildDeploymentInput, ReleaseInputError, type ReleaseRequest } from "../../client/release-input";
 import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
 import { connectTemporal, webUiLink } from "../../client/temporal-client";
-import { formatProblems, loadReleaseConfig, suggest } from "../../lib/config";
-import { inputLengthProblems } from "../../lib/deployment/types";
+import { formatProblems } from "../../lib/config";
+import { type DeploymentInput, inputLengthProblems } from "../../lib/deployment/types";
 import type { DeployOptions } from "../commands/deploy";
 import { type CliContext, EXIT_OK, EXIT_USAGE } from "../context";
 import { CliError } from "../errors";
@@ -16,80 +18,58 @@ import { defaultActor } from "./actor";
 import { signStartForCli } from "./sign-start";
 import { watchDeployment } from "./status";
 
-/**
- * The release config, checked the way a deployment needs it: valid, of this
- * service, with this environment. Null (report printed, exit 2) when invalid.
- */
-async function deployableConfig(ctx: CliContext, options: DeployOptions) {
-  const configPath = path.resolve(options.config);
-  const loaded = await loadReleaseConfig(configPath);
-  if (!loaded.ok) {
-    ctx.stderr(formatProblems(loaded.problems, { color: ctx.color }));
-    ctx.stderr(`✗ not deploying: ${configPath} is invalid (nothing was started)`);
+/** The deployment input of a request, or the exit code 2 with what is wrong (nothing started). */
+async function inputFor(ctx: CliContext, req: ReleaseRequest): Promise<DeploymentInput | null> {
+  const tooLong = inputLengthProblems({
+    version: req.version,
+    requestedBy: req.requestedBy,
+    reason: req.reason,
+  });
+  if (tooLong.length > 0) throw new CliError(`not deploying: ${tooLong.join("; ")}`);
+  try {
+    return await buildDeploymentInput(req);
+  } catch (err) {
+    if (!(err instanceof ReleaseInputError)) throw err;
+    if (err.problems) ctx.stderr(formatProblems(err.problems, { color: ctx.color }));
+    ctx.stderr(`✗ ${err.message}`);
     ctx.exitCode = EXIT_USAGE;
     return null;
   }
-  const config = loaded.config;
-  if (config.service !== options.service) {
-    throw new CliError(
-      `--service ${options.service} does not match the config's service "${config.service}" (${configPath})`,
-    );
-  }
-  const environments = Object.keys(config.environments);
-  if (!environments.includes(options.env)) {
-    const hint = suggest(options.env, environments);
-    throw new CliError(
-      `environment "${options.env}" is not in ${configPath} (environments: ${environments.join(", ")})${hint ? ` — did you mean "${hint}"?` : ""}`,
-    );
-  }
-  const tooLong = inputLengthProblems({
-    version: options.version,
-    requestedBy: options.as,
-    reason: options.reason,
-  });
-  if (tooLong.length > 0) throw new CliError(`not deploying: ${tooLong.join("; ")}`);
-  return { config, digest: loaded.digest, configPath };
 }
 
-export async function deploy(ctx: CliContext, options: DeployOptions): Promise<void> {
-  const checked = await deployableConfig(ctx, options);
-  if (!checked) return;
-  const { config, configPath } = checked;
+async function start(ctx: CliContext, unsigned: DeploymentInput, options: DeployOptions): Promise<void> {
+  // Signed environments: the requester signs what the input carries (artifact and migrations digests).
+  const input = await signStartForCli({ ...unsigned, configPath: path.resolve(options.config) }, options);
   const temporal = await connectTemporal();
   try {
     let handle: Awaited<ReturnType<typeof startDeployment>>;
     try {
-      const input = await signStartForCli(
-        {
-          service: config.service,
-          environment: options.env,
-          version: options.version,
-          artifact: options.artifact ?? options.version,
-          requestedBy: options.as ?? defaultActor(),
-          reason: options.reason ?? "",
-          config,
-          configDigest: checked.digest,
-          configPath,
-        },
-        options,
-      );
       handle = await startDeployment(temporal.client, input, { taskQueue: options.taskQueue });
     } catch (err) {
       if (err instanceof DeploymentAlreadyRunningError) {
-        throw new CliError(`${err.message}\n  watch it: shipshape watch ${config.service}/${options.env}`);
+        throw new CliError(
+          `${err.message}\n  watch it: shipshape watch ${input.service}/${input.environment}`,
+        );
       }
       throw err;
     }
     const link = webUiLink(temporal.namespace, handle.workflowId);
     if (options.json) {
       ctx.stdout(
-        JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi: link }),
+        JSON.stringify({
+          workflowId: handle.workflowId,
+          runId: handle.firstExecutionRunId,
+          webUi: link,
+          artifact: input.artifact,
+          artifactDigest: input.artifactDigest ?? null,
+        }),
       );
     } else {
       ctx.stdout(
-        `✓ deploying ${config.service} ${options.version} to ${options.env}: ${handle.workflowId} (run ${handle.firstExecutionRunId})`,
+        `✓ deploying ${input.service} ${input.version} to ${input.environment}: ${handle.workflowId} (run ${handle.firstExecutionRunId})`,
       );
-      ctx.stdout(`  watch: shipshape watch ${config.service}/${options.env}    Web UI: ${link}`);
+      ctx.stdout(`  artifact ${input.artifact}${input.artifactDigest ? ` (${input.artifactDigest})` : ""}`);
+      ctx.stdout(`  watch: shipshape watch ${input.service}/${input.environment}    Web UI: ${link}`);
     }
     ctx.exitCode = EXIT_OK;
     if (options.watch) {
@@ -103,11 +83,22 @@ export async function deploy(ctx: CliContext, options: DeployOptions): Promise<v
   }
 }
 
-/** Redeploys the last promoted version before the current one, through the normal release plan. */
-export async function rollback(ctx: CliContext, options: Omit<DeployOptions, "version">): Promise<void> {
+export async function deploy(ctx: CliContext, options: DeployOptions): Promise<void> {
+  const input = await inputFor(ctx, {
+    configPath: options.config,
+    service: options.service,
+    environment: options.env,
+    version: options.version,
+    ...(options.artifact ? { artifact: options.artifact } : {}),
+    requestedBy: options.as ?? defaultActor(),
+    reason: options.reason ?? "",
+  });
+  if (input) await start(ctx, input, options);
+}
+
+/** The last good version before the current one, with the artifact it was deployed from. */
+async function lastGood(options: Omit<DeployOptions, "version">) {
   const temporal = await connectTemporal();
-  let target: string | undefined;
-  let current: string | undefined;
   try {
     const rows = await listDeployments(
       temporal.client,
@@ -115,18 +106,44 @@ export async function rollback(ctx: CliContext, options: Omit<DeployOptions, "ve
       200,
     );
     const promoted = rows.filter((r) => r.outcome === "promoted");
-    current = promoted[0]?.version;
-    target = promoted.find((r) => r.version !== current)?.version;
+    const current = promoted[0]?.version;
+    return { current, target: promoted.find((r) => r.version !== current) };
   } finally {
     await temporal.close();
   }
+}
+
+/** Redeploys the last promoted version before the current one, from its artifact, through the normal release plan. */
+export async function rollback(ctx: CliContext, options: Omit<DeployOptions, "version">): Promise<void> {
+  const { current, target } = await lastGood(options);
   if (!target) {
     throw new CliError(
       `no earlier good version of ${options.service} in ${options.env} to roll back to (current: ${current ?? "none promoted yet"}) — \`shipshape history --service ${options.service}\` lists what ran`,
     );
   }
+  if (!target.artifact && !options.artifact) {
+    throw new CliError(
+      `${target.workflowId} (${target.version}) does not record its artifact (it predates artifact records); pass --artifact`,
+    );
+  }
   ctx.stdout(
-    `rolling ${options.service} ${options.env} back from ${current} to ${target} through the normal release plan`,
+    `rolling ${options.service} ${options.env} back from ${current} to ${target.version} through the normal release plan`,
   );
-  await deploy(ctx, { ...options, version: target });
+  const input = await inputFor(ctx, {
+    configPath: options.config,
+    service: options.service,
+    environment: options.env,
+    version: target.version,
+    artifact: options.artifact ?? target.artifact ?? "",
+    // The same release: the local target runs the release it staged then, even when the artifact moved since.
+    ...(!options.artifact && target.artifactDigest ? { artifactDigest: target.artifactDigest } : {}),
+    requestedBy: options.as ?? defaultActor(),
+    reason: options.reason ?? "",
+  });
+  if (!input) return;
+  // The schema is not rolled back: completed migrations stay (expand/contract only ever moves forward),
+  // so the earlier version runs on today's schema and the deployment carries no migrations.
+  const { migrations: _forward, ...redeploy } = input;
+  if (_forward) ctx.stdout("  migrations are not redeployed: the database keeps its current schema");
+  await start(ctx, redeploy, { ...options, version: target.version });
 }

@@ -169,6 +169,7 @@ function engineFor(ctx: CliContext, opts: MigrateOptions): MigrationEngine {
   return createMigrationEngine({
     connectionString: url,
     service: opts.service ?? defaultService(opts.dir),
+    ...(opts.env ? { environment: opts.env } : {}),
     schema: opts.schema,
     lockTimeoutMs: parseDuration(opts.lockTimeout),
     backfill: {

@@ -26,7 +26,10 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .requiredOption("--version <version>", "the version to deploy")
     .option("--env <environment>", "target environment", "production")
     .option("--config <file>", "release config", "shipshape.yaml")
-    .option("--artifact <ref>", "what is deployed (image, tarball, commit); defaults to the version")
+    .option(
+      "--artifact <path|image>",
+      "what runs: a folder or .tar.gz/.tgz (target: local, required), an image (target: aws; default aws.image)",
+    )
     .option("--reason <text>", "why (recorded)")
     .option("--as <name>", "who is deploying (recorded); defaults to $SHIPSHAPE_USER or $USER")
     .option("--key <file>", "sign the start with this ed25519 key (signed environments; default: ssh-agent)")
@@ -35,7 +38,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option("--task-queue <name>", "worker task queue (advanced)")
     .addHelpText(
       "after",
-      '\nExample:\n  shipshape deploy --service shop --version v2 --env production --config examples/shop/shipshape.yaml --reason "new checkout" --watch',
+      '\nExample:\n  shipshape deploy --service notes --version v2 --env staging --config examples/notes/v2/shipshape.yaml --artifact examples/notes/v2 --reason "tags" --watch',
     )
     .action(async (options: DeployOptions) => {
       const { deploy } = await import("../actions/deploy");
@@ -44,10 +47,11 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
 
   program
     .command("rollback")
-    .description("redeploy the last good version through the same safe path (not a shortcut)")
+    .description("redeploy the last good version, from the artifact it ran, through the same safe path")
     .requiredOption("--service <name>", "the service")
     .option("--env <environment>", "environment", "production")
     .option("--config <file>", "release config", "shipshape.yaml")
+    .option("--artifact <path|image>", "deploy this artifact instead of the one the version ran from")
     .option("--reason <text>", "why (recorded)", "rollback to the last good version")
     .option("--as <name>", "who (recorded)")
     .option("--key <file>", "sign the start with this ed25519 key (signed environments; default: ssh-agent)")

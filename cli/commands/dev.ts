@@ -8,10 +8,13 @@ export function registerDev(program: Command, ctx: CliContext): void {
   program
     .command("dev")
     .description(
-      "start the local platform: Temporal dev server + Web UI (:8233), PostgreSQL, worker; Ctrl-C stops all",
+      "start the local platform for the project here: Temporal dev server + Web UI (:8233), PostgreSQL, a worker; Ctrl-C stops all",
     )
-    .addHelpText("after", "\nExample:\n  shipshape dev")
+    .addHelpText(
+      "after",
+      "\nWrites .shipshape/dev/stack.json (temporalAddress, webUi, databaseUrl) under the current folder;\nthe worker's DATABASE_URL is the stack's database.\n\nExample:\n  shipshape dev",
+    )
     .action(async () => {
-      ctx.exitCode = await runScript("dev.ts", []);
+      ctx.exitCode = await runScript("dev.ts", ["--root", process.cwd()]);
     });
 }

@@ -27,6 +27,7 @@ export interface MigrateOptions {
   databaseUrl?: string;
   dir: string;
   service?: string;
+  env?: string;
   schema: string;
   lockTimeout: string;
   batchSize: string;
@@ -45,7 +46,11 @@ function withCommonOptions(cmd: Command): Command {
     .option("--dir <folder>", "migrations folder", "migrations")
     .option(
       "--service <name>",
-      "prefix of version schema names (default: the folder's parent directory name)",
+      "the service whose migrations these are (default: the folder's parent directory name)",
+    )
+    .option(
+      "--env <environment>",
+      "the environment (a deployment's migrations are scoped per service and environment; default: none)",
     )
     .option("--schema <name>", "schema holding the real tables", "public")
     .option("--lock-timeout <duration>", "lock_timeout of every DDL statement", "2s")

@@ -33,6 +33,26 @@ export function progressBar(fraction: number, width = 20): string {
 
 const TERMINAL = new Set(["promoted", "rolled-back"]);
 
+const shortDigest = (d: string | null | undefined) =>
+  d ? d.replace(/^sha256:([0-9a-f]{12})[0-9a-f]+$/, "sha256:$1…") : "unknown";
+
+/** Where users are and on what: endpoint, serving version, this release's artifact and migration. */
+function releaseLines(s: DeploymentStatus): string[] {
+  // Older deployments' statuses have none of these fields.
+  const lines: string[] = [];
+  if (s.endpoint) lines.push(`endpoint ${s.endpoint}`);
+  if (s.serving !== undefined)
+    lines.push(
+      `serving ${s.serving ? `${s.serving.version} (${shortDigest(s.serving.artifactDigest)})` : "nothing yet"}`,
+    );
+  if (s.artifactDigest !== undefined) lines.push(`artifact ${s.artifact} (${shortDigest(s.artifactDigest)})`);
+  if (s.activeMigration)
+    lines.push(
+      `migration ${s.activeMigration.name} active${s.activeMigration.versionSchema ? ` (schema ${s.activeMigration.versionSchema})` : ""}`,
+    );
+  return lines;
+}
+
 export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[] {
   const lines: string[] = [];
   const outcome = s.outcome ? ` → ${s.outcome.toUpperCase()}` : "";
@@ -44,6 +64,7 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
     `phase ${s.phase} · ${step} · traffic blue ${s.weights.blue}% / green ${s.weights.green}%${s.blueVersion ? ` (blue = ${s.blueVersion})` : ""}`,
   );
   if (s.outcomeReason) lines.push(`reason: ${s.outcomeReason}`);
+  lines.push(...releaseLines(s));
   const signing = signingLine(s);
   if (signing) lines.push(signing);
   lines.push("");

@@ -6,9 +6,8 @@ import { loadCodecKeys } from "../../lib/codec/keys";
 import { startCodecServer } from "../../lib/codec/server";
 import { loadOrCreateCodecToken } from "../../lib/codec/token";
 import { TASK_QUEUE } from "../../lib/names";
-import { staleness } from "../../lib/runtime/build-stamp";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
-import { BUILD_DIR, PROJECT_ROOT } from "../../lib/runtime/paths";
+import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../../lib/runtime/process-group";
 import {
   readManifest,
@@ -62,13 +61,6 @@ async function ensurePortFree(port: number, what: string, envVar: string): Promi
       `${what} port ${port} is already in use — is another \`npm run dev\` running? Stop it, or pick another port with ${envVar}=<port>.`,
     );
   }
-}
-
-/** The worker as shipped, dist/workers/main.js, while dist/ is the build of the sources; else the sources through tsx. */
-function workerCommand(): { command: string; args: string[] } {
-  if (staleness(PROJECT_ROOT, "compiled") === null)
-    return { command: process.execPath, args: [path.join(BUILD_DIR, "workers", "main.js")] };
-  return { command: path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), args: ["workers/main.ts"] };
 }
 
 /** The codec server the Web UI decrypts payloads through; the browser is let in by its origin. */
@@ -149,16 +141,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateDir: options.dir,
       taskQueue,
       async startWorker() {
-        const worker = await spawnWorker(options.dir, taskQueue, {
-          TEMPORAL_ADDRESS: temporal.address,
-          TEMPORAL_NAMESPACE: temporal.namespace,
-          SHIPSHAPE_TASK_QUEUE: taskQueue,
-          DATABASE_URL: databaseUrl,
-          SHIPSHAPE_STATE_DIR: options.dir,
-          SHIPSHAPE_CODEC_KEYS: useDevCodecKeys(),
-          ...(options.policyDir ? { SHIPSHAPE_POLICY_DIR: options.policyDir } : {}),
-          ...(prometheus ? { PROMETHEUS_URL: prometheus.url } : {}),
-        });
+        // `shipshape worker`, as a user runs it (the bin runs dist/ while it is the build of the
+        // sources, else the sources through tsx); DATABASE_URL lets release configs say ${env:DATABASE_URL}.
+        const worker = await spawnWorker(
+          options.dir,
+          taskQueue,
+          [
+            "--dev",
+            "--state-dir",
+            options.dir,
+            "--task-queue",
+            taskQueue,
+            ...(options.policyDir ? ["--policy", options.policyDir] : []),
+          ],
+          {
+            TEMPORAL_ADDRESS: temporal.address,
+            TEMPORAL_NAMESPACE: temporal.namespace,
+            DATABASE_URL: databaseUrl,
+            SHIPSHAPE_CODEC_KEYS: useDevCodecKeys(),
+            ...(prometheus ? { PROMETHEUS_URL: prometheus.url } : {}),
+          },
+        );
         stack.worker = worker;
         started.push(() => stopGroup(worker, 35_000));
         return worker;
@@ -176,20 +179,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
-/** A worker process (tsx workers/main.ts) with `env` over ours; resolves once it polls `taskQueue`. */
+/** A `shipshape worker` process with `env` over ours; resolves once it polls `taskQueue`. */
 async function spawnWorker(
   dir: string,
   taskQueue: string,
+  workerArgs: string[],
   env: Record<string, string>,
 ): Promise<DetachedProcess> {
   const logFile = path.join(dir, "worker.log");
   const before = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
-  const { command, args } = workerCommand();
-  const worker = spawnDetached(command, args, {
-    logFile,
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-  });
+  const worker = spawnDetached(
+    process.execPath,
+    [path.join(PROJECT_ROOT, "bin", "shipshape.cjs"), "worker", ...workerArgs],
+    {
+      logFile,
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+    },
+  );
   const deadline = Date.now() + 90_000;
   while (!fs.readFileSync(logFile, "utf8").slice(before).includes(`: polling ${taskQueue} `)) {
     if (worker.child.exitCode !== null || Date.now() > deadline) {

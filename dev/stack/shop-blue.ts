@@ -1,34 +1,52 @@
 import path from "node:path";
-import { localInfraDriver } from "../../infra/local/driver";
+import { createLocalInfraDriver } from "../../infra/local/driver";
+import { createLocalReleaseStore } from "../../infra/local/releases";
+import type { PulumiSettings } from "../../infra/pulumi/settings";
 import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
 
+/** The sample shop's artifact folder: what every shop version runs from. */
+export const SHOP_ARTIFACT = path.join(PROJECT_ROOT, "examples", "shop");
+
 /**
  * The sample shop's first version, started the way a deployment would start
- * it (a local Pulumi stack) and made blue on the router: where the demo and
- * the chaos suite begin. SHOP_AUTO_SCHEMA seeds the catalogue.
+ * it — its artifact staged as a release, then a local Pulumi stack running
+ * from that release — and made blue on the router: where the demo and the
+ * chaos suite begin. SHOP_AUTO_SCHEMA seeds the catalogue.
  */
 export async function startShopAsBlue(options: {
   scope: { service: string; environment: string };
   version: string;
   databaseUrl: string;
   traffic: TrafficRouter;
+  stateDir: string;
+  pulumi: PulumiSettings;
 }): Promise<{ urls: string[] }> {
-  const env = await localInfraDriver.provisionEnvironment(
-    { deploymentId: `${options.scope.environment}-initial`, ...options.scope, version: options.version },
+  const ref = {
+    deploymentId: `${options.scope.environment}-initial`,
+    ...options.scope,
+    version: options.version,
+  };
+  const artifact = await createLocalReleaseStore({ stateDir: options.stateDir }).stage(
+    ref,
+    SHOP_ARTIFACT,
+    null,
+  );
+  const env = await createLocalInfraDriver({
+    stateDir: options.stateDir,
+    pulumi: options.pulumi,
+  }).provisionEnvironment(
+    ref,
     {
       run: {
-        command: "node examples/shop/server.js",
+        command: "node server.js",
         instances: 1,
         healthPath: "/health",
         startTimeout: 30_000,
-        env: {
-          DATABASE_URL: options.databaseUrl,
-          SHOP_CONFIG: path.join(PROJECT_ROOT, "examples/shop/config/app.json"),
-          SHOP_AUTO_SCHEMA: "1",
-        },
+        env: { DATABASE_URL: options.databaseUrl, SHOP_CONFIG: "config/app.json", SHOP_AUTO_SCHEMA: "1" },
       },
       env: {},
+      artifact,
     },
     () => {},
   );

@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
 import type { Progress, VersionEnvironmentRef } from "../../lib/drivers/common";
 import type { InfraDriver, ProvisionedEnvironment, RunSpec } from "../../lib/drivers/infra-driver";
+import type { PulumiSettings } from "../pulumi/settings";
 import { clearPendingOperations, openStack, stackExists } from "../pulumi/workspace";
 import { AWS_PROJECT, versionStackName } from "./names";
 import { checkVersionOutputs } from "./outputs";
@@ -27,6 +28,8 @@ export interface AwsProgramInput {
   /** run.env and the deploy-time env; deploy-time values are Pulumi secrets. */
   env: Record<string, pulumi.Input<string>>;
   aws: AwsTarget;
+  /** The image to run (the deployment's artifact). */
+  image: string;
 }
 
 export interface AwsInfraDriverOptions {
@@ -36,6 +39,8 @@ export interface AwsInfraDriverOptions {
   program?: (input: AwsProgramInput) => PulumiFn;
   /** Pulumi project name of the stacks. Default `shipshape-aws`. */
   project?: string;
+  /** The worker's Pulumi backend and secrets (infra/pulumi/settings.ts). */
+  pulumi: PulumiSettings;
 }
 
 export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDriver {
@@ -49,6 +54,7 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
         healthPath: input.run.healthPath,
         instances: input.run.instances,
         env: input.env,
+        image: input.image,
       }));
 
   return {
@@ -57,10 +63,10 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
       const aws = await options.target(ref);
       const env: Record<string, pulumi.Input<string>> = { ...spec.run.env };
       for (const [k, v] of Object.entries(spec.env)) env[k] = pulumi.secret(v);
-      const { stack, clearedLocks } = await openStack({
+      const { stack, clearedLocks } = await openStack(options.pulumi, {
         projectName: project,
         stackName,
-        program: program({ ref, run: spec.run, env, aws }),
+        program: program({ ref, run: spec.run, env, aws, image: spec.artifact.location }),
       });
       if (clearedLocks.length > 0)
         progress(`cleared ${clearedLocks.length} stale lock(s) left by a killed pulumi`);
@@ -90,8 +96,8 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
 
     async destroyEnvironment(ref: VersionEnvironmentRef, progress: Progress): Promise<{ existed: boolean }> {
       const stackName = versionStackName(ref);
-      if (!(await stackExists(project, stackName))) return { existed: false };
-      const { stack, clearedLocks } = await openStack({
+      if (!(await stackExists(options.pulumi, project, stackName))) return { existed: false };
+      const { stack, clearedLocks } = await openStack(options.pulumi, {
         projectName: project,
         stackName,
         program: async () => ({}),

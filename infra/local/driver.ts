@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { Progress, VersionEnvironmentRef } from "../../lib/drivers/common";
-import type { InfraDriver, ProvisionedEnvironment, RunSpec } from "../../lib/drivers/infra-driver";
-import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
+import type { InfraDriver, ProvisionedEnvironment, ProvisionSpec } from "../../lib/drivers/infra-driver";
+import type { PulumiSettings } from "../pulumi/settings";
 import {
   clearPendingOperations,
   openStack,
@@ -14,8 +14,9 @@ import { controller } from "./program/local-process";
 
 /**
  * The `local` infra target: one Pulumi stack (`<service>-<env>-<version>`) per
- * version environment on the file backend under the state folder; each stack
- * runs `run.instances` LocalProcess resources (see program/local-process.ts).
+ * version environment on the worker's Pulumi backend; each stack runs
+ * `run.instances` LocalProcess resources (see program/local-process.ts), with
+ * the version's release folder (releases.ts) as their working directory.
  *
  * Crash recovery (a `pulumi up` SIGKILLed mid-update, e.g. with its worker):
  *   1. openStack removes the lock left by the dead pulumi (owner pid gone);
@@ -30,8 +31,9 @@ import { controller } from "./program/local-process";
  * runs right after a crash.
  */
 export interface LocalInfraDriverOptions {
-  /** Working directory of the instances (run.command is relative to it). Default: the repository root. */
-  cwd?: string;
+  /** The worker's state folder: pidfiles and logs of the instances live under it. */
+  stateDir: string;
+  pulumi: PulumiSettings;
 }
 
 function forward(progress: Progress) {
@@ -49,8 +51,8 @@ function forward(progress: Progress) {
 }
 
 /** Kills every process of the stack still alive outside the Pulumi state (pidfiles, then instance keys). */
-export async function reapStackProcesses(stackName: string): Promise<number> {
-  const { runDir } = localStackPaths(stateDir(), stackName);
+export async function reapStackProcesses(stateDir: string, stackName: string): Promise<number> {
+  const { runDir } = localStackPaths(stateDir, stackName);
   const c = controller();
   let killed = 0;
   if (fs.existsSync(runDir)) {
@@ -64,7 +66,7 @@ export async function reapStackProcesses(stackName: string): Promise<number> {
     fs.rmSync(runDir, { recursive: true, force: true });
   }
   // Processes started by a create that died before writing its pidfile carry the key too.
-  killed += await c.reapKeys((key) => key.startsWith(`${stackName}/`));
+  killed += await c.reapKeys((key) => key.startsWith(`${stackName}/`), runDir);
   return killed;
 }
 
@@ -74,20 +76,21 @@ function reportCrashLeftovers(progress: Progress, locks: number, plugins: number
   if (plugins > 0) progress(`stopped ${plugins} orphaned pulumi plugin process(es) left by a killed pulumi`);
 }
 
-export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): InfraDriver {
-  const cwd = options.cwd ?? PROJECT_ROOT;
+export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraDriver {
+  const { stateDir, pulumi } = options;
   return {
     async provisionEnvironment(
       ref: VersionEnvironmentRef,
-      spec: { run: RunSpec; env: Record<string, string> },
+      spec: ProvisionSpec,
       progress: Progress,
     ): Promise<ProvisionedEnvironment> {
       const stackName = localStackName(ref);
       const program = localProgram({
         stackName,
-        stateDir: stateDir(),
+        stateDir,
         command: spec.run.command,
-        cwd,
+        // run.command runs in the version's own release folder.
+        cwd: spec.artifact.location,
         instances: spec.run.instances,
         healthPath: spec.run.healthPath,
         startTimeoutMs: spec.run.startTimeout,
@@ -97,9 +100,10 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
           SHIPSHAPE_SERVICE: ref.service,
           SHIPSHAPE_ENVIRONMENT: ref.environment,
           SHIPSHAPE_VERSION: ref.version,
+          SHIPSHAPE_ARTIFACT_DIGEST: spec.artifact.digest,
         },
       });
-      const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack({
+      const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack(pulumi, {
         projectName: LOCAL_PROJECT,
         stackName,
         program,
@@ -112,7 +116,7 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
       // refresh first: an instance whose process died since the last run drops out
       // of the state (LocalProcess.read) and is started again by this same up.
       const result = await stack.up({ color: "never", refresh: true, onEvent: forward(progress) });
-      reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(LOCAL_PROJECT).length);
+      reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(pulumi).length);
       const out = (k: string) => (result.outputs[k]?.value ?? []) as unknown[];
       const urls = out("urls") as string[];
       const pids = out("pids") as number[];
@@ -128,9 +132,9 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
 
     async destroyEnvironment(ref: VersionEnvironmentRef, progress: Progress): Promise<{ existed: boolean }> {
       const stackName = localStackName(ref);
-      const existed = await stackExists(LOCAL_PROJECT, stackName);
+      const existed = await stackExists(pulumi, LOCAL_PROJECT, stackName);
       if (existed) {
-        const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack({
+        const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack(pulumi, {
           projectName: LOCAL_PROJECT,
           stackName,
           program: async () => ({}),
@@ -144,12 +148,10 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions = {}): I
       }
       // A pulumi killed earlier in this deployment may have left plugins that
       // nothing else would stop once this was the last Pulumi operation.
-      reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(LOCAL_PROJECT).length);
-      const reaped = await reapStackProcesses(stackName);
+      reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(pulumi).length);
+      const reaped = await reapStackProcesses(stateDir, stackName);
       if (reaped > 0) progress(`stopped ${reaped} process(es) of an interrupted create`);
       return { existed: existed || reaped > 0 };
     },
   };
 }
-
-export const localInfraDriver: InfraDriver = createLocalInfraDriver();

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
-import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
+import { stateDir as defaultStateDir, PROJECT_ROOT } from "../../lib/runtime/paths";
 import { isAlive, signalGroup, spawnDetached, tailLog } from "../../lib/runtime/process-group";
 
 /**
@@ -48,20 +48,22 @@ export interface RouterProcessOptions {
   startTimeoutMs?: number;
   /** Extra CLI flags for infra/local/router/main.ts. */
   extraArgs?: string[];
+  /** The state folder the router's files live under (the worker passes its own). */
+  stateDir?: string;
 }
 
-export function routerProcessDir(name: string): string {
+export function routerProcessDir(name: string, stateDir: string = defaultStateDir()): string {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`router name "${name}" must match [a-z0-9-]+`);
-  return path.join(stateDir(), "router", name);
+  return path.join(stateDir, "router", name);
 }
 
-function infoFile(name: string): string {
-  return path.join(routerProcessDir(name), "process.json");
+function infoFile(name: string, stateDir?: string): string {
+  return path.join(routerProcessDir(name, stateDir), "process.json");
 }
 
-export function readRouterProcess(name: string): RouterProcessInfo | undefined {
+export function readRouterProcess(name: string, stateDir?: string): RouterProcessInfo | undefined {
   try {
-    return JSON.parse(fs.readFileSync(infoFile(name), "utf8")) as RouterProcessInfo;
+    return JSON.parse(fs.readFileSync(infoFile(name, stateDir), "utf8")) as RouterProcessInfo;
   } catch {
     return undefined;
   }
@@ -92,8 +94,9 @@ async function healthz(url: string): Promise<boolean> {
 
 export async function routerProcessHealth(
   name: string,
+  stateDir?: string,
 ): Promise<{ running: boolean; healthy: boolean; info?: RouterProcessInfo }> {
-  const info = readRouterProcess(name);
+  const info = readRouterProcess(name, stateDir);
   if (!info) return { running: false, healthy: false };
   const running = info.pid > 0 && !info.stoppedAt && isAlive(info.pid) && isOurRouter(info);
   return {
@@ -108,12 +111,13 @@ export async function ensureRouterProcess(
   name: string,
   opts: RouterProcessOptions = {},
 ): Promise<RouterProcessInfo> {
-  const h = await routerProcessHealth(name);
+  const h = await routerProcessHealth(name, opts.stateDir);
   if (h.healthy && h.info) return h.info;
-  if (h.running && h.info) await stopRouterProcess(name); // alive but not answering: restart
+  // alive but not answering: restart
+  if (h.running && h.info) await stopRouterProcess(name, { stateDir: opts.stateDir });
 
   const prev = h.info;
-  const dir = routerProcessDir(name);
+  const dir = routerProcessDir(name, opts.stateDir);
   fs.mkdirSync(dir, { recursive: true });
   const reuse = async (p: number | undefined) => (p && (await portIsFree(p)) ? p : undefined);
   const port = opts.port ?? (await reuse(prev?.port)) ?? (await freePort());
@@ -161,14 +165,14 @@ export async function ensureRouterProcess(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  writeInfo(info);
+  writeInfo(info, opts.stateDir);
   return info;
 }
 
-function writeInfo(info: RouterProcessInfo): void {
-  const tmp = `${infoFile(info.name)}.tmp`;
+function writeInfo(info: RouterProcessInfo, stateDir?: string): void {
+  const tmp = `${infoFile(info.name, stateDir)}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(info, null, 2), { mode: 0o600 });
-  fs.renameSync(tmp, infoFile(info.name));
+  fs.renameSync(tmp, infoFile(info.name, stateDir));
 }
 
 function groupAlive(pgid: number): boolean {
@@ -186,9 +190,13 @@ function groupAlive(pgid: number): boolean {
  */
 export async function stopRouterProcess(
   name: string,
-  { graceMs = 10_000, purge = false }: { graceMs?: number; purge?: boolean } = {},
+  {
+    graceMs = 10_000,
+    purge = false,
+    stateDir,
+  }: { graceMs?: number; purge?: boolean; stateDir?: string } = {},
 ): Promise<{ stopped: boolean }> {
-  const info = readRouterProcess(name);
+  const info = readRouterProcess(name, stateDir);
   let stopped = false;
   if (info && info.pid > 0 && !info.stoppedAt && groupAlive(info.pid) && isOurRouter(info)) {
     stopped = true;
@@ -206,8 +214,8 @@ export async function stopRouterProcess(
         await new Promise((r) => setTimeout(r, 100));
     }
   }
-  if (purge) fs.rmSync(routerProcessDir(name), { recursive: true, force: true });
-  else if (info) writeInfo({ ...info, stoppedAt: new Date().toISOString() });
+  if (purge) fs.rmSync(routerProcessDir(name, stateDir), { recursive: true, force: true });
+  else if (info) writeInfo({ ...info, stoppedAt: new Date().toISOString() }, stateDir);
   return { stopped };
 }
 
@@ -224,12 +232,12 @@ export function routerNameFor(scope: { service: string; environment: string }): 
  * For `createLocalTrafficRouter(routerResolver())` in the worker: finds the
  * router of a scope through its process.json (started by the dev stack / demo).
  */
-export function routerResolver(): (scope: { service: string; environment: string }) => {
+export function routerResolver(stateDir?: string): (scope: { service: string; environment: string }) => {
   adminUrl: string;
   token: string;
 } {
   return (scope) => {
-    const info = readRouterProcess(routerNameFor(scope));
+    const info = readRouterProcess(routerNameFor(scope), stateDir);
     if (!info || info.stoppedAt) {
       throw new Error(
         `no local router for ${scope.service}/${scope.environment}: start it with ` +

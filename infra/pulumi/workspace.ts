@@ -1,89 +1,90 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type InlineProgramArgs, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
-import { readManifest } from "../../lib/runtime/toolchain-manifest";
+import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import { reapOrphanedPlugins } from "./orphan-plugins";
+import { fileBackendDir, type PulumiSettings } from "./settings";
 import { clearStaleLocks } from "./stack-locks";
 import { removeTornSidecars } from "./torn-files";
 
+export { DEV_PASSPHRASE, devPulumiSettings, type PulumiSettings } from "./settings";
+
+/** The work folder of a project (inline programs run there; the dynamic provider resolves modules from it). */
+export function projectWorkDir(settings: PulumiSettings, project: string): string {
+  return path.join(settings.workRoot, project);
+}
+
 /**
- * The documented development passphrase for the local file backend's secrets.
- * Production sets PULUMI_CONFIG_PASSPHRASE (or uses a real secrets provider).
+ * Inline programs run in the work folder, and the dynamic-provider plugin
+ * resolves @pulumi/pulumi (and the provider's own modules) from there: a work
+ * folder outside this installation gets a node_modules link to it.
  */
-export const DEV_PASSPHRASE = "shipshape-dev-passphrase";
-
-export interface PulumiPaths {
-  backendDir: string;
-  homeDir: string;
-  workDir: string;
+function linkNodeModules(workRoot: string): void {
+  const relative = path.relative(PROJECT_ROOT, workRoot);
+  if (!relative.startsWith("..") && !path.isAbsolute(relative)) return;
+  const link = path.join(workRoot, "node_modules");
+  if (!fs.existsSync(link)) fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), link, "dir");
 }
 
-export function pulumiPaths(project: string): PulumiPaths {
-  const root = path.join(stateDir(), "pulumi");
+/** Environment of every Pulumi CLI invocation: the backend, home, secrets and plugins of `settings`. */
+export function pulumiEnv(settings: PulumiSettings): Record<string, string> {
   return {
-    backendDir: path.join(root, "backend"),
-    homeDir: path.join(root, "home"),
-    // Inside the clone so the dynamic-provider plugin (which resolves
-    // @pulumi/pulumi from its working directory) finds node_modules.
-    workDir: path.join(root, "work", project),
-  };
-}
-
-/** Environment for every Pulumi CLI invocation: our backend, home, plugins and passphrase. */
-export function pulumiEnv(project: string): Record<string, string> {
-  const manifest = readManifest();
-  const p = pulumiPaths(project);
-  return {
-    PULUMI_BACKEND_URL: `file://${p.backendDir}`,
-    PULUMI_HOME: p.homeDir,
-    PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? DEV_PASSPHRASE,
+    PULUMI_BACKEND_URL: settings.backendUrl,
+    PULUMI_HOME: settings.homeDir,
+    ...(settings.passphrase !== undefined ? { PULUMI_CONFIG_PASSPHRASE: settings.passphrase } : {}),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
     PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-    PATH: `${manifest.pulumi.pluginDir}${path.delimiter}${process.env.PATH ?? ""}`,
+    ...(settings.pluginDir
+      ? { PATH: `${settings.pluginDir}${path.delimiter}${process.env.PATH ?? ""}` }
+      : {}),
   };
 }
 
-async function pulumiCommand(): Promise<PulumiCommand> {
-  const manifest = readManifest();
-  // PulumiCommand wants the install root that contains bin/pulumi.
+async function pulumiCommand(settings: PulumiSettings): Promise<PulumiCommand> {
+  // PulumiCommand wants the install root that contains bin/pulumi; without one, `pulumi` on PATH.
   return PulumiCommand.get({
-    root: path.dirname(path.dirname(manifest.pulumi.path)),
+    ...(settings.cliRoot ? { root: settings.cliRoot } : {}),
     skipVersionCheck: true,
   });
 }
 
 /**
- * createOrSelectStack for an inline program on the local file backend, after
- * clearing what a killed `pulumi` process on this host left: stale locks,
- * orphaned plugins, torn `.attrs` sidecars of the checkpoint.
+ * createOrSelectStack for an inline program on the configured backend. On a
+ * file backend it first clears what a killed `pulumi` process on this host
+ * left: stale locks, torn `.attrs` sidecars of the checkpoint; orphaned
+ * plugins of the backend are reaped on every backend.
  */
 export async function openStack(
+  settings: PulumiSettings,
   args: InlineProgramArgs,
 ): Promise<{ stack: Stack; clearedLocks: string[]; reapedPlugins: number[]; repairedFiles: string[] }> {
-  const p = pulumiPaths(args.projectName);
-  for (const dir of [p.backendDir, p.homeDir, p.workDir]) fs.mkdirSync(dir, { recursive: true });
-  const reapedPlugins = reapOrphanedPulumiPlugins(args.projectName);
-  const cleared = clearStaleLocks(p.backendDir, args.projectName, args.stackName);
-  const repaired = removeTornSidecars(p.backendDir, args.projectName, args.stackName);
+  const workDir = projectWorkDir(settings, args.projectName);
+  const backendDir = fileBackendDir(settings);
+  for (const dir of [settings.homeDir, workDir, ...(backendDir ? [backendDir] : [])])
+    fs.mkdirSync(dir, { recursive: true });
+  linkNodeModules(settings.workRoot);
+  const reapedPlugins = reapOrphanedPulumiPlugins(settings);
+  const cleared = backendDir ? clearStaleLocks(backendDir, args.projectName, args.stackName).removed : [];
+  const repaired = backendDir ? removeTornSidecars(backendDir, args.projectName, args.stackName) : [];
   const stack = await LocalWorkspace.createOrSelectStack(args, {
-    workDir: p.workDir,
-    pulumiHome: p.homeDir,
-    envVars: pulumiEnv(args.projectName),
-    pulumiCommand: await pulumiCommand(),
+    workDir,
+    pulumiHome: settings.homeDir,
+    envVars: pulumiEnv(settings),
+    pulumiCommand: await pulumiCommand(settings),
+    ...(settings.secretsProvider ? { secretsProvider: settings.secretsProvider } : {}),
     projectSettings: {
       name: args.projectName,
       runtime: "nodejs",
-      backend: { url: `file://${p.backendDir}` },
+      backend: { url: settings.backendUrl },
     },
   });
-  return { stack, clearedLocks: cleared.removed, reapedPlugins, repairedFiles: repaired };
+  return { stack, clearedLocks: cleared, reapedPlugins, repairedFiles: repaired };
 }
 
-/** Plugins a killed `pulumi` of this project's backend left running (see orphan-plugins.ts). */
-export function reapOrphanedPulumiPlugins(project: string): number[] {
-  return reapOrphanedPlugins(`file://${pulumiPaths(project).backendDir}`);
+/** Plugins a killed `pulumi` of this backend left running (see orphan-plugins.ts). */
+export function reapOrphanedPulumiPlugins(settings: PulumiSettings): number[] {
+  return reapOrphanedPlugins(settings.backendUrl);
 }
 
 /**
@@ -108,10 +109,25 @@ export async function clearPendingOperations(stack: Stack): Promise<number> {
   return pending;
 }
 
-export async function stackExists(project: string, stackName: string): Promise<boolean> {
-  const p = pulumiPaths(project);
-  const file = path.join(p.backendDir, ".pulumi", "stacks", project, `${stackName}.json`);
-  return fs.existsSync(file) || fs.existsSync(`${file}.gz`);
+/** Whether the stack exists: a file check on a file backend, `pulumi stack ls` elsewhere. */
+export async function stackExists(
+  settings: PulumiSettings,
+  project: string,
+  stackName: string,
+): Promise<boolean> {
+  const backendDir = fileBackendDir(settings);
+  if (backendDir) {
+    const file = path.join(backendDir, ".pulumi", "stacks", project, `${stackName}.json`);
+    return fs.existsSync(file) || fs.existsSync(`${file}.gz`);
+  }
+  const workDir = projectWorkDir(settings, project);
+  fs.mkdirSync(workDir, { recursive: true });
+  const ws = await LocalWorkspace.create({
+    workDir,
+    pulumiHome: settings.homeDir,
+    envVars: pulumiEnv(settings),
+    pulumiCommand: await pulumiCommand(settings),
+    projectSettings: { name: project, runtime: "nodejs", backend: { url: settings.backendUrl } },
+  });
+  return (await ws.listStacks()).some((s) => s.name === stackName || s.name.endsWith(`/${stackName}`));
 }
-
-export { PROJECT_ROOT };

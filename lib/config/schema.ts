@@ -206,10 +206,18 @@ export const AwsTargetSchema = z
     region: z.string().min(1).meta({ description: "AWS region, e.g. eu-west-1" }),
     cluster: z.string().min(1).meta({ description: "ECS cluster name (Fargate capacity)" }),
     listenerArn: arn("ALB listener whose weighted rule shifts traffic"),
-    image: z
+    image: z.string().min(1).meta({
+      description:
+        "Container image when `deploy --artifact` names none; $version is replaced by the version deployed",
+    }),
+    url: z
       .string()
-      .min(1)
-      .meta({ description: "Container image; $version is replaced by the version deployed" }),
+      .regex(/^https?:\/\/[^/\s]+\/?$/, "a base URL such as https://shop.example.com")
+      .meta({
+        description:
+          "The URL users hit (a host the listener rule matches); default: the load balancer's DNS name and the listener's port",
+      })
+      .optional(),
     containerPort: int("Port the container listens on").min(1).max(65535).default(8080),
     cpu: z
       .union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)])
@@ -261,9 +269,23 @@ export const AwsTargetSchema = z
   })
   .meta({ description: "AWS target settings (ECS Fargate behind a weighted ALB listener rule)" });
 
+export const LocalTargetSchema = z
+  .strictObject({
+    listen: z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/, "host:port, e.g. 127.0.0.1:8080")
+      .meta({
+        description:
+          "The service's public address on this machine (host:port), the same for every version; default: a free port",
+      })
+      .optional(),
+  })
+  .meta({ description: "Local target settings (versions run as processes behind a local router)" });
+
 export const EnvironmentSchema = z
   .strictObject({
     target: z.enum(["local", "aws"]).meta({ description: "Where versions run: local processes or AWS" }),
+    local: LocalTargetSchema.optional(),
     approvals: ApprovalsSchema.optional(),
     compensationAttentionAfter: duration(
       "How long a failing compensation retries before the deployment is marked needs-attention",
@@ -296,10 +318,10 @@ const HttpCheckSchema = z.strictObject({
 });
 
 const CommandCheckSchema = z.strictObject({
-  command: z
-    .string()
-    .min(1)
-    .meta({ description: "Smoke-test command; $GREEN_URL points at green. Exit 0 = pass" }),
+  command: z.string().min(1).meta({
+    description:
+      "Smoke-test command; $GREEN_URL points at green ($GREEN_HEADERS: the headers that select it, one per line). Exit 0 = pass",
+  }),
   timeout: duration("How long the command may run").prefault("2m"),
 });
 
@@ -477,6 +499,7 @@ export type ReleaseConfigInput = z.input<typeof ReleaseConfigSchema>;
 export type ReleaseConfig = z.output<typeof ReleaseConfigSchema>;
 export type Environment = ReleaseConfig["environments"][string];
 export type Approvals = NonNullable<Environment["approvals"]>;
+export type AwsTarget = z.output<typeof AwsTargetSchema>;
 export type Step = ReleaseConfig["release"]["steps"][number];
 export type TrafficStep = Extract<Step, { kind: "traffic" }>;
 export type ApprovalStep = Extract<Step, { kind: "approval" }>;

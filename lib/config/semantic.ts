@@ -231,6 +231,16 @@ export function checkEnvironment(env: unknown): SemanticIssue[] {
       },
     ];
   }
+  if (env.target === "aws" && env.local !== undefined) {
+    return [
+      {
+        segments: ["local"],
+        code: "local-section-unused",
+        message: "this environment has a `local` section but target: aws, so it would be ignored",
+        fix: "set target: local, or remove the local section",
+      },
+    ];
+  }
   if (env.target === "local" && env.aws !== undefined) {
     return [
       {

@@ -11,6 +11,7 @@ import {
   tooLong,
 } from "../config/limits";
 import type { ReleaseConfig } from "../config/schema";
+import { LEGACY_TARGET, TargetSpec } from "./target-spec";
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and dashes");
 
@@ -40,12 +41,38 @@ const ReleaseConfigShape = z.custom<ReleaseConfig>(
   { message: "config must be a normalized release config (loadReleaseConfig(...).config)" },
 );
 
+/**
+ * The release's migration files as the CLI read them at deploy time (the
+ * config's `database.migrations` folder): name, text and sha256 of each, in
+ * file-name order, and the digest of the whole set. They travel in the input
+ * so a run is self-contained: the worker needs no migrations folder, and a
+ * replay sees the same files.
+ */
+export const MigrationFile = z.object({
+  /** File name, e.g. 0002_add_tags.yaml (the migration's name defaults to it without extension). */
+  file: z.string().min(1),
+  content: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type MigrationFile = z.infer<typeof MigrationFile>;
+
+export const MigrationBundle = z.object({
+  files: z.array(MigrationFile),
+  /** sha256 over the files' names and digests. */
+  digest: z.string(),
+});
+export type MigrationBundle = z.infer<typeof MigrationBundle>;
+
 export const DeploymentInput = z.object({
   service: slug,
   environment: slug,
   version: z.string().min(1).max(100),
-  /** What is deployed (image, tarball, commit); preflight checks it exists. */
+  /** What is deployed: a folder or .tar.gz on the local target, an image on AWS; preflight stages it. */
   artifact: z.string().min(1),
+  /** Content digest of the artifact when the deployment was requested (the CLI takes it); the worker refuses other content. */
+  artifactDigest: z.string().optional(),
+  /** The migrations of the release (absent when the config has no database, or from callers that predate it). */
+  migrations: MigrationBundle.optional(),
   requestedBy: z.string().min(1),
   reason: z.string().default(""),
   config: ReleaseConfigShape,
@@ -184,6 +211,8 @@ export const ActivityKey = z.object({
   service: slug,
   environment: slug,
   version: z.string().min(1),
+  /** The environment's target: which drivers the activity uses. */
+  target: TargetSpec.default(LEGACY_TARGET),
 });
 export type ActivityKey = z.infer<typeof ActivityKey>;
 
@@ -201,10 +230,11 @@ export interface BlueInfo {
 export const FAILURE_TYPES = {
   invalidConfig: "InvalidConfig",
   missingArtifact: "MissingArtifact",
+  /** The artifact exists but cannot be deployed: another artifact has its version label, it changed, or it is not a deployable kind. */
+  invalidArtifact: "InvalidArtifact",
   invalidInput: "InvalidDeploymentInput",
   verificationFailed: "VerificationFailed",
   analysisFailed: "AnalysisFailed",
-  driverNotConfigured: "DriverNotConfigured",
   /** A start whose signature does not verify (unsigned where signers are required, forged, stale). */
   signatureRefused: "SignatureRefused",
   /** The start's signers or approvals policy is not the one the worker pins (--policy). */

@@ -6,6 +6,7 @@
 
 import type { z } from "zod";
 import type { RunSchema } from "../config/schema";
+import type { StagedArtifact } from "./artifact-store";
 import type { Progress, VersionEnvironmentRef } from "./common";
 
 export type RunSpec = z.output<typeof RunSchema>;
@@ -25,10 +26,18 @@ export interface ProvisionedEnvironment {
   clearedPendingOperations: number;
 }
 
+export interface ProvisionSpec {
+  run: RunSpec;
+  /** run.env with `${env:…}` resolved on the worker. */
+  env: Record<string, string>;
+  /** What the version runs from (ArtifactStore.stage of the same target). */
+  artifact: StagedArtifact;
+}
+
 export interface InfraDriver {
   provisionEnvironment(
     ref: VersionEnvironmentRef,
-    spec: { run: RunSpec; env: Record<string, string> },
+    spec: ProvisionSpec,
     progress: Progress,
   ): Promise<ProvisionedEnvironment>;
   /** destroy + remove stack; resolves { existed: false } when already gone. */

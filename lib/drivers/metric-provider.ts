@@ -59,3 +59,6 @@ export interface MetricProvider {
   readonly name: string;
   measure(request: MeasureRequest): Promise<Measurement>;
 }
+
+/** The providers a target offers, by the name a metric's `provider:` uses. */
+export type MetricProviders = Readonly<Record<string, MetricProvider>>;

@@ -2,11 +2,11 @@
  * Parallel-schema migration engine: the public API the CLI and the deployment
  * workflow's activities use.
  *
- *   const engine = createMigrationEngine({ connectionString, service: "shop" });
- *   await engine.start(migration);    // expand: before green gets traffic
+ *   const engine = createMigrationEngine({ connectionString, service: "shop", environment: "production" });
+ *   await engine.start(migration, { owner: deploymentId });  // expand: before green gets traffic
  *   await engine.verify();            // gate before traffic shifts
  *   await engine.complete(name);      // contract: after promotion + watch + keep window
- *   await engine.rollback(name);      // saga compensation
+ *   await engine.rollback(name, { owner: deploymentId });    // saga compensation: only its own
  *
  * Every command takes a per-database advisory lock, records each finished
  * step, and is idempotent: rerunning it after a crash (or as a Temporal
@@ -19,8 +19,8 @@
 import { completeMigration } from "./commands/complete";
 import { type CommandResult, createEngineContext, type EngineOptions } from "./commands/context";
 import { purgeRolledBack } from "./commands/purge";
-import { rollbackMigration } from "./commands/rollback";
-import { startMigration } from "./commands/start";
+import { type RollbackOptions, rollbackMigration } from "./commands/rollback";
+import { type StartOptions, startMigration } from "./commands/start";
 import { migrationStatus, type StatusResult } from "./commands/status";
 import { verifyActiveMigration } from "./commands/verify";
 import { bindRole, versionSchemaOf } from "./commands/version-selection";
@@ -30,6 +30,8 @@ import type { VerifyResult } from "./verify";
 
 export type { CommandResult, EngineHooks, EngineOptions } from "./commands/context";
 export { prepare } from "./commands/prepare";
+export type { RollbackOptions } from "./commands/rollback";
+export type { StartOptions } from "./commands/start";
 export { reconcileWithCatalog } from "./commands/start";
 export type { MigrationSummary, StatusResult } from "./commands/status";
 export type { MigrationDefinition } from "./file-format";
@@ -38,10 +40,12 @@ export type { VerifyResult } from "./verify";
 
 export interface MigrationEngine {
   status(): Promise<StatusResult>;
-  start(migration: MigrationDefinition | unknown): Promise<CommandResult>;
+  /** `owner`: the deployment starting it (recorded; only it may roll the attempt back as a compensation). */
+  start(migration: MigrationDefinition | unknown, options?: StartOptions): Promise<CommandResult>;
   verify(name?: string): Promise<VerifyResult>;
   complete(name: string): Promise<CommandResult>;
-  rollback(name: string): Promise<CommandResult>;
+  /** `owner`: refuse (NOT_OWNER) unless this deployment started the attempt. */
+  rollback(name: string, options?: RollbackOptions): Promise<CommandResult>;
   purgeRolledBack(opts: { olderThanMs: number }): Promise<{ purged: AsideRow[] }>;
   /** Pins a role to a version (`ALTER ROLE … IN DATABASE … SET search_path`): survives PgBouncer transaction pooling. */
   bindRole(role: string, migrationName: string): Promise<{ role: string; searchPath: string }>;
@@ -53,9 +57,9 @@ export interface MigrationEngine {
 export function createMigrationEngine(options: EngineOptions): MigrationEngine {
   const engine = createEngineContext(options);
   return {
-    start: (migration) => startMigration(engine, migration),
+    start: (migration, options) => startMigration(engine, migration, options),
     complete: (name) => completeMigration(engine, name),
-    rollback: (name) => rollbackMigration(engine, name),
+    rollback: (name, options) => rollbackMigration(engine, name, options),
     verify: (name) => verifyActiveMigration(engine, name),
     status: () => migrationStatus(engine),
     purgeRolledBack: ({ olderThanMs }) => purgeRolledBack(engine, olderThanMs),

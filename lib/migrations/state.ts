@@ -2,9 +2,14 @@
  * Durable state of migrations, kept in the migrated database itself (schema
  * `shipshape_migrations`) so it commits atomically with the DDL it describes.
  *
- * - `migrations`: one row per attempt; a partial unique index allows at most
- *   ONE row per database whose phase is not final, so a second migration is
- *   refused by the database even if two engines race.
+ * - `migrations`: one row per attempt, in the scope of the engine that
+ *   started it — (service, environment): several services, or staging and
+ *   production of one service, can share a database and each migrate on its
+ *   own. A partial unique index allows at most ONE row per scope whose phase
+ *   is not final, so a second migration of a scope is refused by the database
+ *   even if two engines race; a name is used once per scope (two services may
+ *   both have a `0001_initial`). `owner` is who started the attempt (the
+ *   deployment ID): a compensation only undoes attempts it owns.
  * - `steps`: every finished step of start / complete / rollback, written in
  *   the same transaction as the step's DDL. Rerunning a command skips them.
  * - `backfills`: keyset cursor per backfilled operation (resume, not restart).
@@ -47,9 +52,19 @@ export function isFinal(phase: Phase): boolean {
   return phase === "completed" || phase === "rolled_back";
 }
 
+/** Whose migrations these are: one service in one environment (empty strings: unscoped, the CLI's default). */
+export interface Scope {
+  service: string;
+  environment: string;
+}
+
 export interface MigrationRow {
   id: number;
+  service: string;
+  environment: string;
   name: string;
+  /** Who started this attempt (a deployment ID), or null (the CLI). */
+  owner: string | null;
   attempt: number;
   baseSchema: string;
   versionSchema: string;
@@ -70,7 +85,10 @@ export async function ensureStateSchema(c: Pool | PoolClient | Client): Promise<
     CREATE SCHEMA IF NOT EXISTS ${S};
     CREATE TABLE IF NOT EXISTS ${S}.migrations (
       id bigserial PRIMARY KEY,
+      service text NOT NULL DEFAULT '',
+      environment text NOT NULL DEFAULT '',
       name text NOT NULL,
+      owner text,
       attempt int NOT NULL,
       base_schema text NOT NULL,
       version_schema text NOT NULL,
@@ -82,9 +100,22 @@ export async function ensureStateSchema(c: Pool | PoolClient | Client): Promise<
       updated_at timestamptz NOT NULL DEFAULT now(),
       last_error text
     );
-    CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_active ON ${S}.migrations ((true))
+    -- State from before scopes (one active migration and each name once per database)
+    -- gets the scope columns once; its rows belong to the unscoped ('', '') scope.
+    DO $scopes$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                      WHERE table_schema = '${S}' AND table_name = 'migrations' AND column_name = 'owner') THEN
+        ALTER TABLE ${S}.migrations
+          ADD COLUMN service text NOT NULL DEFAULT '',
+          ADD COLUMN environment text NOT NULL DEFAULT '',
+          ADD COLUMN owner text;
+        DROP INDEX IF EXISTS ${S}.migrations_one_active;
+        DROP INDEX IF EXISTS ${S}.migrations_name_once;
+      END IF;
+    END $scopes$;
+    CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_active_per_scope ON ${S}.migrations (service, environment)
       WHERE phase NOT IN ('completed', 'rolled_back');
-    CREATE UNIQUE INDEX IF NOT EXISTS migrations_name_once ON ${S}.migrations (name)
+    CREATE UNIQUE INDEX IF NOT EXISTS migrations_name_once_per_scope ON ${S}.migrations (service, environment, name)
       WHERE phase <> 'rolled_back';
     CREATE TABLE IF NOT EXISTS ${S}.steps (
       migration_id bigint NOT NULL REFERENCES ${S}.migrations(id),
@@ -155,7 +186,10 @@ export async function releaseCommandLock(c: Client): Promise<void> {
 function toRow(r: Record<string, unknown>): MigrationRow {
   return {
     id: Number(r.id),
+    service: (r.service as string | undefined) ?? "",
+    environment: (r.environment as string | undefined) ?? "",
     name: r.name as string,
+    owner: (r.owner as string | null | undefined) ?? null,
     attempt: r.attempt as number,
     baseSchema: r.base_schema as string,
     versionSchema: r.version_schema as string,
@@ -176,26 +210,39 @@ export async function stateExists(c: Q): Promise<boolean> {
   return Boolean(r.rows[0]?.ok);
 }
 
-/** Latest attempt of `name`, or undefined. */
-export async function findMigration(c: Q, name: string): Promise<MigrationRow | undefined> {
-  const r = await c.query(`SELECT * FROM ${S}.migrations WHERE name = $1 ORDER BY id DESC LIMIT 1`, [name]);
-  return r.rows[0] ? toRow(r.rows[0]) : undefined;
-}
-
-export async function findActive(c: Q): Promise<MigrationRow | undefined> {
+/** Latest attempt of `name` in the scope, or undefined. */
+export async function findMigration(c: Q, scope: Scope, name: string): Promise<MigrationRow | undefined> {
   const r = await c.query(
-    `SELECT * FROM ${S}.migrations WHERE phase NOT IN ('completed', 'rolled_back') ORDER BY id DESC LIMIT 1`,
+    `SELECT * FROM ${S}.migrations WHERE service = $1 AND environment = $2 AND name = $3 ORDER BY id DESC LIMIT 1`,
+    [scope.service, scope.environment, name],
   );
   return r.rows[0] ? toRow(r.rows[0]) : undefined;
 }
 
-export async function lastCompleted(c: Q): Promise<MigrationRow | undefined> {
-  const r = await c.query(`SELECT * FROM ${S}.migrations WHERE phase = 'completed' ORDER BY id DESC LIMIT 1`);
+export async function findActive(c: Q, scope: Scope): Promise<MigrationRow | undefined> {
+  const r = await c.query(
+    `SELECT * FROM ${S}.migrations WHERE service = $1 AND environment = $2
+       AND phase NOT IN ('completed', 'rolled_back') ORDER BY id DESC LIMIT 1`,
+    [scope.service, scope.environment],
+  );
   return r.rows[0] ? toRow(r.rows[0]) : undefined;
 }
 
-export async function listMigrations(c: Q): Promise<MigrationRow[]> {
-  const r = await c.query(`SELECT * FROM ${S}.migrations ORDER BY id`);
+export async function lastCompleted(c: Q, scope: Scope): Promise<MigrationRow | undefined> {
+  const r = await c.query(
+    `SELECT * FROM ${S}.migrations WHERE service = $1 AND environment = $2 AND phase = 'completed'
+      ORDER BY id DESC LIMIT 1`,
+    [scope.service, scope.environment],
+  );
+  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+}
+
+/** Every attempt of the scope, oldest first. */
+export async function listMigrations(c: Q, scope: Scope): Promise<MigrationRow[]> {
+  const r = await c.query(
+    `SELECT * FROM ${S}.migrations WHERE service = $1 AND environment = $2 ORDER BY id`,
+    [scope.service, scope.environment],
+  );
   return r.rows.map(toRow);
 }
 
@@ -206,10 +253,14 @@ export async function insertMigration(
   try {
     const r = await c.query(
       `INSERT INTO ${S}.migrations
-         (name, attempt, base_schema, version_schema, previous_version_schema, definition, base_model, phase)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'starting') RETURNING *`,
+         (service, environment, name, owner, attempt, base_schema, version_schema, previous_version_schema,
+          definition, base_model, phase)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'starting') RETURNING *`,
       [
+        m.service,
+        m.environment,
         m.name,
+        m.owner,
         m.attempt,
         m.baseSchema,
         m.versionSchema,
@@ -221,7 +272,7 @@ export async function insertMigration(
     return toRow(r.rows[0]);
   } catch (err) {
     if ((err as { code?: string }).code === "23505") {
-      const active = await findActive(c);
+      const active = await findActive(c, m);
       throw new MigrationError(
         "ANOTHER_ACTIVE",
         active
@@ -298,8 +349,13 @@ export interface AsideRow {
   purgedAt: Date | null;
 }
 
-export async function listAside(c: Q): Promise<AsideRow[]> {
-  const r = await c.query(`SELECT * FROM ${S}.aside ORDER BY id`);
+/** What rollbacks of the scope's migrations put aside. */
+export async function listAside(c: Q, scope: Scope): Promise<AsideRow[]> {
+  const r = await c.query(
+    `SELECT a.* FROM ${S}.aside a JOIN ${S}.migrations m ON m.id = a.migration_id
+      WHERE m.service = $1 AND m.environment = $2 ORDER BY a.id`,
+    [scope.service, scope.environment],
+  );
   return r.rows.map((x) => ({
     id: Number(x.id),
     migrationId: Number(x.migration_id),

@@ -68,6 +68,7 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "DEFINITION_CHANGED"
   | "LOCK_TIMEOUT"
+  | "NOT_OWNER"
   | "FAILED";
 
 /**

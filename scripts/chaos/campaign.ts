@@ -7,7 +7,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { localInfraDriver } from "../../infra/local/driver";
 import { randomInt, seededRandom } from "../../lib/random/seeded";
 import { portIsFree } from "../../lib/runtime/free-port";
 import { stateDir } from "../../lib/runtime/paths";
@@ -81,10 +80,7 @@ async function runAll(
 /** Stops the load and destroys blue: no instance of the campaign may still run afterwards. */
 async function teardown(rig: CampaignRig, blue: string, result: CampaignResult): Promise<void> {
   await rig.stopLoad();
-  await localInfraDriver.destroyEnvironment(
-    { deploymentId: "chaos-cleanup", ...SCOPE, version: blue },
-    () => {},
-  );
+  await rig.infra.destroyEnvironment({ deploymentId: "chaos-cleanup", ...SCOPE, version: blue }, () => {});
   const leftover = instancesByStack(`${SCOPE.service}-${SCOPE.environment}-`);
   for (const [stackName, pids] of leftover)
     result.finalViolations.push({
@@ -94,8 +90,12 @@ async function teardown(rig: CampaignRig, blue: string, result: CampaignResult):
 }
 
 /** After the cleanups: no pulumi process, and every port the campaign used is free. */
-async function checkMachineClean(result: CampaignResult, infraPorts: number[]): Promise<void> {
-  for (const p of pulumiProcesses())
+async function checkMachineClean(
+  result: CampaignResult,
+  rig: CampaignRig | null,
+  infraPorts: number[],
+): Promise<void> {
+  for (const p of rig ? pulumiProcesses(rig.pulumi) : [])
     result.finalViolations.push({
       invariant: "leak",
       detail: `after teardown: pulumi ${p.pid} still running`,
@@ -116,7 +116,6 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
   const plans = planCampaign(options);
   const random = seededRandom(s.seed ^ 0x5eed);
   const dir = path.join(stateDir(), "chaos", `seed-${s.seed}-${Date.now()}`);
-  process.env.SHIPSHAPE_STATE_DIR = dir;
   const result: CampaignResult = {
     seed: s.seed,
     plannedRuns: s.runs,
@@ -128,8 +127,10 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
   };
   const cleanups = new CampaignCleanups(s.log);
   let infraPorts: number[] = [];
+  let rig: CampaignRig | null = null;
   try {
-    const rig = await startCampaignRig({ dir, settings: s, random, cleanups, startedAt: t0 });
+    // Everything of the campaign (the worker's state, Pulumi backend, releases) lives under `dir`.
+    rig = await startCampaignRig({ dir, settings: s, random, cleanups, startedAt: t0 });
     infraPorts = rig.infraPorts;
     const ctx = {
       settings: s,
@@ -144,7 +145,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
   } finally {
     await cleanups.runAll();
   }
-  await checkMachineClean(result, infraPorts);
+  await checkMachineClean(result, rig, infraPorts);
   const clean = result.runs.every((r) => r.violations.length === 0) && result.finalViolations.length === 0;
   if (clean && !s.keepState) fs.rmSync(dir, { recursive: true, force: true });
   result.durationMs = Date.now() - t0;

@@ -9,6 +9,7 @@
  */
 import { type WorkflowHandle, WorkflowUpdateFailedError } from "@temporalio/client";
 import type { LocalStack } from "../../dev/stack/local-stack";
+import type { PulumiSettings } from "../../infra/pulumi/settings";
 import { signalGroup } from "../../lib/runtime/process-group";
 import type { deploymentWorkflow } from "../../workflows";
 import { abortUpdate, approveUpdate } from "../../workflows/deployment/messages";
@@ -39,6 +40,8 @@ export interface FaultContext {
   gate: string | null;
   /** Faults in progress: the operator does not resume a paused deployment while one is. */
   active: Set<FaultKind>;
+  /** The worker's Pulumi backend: its `pulumi` processes are the pulumi-kill fault's targets. */
+  pulumi: PulumiSettings;
   log(line: string): void;
 }
 
@@ -100,10 +103,10 @@ async function killWorker(plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise
 /** The first pulumi CLI seen from this moment on, killed once it has run durationMs. */
 async function killPulumi(plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
   while (!ctx.closed()) {
-    const [p] = pulumiCliProcesses();
+    const [p] = pulumiCliProcesses(ctx.pulumi);
     if (p) {
       await sleep(plan.durationMs);
-      if (!pulumiCliProcesses().some((q) => q.pid === p.pid)) continue; // finished first: take the next
+      if (!pulumiCliProcesses(ctx.pulumi).some((q) => q.pid === p.pid)) continue; // finished first: take the next
       hit.mark();
       // The CLI only (it runs in the worker's process group): its plugins must be cleaned up by Shipshape.
       try {

@@ -7,6 +7,7 @@
  */
 
 import { localStackName } from "../../infra/local/program";
+import type { PulumiSettings } from "../../infra/pulumi/settings";
 import type { DeploymentResult } from "../../lib/deployment/types";
 import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import { findLeftovers } from "../../lib/migrations/leftovers";
@@ -168,6 +169,7 @@ export async function checkLeaks(
   router: TrafficRouter,
   databaseUrl: string,
   instances: number,
+  pulumiSettings: PulumiSettings,
 ): Promise<Violation[]> {
   const v: Violation[] = [];
   const leak = (detail: string) => v.push({ invariant: "leak", detail });
@@ -197,14 +199,14 @@ export async function checkLeaks(
     if (version === r.expectedBlue) continue;
     for (const port of ports) if (!(await portIsFree(port))) leak(`port: ${port} of ${version} still bound`);
   }
-  const stacks = pulumiStacks();
+  const stacks = pulumiStacks(pulumiSettings);
   if (stacks.length !== 1 || stacks[0] !== blueStack)
     leak(`pulumi stacks: [${stacks.join(", ")}], expected [${blueStack}]`);
-  const locks = pulumiLocks();
+  const locks = pulumiLocks(pulumiSettings);
   if (locks.length > 0) leak(`pulumi locks: ${locks.join(", ")}`);
-  const pending = pendingOperations(blueStack);
+  const pending = pendingOperations(pulumiSettings, blueStack);
   if (pending > 0) leak(`pulumi: ${pending} pending operation(s) in ${blueStack}`);
-  const pulumi = pulumiProcesses();
+  const pulumi = pulumiProcesses(pulumiSettings);
   if (pulumi.length > 0)
     leak(
       `process: pulumi still running: ${pulumi.map((p) => `${p.pid} ${p.cmdline.slice(0, 60)}`).join("; ")}`,
@@ -216,7 +218,8 @@ export async function checkLeaks(
   if (left.unrecordedInternal.length)
     leak(`schema: temporary columns/tables left: ${left.unrecordedInternal.join(", ")}`);
   if (left.invalidIndexes.length) leak(`schema: invalid indexes: ${left.invalidIndexes.join(", ")}`);
-  const schema = versionSchemaName(r.scope.service, r.currentMigration);
+  // Version schemas are named per service and environment.
+  const schema = versionSchemaName(`${r.scope.service}_${r.scope.environment}`, r.currentMigration);
   if (left.versionSchemas.length !== 1 || left.versionSchemas[0] !== schema) {
     leak(`schema: version schemas [${left.versionSchemas.join(", ")}], expected [${schema}]`);
   }

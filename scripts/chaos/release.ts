@@ -1,14 +1,18 @@
 /**
- * What one chaos run deploys: the chaos release config (a bad version answers
- * BAD_ERROR_RATE of its requests with 500s; an approval gate when planned;
- * the users' error rate read from the campaign's metrics endpoint) and a
- * migration of its own, staged after the ones earlier runs completed.
+ * What one chaos run deploys, the way a user deploys: the shop's artifact
+ * folder, the chaos release config (a bad version answers BAD_ERROR_RATE of
+ * its requests with 500s; an approval gate when planned; the users' error
+ * rate read from the campaign's metrics endpoint) written next to its
+ * `migrations/` folder, which holds a migration of the run's own staged
+ * after the ones earlier runs completed. The input is built by the CLI's
+ * own path (client/release-input.ts), so the migrations travel in it.
  */
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { configDigest } from "../../lib/config/digest";
-import { ReleaseConfigSchema } from "../../lib/config/schema";
+import { buildDeploymentInput } from "../../client/release-input";
+import { SHOP_ARTIFACT } from "../../dev/stack/shop-blue";
+import type { DeploymentInput } from "../../lib/deployment/types";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import type { RunPlan } from "./plan";
 
@@ -27,13 +31,34 @@ interface RawConfig {
   };
 }
 
-export function releaseFor(plan: RunPlan, metricsQuery: string) {
+/** The run's release config, written as `<releaseDir>/shipshape.yaml` (its migrations: `<releaseDir>/migrations`). */
+function writeReleaseConfig(releaseDir: string, plan: RunPlan, metricsQuery: string): string {
   const raw = YAML.parse(fs.readFileSync(CONFIG_FILE, "utf8")) as RawConfig;
   if (plan.health === "bad") raw.run.env.SHOP_ERROR_RATE = String(BAD_ERROR_RATE);
   if (plan.approvalGate) raw.release.steps.splice(raw.release.steps.length - 1, 0, { approval: GATE });
   for (const m of raw.release.analysis.metrics) if (m.name === "user-error-rate") m.query = metricsQuery;
-  const config = ReleaseConfigSchema.parse(raw);
-  return { config, configDigest: configDigest(config) };
+  fs.mkdirSync(releaseDir, { recursive: true });
+  const file = path.join(releaseDir, "shipshape.yaml");
+  fs.writeFileSync(file, YAML.stringify(raw));
+  return file;
+}
+
+/** The run's deployment input: its config and staged migrations, the shop's artifact folder. */
+export function releaseFor(
+  releaseDir: string,
+  plan: RunPlan,
+  metricsQuery: string,
+  seed: number,
+): Promise<DeploymentInput> {
+  return buildDeploymentInput({
+    configPath: writeReleaseConfig(releaseDir, plan, metricsQuery),
+    service: SCOPE.service,
+    environment: SCOPE.environment,
+    version: plan.version,
+    artifact: SHOP_ARTIFACT,
+    requestedBy: "chaos",
+    reason: `chaos run ${plan.index} (seed ${seed})`,
+  });
 }
 
 export interface RunMigration {

@@ -12,10 +12,12 @@ import { Client, Connection } from "@temporalio/client";
 import { Pool } from "pg";
 import { type LocalStack, startLocalStack } from "../../dev/stack/local-stack";
 import { startShopAsBlue } from "../../dev/stack/shop-blue";
-import { localInfraDriver } from "../../infra/local/driver";
+import { createLocalInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
+import { devPulumiSettings, type PulumiSettings } from "../../infra/pulumi/settings";
 import { devDataConverter } from "../../lib/codec/data-converter";
+import type { InfraDriver } from "../../lib/drivers/infra-driver";
 import { createMigrationEngine, type MigrationEngine } from "../../lib/migrations/engine";
 import { loadMigrationsDir } from "../../lib/migrations/file-format";
 import { freePort } from "../../lib/runtime/free-port";
@@ -32,8 +34,18 @@ export interface CampaignRig {
   stack: LocalStack;
   pool: Pool;
   engine: MigrationEngine;
-  /** The folder the worker reads the release's migrations from (SHIPSHAPE_MIGRATIONS_DIR). */
+  /**
+   * The run's release, as a repository holds it: `shipshape.yaml` here and its
+   * `migrations/` folder (read into each deployment's input, like the CLI does).
+   */
+  releaseDir: string;
   migrationsDir: string;
+  /** The worker's state folder (`shipshape worker --state-dir`): releases, instances, the router, Pulumi. */
+  stateDir: string;
+  /** The worker's Pulumi backend (dev settings under the state folder): the leak checks read it. */
+  pulumi: PulumiSettings;
+  /** The local infra driver on that state folder: blue's teardown and the last-resort cleanup. */
+  infra: InfraDriver;
   traffic: ShopTrafficRouter;
   load: TrafficLog;
   metrics: MetricsEndpoint;
@@ -55,7 +67,8 @@ interface RigOptions {
 async function startDatabase(stack: LocalStack, migrationsDir: string, cleanups: CampaignCleanups) {
   const pool = new Pool({ connectionString: stack.databaseUrl, max: 2 });
   pool.on("error", () => undefined); // idle clients die with the postgres-stop fault
-  const engine = createMigrationEngine({ connectionString: stack.databaseUrl, service: SCOPE.service });
+  // The engine of the worker's deployments: scoped to the shop in the chaos environment.
+  const engine = createMigrationEngine({ connectionString: stack.databaseUrl, ...SCOPE });
   cleanups.add(async () => {
     await engine.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
@@ -68,10 +81,15 @@ async function startDatabase(stack: LocalStack, migrationsDir: string, cleanups:
   return { pool, engine };
 }
 
-async function startRouter(cleanups: CampaignCleanups, log: (line: string) => void) {
+async function startRouter(
+  cleanups: CampaignCleanups,
+  worker: { stateDir: string; pulumi: PulumiSettings; infra: InfraDriver },
+  log: (line: string) => void,
+) {
+  // Under the worker's state folder: that is where its traffic router looks for the shop's router.
   const routerName = routerNameFor(SCOPE);
-  const router = await ensureRouterProcess(routerName);
-  cleanups.add(() => stopRouterProcess(routerName, { purge: true }));
+  const router = await ensureRouterProcess(routerName, { stateDir: worker.stateDir });
+  cleanups.add(() => stopRouterProcess(routerName, { purge: true, stateDir: worker.stateDir }));
   const traffic = createLocalTrafficRouter({
     adminUrl: router.adminUrl,
     token: router.token,
@@ -80,8 +98,8 @@ async function startRouter(cleanups: CampaignCleanups, log: (line: string) => vo
   // Whatever happens, no shop instance or Pulumi stack of the campaign outlives it.
   cleanups.add(async () => {
     const prefix = `${SCOPE.service}-${SCOPE.environment}-`;
-    for (const st of pulumiStacks().filter((x) => x.startsWith(prefix))) {
-      await localInfraDriver
+    for (const st of pulumiStacks(worker.pulumi).filter((x) => x.startsWith(prefix))) {
+      await worker.infra
         .destroyEnvironment(
           { deploymentId: "chaos-cleanup", ...SCOPE, version: st.slice(prefix.length) },
           () => {},
@@ -97,11 +115,25 @@ async function startRouter(cleanups: CampaignCleanups, log: (line: string) => vo
   };
 }
 
-async function startWorkerAndBlue(stack: LocalStack, traffic: ShopTrafficRouter, migrationsDir: string) {
-  process.env.SHOP_DATABASE_URL = stack.databaseUrl;
-  process.env.SHIPSHAPE_MIGRATIONS_DIR = migrationsDir;
+/**
+ * `shipshape worker` on the campaign's state folder (its DATABASE_URL is the
+ * stack's database: the chaos config says ${env:DATABASE_URL}) and shop c0
+ * staged and started as blue under the same folder.
+ */
+async function startWorkerAndBlue(
+  stack: LocalStack,
+  traffic: ShopTrafficRouter,
+  worker: { stateDir: string; pulumi: PulumiSettings },
+) {
   const workerReady = stack.startWorker();
-  await startShopAsBlue({ scope: SCOPE, version: "c0", databaseUrl: stack.databaseUrl, traffic });
+  await startShopAsBlue({
+    scope: SCOPE,
+    version: "c0",
+    databaseUrl: stack.databaseUrl,
+    traffic,
+    stateDir: worker.stateDir,
+    pulumi: worker.pulumi,
+  });
   await workerReady;
 }
 
@@ -123,11 +155,15 @@ export async function startCampaignRig({
     log: (l) => log(`  · ${l}`),
   });
   cleanups.add(() => stack.stop());
-  const migrationsDir = path.join(dir, "release", "migrations");
+  // The worker's state folder is the stack's (local-stack starts it with --state-dir dir).
+  const worker = { stateDir: stack.stateDir, pulumi: devPulumiSettings(stack.stateDir) };
+  const infra = createLocalInfraDriver(worker);
+  const releaseDir = path.join(dir, "release");
+  const migrationsDir = path.join(releaseDir, "migrations");
   const { pool, engine } = await startDatabase(stack, migrationsDir, cleanups);
-  const { router, traffic, ports } = await startRouter(cleanups, log);
+  const { router, traffic, ports } = await startRouter(cleanups, { ...worker, infra }, log);
   log("  · starting the worker and shop c0 (blue)…");
-  await startWorkerAndBlue(stack, traffic, migrationsDir);
+  await startWorkerAndBlue(stack, traffic, worker);
 
   const load = startTraffic({ url: router.url, rps: s.rps, concurrency: s.concurrency, random });
   let loadStopped = false;
@@ -153,7 +189,11 @@ export async function startCampaignRig({
     stack,
     pool,
     engine,
+    releaseDir,
     migrationsDir,
+    stateDir: worker.stateDir,
+    pulumi: worker.pulumi,
+    infra,
     traffic,
     load,
     metrics,

@@ -173,7 +173,7 @@ async function checkRun(
       .map((f) => ({ invariant: "harness" as const, detail: `${f.kind}: ${f.detail}` })),
     ...checkOutcome(record),
     ...checkLoad(tally),
-    ...(await checkLeaks(record, rig.traffic, rig.stack.databaseUrl, instances)),
+    ...(await checkLeaks(record, rig.traffic, rig.stack.databaseUrl, instances, rig.pulumi)),
     ...data.violations,
     ...checkHistory(record),
     ...(await migrationViolations(rig, mig, record, promoted)),
@@ -223,22 +223,9 @@ function announce(ctx: RunContext, plan: RunPlan): void {
 
 /** Deploys the run's version while its faults fire and the operator follows; returns when it closed. */
 async function deployUnderFaults(rig: CampaignRig, plan: RunPlan, ctx: RunContext) {
-  const { config, configDigest } = releaseFor(plan, rig.metrics.query);
+  const input = await releaseFor(rig.releaseDir, plan, rig.metrics.query, ctx.settings.seed);
   const startedAt = Date.now();
-  const handle = await startDeployment(
-    rig.client,
-    {
-      service: SCOPE.service,
-      environment: SCOPE.environment,
-      version: plan.version,
-      artifact: "examples/shop/server.js",
-      requestedBy: "chaos",
-      reason: `chaos run ${plan.index} (seed ${ctx.settings.seed})`,
-      config,
-      configDigest,
-    },
-    { taskQueue: rig.stack.taskQueue },
-  );
+  const handle = await startDeployment(rig.client, input, { taskQueue: rig.stack.taskQueue });
   let closed = false;
   const active = new Set<FaultKind>();
   const gate = plan.approvalGate ? GATE : null;
@@ -249,6 +236,7 @@ async function deployUnderFaults(rig: CampaignRig, plan: RunPlan, ctx: RunContex
     closed: () => closed,
     gate,
     active,
+    pulumi: rig.pulumi,
     log: ctx.settings.log,
   };
   const faultTasks = injectFaults(plan, faultCtx, startedAt);
@@ -275,7 +263,7 @@ async function deployUnderFaults(rig: CampaignRig, plan: RunPlan, ctx: RunContex
     endedAt,
     faults,
     seen: following.observations,
-    instances: config.run.instances,
+    instances: input.config.run.instances,
   };
 }
 

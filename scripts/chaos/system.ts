@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { LOCAL_PROJECT } from "../../infra/local/program";
 import { stackCheckpoint } from "../../infra/pulumi/checkpoint";
-import { pulumiPaths } from "../../infra/pulumi/workspace";
+import { fileBackendDir, type PulumiSettings } from "../../infra/pulumi/settings";
 import { listProcs } from "../../lib/runtime/procfs";
 
 export interface ProcessInfo {
@@ -40,22 +40,27 @@ export function instancesByStack(stackPrefix: string): Map<string, number[]> {
   return new Map([...byStack].map(([k, v]) => [k, [...v]]));
 }
 
-/** Pulumi CLI and plugin processes working on this state folder's backend. */
-export function pulumiProcesses(): ProcessInfo[] {
-  const backend = `file://${pulumiPaths(LOCAL_PROJECT).backendDir}`;
+function backendDir(settings: PulumiSettings): string {
+  const dir = fileBackendDir(settings);
+  if (!dir) throw new Error(`the leak checks read a file backend; ${settings.backendUrl} is not one`);
+  return dir;
+}
+
+/** Pulumi CLI and plugin processes working on this backend. */
+export function pulumiProcesses(settings: PulumiSettings): ProcessInfo[] {
   return processesWithEnv(["PULUMI_BACKEND_URL"]).filter(
-    (p) => p.env.get("PULUMI_BACKEND_URL") === backend && /(^|\/)pulumi(\s|$|-)/.test(p.cmdline),
+    (p) => p.env.get("PULUMI_BACKEND_URL") === settings.backendUrl && /(^|\/)pulumi(\s|$|-)/.test(p.cmdline),
   );
 }
 
 /** The `pulumi` CLI itself (not its language host or provider plugins). */
-export function pulumiCliProcesses(): ProcessInfo[] {
-  return pulumiProcesses().filter((p) => /(^|\/)pulumi(\s|$)/.test(p.cmdline.split(" ")[0] ?? ""));
+export function pulumiCliProcesses(settings: PulumiSettings): ProcessInfo[] {
+  return pulumiProcesses(settings).filter((p) => /(^|\/)pulumi(\s|$)/.test(p.cmdline.split(" ")[0] ?? ""));
 }
 
 /** Stacks of the local project in the file backend. */
-export function pulumiStacks(): string[] {
-  const dir = path.join(pulumiPaths(LOCAL_PROJECT).backendDir, ".pulumi", "stacks", LOCAL_PROJECT);
+export function pulumiStacks(settings: PulumiSettings): string[] {
+  const dir = path.join(backendDir(settings), ".pulumi", "stacks", LOCAL_PROJECT);
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
@@ -65,15 +70,15 @@ export function pulumiStacks(): string[] {
 }
 
 /** Lock files of any stack of the local project. */
-export function pulumiLocks(): string[] {
-  const dir = path.join(pulumiPaths(LOCAL_PROJECT).backendDir, ".pulumi", "locks");
+export function pulumiLocks(settings: PulumiSettings): string[] {
+  const dir = path.join(backendDir(settings), ".pulumi", "locks");
   if (!fs.existsSync(dir)) return [];
   return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".json")).sort();
 }
 
 /** Operations a checkpoint still records as in flight (an interrupted update that nobody cleaned up). */
-export function pendingOperations(stack: string): number {
-  return stackCheckpoint(LOCAL_PROJECT, stack)?.pending.length ?? 0;
+export function pendingOperations(settings: PulumiSettings, stack: string): number {
+  return stackCheckpoint(settings, LOCAL_PROJECT, stack)?.pending.length ?? 0;
 }
 
 /** Kills every instance process group of the scope (teardown after a failed campaign). */

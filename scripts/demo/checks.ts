@@ -2,7 +2,7 @@
 
 import type { Pool } from "pg";
 import { LOCAL_PROJECT, localStackName } from "../../infra/local/program";
-import { stackExists } from "../../infra/pulumi/workspace";
+import { type PulumiSettings, stackExists } from "../../infra/pulumi/workspace";
 import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import type { MigrationEngine } from "../../lib/migrations/engine";
 import { listProcs } from "../../lib/runtime/procfs";
@@ -14,10 +14,15 @@ export interface Fact {
   ok: boolean;
 }
 
-/** Live processes started for a Pulumi stack (SHIPSHAPE_INSTANCE_KEY=<stack>/… in their environment). */
-export function processesOfStack(stackName: string): number[] {
-  return listProcs(["SHIPSHAPE_INSTANCE_KEY"])
+/**
+ * Live processes started for a Pulumi stack (SHIPSHAPE_INSTANCE_KEY=<stack>/… in their environment);
+ * with `stateDir`, only those of that worker state folder (SHIPSHAPE_INSTANCE_RUN_DIR under it), so
+ * another demo or test on the machine with the same stack names is not counted.
+ */
+export function processesOfStack(stackName: string, stateDir?: string): number[] {
+  return listProcs(["SHIPSHAPE_INSTANCE_KEY", "SHIPSHAPE_INSTANCE_RUN_DIR"])
     .filter((p) => !p.zombie && p.env.get("SHIPSHAPE_INSTANCE_KEY")?.startsWith(`${stackName}/`))
+    .filter((p) => !stateDir || p.env.get("SHIPSHAPE_INSTANCE_RUN_DIR")?.startsWith(`${stateDir}/`))
     .map((p) => p.pid);
 }
 
@@ -26,20 +31,28 @@ export function stackOf(version: string): string {
 }
 
 /** The version's environment is gone: no Pulumi stack, no process. */
-export async function environmentGone(version: string): Promise<Fact> {
+export async function environmentGone(
+  pulumi: PulumiSettings,
+  stateDir: string,
+  version: string,
+): Promise<Fact> {
   const name = stackOf(version);
-  const procs = processesOfStack(name);
-  const stack = await stackExists(LOCAL_PROJECT, name);
+  const procs = processesOfStack(name, stateDir);
+  const stack = await stackExists(pulumi, LOCAL_PROJECT, name);
   return {
     what: `${version} environment gone (Pulumi stack ${stack ? "STILL THERE" : "removed"}, ${procs.length} processes)`,
     ok: !stack && procs.length === 0,
   };
 }
 
-export async function environmentUp(version: string): Promise<Fact> {
+export async function environmentUp(
+  pulumi: PulumiSettings,
+  stateDir: string,
+  version: string,
+): Promise<Fact> {
   const name = stackOf(version);
-  const procs = processesOfStack(name);
-  const stack = await stackExists(LOCAL_PROJECT, name);
+  const procs = processesOfStack(name, stateDir);
+  const stack = await stackExists(pulumi, LOCAL_PROJECT, name);
   return {
     what: `${version} serving (Pulumi stack ${stack ? "up" : "MISSING"}, ${procs.length} processes)`,
     ok: stack && procs.length > 0,

@@ -32,6 +32,19 @@ export function releaseConfig(adjust: (raw: RawConfig) => void = () => {}): {
   return { config, configDigest: configDigest(config) };
 }
 
+/**
+ * The demo config, adjusted for one version's release, written where that
+ * release's migrations are staged (`<releaseDir>/shipshape.yaml` beside
+ * `migrations/`), the way a checkout of the version holds them.
+ */
+export function writeReleaseConfig(releaseDir: string, adjust: (raw: RawConfig) => void = () => {}): string {
+  const raw = YAML.parse(fs.readFileSync(DEMO_CONFIG_FILE, "utf8")) as RawConfig;
+  adjust(raw);
+  const file = path.join(releaseDir, "shipshape.yaml");
+  fs.writeFileSync(file, YAML.stringify(raw));
+  return file;
+}
+
 /** Metric name → display unit (what the judges' sentences use too). */
 export function metricUnits(config: ReleaseConfig): Map<string, Unit> {
   const analysis = config.release.analysis;

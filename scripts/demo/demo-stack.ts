@@ -13,9 +13,10 @@ import { Pool } from "pg";
 import { instantValue } from "../../activities/metrics/prometheus-provider";
 import { type LocalStack, startLocalStack } from "../../dev/stack/local-stack";
 import { startShopAsBlue } from "../../dev/stack/shop-blue";
-import { localInfraDriver } from "../../infra/local/driver";
+import { createLocalInfraDriver } from "../../infra/local/driver";
 import { ensureRouterProcess, routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
+import { devPulumiSettings, type PulumiSettings } from "../../infra/pulumi/workspace";
 import { devDataConverter } from "../../lib/codec/data-converter";
 import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import { createMigrationEngine, type MigrationEngine } from "../../lib/migrations/engine";
@@ -38,8 +39,10 @@ export interface DemoStack {
   traffic: TrafficRouter;
   engine: MigrationEngine;
   pool: Pool;
-  /** Where the worker reads the deploying version's migrations (staged per deployment). */
+  /** Where the deploying version's migrations are staged, beside its release config (carried in the input). */
   migrationsDir: string;
+  /** The worker's Pulumi settings (backend under `dir`): the checks look up stacks there. */
+  pulumi: PulumiSettings;
   uiUrl: string;
   /** An instant PromQL query's single value on the demo's Prometheus (null: no data or no answer). */
   promScalar(query: string): Promise<number | null>;
@@ -64,10 +67,14 @@ async function migrateToV1(engine: MigrationEngine, migrationsDir: string): Prom
   }
 }
 
-async function startRouter(cleanups: Cleanups, say: Say): Promise<{ url: string; traffic: TrafficRouter }> {
+async function startRouter(
+  dir: string,
+  cleanups: Cleanups,
+  say: Say,
+): Promise<{ url: string; traffic: TrafficRouter }> {
   const name = routerNameFor(SCOPE);
-  const router = await ensureRouterProcess(name);
-  cleanups.push(() => stopRouterProcess(name, { purge: true }));
+  const router = await ensureRouterProcess(name, { stateDir: dir });
+  cleanups.push(() => stopRouterProcess(name, { purge: true, stateDir: dir }));
   say(`router ${router.url} (admin ${router.adminUrl})`);
   const traffic = createLocalTrafficRouter({
     adminUrl: router.adminUrl,
@@ -98,7 +105,8 @@ function startShoppers(dir: string, routerUrl: string, cleanups: Cleanups): Deta
 }
 
 export async function startDemoStack(dir: string, cleanups: Cleanups, say: Say): Promise<DemoStack> {
-  process.env.SHIPSHAPE_STATE_DIR = dir; // worker, Pulumi backend, router state: all under this run's folder
+  // The worker's state folder (releases, instances, router, Pulumi backend) is this run's folder.
+  const pulumi = devPulumiSettings(dir);
   const t0 = Date.now();
   const stack = await startLocalStack({
     dir,
@@ -111,7 +119,7 @@ export async function startDemoStack(dir: string, cleanups: Cleanups, say: Say):
   });
   cleanups.push(() => stack.stop());
   const pool = new Pool({ connectionString: stack.databaseUrl, max: 2 });
-  const engine = createMigrationEngine({ connectionString: stack.databaseUrl, service: SCOPE.service });
+  const engine = createMigrationEngine({ connectionString: stack.databaseUrl, ...SCOPE });
   cleanups.push(async () => {
     await engine.close();
     await pool.end();
@@ -119,18 +127,17 @@ export async function startDemoStack(dir: string, cleanups: Cleanups, say: Say):
   const migrationsDir = path.join(dir, "release", "migrations");
   await migrateToV1(engine, migrationsDir);
   say("shop database at schema 0001_initial");
-  const router = await startRouter(cleanups, say);
-  // The worker resolves ${env:SHOP_DATABASE_URL} and reads the staged migrations folder.
-  process.env.SHOP_DATABASE_URL = stack.databaseUrl;
-  process.env.SHIPSHAPE_MIGRATIONS_DIR = migrationsDir;
+  const router = await startRouter(dir, cleanups, say);
   say("starting worker (real local drivers) and shop v1…");
   const workerReady = stack.startWorker();
-  cleanups.push(() => destroyDemoVersions(say));
+  cleanups.push(() => destroyDemoVersions(dir, pulumi, say));
   await startShopAsBlue({
     scope: SCOPE,
     version: "v1",
     databaseUrl: stack.databaseUrl,
     traffic: router.traffic,
+    stateDir: dir,
+    pulumi,
   });
   // Shoppers from now on, so blue has a history before the first deployment.
   startShoppers(dir, router.url, cleanups);
@@ -158,6 +165,7 @@ export async function startDemoStack(dir: string, cleanups: Cleanups, say: Say):
     engine,
     pool,
     migrationsDir,
+    pulumi,
     uiUrl: stack.temporal.uiUrl ?? "",
     promScalar: (query) => promScalar(promUrl, query),
   };
@@ -189,10 +197,11 @@ async function promScalar(url: string, query: string): Promise<number | null> {
   }
 }
 
-async function destroyDemoVersions(say: Say): Promise<void> {
+async function destroyDemoVersions(dir: string, pulumi: PulumiSettings, say: Say): Promise<void> {
+  const driver = createLocalInfraDriver({ stateDir: dir, pulumi });
   for (const version of DEMO_VERSIONS) {
-    await localInfraDriver
+    await driver
       .destroyEnvironment({ deploymentId: "demo-cleanup", ...SCOPE, version }, () => {})
-      .catch((err) => say(`destroy ${version} failed: ${String(err)}`));
+      .catch((err: unknown) => say(`destroy ${version} failed: ${String(err)}`));
   }
 }

@@ -5,12 +5,15 @@
  * failing one, as a compact table.
  */
 import fs from "node:fs";
+import path from "node:path";
+import { buildDeploymentInput } from "../../client/release-input";
 import { startDeployment } from "../../client/start";
+import { SHOP_ARTIFACT } from "../../dev/stack/shop-blue";
 import type { AnalysisVerdict, Unit } from "../../lib/analysis/types";
 import { approveUpdate } from "../../workflows/deployment/messages";
 import type { AnalysisInterval, DeploymentStatus } from "../../workflows/deployment/state";
 import { SCOPE } from "./checks";
-import { metricUnits, type RawConfig, releaseConfig } from "./config";
+import { metricUnits, type RawConfig, releaseConfig, writeReleaseConfig } from "./config";
 import type { DemoStack } from "./demo-stack";
 import { type Followed, followDeployment } from "./follow";
 import { stageMigrations } from "./migrations";
@@ -51,21 +54,20 @@ function logInterval(version: string, interval: AnalysisInterval): void {
 
 export async function deployVersion(demo: DemoStack, req: DeployRequest): Promise<Followed> {
   stageMigrations(demo.migrationsDir, req.version);
-  const { config, configDigest } = releaseConfig(req.adjust);
-  const handle = await startDeployment(
-    demo.client,
-    {
-      service: SCOPE.service,
-      environment: SCOPE.environment,
-      version: req.version,
-      artifact: "examples/shop/server.js",
-      requestedBy: "demo",
-      reason: `demo: ${req.label}`,
-      config,
-      configDigest,
-    },
-    { taskQueue: demo.stack.taskQueue },
-  );
+  const { config } = releaseConfig(req.adjust);
+  // Deployed the way `shipshape deploy` does it: the config validated, the version's
+  // migrations read into the input (the worker has no migrations folder), the shop's
+  // artifact folder with its content digest.
+  const input = await buildDeploymentInput({
+    configPath: writeReleaseConfig(path.dirname(demo.migrationsDir), req.adjust),
+    service: SCOPE.service,
+    environment: SCOPE.environment,
+    version: req.version,
+    artifact: SHOP_ARTIFACT,
+    requestedBy: "demo",
+    reason: `demo: ${req.label}`,
+  });
+  const handle = await startDeployment(demo.client, input, { taskQueue: demo.stack.taskQueue });
   const ns = demo.stack.temporal.namespace;
   say(
     `workflow ${handle.workflowId}: ${demo.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(handle.workflowId)}`,

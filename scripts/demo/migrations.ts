@@ -1,10 +1,10 @@
 /**
  * The shop's schema history as the demo's versions ship it. A release carries
- * its migrations folder; the worker reads the folder of the version it
- * deploys from SHIPSHAPE_MIGRATIONS_DIR, so before each deployment the demo
- * stages that version's folder there (the way a CI checkout of the version
- * would). Additive changes only: the sample shop's queries stay valid on every
- * version's schema.
+ * its migrations folder: before each deployment the demo stages that version's
+ * folder beside its release config (the way a CI checkout of the version
+ * would), and the deployment carries the files in its input
+ * (client/release-input.ts). Additive changes only: the sample shop's queries
+ * stay valid on every version's schema.
  */
 import fs from "node:fs";
 import path from "node:path";

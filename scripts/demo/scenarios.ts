@@ -92,8 +92,8 @@ const healthyV2: Scenario = {
       await allTrafficOn(demo.traffic, "v2"),
       await migrationPhase(demo.engine, NEW_MIGRATION.v2 as string, ["completed"]),
       await columnPresent(demo.pool, "rating"),
-      await environmentGone("v1"),
-      await environmentUp("v2"),
+      await environmentGone(demo.pulumi, demo.dir, "v1"),
+      await environmentUp(demo.pulumi, demo.dir, "v2"),
     ];
     return { f, facts, recovery: "—" };
   },
@@ -133,8 +133,8 @@ const paymentDefectV3: Scenario = {
       await allTrafficOn(demo.traffic, "v2"),
       await migrationPhase(demo.engine, NEW_MIGRATION.v3 as string, ["rolled_back"]),
       await columnAbsent(demo.pool, "badge"),
-      await environmentGone("v3"),
-      await environmentUp("v2"),
+      await environmentGone(demo.pulumi, demo.dir, "v3"),
+      await environmentUp(demo.pulumi, demo.dir, "v2"),
     ];
     return { f, facts, recovery: recovery.cell };
   },
@@ -157,8 +157,8 @@ const failingMigrationV3b: Scenario = {
       await migrationPhase(demo.engine, NEW_MIGRATION.v3b as string, ["rolled_back"]),
       await columnAbsent(demo.pool, "barcode"),
       await indexAbsent(demo.pool, "products_barcode_idx"),
-      await environmentGone("v3b"),
-      await environmentUp("v2"),
+      await environmentGone(demo.pulumi, demo.dir, "v3b"),
+      await environmentUp(demo.pulumi, demo.dir, "v2"),
     ];
     return { f, facts, recovery: recovery.cell };
   },
@@ -213,8 +213,8 @@ const gatedV4: Scenario = {
       noFailedMeasurement(f),
       await allTrafficOn(demo.traffic, "v4"),
       await migrationPhase(demo.engine, NEW_MIGRATION.v4 as string, ["completed"]),
-      await environmentGone("v2"),
-      await environmentUp("v4"),
+      await environmentGone(demo.pulumi, demo.dir, "v2"),
+      await environmentUp(demo.pulumi, demo.dir, "v4"),
     ];
     return { f, facts, recovery: restartMs === null ? "—" : `${sec(restartMs)} (worker replaced)` };
   },

@@ -78,8 +78,6 @@ beforeAll(async () => {
     worker = await startWorkerProcess({
       temporalAddress: temporal.address,
       taskQueue,
-      // Never connected to: the deployment workflow keeps no records in it.
-      databaseUrl: "postgres://127.0.0.1:9/unused",
       stateDir: dir,
       workflowBundle: await writeWorkflowBundle(path.join(dir, "workflows.js")),
       logFile: path.join(dir, "worker.log"),

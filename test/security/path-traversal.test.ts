@@ -83,7 +83,13 @@ describe("file references stay inside the config's repository", () => {
     const fakes = createFakes();
     const activities = createActivities({ ...fakes.deps, env: { SHIPSHAPE_CONFIG_ROOTS: repo } });
     const env = new MockActivityEnvironment();
-    const key = { deploymentId: "d1", service: "shop", environment: "production", version: "v2" };
+    const key = {
+      deploymentId: "d1",
+      service: "shop",
+      environment: "production",
+      version: "v2",
+      target: { kind: "local" as const, healthPath: "/health" },
+    };
     const outsideFile = path.join(outside, "creds.json");
     await expect(
       env.run(activities.preflightDeployment, {

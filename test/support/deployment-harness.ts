@@ -85,6 +85,18 @@ export interface RunContext {
   waitUntil(pred: () => boolean | Promise<boolean>, what: string): Promise<void>;
 }
 
+/** The release's migrations as the CLI would send them (the fake driver only counts calls). */
+const MIGRATIONS = {
+  files: [
+    {
+      file: "002_add_sku.yaml",
+      content: "operations:\n  - add_column: { table: products, column: { name: sku, type: text } }\n",
+      sha256: "0".repeat(64),
+    },
+  ],
+  digest: "sha256:test-migrations",
+};
+
 export function input(config: ReleaseConfig, overrides: Partial<DeploymentInput> = {}): DeploymentInput {
   return {
     service: "shop",
@@ -96,6 +108,7 @@ export function input(config: ReleaseConfig, overrides: Partial<DeploymentInput>
     config,
     configDigest: "sha256:test",
     deploymentId: "dep-1",
+    ...(config.database ? { migrations: MIGRATIONS } : {}),
     ...overrides,
   };
 }

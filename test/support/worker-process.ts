@@ -13,35 +13,47 @@ import {
 export interface WorkerProcessOptions {
   temporalAddress: string;
   taskQueue: string;
-  databaseUrl: string;
   stateDir: string;
-  workflowBundle: string;
+  workflowBundle?: string;
   logFile: string;
+  /** Extra environment of the worker (e.g. AWS_ENDPOINT_URL for moto); no per-service variables. */
+  env?: Record<string, string>;
+  /** Extra `shipshape worker` flags. */
+  args?: string[];
+  identity?: string;
 }
 
 /**
- * Runs `workers/main.ts` as a separate process group — the way production runs
- * it — so a test can SIGKILL the worker and everything it spawned (pulumi,
- * dynamic-provider plugins) in one blow.
+ * Runs `shipshape worker --dev` (bin/shipshape.cjs) as a separate process
+ * group — the way production runs it — so a test can SIGKILL the worker and
+ * everything it spawned (pulumi, dynamic-provider plugins) in one blow.
  */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<DetachedProcess> {
-  const tsx = path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const before = fs.existsSync(options.logFile) ? fs.statSync(options.logFile).size : 0;
-  const proc = spawnDetached(tsx, [path.join(PROJECT_ROOT, "workers", "main.ts")], {
+  const args = [
+    path.join(PROJECT_ROOT, "bin", "shipshape.cjs"),
+    "worker",
+    "--dev",
+    "--state-dir",
+    options.stateDir,
+    "--task-queue",
+    options.taskQueue,
+    ...(options.workflowBundle ? ["--workflow-bundle", options.workflowBundle] : []),
+    ...(options.identity ? ["--identity", options.identity] : []),
+    ...(options.args ?? []),
+  ];
+  const proc = spawnDetached(process.execPath, args, {
     logFile: options.logFile,
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: options.temporalAddress,
-      SHIPSHAPE_TASK_QUEUE: options.taskQueue,
-      DATABASE_URL: options.databaseUrl,
-      SHIPSHAPE_STATE_DIR: options.stateDir,
-      SHIPSHAPE_WORKFLOW_BUNDLE: options.workflowBundle,
       SHIPSHAPE_CODEC_KEYS: useDevCodecKeys(),
+      ...options.env,
     },
   });
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const log = fs.readFileSync(options.logFile, "utf8").slice(before);
     if (log.includes(`: polling ${options.taskQueue} `)) return proc;

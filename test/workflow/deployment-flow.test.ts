@@ -18,6 +18,54 @@ afterAll(async () => {
   await h?.env.teardown();
 });
 
+describe("DeploymentWorkflow: what users hit and what they are on", () => {
+  const config = releaseConfig({
+    steps: [{ weight: 50 }, { weight: 100 }],
+    postPromotion: { watch: "1s", keepPrevious: "1s" },
+  });
+
+  it("status follows the release: endpoint, serving, artifact digest, the migration it left active", async () => {
+    const fakes = createFakes();
+    const seen = await withDeployment(h, fakes, input(config), async (ctx) => {
+      const expanded = await ctx.until((s) => s.activeMigration !== null, "migration active");
+      const result = await ctx.handle.result();
+      return { expanded, result, final: await ctx.status() };
+    });
+    expect(seen.result.outcome).toBe("promoted");
+    // While the migration is expanded: what users hit, what they are on (blue), this release's digest.
+    expect(seen.expanded.endpoint).toBe("http://shop-production.test");
+    expect(seen.expanded.serving).toEqual({ version: "v1", artifactDigest: "sha256:v1" });
+    expect(seen.expanded.artifactDigest).toBe("sha256:v2");
+    expect(seen.expanded.activeMigration).toEqual({ name: "002_add_sku", versionSchema: "shop_002_add_sku" });
+    // Promoted: users are on v2, and the migration is completed.
+    expect(seen.final.serving).toEqual({ version: "v2", artifactDigest: "sha256:v2" });
+    expect(seen.final.activeMigration).toBeNull();
+  });
+
+  it("after a rollback users are back on blue, and the migration is no longer active", async () => {
+    const fakes = createFakes({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
+    const { result, status } = await withDeployment(h, fakes, input(config), async (ctx) => ({
+      result: await ctx.handle.result(),
+      status: await ctx.status(),
+    }));
+    expect(result.outcome).toBe("rolled-back");
+    expect(status.serving).toEqual({ version: "v1", artifactDigest: "sha256:v1" });
+    expect(status.artifactDigest).toBe("sha256:v2");
+    expect(status.activeMigration).toBeNull();
+  });
+
+  it("a first deployment: nothing serving before, green serves everything from its first step", async () => {
+    const fakes = createFakes({ blueVersion: null });
+    const { result, status } = await withDeployment(h, fakes, input(config), async (ctx) => ({
+      result: await ctx.handle.result(),
+      status: await ctx.status(),
+    }));
+    expect(result.outcome, result.reason ?? "").toBe("promoted");
+    expect(fakes.effects().filter((c) => c.startsWith("weight:"))).toEqual(["weight:100", "weight:100"]);
+    expect(status.serving).toEqual({ version: "v2", artifactDigest: "sha256:v2" });
+  });
+});
+
 describe("DeploymentWorkflow: happy path", () => {
   it("runs every phase in order and ends promoted", async () => {
     const fakes = createFakes();

@@ -57,7 +57,14 @@ function finalizeSteps(run: DeploymentRun): SagaEntry[] {
     steps.push({
       name: "finalize:contractSchema",
       kind: "schema",
-      run: () => call("contractSchema", OPTS.reliable, `contract schema (${migration})`, { key, migration }),
+      run: async () => {
+        await call("contractSchema", OPTS.reliable, `contract schema (${migration})`, {
+          key,
+          ...run.database,
+          migration,
+        });
+        run.status.activeMigration = null;
+      },
     });
   return steps;
 }

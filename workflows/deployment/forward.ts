@@ -22,14 +22,26 @@ export async function forward(run: DeploymentRun): Promise<void> {
 }
 
 async function preflight(run: DeploymentRun): Promise<void> {
-  const { input } = run;
+  const { input, status } = run;
   run.phase("preflight");
-  await call("preflightDeployment", OPTS.preflight, `preflight ${input.service} ${input.version}`, {
-    key: run.key,
-    artifact: input.artifact,
-    config: input.config,
-    ...(input.configPath ? { configPath: input.configPath } : {}),
-  });
+  const checked = await call(
+    "preflightDeployment",
+    OPTS.preflight,
+    `preflight ${input.service} ${input.version}`,
+    {
+      key: run.key,
+      artifact: input.artifact,
+      ...(input.artifactDigest ? { artifactDigest: input.artifactDigest } : {}),
+      config: input.config,
+      ...(input.configPath ? { configPath: input.configPath } : {}),
+    },
+  );
+  // Older workers answer without these: the status keeps its nulls.
+  status.artifactDigest = checked.artifactDigest ?? null;
+  status.endpoint = checked.endpoint ?? null;
+  status.serving = checked.serving ?? null;
+  run.servingBefore = status.serving;
+  run.refresh();
   if (run.signedDecisions) await confirmSigningPolicy(run);
 }
 
@@ -64,9 +76,11 @@ async function provisionGreen(run: DeploymentRun): Promise<GreenEnvironment> {
   const green = await call("provisionGreen", OPTS.long, `provision green ${input.version}`, {
     key,
     run: input.config.run,
+    artifact: input.artifact,
+    artifactDigest: run.status.artifactDigest,
   });
-  run.green = green;
-  return green;
+  run.green = { stackName: green.stackName, instances: green.instances };
+  return run.green;
 }
 
 async function expandSchema(run: DeploymentRun): Promise<void> {
@@ -76,15 +90,25 @@ async function expandSchema(run: DeploymentRun): Promise<void> {
   run.saga.register({
     name: "rollbackSchema",
     kind: "schema",
-    run: () =>
-      call("rollbackSchema", OPTS.reliable, `roll back schema of ${input.version}`, {
+    run: async () => {
+      await call("rollbackSchema", OPTS.reliable, `roll back schema of ${input.version}`, {
         key,
+        ...run.database,
         migration: run.migration,
-      }),
+      });
+      run.status.activeMigration = null;
+    },
   });
-  run.migration = (
-    await call("expandSchema", OPTS.long, `expand schema for ${input.version}`, { key })
-  ).migration;
+  const expanded = await call("expandSchema", OPTS.long, `expand schema for ${input.version}`, {
+    key,
+    ...run.database,
+    ...(input.migrations ? { migrations: input.migrations } : {}),
+  });
+  run.migration = expanded.migration;
+  run.status.activeMigration = expanded.migration
+    ? { name: expanded.migration, versionSchema: expanded.versionSchema }
+    : null;
+  run.refresh();
 }
 
 async function verifyGreen(run: DeploymentRun, green: GreenEnvironment): Promise<void> {
@@ -127,7 +151,7 @@ async function attachGreen(run: DeploymentRun, green: GreenEnvironment): Promise
     name: "restoreTraffic",
     kind: "traffic",
     run: async () => {
-      await call(
+      const restored = await call(
         "restoreTrafficToBlue",
         OPTS.reliable,
         `all traffic back to ${run.blue?.version ?? "blue"}`,
@@ -137,6 +161,12 @@ async function attachGreen(run: DeploymentRun, green: GreenEnvironment): Promise
         },
       );
       status.weights = { blue: 100, green: 0 };
+      status.serving =
+        restored?.blueVersion && restored.blueVersion === run.servingBefore?.version
+          ? run.servingBefore
+          : restored?.blueVersion
+            ? { version: restored.blueVersion, artifactDigest: null }
+            : null;
     },
   });
   run.blue = (
@@ -149,12 +179,17 @@ async function attachGreen(run: DeploymentRun, green: GreenEnvironment): Promise
 }
 
 async function setWeight(run: DeploymentRun, stepIndex: number, weight: number): Promise<void> {
-  await call("setTrafficWeight", OPTS.quick, `traffic ${weight}% to ${run.input.version}`, {
+  const { status } = run;
+  const applied = await call("setTrafficWeight", OPTS.quick, `traffic ${weight}% to ${run.input.version}`, {
     key: run.key,
     step: stepIndex,
     greenPercent: weight,
   });
-  run.status.weights = { blue: 100 - weight, green: weight };
+  status.weights = { blue: 100 - weight, green: weight };
+  // Users are on green once it has all traffic (at once on a first deployment: there is no blue).
+  if ((applied?.split?.green ?? weight) >= 100) {
+    status.serving = { version: run.input.version, artifactDigest: status.artifactDigest };
+  }
   run.refresh();
 }
 

@@ -16,10 +16,12 @@ import {
   upsertMemo,
   upsertSearchAttributes,
 } from "@temporalio/workflow";
+import type { ServingVersion } from "../../activities/preflight";
 import { initialAnalysisState } from "../../lib/analysis/aggregate";
 import { analysisLimitsFromConfig } from "../../lib/analysis/from-config";
 import type { AnalysisState } from "../../lib/analysis/types";
 import type { Environment } from "../../lib/config/schema";
+import { targetSpecOf } from "../../lib/deployment/target-spec";
 import type {
   ActivityKey,
   BlueInfo,
@@ -91,6 +93,8 @@ export class DeploymentRun {
   green: GreenEnvironment | null = null;
   blue: BlueInfo | null = null;
   migration: string | null = null;
+  /** What users were on when the deployment started (preflight); a rollback puts them back on it. */
+  servingBefore: ServingVersion | null = null;
   analysis: AnalysisState;
 
   private publishedPhase: Phase | null = null;
@@ -106,6 +110,8 @@ export class DeploymentRun {
       service: input.service,
       environment: input.environment,
       version: input.version,
+      // The environment's target travels with every activity: the worker picks its drivers by it.
+      target: targetSpecOf(input.config, input.environment),
     };
     this.plan = buildPlan(input.config);
     this.bakeByTimers = patched("bake-time-counted-by-timers");
@@ -124,6 +130,12 @@ export class DeploymentRun {
 
   get config(): DeploymentInputParsed["config"] {
     return this.input.config;
+  }
+
+  /** The release's database for the schema activities (its URL resolved on the worker), if it has one. */
+  get database(): { database?: { url: string } } {
+    const db = this.input.config.database;
+    return db ? { database: { url: db.url } } : {};
   }
 
   /** "shop/production v2", as notifications name the deployment. */
@@ -251,6 +263,10 @@ function initialStatus(input: DeploymentInputParsed, deploymentId: string, plan:
     requestedBy: input.requestedBy,
     reason: input.reason,
     configDigest: input.configDigest,
+    endpoint: null,
+    serving: null,
+    artifactDigest: input.artifactDigest ?? null,
+    activeMigration: null,
     phase: "validating",
     outcome: null,
     outcomeReason: null,

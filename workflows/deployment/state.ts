@@ -53,6 +53,14 @@ export interface DeploymentStatus {
   requestedBy: string;
   reason: string;
   configDigest: string;
+  /** The URL users hit (the service's stable public address on its target), once known. */
+  endpoint: string | null;
+  /** What users are on now: blue until green has all traffic, green after; blue again after a rollback. */
+  serving: { version: string; artifactDigest: string | null } | null;
+  /** Content digest of this deployment's artifact (taken at deploy time, confirmed when staged). */
+  artifactDigest: string | null;
+  /** The migration this deployment started and has not completed or rolled back yet. */
+  activeMigration: { name: string; versionSchema: string | null } | null;
   phase: Phase;
   outcome: Outcome | null;
   /** Why the deployment is rolling back / rolled back / needs attention. */

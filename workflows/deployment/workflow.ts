@@ -96,5 +96,11 @@ function validateInput(rawInput: DeploymentInput): {
       FAILURE_TYPES.invalidConfig,
     );
   }
+  if (envConfig.target === "aws" && !envConfig.aws) {
+    throw ApplicationFailure.nonRetryable(
+      `environment "${input.environment}" has target: aws but no aws section`,
+      FAILURE_TYPES.invalidConfig,
+    );
+  }
   return { input, envConfig };
 }

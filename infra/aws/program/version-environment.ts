@@ -25,6 +25,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { AwsTargetSchema } from "../../../lib/config/schema";
+import { resolveImage } from "../../../lib/deployment/target-spec";
 import { awsName, versionRulePriority, versionStackName } from "../names";
 
 export type AwsTarget = z.output<typeof AwsTargetSchema>;
@@ -40,6 +41,8 @@ export interface VersionEnvironmentArgs {
   instances: number;
   /** Plain environment of the container; wrap sensitive values in pulumi.secret(). */
   env: Record<string, pulumi.Input<string>>;
+  /** The image to run (the deployment's artifact); default aws.image with $version replaced. */
+  image?: string;
 }
 
 export const VERSION_HEADER = "X-Shipshape-Version";
@@ -57,9 +60,7 @@ export function secretResourceArn(valueFrom: string): string {
   return m?.[1] ?? valueFrom;
 }
 
-export function resolveImage(image: string, version: string): string {
-  return image.replaceAll("$version", version);
-}
+export { resolveImage };
 
 export class VersionEnvironment extends pulumi.ComponentResource {
   readonly targetGroup: aws.lb.TargetGroup;
@@ -206,7 +207,7 @@ export class VersionEnvironment extends pulumi.ComponentResource {
     const containerDefinitions = pulumi.jsonStringify([
       {
         name: args.service,
-        image: resolveImage(a.image, args.version),
+        image: args.image ?? resolveImage(a.image, args.version),
         essential: true,
         portMappings: [{ containerPort: a.containerPort, protocol: "tcp" }],
         environment: [

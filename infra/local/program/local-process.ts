@@ -25,7 +25,11 @@ import * as pulumi from "@pulumi/pulumi";
  * was started from the same spec (spec hash) and answers its health check;
  * otherwise it kills that group and starts afresh. Before any signal the pid
  * is verified to still be ours (Linux: /proc/<pid>/environ holds the key), so a
- * recycled pid is never killed.
+ * recycled pid is never killed. The child also carries its stack's run folder
+ * (SHIPSHAPE_INSTANCE_RUN_DIR, under the worker's state folder): the /proc scan
+ * for keyed processes only takes those of the same run folder, so two workers
+ * (or a demo and a test) with different state folders never reap each other's
+ * instances although their stack names, and so keys, are the same.
  *
  * Dynamic providers are serialized and executed in the provider plugin
  * process: every function below loads its modules with `require`, and the
@@ -210,11 +214,12 @@ export function controller() {
   }
 
   /**
-   * Process groups of live processes whose SHIPSHAPE_INSTANCE_KEY matches
-   * (Linux /proc scan; empty elsewhere). Covers the one window the pidfile
-   * cannot: a crash between spawn and writing the pidfile.
+   * Process groups of live processes whose SHIPSHAPE_INSTANCE_KEY matches and
+   * whose SHIPSHAPE_INSTANCE_RUN_DIR is `runDir` (Linux /proc scan; empty
+   * elsewhere). Covers the one window the pidfile cannot: a crash between
+   * spawn and writing the pidfile.
    */
-  function keyedGroups(match: (key: string) => boolean): number[] {
+  function keyedGroups(match: (key: string) => boolean, runDir: string): number[] {
     if (!fs.existsSync("/proc/self/environ")) return [];
     const groups = new Set<number>();
     for (const entry of fs.readdirSync("/proc")) {
@@ -223,11 +228,10 @@ export function controller() {
         const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         if (fields[0] === "Z") continue;
-        const kv = fs
-          .readFileSync(`/proc/${entry}/environ`, "latin1")
-          .split("\0")
-          .find((e) => e.startsWith("SHIPSHAPE_INSTANCE_KEY="));
-        if (kv && match(kv.slice("SHIPSHAPE_INSTANCE_KEY=".length))) groups.add(Number(fields[2]));
+        const environ = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
+        const kv = environ.find((e) => e.startsWith("SHIPSHAPE_INSTANCE_KEY="));
+        if (!kv || !environ.includes(`SHIPSHAPE_INSTANCE_RUN_DIR=${runDir}`)) continue;
+        if (match(kv.slice("SHIPSHAPE_INSTANCE_KEY=".length))) groups.add(Number(fields[2]));
       } catch {
         // exited meanwhile, or not readable
       }
@@ -235,9 +239,9 @@ export function controller() {
     return [...groups].filter((g) => g > 1);
   }
 
-  /** Kills every process group carrying a key that matches; returns how many groups. */
-  async function reapKeys(match: (key: string) => boolean): Promise<number> {
-    const groups = keyedGroups(match);
+  /** Kills every process group of `runDir` carrying a key that matches; returns how many groups. */
+  async function reapKeys(match: (key: string) => boolean, runDir: string): Promise<number> {
+    const groups = keyedGroups(match, runDir);
     for (const g of groups) await killGroup(g, undefined);
     return groups.length;
   }
@@ -254,7 +258,7 @@ export function controller() {
       await killGroup(prev.pid, prev.port);
       killed = true;
     }
-    if ((await reapKeys((k) => k === key)) > 0) killed = true;
+    if ((await reapKeys((k) => k === key, path.dirname(pidFile))) > 0) killed = true;
     fs.rmSync(pidFile, { force: true });
     return killed;
   }
@@ -294,7 +298,14 @@ export function controller() {
       cwd: inputs.cwd,
       detached: true,
       stdio: ["ignore", out, out],
-      env: { ...baseEnv, ...inputs.env, PORT: String(port), SHIPSHAPE_INSTANCE_KEY: inputs.key },
+      env: {
+        ...baseEnv,
+        ...inputs.env,
+        PORT: String(port),
+        SHIPSHAPE_INSTANCE_KEY: inputs.key,
+        // Not an input: adding it changes no spec hash, so running instances are adopted as before.
+        SHIPSHAPE_INSTANCE_RUN_DIR: path.dirname(inputs.pidFile),
+      },
     });
     fs.closeSync(out);
     const pid = child.pid;

@@ -48,7 +48,8 @@ async function runContractSteps(engine: EngineContext, run: StepRun): Promise<vo
   const { row, prepared, contextFor, step } = run;
   await step("complete:drop-old-schemas", async (c) => {
     // The old version is gone once we contract: drop its views first, they depend on columns dropped next.
-    const all = await state.listMigrations(c);
+    // Only this scope's: another service's (or environment's) versions on the database are not ours to drop.
+    const all = await state.listMigrations(c, engine.scope);
     const old = new Set(
       all.filter((m) => m.phase === "completed" && m.id !== row.id).map((m) => m.versionSchema),
     );

@@ -26,8 +26,14 @@ export interface EngineHooks {
 
 export interface EngineOptions {
   connectionString: string;
-  /** Prefix of version schema names (`<service>_<migration>`). */
+  /**
+   * The scope of this engine's migrations, and the prefix of its version
+   * schema names (`<service>_<environment>_<migration>`, or
+   * `<service>_<migration>` without an environment). Engines of other scopes
+   * on the same database never see or touch these migrations.
+   */
   service?: string;
+  environment?: string;
   /** Schema holding the real tables. */
   schema?: string;
   log?: (message: string) => void;
@@ -67,6 +73,10 @@ export interface CommandResult {
 export interface EngineContext {
   readonly options: EngineOptions;
   readonly service: string;
+  /** (service, environment): the rows of the state this engine reads and writes. */
+  readonly scope: state.Scope;
+  /** Prefix of version schema names: `<service>_<environment>` (or the service alone). */
+  readonly versionPrefix: string;
   /** Schema holding the real tables. */
   readonly schema: string;
   readonly log: (message: string) => void;
@@ -96,9 +106,13 @@ export function createEngineContext(options: EngineOptions): EngineContext {
   });
   // An idle client dropped by the server (restart, kill) must not crash the process.
   pool.on("error", (err) => log(`pool client error: ${err.message}`));
+  const service = options.service ?? "app";
+  const environment = options.environment ?? "";
   return {
     options,
-    service: options.service ?? "app",
+    service,
+    scope: { service, environment },
+    versionPrefix: environment ? `${service}_${environment}` : service,
     schema: options.schema ?? "public",
     log,
     policy,
@@ -172,11 +186,18 @@ export async function backfillProgress(engine: EngineContext, id: number): Promi
   }));
 }
 
-/** The latest attempt of `name`; NOT_FOUND when it never started here (or nothing ever did). */
+/** The latest attempt of `name` in the engine's scope; NOT_FOUND when it never started there. */
 export async function findStartedMigration(engine: EngineContext, name: string): Promise<state.MigrationRow> {
   const row = (await state.stateExists(engine.pool))
-    ? await state.findMigration(engine.pool, name)
+    ? await state.findMigration(engine.pool, engine.scope, name)
     : undefined;
-  if (!row) throw new MigrationError("NOT_FOUND", `migration '${name}' was never started on this database`);
+  if (!row)
+    throw new MigrationError("NOT_FOUND", `migration '${name}' was never started ${scopeText(engine)}`);
   return row;
+}
+
+/** "for shop/production on this database", for messages. */
+export function scopeText(engine: EngineContext): string {
+  const { service, environment } = engine.scope;
+  return `for ${service}${environment ? `/${environment}` : ""} on this database`;
 }

@@ -14,7 +14,7 @@ export async function purgeRolledBack(
   olderThanMs: number,
 ): Promise<{ purged: state.AsideRow[] }> {
   return withCommandLock(engine, async () => {
-    const due = (await state.listAside(engine.pool)).filter(
+    const due = (await state.listAside(engine.pool, engine.scope)).filter(
       (a) => !a.purgedAt && a.renamedAt.getTime() <= Date.now() - olderThanMs,
     );
     for (const a of due) {

@@ -11,13 +11,34 @@ import { canRollBack, nextStep } from "../next-step";
 import * as state from "../state";
 import { MigrationError } from "../types";
 import { createVersionSchema, dropVersionSchema } from "../versioned-schema";
-import { type CommandResult, type EngineContext, findStartedMigration, runCommand } from "./context";
+import {
+  type CommandResult,
+  type EngineContext,
+  findStartedMigration,
+  runCommand,
+  scopeText,
+} from "./context";
 import { runPhase } from "./step-runner";
 
-export async function rollbackMigration(engine: EngineContext, name: string): Promise<CommandResult> {
+/** `owner`: roll back only an attempt this deployment started (a compensation); absent: any (the CLI). */
+export interface RollbackOptions {
+  owner?: string;
+}
+
+export async function rollbackMigration(
+  engine: EngineContext,
+  name: string,
+  options: RollbackOptions = {},
+): Promise<CommandResult> {
   return runCommand(engine, "rollback", async () => {
     const latest = await findStartedMigration(engine, name);
     if (latest.phase === "rolled_back") return { row: latest, steps: [] };
+    if (options.owner !== undefined && latest.owner !== options.owner) {
+      throw new MigrationError(
+        "NOT_OWNER",
+        `migration '${name}' ${scopeText(engine)} was started by ${latest.owner ?? "the CLI"}, not by ${options.owner}; a compensation only undoes its own deployment's migrations`,
+      );
+    }
     if (
       latest.phase === "completing" &&
       !canRollBack(latest.phase, await state.doneSteps(engine.pool, latest.id))

@@ -11,24 +11,37 @@ import { shadowColumn } from "../sql";
 import * as state from "../state";
 import { cloneModel, MigrationError, type OpContext, type Operation, type SchemaModel } from "../types";
 import { createVersionSchema, versionSchemaName } from "../versioned-schema";
-import { type CommandResult, type EngineContext, runCommand } from "./context";
+import { type CommandResult, type EngineContext, runCommand, scopeText } from "./context";
 import { normalizeDefinition, preflight, prepare } from "./prepare";
 import { runPhase, type StepRun } from "./step-runner";
 
-export async function startMigration(engine: EngineContext, migration: unknown): Promise<CommandResult> {
+/** Who starts a migration: a deployment ID (its compensation may undo it), or null (the CLI). */
+export interface StartOptions {
+  owner?: string | null;
+}
+
+export async function startMigration(
+  engine: EngineContext,
+  migration: unknown,
+  options: StartOptions = {},
+): Promise<CommandResult> {
   const startedAt = Date.now();
   const definition = normalizeDefinition(migration);
+  const owner = options.owner ?? null;
   return runCommand(
     engine,
     "start",
     async () => {
-      const latest = await state.findMigration(engine.pool, definition.name);
+      const latest = await state.findMigration(engine.pool, engine.scope, definition.name);
       refuseConflictingAttempt(latest, definition);
+      refuseForeignAttempt(engine, latest, owner);
       if (latest && (latest.phase === "active" || latest.phase === "completed")) {
         return { row: latest, steps: [] };
       }
       const row =
-        !latest || latest.phase === "rolled_back" ? await insertAttempt(engine, definition, latest) : latest;
+        !latest || latest.phase === "rolled_back"
+          ? await insertAttempt(engine, definition, latest, owner)
+          : latest;
       return runPhase(engine, row, { during: "starting", after: "active" }, (run) =>
         runStartSteps(engine, run),
       );
@@ -58,6 +71,25 @@ function refuseConflictingAttempt(latest: state.MigrationRow | undefined, defini
 }
 
 /**
+ * A deployment never takes over an attempt another one started and left
+ * unfinished: that one is stale (its deployment was terminated) or belongs to
+ * a deployment still running, and only its owner — or a person — may finish it.
+ */
+function refuseForeignAttempt(
+  engine: EngineContext,
+  latest: state.MigrationRow | undefined,
+  owner: string | null,
+): void {
+  if (!latest || state.isFinal(latest.phase) || owner === null || latest.owner === owner) return;
+  throw new MigrationError(
+    "ANOTHER_ACTIVE",
+    `migration '${latest.name}' is ${latest.phase} ${scopeText(engine)}, started by ${latest.owner ?? "the CLI"}, not by ${owner}; ` +
+      `finish it first (shipshape migrate rollback ${latest.name} --service ${engine.scope.service}` +
+      `${engine.scope.environment ? ` --env ${engine.scope.environment}` : ""})`,
+  );
+}
+
+/**
  * Records a new attempt (the first, or one after a rollback) over the current
  * catalog. Everything that can refuse the migration — another one in
  * progress, operations that do not fit the old version — is checked before
@@ -67,26 +99,29 @@ async function insertAttempt(
   engine: EngineContext,
   definition: MigrationDefinition,
   rolledBack: state.MigrationRow | undefined,
+  owner: string | null,
 ): Promise<state.MigrationRow> {
   const { pool } = engine;
-  const active = await state.findActive(pool);
+  const active = await state.findActive(pool, engine.scope);
   if (active) {
     throw new MigrationError(
       "ANOTHER_ACTIVE",
-      `cannot start '${definition.name}': migration '${active.name}' is ${active.phase} on this database; ` +
-        `complete or roll it back first (one migration at a time)`,
+      `cannot start '${definition.name}': migration '${active.name}' is ${active.phase} ${scopeText(engine)}` +
+        `${active.owner ? ` (started by ${active.owner})` : ""}; complete or roll it back first (one migration at a time)`,
     );
   }
   const base = await readModel(pool, engine.schema);
   await preflight(pool, engine.schema, prepare(definition, base).ops);
-  const previous = await state.lastCompleted(pool);
+  const previous = await state.lastCompleted(pool, engine.scope);
   const previousSchema =
     previous && (await schemaExists(pool, previous.versionSchema)) ? previous.versionSchema : null;
   const row = await state.insertMigration(pool, {
+    ...engine.scope,
     name: definition.name,
+    owner,
     attempt: (rolledBack?.attempt ?? 0) + 1,
     baseSchema: engine.schema,
-    versionSchema: versionSchemaName(engine.service, definition.name),
+    versionSchema: versionSchemaName(engine.versionPrefix, definition.name),
     previousVersionSchema: previousSchema,
     definition,
     baseModel: base,

@@ -14,6 +14,8 @@ export interface StatusResult {
 
 export interface MigrationSummary {
   name: string;
+  /** The deployment that started this attempt, or null (the CLI). */
+  owner: string | null;
   id: number;
   attempt: number;
   phase: state.Phase;
@@ -34,9 +36,10 @@ export async function migrationStatus(engine: EngineContext): Promise<StatusResu
   const { pool } = engine;
   if (!(await state.stateExists(pool)))
     return { active: null, migrations: [], versionSchemas: [], aside: [] };
-  const rows = await state.listMigrations(pool);
+  const rows = await state.listMigrations(pool, engine.scope);
   const steps = await pool.query<{ id: string; n: string }>(
-    `SELECT migration_id AS id, count(*) AS n FROM ${state.STATE_SCHEMA}.steps GROUP BY 1`,
+    `SELECT migration_id AS id, count(*) AS n FROM ${state.STATE_SCHEMA}.steps WHERE migration_id = ANY($1::bigint[]) GROUP BY 1`,
+    [rows.map((r) => r.id)],
   );
   const stepCount = new Map(steps.rows.map((r) => [Number(r.id), Number(r.n)]));
   const summaries: MigrationSummary[] = [];
@@ -50,7 +53,7 @@ export async function migrationStatus(engine: EngineContext): Promise<StatusResu
     active: summaries.find((s) => !state.isFinal(s.phase)) ?? null,
     migrations: summaries,
     versionSchemas: [...new Set(rows.map((r) => r.versionSchema))].filter((s) => existing.has(s)),
-    aside: await state.listAside(pool),
+    aside: await state.listAside(pool, engine.scope),
   };
 }
 
@@ -63,6 +66,7 @@ async function summarize(
     !state.isFinal(row.phase) && canRollBack(row.phase, await state.doneSteps(engine.pool, row.id));
   return {
     name: row.name,
+    owner: row.owner,
     id: row.id,
     attempt: row.attempt,
     phase: row.phase,

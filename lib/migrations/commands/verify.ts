@@ -28,7 +28,7 @@ export async function verifyActiveMigration(engine: EngineContext, name?: string
   const row = name
     ? await findStartedMigration(engine, name)
     : (await state.stateExists(pool))
-      ? await state.findActive(pool)
+      ? await state.findActive(pool, engine.scope)
       : undefined;
   if (!row) throw new MigrationError("NOT_FOUND", "no active migration to verify");
   if (row.phase !== "active") {

@@ -23,6 +23,6 @@ export function versionSchemaOf(
   engine: EngineContext,
   migrationName: string,
 ): { schema: string; searchPath: string; pgOptions: string } {
-  const schema = versionSchemaName(engine.service, migrationName);
+  const schema = versionSchemaName(engine.versionPrefix, migrationName);
   return { schema, ...connectionSettings(schema) };
 }

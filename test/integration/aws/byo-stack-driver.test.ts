@@ -4,9 +4,11 @@
  * registers no AWS resources (the AWS provider plugin cannot be downloaded
  * here); it exports the outputs contract, which the driver checks.
  */
+import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { createAwsInfraDriver } from "../../../infra/aws/driver";
+import { devPulumiSettings } from "../../../infra/pulumi/workspace";
 import { AwsTargetSchema } from "../../../lib/config/schema";
 import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import type { RunSpec } from "../../../lib/drivers/infra-driver";
@@ -25,6 +27,8 @@ const run: RunSpec = {
   env: { LOG_LEVEL: "info" },
   startTimeout: 30_000,
 };
+const pulumiSettings = devPulumiSettings(path.join(inject("testStateDir"), "aws-byo"));
+const artifact = (version: string) => ({ location: `shop:${version}`, digest: `image:shop:${version}` });
 const ref = (version: string): VersionEnvironmentRef => ({
   deploymentId: `byo-${process.pid}-${version}`,
   service: "shop-byo",
@@ -34,11 +38,15 @@ const ref = (version: string): VersionEnvironmentRef => ({
 
 describe("AWS infra driver, bring your own stack", () => {
   it("provisions, checks the outputs, keeps deploy-time env secret, and destroys idempotently", async () => {
-    const seen: Array<{ secret: boolean }> = [];
+    const seen: Array<{ secret: boolean; image: string }> = [];
     const driver = createAwsInfraDriver({
       target: () => target,
+      pulumi: pulumiSettings,
       program: (input) => async () => {
-        seen.push({ secret: await pulumi.isSecret(pulumi.output(input.env.DATABASE_URL ?? "")) });
+        seen.push({
+          secret: await pulumi.isSecret(pulumi.output(input.env.DATABASE_URL ?? "")),
+          image: input.image,
+        });
         return {
           targetGroupArn: TG,
           serviceName: `${input.ref.service}-${input.ref.version}`,
@@ -49,7 +57,7 @@ describe("AWS infra driver, bring your own stack", () => {
     const lines: string[] = [];
     const p = await driver.provisionEnvironment(
       ref("v1"),
-      { run, env: { DATABASE_URL: "postgres://u:hunter2@db/shop" } },
+      { run, env: { DATABASE_URL: "postgres://u:hunter2@db/shop" }, artifact: artifact("v1") },
       (l) => lines.push(l),
     );
     expect(p.stackName).toBe(`shop-byo-it${process.pid}-v1`);
@@ -59,7 +67,8 @@ describe("AWS infra driver, bring your own stack", () => {
       serviceName: "shop-byo-v1",
       databaseUrl: "[secret]",
     });
-    expect(seen).toEqual([{ secret: true }]);
+    // The deployment's artifact is the image the program runs.
+    expect(seen).toEqual([{ secret: true, image: "shop:v1" }]);
     expect(lines.join("\n")).not.toContain("hunter2");
 
     expect(await driver.destroyEnvironment(ref("v1"), () => {})).toEqual({ existed: true });
@@ -69,11 +78,12 @@ describe("AWS infra driver, bring your own stack", () => {
   it("fails provisioning with the name of a missing output", async () => {
     const driver = createAwsInfraDriver({
       target: () => target,
+      pulumi: pulumiSettings,
       program: () => async () => ({ serviceName: "x" }),
     });
-    await expect(driver.provisionEnvironment(ref("v2"), { run, env: {} }, () => {})).rejects.toThrow(
-      /does not export the AWS version-environment outputs: targetGroupArn/,
-    );
+    await expect(
+      driver.provisionEnvironment(ref("v2"), { run, env: {}, artifact: artifact("v2") }, () => {}),
+    ).rejects.toThrow(/does not export the AWS version-environment outputs: targetGroupArn/);
     expect(await driver.destroyEnvironment(ref("v2"), () => {})).toEqual({ existed: true });
   });
 });

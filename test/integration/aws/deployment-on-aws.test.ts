@@ -1,198 +1,79 @@
 /**
- * DeploymentWorkflow end to end on the AWS drivers, against moto (server mode,
- * loopback) and a real Temporal dev server (in-process worker).
+ * The notes service's release config with a `target: aws` environment,
+ * deployed through `shipshape worker` and the CLI against moto (server mode,
+ * loopback) and a real Temporal dev server — the production path, but for
+ * the Pulumi engine: the AWS provider plugin cannot be installed here, so
+ * the worker runs Shipshape's version-environment program under Pulumi mocks
+ * that create its target group and version rule in moto
+ * (test/support/aws-pulumi-mocks.ts, loaded with `--test-aws-infra`).
  *
- * Real: the workflow and every activity (createActivities), the ALB
- * TrafficRouter (ModifyRule / DescribeRules / DescribeTargetHealth on the
- * moto listener rule), the CloudWatch provider (GetMetricData from moto), and
- * Shipshape's version-environment Pulumi program (program/version-environment.ts).
+ * Real: the worker process and its AWS target (ALB router: ModifyRule /
+ * DescribeRules / DescribeTargetHealth on the moto listener rule; CloudWatch
+ * GetMetricData; verification through the load balancer with the version
+ * header), the migrations on PostgreSQL, the CLI.
  *
- * Replaced: the Pulumi ENGINE. The real AWS provider plugin cannot be
- * downloaded here, so the InfraDriver of this test runs the program under
- * `pulumi.runtime.setMocks` instead of `stack.up()` (createAwsInfraDriver's
- * Automation API path is covered by byo-stack-driver.test.ts). The mocks are
- * backed by moto where moto can: the program's target group is CREATED in moto
- * (CreateTargetGroup with the program's inputs) and one IP target registered
- * in it, standing in for the Fargate task the ECS service would register; its
- * version rule (header X-Shipshape-Version) is created in moto on the real
- * listener; the listener / load balancer lookups answer from moto. The
- * security group, log group, IAM role, task definition and ECS service (and
- * the ECS cluster lookup) get mock IDs only. `destroyEnvironment` deletes the
- * version rule and the target group from moto — moto refuses to delete a
- * target group still in a forward action, so the saga / finalize order
- * (traffic first) is checked by the emulator, not just by the test.
- *
- * ALB telemetry is not emulated: the test publishes the target groups'
- * RequestCount / HTTPCode_Target_5XX_Count with PutMetricData (blue at setup,
- * green as soon as its target group exists), timestamped inside the window the
- * provider reads (it ends 60 s before now).
- * Fakes (createFakes): migrations, verifier, notifier, artifact store.
+ * What moto does not do, and the test does instead: it routes no traffic,
+ * so a loopback server stands in for the ALB's data plane (`aws.url`): it
+ * answers a request only when moto has a listener rule for the request's
+ * X-Shipshape-Version header — verification passes only through a version
+ * rule the program created. ALB telemetry is not emulated either: the test
+ * publishes each version's RequestCount / HTTPCode_Target_5XX_Count with
+ * PutMetricData as soon as its target group exists (v3: 10% 5xx).
  */
-import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
   CreateRuleCommand,
   CreateTargetGroupCommand,
-  DeleteRuleCommand,
-  DeleteTargetGroupCommand,
-  DescribeListenersCommand,
-  DescribeLoadBalancersCommand,
   DescribeRulesCommand,
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
-  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
-  RegisterTargetsCommand,
-  type RuleCondition,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import * as pulumi from "@pulumi/pulumi";
-import { Client, Connection } from "@temporalio/client";
-import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createActivities } from "../../../activities";
+import YAML from "yaml";
 import {
   ALB_NAMESPACE,
-  createCloudWatchProvider,
   loadBalancerDimension,
   targetGroupDimension,
-  targetsFromRouter,
 } from "../../../activities/metrics/cloudwatch-provider";
-import { createMetricProviders } from "../../../activities/metrics/registry";
-import { startDeployment } from "../../../client/start";
-import { createAlbTrafficRouter, TAG_SIDE } from "../../../infra/aws/alb-traffic-router";
-import { versionStackName } from "../../../infra/aws/names";
-import { checkVersionOutputs } from "../../../infra/aws/outputs";
-import { type AwsTarget, versionEnvironmentProgram } from "../../../infra/aws/program/version-environment";
-import { devDataConverter } from "../../../lib/codec/data-converter";
-import { type ReleaseConfig, ReleaseConfigSchema } from "../../../lib/config/schema";
-import type { DeploymentResult } from "../../../lib/deployment/types";
-import type { InfraDriver, ProvisionedEnvironment } from "../../../lib/drivers/infra-driver";
-import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
-import { statusQuery } from "../../../workflows/deployment/messages";
-import type { DeploymentStatus } from "../../../workflows/deployment/state";
-import { createFakes } from "../../support/fakes";
+import { TAG_SIDE } from "../../../infra/aws/alb-traffic-router";
+import { PROJECT_ROOT } from "../../../lib/runtime/paths";
+import type { DetachedProcess } from "../../../lib/runtime/process-group";
+import { migrationPhases, runShipshape } from "../../support/cli-process";
 import { type MotoServer, startMoto } from "../../support/moto";
+import { freshDatabase } from "../../support/postgres";
+import { startWorkerProcess, stopGroup } from "../../support/worker-process";
 
-const ACCOUNT = "123456789012";
-const suffix = randomBytes(2).toString("hex");
-const ENV = "production";
-
+const ENV = "aws";
+const NOTES = path.join(PROJECT_ROOT, "examples", "notes");
+const dir = path.join(inject("testStateDir"), "aws-worker");
+const taskQueue = `aws-worker-${process.pid}`;
+const PRIORITY = 300;
 let moto: MotoServer;
 let elb: ElasticLoadBalancingV2Client;
 let cw: CloudWatchClient;
-let vpcId: string;
 let listenerArn: string;
-let connection: Connection;
-let client: Client;
-let native: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
-const taskQueue = `aws-e2e-${process.pid}-${suffix}`;
+let ruleArn: string;
+let placeholderTg: string;
+let dataPlane: http.Server;
+let dataPlaneUrl: string;
+let worker: DetachedProcess;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let stopMetrics: () => void = () => {};
+const published = new Set<string>();
 
-/** service → its weighted (platform) rule on the listener. */
-const platformRules = new Map<string, string>();
-/** service → AWS target of its release config (what the InfraDriver resolves, like createAwsInfraDriver's `target`). */
-const awsTargets = new Map<string, AwsTarget>();
-/** service → 5xx per 1000 requests its green target group reports. */
-const greenErrorsPerMille = new Map<string, number>();
-
-// ---------------------------------------------------------------------------- moto helpers
+/** 5xx per 1000 requests each version's target group reports: v3 is the bad one. */
+const ERRORS_PER_MILLE: Record<string, number> = { v1: 1, v2: 1, v3: 100 };
 
 /**
- * Every mutating ELBv2 call that reached moto for a service, in order:
- * "modify v1=900 v2=100" (ModifyRule of its weighted rule), "delete-rule v2",
- * "delete-tg v1". Recorded by a middleware on the client all drivers share.
- */
-const elbLog = new Map<string, string[]>();
-
-const tgLabel = (arn: string): { service: string; version: string } => {
-  const name = /:targetgroup\/([^/]+)\//.exec(arn)?.[1] ?? arn;
-  const m = /^(.*)-production-(v\d+)$/.exec(name);
-  return { service: m?.[1] ?? name, version: m?.[2] ?? name };
-};
-
-function logElb(service: string, line: string): void {
-  const l = elbLog.get(service) ?? [];
-  l.push(line);
-  elbLog.set(service, l);
-}
-
-function recordElbCalls(c: ElasticLoadBalancingV2Client): void {
-  c.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as {
-        RuleArn?: string;
-        TargetGroupArn?: string;
-        Actions?: Array<{
-          ForwardConfig?: { TargetGroups?: Array<{ TargetGroupArn?: string; Weight?: number }> };
-        }>;
-      };
-      const out = await next(args);
-      if (context.commandName === "ModifyRuleCommand" && input.RuleArn) {
-        const service = [...platformRules].find(([, arn]) => arn === input.RuleArn)?.[0];
-        const groups = input.Actions?.[0]?.ForwardConfig?.TargetGroups ?? [];
-        if (service)
-          logElb(
-            service,
-            `modify ${groups.map((g) => `${tgLabel(g.TargetGroupArn ?? "").version}=${g.Weight}`).join(" ")}`,
-          );
-      }
-      if (context.commandName === "DeleteTargetGroupCommand" && input.TargetGroupArn) {
-        const t = tgLabel(input.TargetGroupArn);
-        logElb(t.service, `delete-tg ${t.version}`);
-      }
-      if (context.commandName === "DeleteRuleCommand" && input.RuleArn) {
-        for (const [stackName, st] of stacks) {
-          if (st.ruleArns.includes(input.RuleArn)) {
-            const t = tgLabel(st.targetGroupArn);
-            logElb(t.service, `delete-rule ${t.version} (${stackName})`);
-          }
-        }
-      }
-      return out;
-    },
-    { step: "initialize", name: "shipshapeTestLog" },
-  );
-}
-
-async function describeRule(ruleArn: string) {
-  const r = await elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
-  const rule = r.Rules?.[0];
-  if (!rule) throw new Error(`rule ${ruleArn} not found`);
-  return rule;
-}
-
-async function ruleForward(ruleArn: string): Promise<Array<[string, number]>> {
-  const fwd = (await describeRule(ruleArn)).Actions?.find((a) => a.Type === "forward");
-  return (fwd?.ForwardConfig?.TargetGroups ?? []).map((g) => [g.TargetGroupArn ?? "", g.Weight ?? -1]);
-}
-
-async function ruleTags(ruleArn: string): Promise<Record<string, string>> {
-  const r = await elb.send(new DescribeTagsCommand({ ResourceArns: [ruleArn] }));
-  return Object.fromEntries((r.TagDescriptions?.[0]?.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
-}
-
-async function targetGroupByName(name: string): Promise<string | null> {
-  try {
-    const r = await elb.send(new DescribeTargetGroupsCommand({ Names: [name] }));
-    return r.TargetGroups?.[0]?.TargetGroupArn ?? null;
-  } catch (e) {
-    if ((e as Error).name === "TargetGroupNotFoundException") return null;
-    throw e;
-  }
-}
-
-async function listenerRuleArns(): Promise<string[]> {
-  const r = await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }));
-  return (r.Rules ?? []).map((x) => x.RuleArn ?? "");
-}
-
-/**
- * Stands in for the ALB publishing its per-target-group metrics: 1000 requests
- * and `errorsPerMille` 5xx every 10 s over the 5 minutes before the provider's
- * lag (60 s), so any measurement in the next minute reads the same ratio.
+ * Stands in for the ALB publishing its per-target-group metrics: 1000
+ * requests every 10 s over the 4 minutes before the provider's lag (60 s).
  */
 async function publishAlbMetrics(targetGroupArn: string, errorsPerMille: number): Promise<void> {
   const now = Date.now();
@@ -220,361 +101,148 @@ async function publishAlbMetrics(targetGroupArn: string, errorsPerMille: number)
   }
 }
 
-// ---------------------------------------------------------------------------- the mocked Pulumi engine
-
-/** What one version stack created in moto (the test's stand-in for the Pulumi state). */
-interface StackState {
-  targetGroupArn: string;
-  ruleArns: string[];
-  outputs: Record<string, unknown>;
-}
-const stacks = new Map<string, StackState>();
-/** The stack whose program is running (one provision at a time in this test). */
-let running: { stackName: string; ruleArns: string[]; targetGroupArn: string | null } | null = null;
-const mockErrors: string[] = [];
-let nextIp = 10;
-
-type Inputs = Record<string, unknown>;
-
-function ruleConditions(inputs: Inputs): RuleCondition[] {
-  const out: RuleCondition[] = [];
-  for (const c of (inputs.conditions ?? []) as Inputs[]) {
-    const header = c.httpHeader as { httpHeaderName: string; values: string[] } | undefined;
-    const host = c.hostHeader as { values: string[] } | undefined;
-    const path = c.pathPattern as { values: string[] } | undefined;
-    if (header)
-      out.push({
-        Field: "http-header",
-        HttpHeaderConfig: { HttpHeaderName: header.httpHeaderName, Values: header.values },
-      });
-    if (host) out.push({ Field: "host-header", HostHeaderConfig: { Values: host.values } });
-    if (path) out.push({ Field: "path-pattern", PathPatternConfig: { Values: path.values } });
-  }
-  return out;
-}
-
-async function newResource(
-  args: pulumi.runtime.MockResourceArgs,
-): Promise<pulumi.runtime.MockResourceResult> {
-  const inputs = args.inputs as Inputs;
-  const name = String(inputs.name ?? args.name);
-  if (!running) throw new Error(`resource ${args.type} registered outside a provision`);
-  switch (args.type) {
-    case "aws:lb/targetGroup:TargetGroup": {
-      const hc = (inputs.healthCheck ?? {}) as { path?: string; matcher?: string };
-      const r = await elb.send(
-        new CreateTargetGroupCommand({
-          Name: name,
-          Port: Number(inputs.port),
-          Protocol: String(inputs.protocol) as "HTTP",
-          TargetType: String(inputs.targetType) as "ip",
-          VpcId: String(inputs.vpcId),
-          HealthCheckPath: hc.path,
-          Matcher: hc.matcher ? { HttpCode: hc.matcher } : undefined,
-        }),
-      );
-      const arn = r.TargetGroups?.[0]?.TargetGroupArn;
-      if (!arn) throw new Error(`moto returned no target group for ${name}`);
-      running.targetGroupArn = arn;
-      // The Fargate task the ECS service would register (moto reports IP targets healthy at once).
-      await elb.send(
-        new RegisterTargetsCommand({
-          TargetGroupArn: arn,
-          Targets: [{ Id: `10.0.3.${nextIp++}`, Port: Number(inputs.port) }],
-        }),
-      );
-      return { id: arn, state: { ...inputs, arn, arnSuffix: targetGroupDimension(arn) } };
+/** Publishes metrics for each version's target group as soon as the program has created it. */
+function watchTargetGroups(): () => void {
+  let stopped = false;
+  void (async () => {
+    while (!stopped) {
+      const groups =
+        (await elb.send(new DescribeTargetGroupsCommand({})).catch(() => undefined))?.TargetGroups ?? [];
+      for (const g of groups) {
+        const version = new RegExp(`^notes-${ENV}-(v\\d)$`).exec(g.TargetGroupName ?? "")?.[1];
+        if (!version || !g.TargetGroupArn || published.has(g.TargetGroupArn)) continue;
+        published.add(g.TargetGroupArn);
+        await publishAlbMetrics(g.TargetGroupArn, ERRORS_PER_MILLE[version] ?? 0);
+      }
+      await new Promise((r) => setTimeout(r, 200));
     }
-    case "aws:lb/listenerRule:ListenerRule": {
-      const actions = (inputs.actions ?? []) as Array<{ type: string; targetGroupArn: string }>;
-      const r = await elb.send(
-        new CreateRuleCommand({
-          ListenerArn: String(inputs.listenerArn),
-          Priority: Number(inputs.priority),
-          Conditions: ruleConditions(inputs),
-          Actions: actions.map((a) => ({ Type: "forward", TargetGroupArn: a.targetGroupArn })),
-        }),
-      );
-      const arn = r.Rules?.[0]?.RuleArn;
-      if (!arn) throw new Error("moto returned no rule");
-      running.ruleArns.push(arn);
-      return { id: arn, state: { ...inputs, arn } };
-    }
-    case "aws:iam/role:Role":
-      return { id: name, state: { ...inputs, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
-    case "aws:ecs/taskDefinition:TaskDefinition":
-      return {
-        id: `${String(inputs.family)}:1`,
-        state: {
-          ...inputs,
-          arn: `arn:aws:ecs:${moto.region}:${ACCOUNT}:task-definition/${String(inputs.family)}:1`,
-        },
-      };
-    default:
-      return {
-        id: `${args.name}-mock-id`,
-        state: { ...inputs, arn: `arn:aws:mock:${moto.region}:${ACCOUNT}:${args.type}/${name}` },
-      };
-  }
-}
-
-async function mockCall(args: pulumi.runtime.MockCallArgs): Promise<Record<string, unknown>> {
-  const inputs = args.inputs as Inputs;
-  switch (args.token) {
-    case "aws:lb/getListener:getListener": {
-      const r = await elb.send(new DescribeListenersCommand({ ListenerArns: [String(inputs.arn)] }));
-      const l = r.Listeners?.[0];
-      return {
-        arn: l?.ListenerArn,
-        loadBalancerArn: l?.LoadBalancerArn,
-        port: l?.Port,
-        protocol: l?.Protocol,
-      };
-    }
-    case "aws:lb/getLoadBalancer:getLoadBalancer": {
-      const r = await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [String(inputs.arn)] }));
-      const lb = r.LoadBalancers?.[0];
-      return {
-        arn: lb?.LoadBalancerArn,
-        vpcId: lb?.VpcId,
-        subnets: (lb?.AvailabilityZones ?? []).map((z) => z.SubnetId),
-        securityGroups: lb?.SecurityGroups ?? [],
-      };
-    }
-    case "aws:ecs/getCluster:getCluster":
-      // ECS is not driven in this test: the cluster lookup is mocked.
-      return {
-        arn: `arn:aws:ecs:${moto.region}:${ACCOUNT}:cluster/${String(inputs.clusterName)}`,
-        clusterName: inputs.clusterName,
-      };
-    default:
-      throw new Error(`unexpected invoke ${args.token}`);
-  }
-}
-
-function recordErrors<A, R>(what: string, fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
-  return async (a) => {
-    try {
-      return await fn(a);
-    } catch (e) {
-      mockErrors.push(`${what}: ${(e as Error).name} ${(e as Error).message}`);
-      throw e;
-    }
+  })();
+  return () => {
+    stopped = true;
   };
 }
 
-function resolveOutput(o: unknown, what: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(
-      () =>
-        reject(new Error(`output ${what} never resolved; mock errors: ${mockErrors.join("; ") || "none"}`)),
-      20_000,
+/** The ALB's data plane: answers for a version only through a version rule that exists in moto. */
+function startDataPlane(): Promise<void> {
+  dataPlane = http.createServer(async (req, res) => {
+    const version = String(req.headers["x-shipshape-version"] ?? "");
+    const rules = (await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }))).Rules ?? [];
+    const routed = rules.some((r) =>
+      (r.Conditions ?? []).some((c) => c.HttpHeaderConfig?.Values?.includes(version)),
     );
-    (pulumi.output(o as pulumi.Input<string>) as pulumi.Output<unknown>).apply((v) => {
-      clearTimeout(t);
-      resolve(v);
-      return v;
-    });
-  });
-}
-
-/**
- * The test's InfraDriver: createAwsInfraDriver's contract (stack name, outputs
- * checked with checkVersionOutputs, instances = [targetGroupArn], destroy a
- * no-op when gone) with the program run under Pulumi mocks instead of
- * `pulumi up` / `pulumi destroy`.
- */
-const mockedAwsInfra: InfraDriver = {
-  async provisionEnvironment(ref, spec, progress): Promise<ProvisionedEnvironment> {
-    const stackName = versionStackName(ref);
-    const existing = stacks.get(stackName);
-    const done = (s: StackState): ProvisionedEnvironment => ({
-      stackName,
-      instances: [{ url: s.targetGroupArn }],
-      outputs: s.outputs,
-      clearedLocks: 0,
-      clearedPendingOperations: 0,
-    });
-    if (existing) return done(existing); // `up` of an unchanged stack
-    const aws = awsTargets.get(ref.service);
-    if (!aws) throw new Error(`no aws target for ${ref.service}`);
-    const env: Record<string, pulumi.Input<string>> = { ...spec.run.env };
-    for (const [k, v] of Object.entries(spec.env)) env[k] = pulumi.secret(v);
-    progress(`mocked pulumi up shipshape-aws/${stackName}`);
-    running = { stackName, ruleArns: [], targetGroupArn: null };
-    try {
-      const outputs = (await versionEnvironmentProgram({
-        ...ref,
-        aws,
-        healthPath: spec.run.healthPath,
-        instances: spec.run.instances,
-        env,
-      })()) as Record<string, unknown>;
-      const plain: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(outputs)) plain[k] = await resolveOutput(v, k);
-      const checked = checkVersionOutputs(stackName, plain);
-      const state: StackState = {
-        targetGroupArn: checked.targetGroupArn,
-        ruleArns: running.ruleArns,
-        outputs: plain,
-      };
-      stacks.set(stackName, state);
-      await publishAlbMetrics(checked.targetGroupArn, greenErrorsPerMille.get(ref.service) ?? 0);
-      return done(state);
-    } finally {
-      running = null;
+    if (!version || !routed) {
+      res.statusCode = 404;
+      return void res.end(`no rule for version "${version}"`);
     }
-  },
-
-  async destroyEnvironment(ref, progress) {
-    const stackName = versionStackName(ref);
-    const s = stacks.get(stackName);
-    if (!s) return { existed: false };
-    progress(`mocked pulumi destroy shipshape-aws/${stackName}`);
-    for (const ruleArn of s.ruleArns) await elb.send(new DeleteRuleCommand({ RuleArn: ruleArn }));
-    s.ruleArns = [];
-    await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: s.targetGroupArn }));
-    stacks.delete(stackName);
-    return { existed: true };
-  },
-};
-
-// ---------------------------------------------------------------------------- real drivers
-
-let router: ReturnType<typeof createAlbTrafficRouter>;
-
-function config(service: string, priority: number): ReleaseConfig {
-  return ReleaseConfigSchema.parse({
-    service,
-    run: { command: "node server.js", instances: 1, healthPath: "/health" },
-    environments: {
-      [ENV]: {
-        target: "aws",
-        compensationAttentionAfter: "5m",
-        aws: {
-          region: moto.region,
-          cluster: "main",
-          listenerArn,
-          image: `${ACCOUNT}.dkr.ecr.${moto.region}.amazonaws.com/${service}:$version`,
-          containerPort: 8080,
-          rule: { priority, hosts: [`${service}.example.com`] },
-          targetHealthTimeout: "10s",
-        },
-      },
-    },
-    database: { url: "postgres://localhost/shop", migrations: "./migrations" },
-    release: {
-      verify: [{ http: { path: "/health" } }],
-      // no bake: each step is measured once, then the next one starts
-      steps: [{ weight: 10 }, { weight: 50 }, { weight: 100 }],
-      analysis: {
-        interval: "1s",
-        minRequests: 100,
-        metrics: [
-          { name: "error-rate", provider: "cloudwatch", query: "error_rate", max: "1%", critical: true },
-        ],
-      },
-      postPromotion: { watch: "1s", keepPrevious: "1s" },
-    },
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(req.url === "/notes" ? { notes: [], version } : { status: "ok", version }));
   });
+  return new Promise((r) =>
+    dataPlane.listen(0, "127.0.0.1", () => {
+      dataPlaneUrl = `http://127.0.0.1:${(dataPlane.address() as AddressInfo).port}`;
+      r();
+    }),
+  );
 }
 
 /**
- * One service on the shared listener, as a previous deployment left it: blue
- * v1's target group (one healthy target) and the weighted rule (the platform
- * stack's) forwarding to it, the router's table naming v1 as blue, and v1's
- * CloudWatch metrics (0.1% 5xx).
+ * The notes release at `version` with an `aws` environment: the example's own
+ * file, migrations and all, plus the environment section (and a metric that
+ * names `provider: cloudwatch`; `provider: router` is the ALB there too).
  */
-async function serviceWithBlue(service: string, priority: number) {
-  const cfg = config(service, priority);
-  const aws = cfg.environments[ENV]?.aws;
-  if (!aws) throw new Error("config has no aws target");
-  awsTargets.set(service, aws);
-  const blueName = `${service}-${ENV}-v1`;
-  const tg = await elb.send(
-    new CreateTargetGroupCommand({
-      Name: blueName,
-      Protocol: "HTTP",
-      Port: 8080,
-      VpcId: vpcId,
-      TargetType: "ip",
-      HealthCheckPath: "/health",
-    }),
-  );
-  const blueTg = tg.TargetGroups?.[0]?.TargetGroupArn ?? "";
-  await elb.send(
-    new RegisterTargetsCommand({
-      TargetGroupArn: blueTg,
-      Targets: [{ Id: `10.0.1.${priority % 250}`, Port: 8080 }],
-    }),
-  );
-  const rule = await elb.send(
-    new CreateRuleCommand({
-      ListenerArn: listenerArn,
-      Priority: priority,
-      Conditions: [{ Field: "host-header", HostHeaderConfig: { Values: [`${service}.example.com`] } }],
-      Actions: [
-        { Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: blueTg, Weight: 999 }] } },
-      ],
-    }),
-  );
-  const ruleArn = rule.Rules?.[0]?.RuleArn ?? "";
-  platformRules.set(service, ruleArn);
-  // v1's stack (created by an earlier deployment), so decommissioning it has something to destroy.
-  stacks.set(versionStackName({ service, environment: ENV, version: "v1" }), {
-    targetGroupArn: blueTg,
-    ruleArns: [],
-    outputs: { targetGroupArn: blueTg, serviceName: blueName },
+function releaseConfig(version: string): string {
+  const release = path.join(dir, "releases", version);
+  fs.cpSync(path.join(NOTES, version), release, { recursive: true });
+  const file = path.join(release, "shipshape.yaml");
+  const raw = YAML.parse(fs.readFileSync(file, "utf8"));
+  raw.environments[ENV] = {
+    target: "aws",
+    aws: {
+      region: moto.region,
+      cluster: "main",
+      listenerArn,
+      image: `123456789012.dkr.ecr.${moto.region}.amazonaws.com/notes:$version`,
+      containerPort: 8000,
+      url: dataPlaneUrl,
+      rule: { priority: PRIORITY, hosts: ["notes.example.com"] },
+      targetHealthTimeout: "20s",
+    },
+  };
+  raw.release.analysis.metrics.push({
+    name: "alb-5xx",
+    provider: "cloudwatch",
+    query: "error_rate",
+    max: "5%",
+    critical: true,
   });
-  const scope = { service, environment: ENV };
-  const seeded = await router.setBackends(scope, { blue: { version: "v1", instances: [blueTg] } });
-  await router.waitApplied(scope, seeded.tableVersion, 5_000);
-  await publishAlbMetrics(blueTg, 1);
-  elbLog.delete(service);
-  return { cfg, blueTg, ruleArn, scope };
+  fs.writeFileSync(file, YAML.stringify(raw));
+  return file;
 }
 
-async function deploy(
-  cfg: ReleaseConfig,
-  version: string,
-): Promise<{ result: DeploymentResult; status: DeploymentStatus }> {
-  const handle = await startDeployment(
-    client,
-    {
-      service: cfg.service,
-      environment: ENV,
-      version,
-      artifact: `${cfg.service}-${version}.tgz`,
-      requestedBy: "ci",
-      reason: "aws e2e",
-      config: cfg,
-      configDigest: "sha256:aws-e2e",
-    },
-    { taskQueue },
+function shipshape(...args: string[]) {
+  return runShipshape(args, { cwd: dir, env: { TEMPORAL_ADDRESS: inject("temporalAddress") } });
+}
+
+const deploy = (version: string) =>
+  shipshape(
+    ...["deploy", "--config", releaseConfig(version), "--service", "notes", "--env", ENV],
+    ...["--version", version, "--as", "ci", "--task-queue", taskQueue, "--watch"],
   );
-  const stuck = new Promise<never>((_, reject) =>
-    setTimeout(async () => {
-      const s = await handle.query(statusQuery).catch((e: Error) => e);
-      reject(new Error(`deployment did not finish: ${JSON.stringify(s).slice(0, 3000)}`));
-    }, 50_000).unref(),
-  );
-  const result = await Promise.race([handle.result(), stuck]);
-  return { result, status: await handle.query(statusQuery) };
+
+async function status(): Promise<Record<string, unknown>> {
+  const r = await shipshape("status", `notes/${ENV}`, "--json");
+  expect(r.code, r.err).toBe(0);
+  return JSON.parse(r.out);
+}
+
+interface Compensation {
+  name: string;
+  status: string;
+  startedAtMs: number | null;
+}
+
+/** The compensations (or finalize steps) that ran, in the order they started. */
+function ran(compensations: Compensation[]): string[] {
+  return compensations
+    .filter((c) => c.startedAtMs !== null)
+    .sort((a, b) => (a.startedAtMs ?? 0) - (b.startedAtMs ?? 0))
+    .map((c) => `${c.name}:${c.status}`);
+}
+
+async function ruleForward(): Promise<Array<[string, number]>> {
+  const rule = (await elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }))).Rules?.[0];
+  const fwd = rule?.Actions?.find((a) => a.Type === "forward");
+  return (fwd?.ForwardConfig?.TargetGroups ?? []).map((g) => [g.TargetGroupArn ?? "", g.Weight ?? -1]);
+}
+
+async function ruleTags(): Promise<Record<string, string>> {
+  const r = await elb.send(new DescribeTagsCommand({ ResourceArns: [ruleArn] }));
+  return Object.fromEntries((r.TagDescriptions?.[0]?.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
+}
+
+async function targetGroup(version: string): Promise<string | null> {
+  try {
+    const r = await elb.send(new DescribeTargetGroupsCommand({ Names: [`notes-${ENV}-${version}`] }));
+    return r.TargetGroups?.[0]?.TargetGroupArn ?? null;
+  } catch (e) {
+    if ((e as Error).name === "TargetGroupNotFoundException") return null;
+    throw e;
+  }
 }
 
 beforeAll(async () => {
+  fs.mkdirSync(dir, { recursive: true });
   moto = await startMoto();
   elb = new ElasticLoadBalancingV2Client(moto.clientConfig);
-  recordElbCalls(elb);
   cw = new CloudWatchClient(moto.clientConfig);
-  vpcId = /<vpcId>([^<]+)/.exec(await moto.ec2("DescribeVpcs"))?.[1] ?? "";
+  const vpcId = /<vpcId>([^<]+)/.exec(await moto.ec2("DescribeVpcs"))?.[1] ?? "";
   const subnets = [...(await moto.ec2("DescribeSubnets")).matchAll(/<subnetId>([^<]+)/g)].map(
     (m) => m[1] ?? "",
   );
   const lb = await elb.send(
     new CreateLoadBalancerCommand({ Name: "edge", Subnets: subnets.slice(0, 2), Type: "application" }),
   );
-  const fallback = await elb.send(
+  const tg = await elb.send(
     new CreateTargetGroupCommand({
       Name: "edge-default",
       Protocol: "HTTP",
@@ -583,185 +251,146 @@ beforeAll(async () => {
       TargetType: "ip",
     }),
   );
-  const l = await elb.send(
+  placeholderTg = tg.TargetGroups?.[0]?.TargetGroupArn ?? "";
+  const listener = await elb.send(
     new CreateListenerCommand({
       LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn ?? "",
       Protocol: "HTTP",
       Port: 80,
-      DefaultActions: [{ Type: "forward", TargetGroupArn: fallback.TargetGroups?.[0]?.TargetGroupArn ?? "" }],
+      DefaultActions: [{ Type: "forward", TargetGroupArn: placeholderTg }],
     }),
   );
-  listenerArn = l.Listeners?.[0]?.ListenerArn ?? "";
-
-  await pulumi.runtime.setMocks(
-    {
-      newResource: recordErrors("newResource", newResource),
-      call: recordErrors("call", mockCall),
-    },
-    "shipshape-aws",
-    "aws-e2e",
-    false,
+  listenerArn = listener.Listeners?.[0]?.ListenerArn ?? "";
+  // The service's weighted rule, created once by the platform team (the platform stack):
+  // before the first deployment it forwards to a placeholder.
+  const rule = await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: PRIORITY,
+      Conditions: [{ Field: "host-header", HostHeaderConfig: { Values: ["notes.example.com"] } }],
+      Actions: [{ Type: "forward", TargetGroupArn: placeholderTg }],
+    }),
   );
-
-  router = createAlbTrafficRouter({
-    resolve: (scope) => {
-      const ruleArn = platformRules.get(scope.service);
-      if (!ruleArn) throw new Error(`no platform rule for ${scope.service}`);
-      return { listenerArn, ruleArn };
-    },
-    client: elb,
-    healthTimeoutMs: 10_000,
-    pollMs: 100,
-  });
-  const cloudwatch = createCloudWatchProvider({
-    client: cw,
-    targets: targetsFromRouter(router, () => listenerArn),
-  });
-  const fakes = createFakes();
-
-  connection = await Connection.connect({ address: inject("temporalAddress") });
-  client = new Client({ connection, dataConverter: devDataConverter() });
-  native = await NativeConnection.connect({ address: inject("temporalAddress") });
-  worker = await Worker.create({
-    connection: native,
+  ruleArn = rule.Rules?.[0]?.RuleArn ?? "";
+  await startDataPlane();
+  stopMetrics = watchTargetGroups();
+  db = await freshDatabase("notesaws");
+  // `shipshape worker`: moto through the SDK's standard AWS_ENDPOINT_URL, the database through
+  // DATABASE_URL (the notes config says ${env:DATABASE_URL}); nothing per service.
+  worker = await startWorkerProcess({
+    temporalAddress: inject("temporalAddress"),
     taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
-    dataConverter: devDataConverter(),
-    activities: createActivities({
-      infraTarget: mockedAwsInfra,
-      router,
-      metrics: createMetricProviders({ cloudwatch }),
-      migrations: fakes.deps.migrations,
-      verifier: fakes.deps.verifier,
-      notifier: fakes.deps.notifier,
-      artifacts: fakes.deps.artifacts,
-    }),
+    stateDir: path.join(dir, "worker"),
+    logFile: path.join(dir, "worker.log"),
+    env: {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_REGION: moto.region,
+      AWS_EC2_METADATA_DISABLED: "true",
+      DATABASE_URL: db.url,
+      // The mocks module is TypeScript: the worker runs the sources (through tsx), not dist/.
+      SHIPSHAPE_FROM_SOURCE: "1",
+    },
+    args: ["--test-aws-infra", path.join(PROJECT_ROOT, "test", "support", "aws-pulumi-mocks.ts")],
   });
-  workerRun = worker.run();
-}, 180_000);
+}, 240_000);
 
 afterAll(async () => {
-  if (worker) {
-    worker.shutdown();
-    await workerRun;
-  }
-  await native?.close();
-  await connection?.close();
+  stopMetrics();
+  if (worker) await stopGroup(worker, 10_000);
+  await new Promise((r) => dataPlane?.close(r));
   elb?.destroy();
   cw?.destroy();
   await moto?.stop();
+  await db?.drop();
 });
 
-describe("DeploymentWorkflow on the AWS drivers (moto, mocked Pulumi engine)", () => {
-  it("promotes v2: 10% → 50% → 100% on the ALB rule, CloudWatch analysis passes, v1 decommissioned", async () => {
-    const service = `shop-${suffix}`;
-    greenErrorsPerMille.set(service, 1); // 0.1% 5xx
-    const { cfg, blueTg, ruleArn } = await serviceWithBlue(service, 200);
-
-    const { result, status } = await deploy(cfg, "v2");
-
-    expect(result.outcome, result.reason ?? "").toBe("promoted");
-    expect(mockErrors).toEqual([]);
-    // What moto saw, in order: green attached dark, the three steps, green becomes the only backend, v1 destroyed.
-    expect(elbLog.get(service)).toEqual([
-      "modify v1=999 v2=0",
-      "modify v1=900 v2=100",
-      "modify v1=500 v2=500",
-      "modify v1=0 v2=999",
-      "modify v2=999",
-      "delete-tg v1",
-    ]);
-    // Green's target group is the one the program created in moto, with its task registered and healthy.
-    const greenTg = await targetGroupByName(`${service}-${ENV}-v2`);
-    expect(greenTg).not.toBeNull();
-    const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: greenTg ?? "" }));
-    expect(health.TargetHealthDescriptions?.map((d) => d.TargetHealth?.State)).toEqual(["healthy"]);
-
-    // The weighted rule forwards to green only, at the full ALB weight; the table names v2 as blue.
-    expect(await ruleForward(ruleArn)).toEqual([[greenTg, 999]]);
-    const tags = await ruleTags(ruleArn);
-    expect(tags[TAG_SIDE.blue]).toBe(`v2 ${greenTg}`);
-    expect(tags[TAG_SIDE.green]).toBe("");
-    // The rule's condition is Pulumi's (here: the test's), untouched by the router.
-    expect((await describeRule(ruleArn)).Conditions?.[0]?.HostHeaderConfig?.Values).toEqual([
-      `${service}.example.com`,
-    ]);
-
-    // Green's version rule (header X-Shipshape-Version: v2) exists in moto and reaches green directly.
-    const v2Stack = stacks.get(versionStackName({ service, environment: ENV, version: "v2" }));
-    expect(v2Stack?.ruleArns).toHaveLength(1);
-    const versionRule = await describeRule(v2Stack?.ruleArns[0] ?? "");
-    expect(versionRule.Conditions?.find((c) => c.Field === "http-header")?.HttpHeaderConfig).toEqual({
-      HttpHeaderName: "X-Shipshape-Version",
-      Values: ["v2"],
-    });
+describe("target: aws through `shipshape worker` and the CLI (moto)", () => {
+  it("v1, the first deployment, is promoted: the rule forwards to its target group only", {
+    timeout: 300_000,
+  }, async () => {
+    const r = await deploy("v1");
     expect(
-      versionRule.Actions?.[0]?.TargetGroupArn ??
-        versionRule.Actions?.[0]?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn,
-    ).toBe(greenTg);
-    expect(Number(versionRule.Priority)).toBeLessThan(200);
+      r.code,
+      `${r.out}\n${r.err}\n${fs.readFileSync(path.join(dir, "worker.log"), "utf8").slice(-3000)}`,
+    ).toBe(0);
+    const v1 = await targetGroup("v1");
+    expect(v1).not.toBeNull();
+    expect(await ruleForward()).toEqual([[v1, 999]]);
+    expect((await ruleTags())[TAG_SIDE.blue]).toBe(`v1 ${v1}`);
+    const s = await status();
+    expect(s.endpoint).toBe(dataPlaneUrl);
+    expect(s.serving).toEqual({
+      version: "v1",
+      artifactDigest: `image:123456789012.dkr.ecr.${moto.region}.amazonaws.com/notes:v1`,
+    });
+    // The notes table exists: the migrations ran on the release's database, in the aws environment's scope.
+    expect(
+      await migrationPhases(shipshape, { service: "notes", environment: ENV, databaseUrl: db.url }),
+    ).toEqual(["0001_initial:completed"]);
+  });
 
-    // Blue v1 was decommissioned: its target group is gone from moto.
-    expect(await targetGroupByName(`${service}-${ENV}-v1`)).toBeNull();
-    expect(stacks.has(versionStackName({ service, environment: ENV, version: "v1" }))).toBe(false);
-    expect(blueTg).not.toBe(greenTg);
-
-    expect(result.compensations.map((c) => `${c.name}:${c.status}`)).toEqual([
+  it("v2 is promoted through 50% → 100% on the ALB rule, CloudWatch analysis passes, v1 is decommissioned", {
+    timeout: 300_000,
+  }, async () => {
+    const v1 = await targetGroup("v1");
+    const r = await deploy("v2");
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    const v2 = await targetGroup("v2");
+    expect(await ruleForward()).toEqual([[v2, 999]]);
+    const tags = await ruleTags();
+    expect(tags[TAG_SIDE.blue]).toBe(`v2 ${v2}`);
+    expect(tags[TAG_SIDE.green]).toBe("");
+    expect(await targetGroup("v1")).toBeNull(); // decommissioned: its target group is gone from moto
+    expect(v1).not.toBe(v2);
+    const s = (await status()) as {
+      analysis: { verdicts: Array<{ line: string; decision: string }> };
+      compensations: Compensation[];
+      weights: unknown;
+    };
+    // Every verdict came from CloudWatch data: no provider errors, nothing inconclusive, nothing failed.
+    const lines = s.analysis.verdicts.map((v) => v.line).join("\n");
+    expect(lines).not.toMatch(/provider|inconclusive|not configured/);
+    expect(s.analysis.verdicts.filter((v) => v.decision === "fail")).toEqual([]);
+    expect(s.analysis.verdicts.at(-1)?.line).toMatch(/passed/);
+    expect(s.weights).toEqual({ blue: 0, green: 100 });
+    expect(ran(s.compensations)).toEqual([
       "finalize:routes:done",
       "finalize:decommissionBlue:done",
       "finalize:contractSchema:done",
     ]);
-    // The verdicts came from CloudWatch (no provider errors, nothing failed, every step analysed).
-    expect(status.analysis.verdicts.filter((v) => v.decision === "fail")).toEqual([]);
-    expect(status.analysis.verdicts.map((v) => v.line).join("\n")).not.toMatch(/cloudwatch:|inconclusive/);
-    expect(status.analysis.verdicts.at(-1)?.line).toMatch(/passed/);
-    expect(status.weights).toEqual({ blue: 0, green: 100 });
   });
 
-  it("rolls back v2 on CloudWatch 5xx: rule back to blue 100% first, then green destroyed", async () => {
-    const service = `cart-${suffix}`;
-    greenErrorsPerMille.set(service, 100); // 10% 5xx, max is 1%
-    const { cfg, blueTg, ruleArn } = await serviceWithBlue(service, 400);
-    const rulesBefore = (await listenerRuleArns()).length;
-
-    const { result, status } = await deploy(cfg, "v2");
-
-    expect(result.outcome).toBe("rolled-back");
-    expect(result.reason).toMatch(/analysis failed: error-rate 10% > max 1% at 10% traffic/);
-    expect(mockErrors).toEqual([]);
-    // What moto saw, in order: green attached dark, 10%, then traffic back to blue (first),
-    // green detached from the rule, and only then green's version rule and target group deleted.
-    expect(elbLog.get(service)).toEqual([
-      "modify v1=999 v2=0",
-      "modify v1=900 v2=100",
-      "modify v1=999 v2=0",
-      "modify v1=999",
-      `delete-rule v2 (${service}-${ENV}-v2)`,
-      "delete-tg v2",
+  it("v3 with 10% 5xx in CloudWatch is rolled back: traffic to v2 first, its migration undone, green gone", {
+    timeout: 300_000,
+  }, async () => {
+    const v2 = await targetGroup("v2");
+    const r = await deploy("v3");
+    expect(r.code, `${r.out}\n${r.err}`).toBe(1);
+    const s = (await status()) as {
+      outcomeReason: string;
+      compensations: Compensation[];
+      serving: unknown;
+      activeMigration: unknown;
+    };
+    expect(s.outcomeReason).toMatch(/analysis failed: (error-rate|alb-5xx) 10% > max 5% at 50% traffic/);
+    // Traffic first; moto would have refused to delete green's target group while the rule used it.
+    expect(ran(s.compensations)).toEqual(["restoreTraffic:done", "rollbackSchema:done", "destroyGreen:done"]);
+    expect(await ruleForward()).toEqual([[v2, 999]]);
+    expect((await ruleTags())[TAG_SIDE.green]).toBe("");
+    expect(await targetGroup("v3")).toBeNull();
+    expect(s.activeMigration).toBeNull();
+    expect((s.serving as { version: string }).version).toBe("v2");
+    const phases = await migrationPhases(shipshape, {
+      service: "notes",
+      environment: ENV,
+      databaseUrl: db.url,
+    });
+    expect(phases).toEqual([
+      "0001_initial:completed",
+      "0002_note_summary:completed",
+      "0003_note_pinned:rolled_back",
     ]);
-    // Failed at the first step (10%), on the CloudWatch error rate.
-    expect(status.step?.weight).toBe(10);
-    const failed = status.analysis.verdicts.filter((v) => v.decision === "fail");
-    expect(failed.length).toBeGreaterThan(0);
-    expect(failed[0]?.line).toMatch(/error-rate/);
-
-    // Traffic first, then the schema, then green's environment.
-    expect(result.compensations.map((c) => `${c.name}:${c.status}`)).toEqual([
-      "restoreTraffic:done",
-      "rollbackSchema:done",
-      "destroyGreen:done",
-    ]);
-    // The rule forwards to blue only at the full weight; the table has no green.
-    expect(await ruleForward(ruleArn)).toEqual([[blueTg, 999]]);
-    const tags = await ruleTags(ruleArn);
-    expect(tags[TAG_SIDE.blue]).toBe(`v1 ${blueTg}`);
-    expect(tags[TAG_SIDE.green]).toBe("");
-    expect(status.weights).toEqual({ blue: 100, green: 0 });
-
-    // Green is gone from moto (target group and version rule); blue is untouched.
-    expect(await targetGroupByName(`${service}-${ENV}-v2`)).toBeNull();
-    expect(stacks.has(versionStackName({ service, environment: ENV, version: "v2" }))).toBe(false);
-    expect((await listenerRuleArns()).length).toBe(rulesBefore);
-    expect(await targetGroupByName(`${service}-${ENV}-v1`)).toBe(blueTg);
   });
 });

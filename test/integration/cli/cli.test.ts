@@ -2,13 +2,15 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { NativeConnection, Worker } from "@temporalio/worker";
+import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
+import { type CliContext, EXIT_OK } from "../../../cli/context";
+import { main } from "../../../cli/main";
+import { treeDigest } from "../../../lib/artifacts/content";
 import { devDataConverter } from "../../../lib/codec/data-converter";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
-import { bundleWorkflows } from "../../../workers/workflow-bundle";
-import { runCli } from "../../support/cli";
+import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { createFakes } from "../../support/fakes";
 
 /**
@@ -26,10 +28,10 @@ let workerRun: Promise<void> | undefined;
 
 async function startWorker(): Promise<void> {
   worker = await Worker.create({
+    dataConverter: devDataConverter(),
     connection,
     taskQueue,
     workflowBundle: bundle,
-    dataConverter: devDataConverter(),
     activities: createActivities(createFakes({ blueVersion: "v1" }).deps),
   });
   workerRun = worker.run();
@@ -41,7 +43,22 @@ async function stopWorker(): Promise<void> {
   worker = undefined;
 }
 
-const cli = runCli;
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const ctx: CliContext = {
+    stdout: (t) => {
+      out += t.endsWith("\n") ? t : `${t}\n`;
+    },
+    stderr: (t) => {
+      err += t.endsWith("\n") ? t : `${t}\n`;
+    },
+    color: false,
+    exitCode: EXIT_OK,
+  };
+  const code = await main(["node", "shipshape", ...args], ctx);
+  return { code, out, err };
+}
 
 async function statusOf(): Promise<{ phase: string; outcome: string | null }> {
   const r = await cli("status", `${service}/production`, "--json");
@@ -57,6 +74,14 @@ async function waitForPhase(phase: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`never reached ${phase}; last ${s.phase}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Each version's artifact folder: different content, so a different digest. */
+function artifactOf(version: string): string {
+  const folder = path.join(dir, "artifacts", version);
+  fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, "server.js"), `// ${service} ${version}\n`);
+  return folder;
 }
 
 function deployArgs(version: string, extra: string[] = []): string[] {
@@ -76,6 +101,8 @@ function deployArgs(version: string, extra: string[] = []): string[] {
     "alice",
     "--reason",
     `ship ${version}`,
+    "--artifact",
+    artifactOf(version),
     ...extra,
   ];
 }
@@ -107,7 +134,7 @@ release:
 `,
   );
   connection = await NativeConnection.connect({ address: inject("temporalAddress") });
-  bundle = await bundleWorkflows();
+  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
   await startWorker();
 });
 
@@ -139,12 +166,27 @@ describe("shipshape CLI on a real dev server", () => {
     expect(JSON.parse(list.out)).toEqual([]);
   });
 
+  it("target: local needs an artifact folder or tarball that exists: exit 2, nothing started", async () => {
+    const args = deployArgs("v9");
+    const withoutArtifact = args.slice(0, args.indexOf("--artifact"));
+    const r = await cli(...withoutArtifact);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--artifact is required for production (target: local)");
+    const missing = await cli(...withoutArtifact, "--artifact", path.join(dir, "no-such-build"));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/artifact .*no-such-build does not exist/);
+    const list = await cli("list", "--service", service, "--json");
+    expect(JSON.parse(list.out)).toEqual([]);
+  });
+
   it("deploy, refuse a second, approvals refused and granted, watch exits 0 on promotion", async () => {
     const started = await cli(...deployArgs("v2", ["--json"]));
     expect(started.code, started.err).toBe(0);
     const info = JSON.parse(started.out);
     expect(info.workflowId).toBe(`shipshape:${service}:production`);
     expect(info.webUi).toContain("/workflows/");
+    expect(info.artifact).toBe(artifactOf("v2"));
+    expect(info.artifactDigest).toBe(treeDigest(artifactOf("v2")));
 
     const second = await cli(...deployArgs("v3"));
     expect(second.code).toBe(2);
@@ -173,6 +215,12 @@ describe("shipshape CLI on a real dev server", () => {
 
     const status = await statusOf();
     expect(status.outcome).toBe("promoted");
+    // What users hit and what they are on now, this deployment's digest, the migration it left active.
+    const full = JSON.parse((await cli("status", `${service}/production`, "--json")).out);
+    expect(full.endpoint).toBe(`http://${service}-production.test`);
+    expect(full.serving).toEqual({ version: "v2", artifactDigest: "sha256:v2" });
+    expect(full.artifactDigest).toBe("sha256:v2");
+    expect(full.activeMigration).toBeNull();
     const decisions = (
       JSON.parse((await cli("status", `${service}/production`, "--json")).out) as {
         decisions: Array<{ kind: string; by: string; reason: string }>;
@@ -301,5 +349,7 @@ describe("shipshape CLI on a real dev server", () => {
     const status = JSON.parse((await cli("status", `${service}/production`, "--json")).out);
     expect(status.version).toBe("v2");
     expect(status.requestedBy).toBe("alice");
+    // The artifact v2 ran from, not a new one (and not the version label as an artifact).
+    expect(status.artifact).toBe(artifactOf("v2"));
   });
 });

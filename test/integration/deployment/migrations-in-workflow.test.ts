@@ -1,13 +1,15 @@
 import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
-import { NativeConnection, Worker } from "@temporalio/worker";
+import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
 import { engineMigrationDriver } from "../../../activities/migration-driver";
+import { readMigrationBundle } from "../../../client/migration-bundle";
 import { devDataConverter } from "../../../lib/codec/data-converter";
+import type { ReleaseConfig } from "../../../lib/config/schema";
 import { createMigrationEngine, type MigrationEngine } from "../../../lib/migrations/engine";
 import { loadMigrationsDir } from "../../../lib/migrations/file-format";
-import { bundleWorkflows } from "../../../workers/workflow-bundle";
+import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { input, releaseConfig } from "../../support/deployment-harness";
 import { createFakes, type FakeOptions } from "../../support/fakes";
 import { freshDatabase } from "../../support/postgres";
@@ -29,7 +31,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: inject("temporalAddress") });
   nativeConnection = await NativeConnection.connect({ address: inject("temporalAddress") });
   client = new Client({ connection, dataConverter: devDataConverter() });
-  bundle = await bundleWorkflows();
+  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
 });
 afterAll(async () => {
   await connection?.close();
@@ -51,47 +53,54 @@ async function deploy(
   prepare?: (engine: MigrationEngine) => Promise<void>,
 ) {
   const db = await freshDatabase("wfmig");
-  const engine = createMigrationEngine({ connectionString: db.url, service: "shop" });
+  // What `shipshape migrate --service shop --env production` sees: the deployment's scope.
+  const engine = createMigrationEngine({
+    connectionString: db.url,
+    service: "shop",
+    environment: "production",
+  });
+  // The release's database, resolved on the worker from ${env:SHOP_DB}.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
+  const cfg: ReleaseConfig = { ...config, database: { url: "${env:SHOP_DB}", migrations: "./migrations" } };
+  const real = engineMigrationDriver({ env: { SHOP_DB: db.url } });
   try {
     if (prepare) await prepare(engine);
     const fakes = createFakes(fakeOptions);
     // The real engine driver, logging into the fakes' call log so orders can be asserted.
-    const real = engineMigrationDriver({ engineFor: () => engine, migrationsDirFor: () => migrationsDir });
     const migrations: typeof real = {
-      expand: (ref, progress) => {
+      expand: (ref, database, bundle, progress) => {
         fakes.calls.push("expand");
-        return real.expand(ref, progress);
+        return real.expand(ref, database, bundle, progress);
       },
-      contract: (ref, migration, progress) => {
+      contract: (ref, database, migration, progress) => {
         fakes.calls.push(`contract:${migration}`);
-        return real.contract(ref, migration, progress);
+        return real.contract(ref, database, migration, progress);
       },
-      rollback: (ref, migration, progress) => {
+      rollback: (ref, database, migration, progress) => {
         fakes.calls.push(`rollbackSchema:${migration ?? "unknown"}`);
-        return real.rollback(ref, migration, progress);
+        return real.rollback(ref, database, migration, progress);
       },
+      close: () => real.close(),
     };
     const taskQueue = `wfmig-${Math.random().toString(36).slice(2)}`;
     const worker = await Worker.create({
+      dataConverter: devDataConverter(),
       connection: nativeConnection,
       taskQueue,
       workflowBundle: bundle,
-      dataConverter: devDataConverter(),
-      activities: createActivities({
-        ...fakes.deps,
-        migrations,
-      }),
+      activities: createActivities({ ...fakes.deps, migrations, env: { SHOP_DB: db.url } }),
     });
     const result = await worker.runUntil(
       client.workflow.execute("deploymentWorkflow", {
         taskQueue,
         workflowId: `shipshape:shop:production:${taskQueue}`,
-        args: [input(config, { deploymentId: taskQueue })],
+        args: [input(cfg, { deploymentId: taskQueue, migrations: readMigrationBundle(migrationsDir) })],
       }),
     );
     const status = await engine.status();
     return { result: result as { outcome: string; reason: string | null }, calls: fakes.effects(), status };
   } finally {
+    await real.close();
     await engine.close();
     await db.drop();
   }

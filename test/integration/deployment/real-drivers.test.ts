@@ -4,18 +4,17 @@ import { Client, Connection } from "@temporalio/client";
 import { NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
-import { createMetricProviders } from "../../../activities/metrics/registry";
-import { createLocalArtifactStore, createLogNotifier } from "../../../activities/notify-log";
-import { createHttpVerifyDriver } from "../../../activities/verify-http";
+import { engineMigrationDriver } from "../../../activities/migration-driver";
+import { createLogNotifier } from "../../../activities/notify-log";
 import { startDeployment } from "../../../client/start";
-import { localInfraDriver } from "../../../infra/local/driver";
-import { RouterClient } from "../../../infra/local/router/client";
 import {
   ensureRouterProcess,
   type RouterProcessInfo,
   stopRouterProcess,
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
+import { createTargets } from "../../../infra/targets";
+import { treeDigest } from "../../../lib/artifacts/content";
 import { devDataConverter } from "../../../lib/codec/data-converter";
 import { ReleaseConfigSchema } from "../../../lib/config/schema";
 import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
@@ -23,7 +22,7 @@ import { generateLoad } from "../../../scripts/load/generate-load";
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { statusQuery } from "../../../workflows/deployment/messages";
 import { freshDatabase } from "../../support/postgres";
-import { processesOfStack, shopRun } from "../local/helpers";
+import { localDriver, processesOfStack, SHOP_ARTIFACT, shopRun } from "../local/helpers";
 
 /**
  * DeploymentWorkflow on the real drivers (the twin of the fake-driver suites):
@@ -34,26 +33,26 @@ import { processesOfStack, shopRun } from "../local/helpers";
  * (Schema migrations on the real engine: migration-driver.test.ts.)
  */
 const stateDir = path.join(inject("testStateDir"), "deployment-e2e");
+const { driver: localInfraDriver, pulumi } = localDriver(stateDir);
 const scope = { service: "shop", environment: "e2e" };
 const ref = (version: string): VersionEnvironmentRef => ({ deploymentId: "setup", ...scope, version });
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let router: RouterProcessInfo;
 
 beforeAll(async () => {
-  process.env.SHIPSHAPE_STATE_DIR = stateDir;
   fs.mkdirSync(stateDir, { recursive: true });
   db = await freshDatabase("e2e");
-  router = await ensureRouterProcess("shop-e2e");
+  router = await ensureRouterProcess("shop-e2e", { stateDir });
 });
 
 afterAll(async () => {
   for (const v of ["v1", "v2"]) await localInfraDriver.destroyEnvironment(ref(v), () => {}).catch(() => {});
-  if (router) await stopRouterProcess("shop-e2e", { purge: true });
+  if (router) await stopRouterProcess("shop-e2e", { purge: true, stateDir });
   await db?.drop();
 });
 
 describe("DeploymentWorkflow on real drivers", () => {
-  it("ships v2 over a running v1 under load and decommissions v1", { timeout: 180_000 }, async () => {
+  it("ships v2 over a running v1 under load and decommissions v1", { timeout: 240_000 }, async () => {
     const base = shopRun();
     // release-config input form (durations as text); ${env:…} resolved on the worker
     const run = {
@@ -68,7 +67,11 @@ describe("DeploymentWorkflow on real drivers", () => {
     // v1 is production (blue) before the deployment
     const v1 = await localInfraDriver.provisionEnvironment(
       ref("v1"),
-      { run: { ...base, instances: 1, env: { ...run.env, DATABASE_URL: db.url } }, env: {} },
+      {
+        artifact: SHOP_ARTIFACT,
+        run: { ...base, instances: 1, env: { ...run.env, DATABASE_URL: db.url } },
+        env: {},
+      },
       () => {},
     );
     const traffic = createLocalTrafficRouter({
@@ -104,28 +107,29 @@ describe("DeploymentWorkflow on real drivers", () => {
     const client = new Client({ connection, dataConverter: devDataConverter() });
     const native = await NativeConnection.connect({ address: inject("temporalAddress") });
     const taskQueue = `e2e-${process.pid}`;
-    const admin = new RouterClient({ adminUrl: router.adminUrl, token: router.token });
+    // The worker's own wiring: the local target from the factory, the real migration driver.
+    const migrations = engineMigrationDriver({ env });
     const worker = await Worker.create({
+      dataConverter: devDataConverter(),
       connection: native,
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
-      dataConverter: devDataConverter(),
       activities: createActivities({
-        infraTarget: localInfraDriver,
-        router: traffic,
-        metrics: createMetricProviders({ router: admin }),
-        verifier: createHttpVerifyDriver(),
+        targets: createTargets({ stateDir, pulumi, log: () => {} }),
+        migrations,
         notifier: createLogNotifier(() => {}),
-        artifacts: createLocalArtifactStore(path.join(__dirname, "..", "..", "..")),
         env,
       }),
     });
+    // Traffic until the deployment ends (without it the analysis pauses: no data).
+    const stopLoad = new AbortController();
     const load = generateLoad({
       url: router.url,
-      durationMs: 40_000, // outlasts the deployment (~20 s); without traffic the analysis would pause (no data)
+      durationMs: 170_000,
       maxRequests: 1_000_000,
       concurrency: 6,
       rps: 80,
+      signal: stopLoad.signal,
     });
     try {
       const { result, status } = await worker.runUntil(async () => {
@@ -135,7 +139,7 @@ describe("DeploymentWorkflow on real drivers", () => {
             service: "shop",
             environment: "e2e",
             version: "v2",
-            artifact: "examples/shop/server.js",
+            artifact: SHOP_ARTIFACT.location,
             requestedBy: "ci",
             reason: "e2e",
             config,
@@ -148,7 +152,7 @@ describe("DeploymentWorkflow on real drivers", () => {
           setTimeout(async () => {
             const s = await handle.query(statusQuery).catch((e: Error) => e);
             reject(new Error(`deployment did not finish: ${JSON.stringify(s).slice(0, 3000)}`));
-          }, 100_000).unref(),
+          }, 150_000).unref(),
         );
         const result = await Promise.race([handle.result(), stuck]);
         return { result, status: await handle.query(statusQuery) };
@@ -160,10 +164,21 @@ describe("DeploymentWorkflow on real drivers", () => {
       expect(routes.backends.blue?.version).toBe("v2");
       expect(routes.backends.green).toBeUndefined();
       expect(processesOfStack("shop-e2e-v1")).toEqual([]);
-      expect(processesOfStack("shop-e2e-v2").length).toBeGreaterThan(0);
+      const green = processesOfStack("shop-e2e-v2");
+      expect(green.length).toBeGreaterThan(0);
+      // v2 runs from its own release folder, a copy of the artifact with the same content digest.
+      const release = path.join(stateDir, "releases", "shop", "v2", "app");
+      expect(fs.realpathSync(`/proc/${green[0]}/cwd`)).toBe(fs.realpathSync(release));
+      const digest = treeDigest(SHOP_ARTIFACT.location);
+      expect(treeDigest(release)).toBe(digest);
+      expect(status.artifactDigest).toBe(digest);
+      expect(status.serving).toEqual({ version: "v2", artifactDigest: digest });
+      expect(status.endpoint).toBe(router.url);
     } finally {
+      await migrations.close();
       await native.close();
       await connection.close();
+      stopLoad.abort();
       await load.catch(() => undefined);
     }
   });

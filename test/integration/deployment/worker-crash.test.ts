@@ -4,7 +4,6 @@ import { Client, Connection } from "@temporalio/client";
 import { Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startDeployment } from "../../../client/start";
-import { localInfraDriver } from "../../../infra/local/driver";
 import {
   ensureRouterProcess,
   type RouterProcessInfo,
@@ -21,15 +20,16 @@ import { statusQuery } from "../../../workflows/deployment/messages";
 import { activityAttempts as sharedActivityAttempts } from "../../support/inspect";
 import { freshDatabase } from "../../support/postgres";
 import { killWorker, startWorkerProcess, stopGroup } from "../../support/worker-process";
-import { processesOfStack, shopRun } from "../local/helpers";
+import { localDriver, processesOfStack, SHOP_ARTIFACT, shopRun } from "../local/helpers";
 
 /**
- * Invariant 3 for DeploymentWorkflow: the worker process (workers/main.ts, real
+ * Invariant 3 for DeploymentWorkflow: the worker process (`shipshape worker`, real
  * local-target drivers) is SIGKILLed while `pulumi up` provisions green; a new
  * worker picks the deployment up (heartbeat timeout → provision retried, the
  * orphaned instances adopted) and it still ends promoted, with v1 decommissioned.
  */
 const stateDir = path.join(inject("testStateDir"), "deployment-crash");
+const { driver: localInfraDriver } = localDriver(stateDir);
 const scope = { service: "shop", environment: "crash" };
 const ref = (version: string): VersionEnvironmentRef => ({ deploymentId: "setup", ...scope, version });
 let db: Awaited<ReturnType<typeof freshDatabase>>;
@@ -40,10 +40,9 @@ let bundle: string;
 const workers: DetachedProcess[] = [];
 
 beforeAll(async () => {
-  process.env.SHIPSHAPE_STATE_DIR = stateDir;
   fs.mkdirSync(stateDir, { recursive: true });
   db = await freshDatabase("depcrash");
-  router = await ensureRouterProcess("shop-crash");
+  router = await ensureRouterProcess("shop-crash", { stateDir });
   connection = await Connection.connect({ address: inject("temporalAddress") });
   client = new Client({ connection, dataConverter: devDataConverter() });
   bundle = await writeWorkflowBundle(path.join(stateDir, "workflow-bundle.js"));
@@ -51,9 +50,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const w of workers) await stopGroup(w, 5000);
-  for (const v of ["v1", "v2", "v3"])
+  for (const v of ["v1", "v2", "v3", "v4"])
     await localInfraDriver.destroyEnvironment(ref(v), () => {}).catch(() => {});
-  if (router) await stopRouterProcess("shop-crash", { purge: true });
+  if (router) await stopRouterProcess("shop-crash", { purge: true, stateDir });
   await connection?.close();
   await db?.drop();
 });
@@ -62,11 +61,47 @@ function workerOptions(taskQueue: string, n: number) {
   return {
     temporalAddress: inject("temporalAddress"),
     taskQueue,
-    databaseUrl: db.url,
     stateDir,
     workflowBundle: bundle,
     logFile: path.join(stateDir, `${taskQueue}.worker-${n}.log`),
+    identity: `crash-worker-${n}`,
   };
+}
+
+/** The identity of the worker running `activity` now (the workflow's pending activity), once it runs. */
+async function runningOn(workflowId: string, activity: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    const p = d.raw.pendingActivities?.find((a) => a.activityType?.name === activity);
+    if (p?.lastWorkerIdentity && Number(p.state) === 2 /* STARTED */) return p.lastWorkerIdentity;
+    if (Date.now() > deadline) throw new Error(`${activity} never started`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A release whose green starts slowly (4 s before node runs), so `pulumi up` is still
+ * inside create when the test kills the worker: without it a fast start could finish
+ * the activity before the kill lands (seen once under CI load).
+ */
+function slowGreenRelease(env: Record<string, string>, instances: number): ReleaseConfig {
+  return ReleaseConfigSchema.parse({
+    service: "shop",
+    run: {
+      command: `sleep 4; exec ${shopRun().command}`,
+      instances,
+      healthPath: "/health",
+      startTimeout: "30s",
+      env,
+    },
+    environments: { crash: { target: "local" } },
+    release: {
+      verify: [{ http: { path: "/health" } }],
+      steps: [{ weight: 50, bake: "1s" }, { weight: 100 }],
+      postPromotion: { watch: "1s", keepPrevious: "1s" },
+    },
+  });
 }
 
 function deployShop(version: string, config: ReleaseConfig, taskQueue: string) {
@@ -75,7 +110,7 @@ function deployShop(version: string, config: ReleaseConfig, taskQueue: string) {
     {
       ...scope,
       version,
-      artifact: "examples/shop/server.js",
+      artifact: SHOP_ARTIFACT.location,
       requestedBy: "ci",
       config,
       configDigest: `crash-${version}`,
@@ -96,7 +131,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     const appEnv = { ...base.env, DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" };
     const v1 = await localInfraDriver.provisionEnvironment(
       ref("v1"),
-      { run: { ...base, instances: 1, env: appEnv }, env: {} },
+      { artifact: SHOP_ARTIFACT, run: { ...base, instances: 1, env: appEnv }, env: {} },
       () => {},
     );
     const traffic = createLocalTrafficRouter({
@@ -106,25 +141,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     });
     await traffic.setBackends(scope, { blue: { version: "v1", instances: v1.instances.map((i) => i.url) } });
 
-    // Green starts slowly (4 s before node runs), so `pulumi up` is still inside create
-    // when the test sees green's processes and kills the worker: without it a fast start
-    // could finish the activity before the kill lands (seen once under CI load).
-    const config = ReleaseConfigSchema.parse({
-      service: "shop",
-      run: {
-        command: `sleep 4; exec ${base.command}`,
-        instances: 2,
-        healthPath: "/health",
-        startTimeout: "30s",
-        env: appEnv,
-      },
-      environments: { crash: { target: "local" } },
-      release: {
-        verify: [{ http: { path: "/health" } }],
-        steps: [{ weight: 50, bake: "1s" }, { weight: 100 }],
-        postPromotion: { watch: "1s", keepPrevious: "1s" },
-      },
-    });
+    const config = slowGreenRelease(appEnv, 2);
     const taskQueue = `deploy-crash-${Date.now()}`;
     const first = await startWorkerProcess(workerOptions(taskQueue, 1));
     workers.push(first);
@@ -153,6 +170,43 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     expect(processesOfStack("shop-crash-v1")).toEqual([]);
   });
 
+  it("two workers on one task queue: the one running provision is SIGKILLed, the other finishes the deployment", {
+    timeout: 300_000,
+  }, async () => {
+    const config = slowGreenRelease({ ...shopRun().env, DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" }, 1);
+    const taskQueue = `deploy-two-${Date.now()}`;
+    const pool = [
+      await startWorkerProcess(workerOptions(taskQueue, 5)),
+      await startWorkerProcess(workerOptions(taskQueue, 6)),
+    ];
+    workers.push(...pool);
+    const handle = await deployShop("v4", config, taskQueue);
+    const victim = await runningOn(handle.workflowId, "provisionGreen", 120_000);
+    const killed = pool[victim === "crash-worker-5" ? 0 : 1];
+    const survivor = victim === "crash-worker-5" ? "crash-worker-6" : "crash-worker-5";
+    if (!killed) throw new Error(`unknown worker ${victim}`);
+    await killWorker(killed);
+
+    const result = await handle.result();
+    expect(result.outcome, result.reason ?? "").toBe("promoted");
+    // The killed attempt was retried — on the other worker — and provisioning completed once.
+    const provision = await activityAttempts(handle.workflowId, "provisionGreen");
+    expect(Math.max(...provision.started)).toBeGreaterThanOrEqual(2);
+    expect(provision.completed).toBe(1);
+    const history = await handle.fetchHistory();
+    const startedBy = (history.events ?? [])
+      .map((e) => e.activityTaskStartedEventAttributes?.identity)
+      .filter((id): id is string => Boolean(id));
+    expect(startedBy.at(-1)).toBe(survivor);
+    const routes = await createLocalTrafficRouter({
+      adminUrl: router.adminUrl,
+      token: router.token,
+      healthPath: "/health",
+    }).getRoutes(scope);
+    expect(routes.backends.blue?.version).toBe("v4");
+    expect(processesOfStack("shop-crash-v4")).toHaveLength(1);
+  });
+
   it("killed while a bake timer is pending: the timer fires with no worker, the new worker finishes, and the history replays", {
     timeout: 240_000,
   }, async () => {
@@ -172,7 +226,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     if (blue !== "v2") {
       const v2 = await localInfraDriver.provisionEnvironment(
         ref("v2"),
-        { run: { ...base, instances: 1, env: appEnv }, env: {} },
+        { artifact: SHOP_ARTIFACT, run: { ...base, instances: 1, env: appEnv }, env: {} },
         () => {},
       );
       await traffic.setBackends(scope, {

@@ -1,22 +1,23 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { localInfraDriver } from "../../../infra/local/driver";
 import { LOCAL_PROJECT, localStackName, localStackPaths } from "../../../infra/local/program";
 import { listLocks } from "../../../infra/pulumi/stack-locks";
-import { pulumiPaths } from "../../../infra/pulumi/workspace";
 import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { isAlive, signalGroup, spawnDetached, tailLog } from "../../../lib/runtime/process-group";
 import { pulumiCliProcesses, pulumiProcesses } from "../../../scripts/chaos/system";
 import { freshDatabase } from "../../support/postgres";
 import {
+  backendDirOf,
   checkpoint,
   dynamicResources,
   expectNothingLeft,
   get,
+  localDriver,
   portsOf,
   processesOfStack,
+  SHOP_ARTIFACT,
   shopRun,
 } from "./helpers";
 
@@ -29,6 +30,8 @@ import {
  *   - or a compensation (destroy) right after the crash leaves nothing.
  */
 const stateDir = path.join(inject("testStateDir"), "local-crash");
+const { driver: localInfraDriver, pulumi } = localDriver(stateDir);
+const backendDir = backendDirOf(pulumi);
 // Its own environment name: instance keys are machine-wide, and worker-crash.test.ts (running in
 // parallel) deploys shop/crash — a destroy there would reap these instances by key.
 const scope = { service: "shop", environment: "pcrash" };
@@ -37,7 +40,6 @@ const progress = () => {};
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 
 beforeAll(async () => {
-  process.env.SHIPSHAPE_STATE_DIR = stateDir;
   fs.mkdirSync(stateDir, { recursive: true });
   db = await freshDatabase("localcrash");
 });
@@ -49,8 +51,7 @@ afterAll(async () => {
 });
 
 // A slow-starting instance keeps `pulumi up` inside create long enough to kill it there.
-const slowRun = () =>
-  shopRun({ command: "sleep 4; exec node examples/shop/server.js", startTimeout: 30_000 });
+const slowRun = () => shopRun({ command: "sleep 4; exec node server.js", startTimeout: 30_000 });
 
 function groupAlive(pgid: number): boolean {
   try {
@@ -71,6 +72,7 @@ async function startCreate(version: string) {
     ref: ref(version),
     run: slowRun(),
     env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" },
+    artifact: SHOP_ARTIFACT,
   };
   const child = spawnDetached(
     path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"),
@@ -92,7 +94,7 @@ async function killMidCreate(version: string): Promise<{ orphans: number[]; stac
   const { child, stackName, logFile } = await startCreate(version);
   const { runDir } = localStackPaths(stateDir, stackName);
   const pidfiles = () => fs.readdirSync(runDir).filter((f) => /^instance-\d+\.json$/.test(f));
-  expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toHaveLength(1);
+  expect(listLocks(backendDir, LOCAL_PROJECT, stackName)).toHaveLength(1);
   signalGroup(child.pid, "SIGKILL");
   await child.exited;
   // The child's group (automation API, pulumi CLI) is gone before we look at what it left; the
@@ -104,13 +106,13 @@ async function killMidCreate(version: string): Promise<{ orphans: number[]; stac
   }
   expect(fs.readFileSync(logFile, "utf8")).not.toMatch(/RESULT/);
   // What the crash left behind: a lock of a dead pulumi, pending creates, live orphan processes.
-  expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toHaveLength(1);
+  expect(listLocks(backendDir, LOCAL_PROJECT, stackName)).toHaveLength(1);
   const orphans = pidfiles().map(
     (f) => JSON.parse(fs.readFileSync(path.join(runDir, f), "utf8")).pid as number,
   );
   expect(orphans.every((p) => isAlive(p))).toBe(true);
-  expect(dynamicResources(stackName)).toBe(0);
-  expect(checkpoint(stackName)?.pending.length).toBeGreaterThanOrEqual(1);
+  expect(dynamicResources(pulumi, stackName)).toBe(0);
+  expect(checkpoint(pulumi, stackName)?.pending.length).toBeGreaterThanOrEqual(1);
   return { orphans, stackName };
 }
 
@@ -119,7 +121,7 @@ describe("local target: crash recovery of pulumi up", () => {
     const { orphans, stackName } = await killMidCreate("v1");
     const env = await localInfraDriver.provisionEnvironment(
       ref("v1"),
-      { run: slowRun(), env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } },
+      { artifact: SHOP_ARTIFACT, run: slowRun(), env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } },
       progress,
     );
     expect(env.clearedLocks).toBe(1);
@@ -131,11 +133,11 @@ describe("local target: crash recovery of pulumi up", () => {
     for (const pid of orphans) expect(live).toContain(pid);
     expect(new Set(env.instances.map((i) => i.url)).size).toBe(2);
     for (const i of env.instances) expect((await get(`${i.url}/health`)).status).toBe(200);
-    const state = checkpoint(stackName);
+    const state = checkpoint(pulumi, stackName);
     expect(state?.pending).toEqual([]);
-    expect(dynamicResources(stackName)).toBe(2);
-    expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toEqual([]);
-    expect(pulumiProcesses()).toEqual([]);
+    expect(dynamicResources(pulumi, stackName)).toBe(2);
+    expect(listLocks(backendDir, LOCAL_PROJECT, stackName)).toEqual([]);
+    expect(pulumiProcesses(pulumi)).toEqual([]);
 
     await localInfraDriver.destroyEnvironment(ref("v1"), progress);
     await expectNothingLeft(stackName, stateDir, portsOf(env));
@@ -144,23 +146,23 @@ describe("local target: crash recovery of pulumi up", () => {
 
   it("SIGKILL of the pulumi CLI alone mid-create: its provider plugin lives on until the retry stops it", async () => {
     const { child, stackName } = await startCreate("v3");
-    const [cli] = pulumiCliProcesses();
+    const [cli] = pulumiCliProcesses(pulumi);
     expect(cli, "a pulumi CLI is running the update").toBeDefined();
     process.kill((cli as { pid: number }).pid, "SIGKILL");
     await child.exited; // the automation API sees its CLI die and gives up
     // The crash leaves the provider plugin running, reparented away from any pulumi.
     await new Promise((r) => setTimeout(r, 500));
-    const plugins = pulumiProcesses().filter((p) => /pulumi-resource-/.test(p.cmdline));
+    const plugins = pulumiProcesses(pulumi).filter((p) => /pulumi-resource-/.test(p.cmdline));
     expect(plugins.length, "orphaned provider plugin after the CLI was killed").toBeGreaterThan(0);
     const lines: string[] = [];
     const env = await localInfraDriver.provisionEnvironment(
       ref("v3"),
-      { run: slowRun(), env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } },
+      { artifact: SHOP_ARTIFACT, run: slowRun(), env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } },
       (l) => lines.push(l),
     );
     expect(lines.join("\n")).toMatch(/stopped \d+ orphaned pulumi plugin process\(es\)/);
     for (const p of plugins) expect(isAlive(p.pid)).toBe(false);
-    expect(pulumiProcesses()).toEqual([]);
+    expect(pulumiProcesses(pulumi)).toEqual([]);
     await localInfraDriver.destroyEnvironment(ref("v3"), progress);
     await expectNothingLeft(stackName, stateDir, portsOf(env));
   });
@@ -169,16 +171,10 @@ describe("local target: crash recovery of pulumi up", () => {
     // Seen in the worker-crash test: pulumi SIGKILLed while saving the checkpoint left
     // `<stack>.json.attrs` empty, and every later command failed "failed to load checkpoint: EOF".
     const run = shopRun();
-    const spec = { run, env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } };
+    const spec = { run, artifact: SHOP_ARTIFACT, env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } };
     const first = await localInfraDriver.provisionEnvironment(ref("v4"), spec, progress);
     const stackName = localStackName(ref("v4"));
-    const attrs = path.join(
-      pulumiPaths(LOCAL_PROJECT).backendDir,
-      ".pulumi",
-      "stacks",
-      LOCAL_PROJECT,
-      `${stackName}.json.attrs`,
-    );
+    const attrs = path.join(backendDir, ".pulumi", "stacks", LOCAL_PROJECT, `${stackName}.json.attrs`);
     expect(fs.existsSync(attrs)).toBe(true);
     fs.writeFileSync(attrs, "");
     const lines: string[] = [];
@@ -203,7 +199,7 @@ describe("local target: crash recovery of pulumi up", () => {
     fs.rmSync(path.join(localStackPaths(stateDir, stackName).runDir, "instance-1.json"));
     expect(await localInfraDriver.destroyEnvironment(ref("v2"), progress)).toEqual({ existed: true });
     for (const pid of orphans) expect(isAlive(pid)).toBe(false);
-    expect(pulumiProcesses()).toEqual([]);
+    expect(pulumiProcesses(pulumi)).toEqual([]);
     await expectNothingLeft(stackName, stateDir, ports);
   });
 });

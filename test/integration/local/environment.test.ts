@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { localInfraDriver } from "../../../infra/local/driver";
 import { localStackName } from "../../../infra/local/program";
 import { RouterClient } from "../../../infra/local/router/client";
 import {
@@ -14,13 +13,22 @@ import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
 import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import { portIsFree } from "../../../lib/runtime/free-port";
 import { freshDatabase } from "../../support/postgres";
-import { expectNothingLeft, get, portsOf, processesOfStack, shopRun } from "./helpers";
+import {
+  expectNothingLeft,
+  get,
+  localDriver,
+  portsOf,
+  processesOfStack,
+  SHOP_ARTIFACT,
+  shopRun,
+} from "./helpers";
 
 /**
  * The local target on real parts: Pulumi CLI (file backend), detached shop
  * processes on PostgreSQL, the router as a detached process.
  */
 const stateDir = path.join(inject("testStateDir"), "local-environment");
+const { driver: localInfraDriver } = localDriver(stateDir);
 const scope = { service: "shop", environment: "envtest" };
 const ref = (version: string): VersionEnvironmentRef => ({ deploymentId: "d-env", ...scope, version });
 const log: string[] = [];
@@ -29,24 +37,31 @@ let db: Awaited<ReturnType<typeof freshDatabase>>;
 let router: RouterProcessInfo;
 
 beforeAll(async () => {
-  process.env.SHIPSHAPE_STATE_DIR = stateDir;
   fs.mkdirSync(stateDir, { recursive: true });
   db = await freshDatabase("localenv");
-  router = await ensureRouterProcess("shop-envtest");
+  router = await ensureRouterProcess("shop-envtest", { stateDir });
 });
 
 afterAll(async () => {
   for (const v of ["v1", "v2", "v3"])
     await localInfraDriver.destroyEnvironment(ref(v), progress).catch(() => {});
-  if (router) await stopRouterProcess("shop-envtest", { purge: true });
+  if (router) await stopRouterProcess("shop-envtest", { purge: true, stateDir });
   await db?.drop();
 });
 
 describe("local target: environments and the router", () => {
   it("provisions blue and green, reaches green only via the header override, destroys without leaks", async () => {
     const env = { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" };
-    const blue = await localInfraDriver.provisionEnvironment(ref("v1"), { run: shopRun(), env }, progress);
-    const green = await localInfraDriver.provisionEnvironment(ref("v2"), { run: shopRun(), env }, progress);
+    const blue = await localInfraDriver.provisionEnvironment(
+      ref("v1"),
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env },
+      progress,
+    );
+    const green = await localInfraDriver.provisionEnvironment(
+      ref("v2"),
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env },
+      progress,
+    );
     expect(blue.stackName).toBe("shop-envtest-v1");
     expect(green.instances).toHaveLength(2);
     for (const i of [...blue.instances, ...green.instances]) {
@@ -58,7 +73,11 @@ describe("local target: environments and the router", () => {
     expect(log.some((m) => m.startsWith("create instance-"))).toBe(true);
 
     // Provisioning again is a no-op: same processes, same URLs.
-    const again = await localInfraDriver.provisionEnvironment(ref("v2"), { run: shopRun(), env }, progress);
+    const again = await localInfraDriver.provisionEnvironment(
+      ref("v2"),
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env },
+      progress,
+    );
     expect(again.instances).toEqual(green.instances);
     expect(processesOfStack(green.stackName).length).toBeGreaterThanOrEqual(2);
     // An instance that died is noticed (refresh) and started again; the healthy one is kept.
@@ -66,7 +85,11 @@ describe("local target: environments and the router", () => {
     while (processesOfStack(green.stackName).includes(green.instances[1]?.pid ?? 0)) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    const healed = await localInfraDriver.provisionEnvironment(ref("v2"), { run: shopRun(), env }, progress);
+    const healed = await localInfraDriver.provisionEnvironment(
+      ref("v2"),
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env },
+      progress,
+    );
     expect(healed.instances[0]).toEqual(green.instances[0]);
     expect(healed.instances[1]?.pid).not.toBe(green.instances[1]?.pid);
     expect((await get(`${healed.instances[1]?.url}/health`)).status).toBe(200);
@@ -105,11 +128,15 @@ describe("local target: environments and the router", () => {
 
   it("an instance that fails its health check never receives traffic; a version that cannot start is never provisioned", async () => {
     const env = { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" };
-    const blue = await localInfraDriver.provisionEnvironment(ref("v1"), { run: shopRun(), env }, progress);
+    const blue = await localInfraDriver.provisionEnvironment(
+      ref("v1"),
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env },
+      progress,
+    );
     const flag = path.join(stateDir, "v3-unhealthy");
     const green = await localInfraDriver.provisionEnvironment(
       ref("v3"),
-      { run: shopRun(), env: { ...env, SHOP_UNHEALTHY_FILE: flag } },
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env: { ...env, SHOP_UNHEALTHY_FILE: flag } },
       progress,
     );
     const traffic = createLocalTrafficRouter({ adminUrl: router.adminUrl, token: router.token });
@@ -171,7 +198,11 @@ describe("local target: environments and the router", () => {
     await expect(
       localInfraDriver.provisionEnvironment(
         ref("v3"),
-        { run: shopRun({ startTimeout: 10_000 }), env: { ...env, SHOP_FAIL_START: "1" } },
+        {
+          artifact: SHOP_ARTIFACT,
+          run: shopRun({ startTimeout: 10_000 }),
+          env: { ...env, SHOP_FAIL_START: "1" },
+        },
         progress,
       ),
     ).rejects.toThrow(/exited before it became healthy|not healthy/);
@@ -187,10 +218,10 @@ describe("local target: environments and the router", () => {
     const traffic = createLocalTrafficRouter({ adminUrl: router.adminUrl, token: router.token });
     const before = await traffic.getRoutes(scope);
     const { port, adminPort, pid } = router;
-    expect((await stopRouterProcess("shop-envtest")).stopped).toBe(true);
+    expect((await stopRouterProcess("shop-envtest", { stateDir })).stopped).toBe(true);
     expect(await portIsFree(port)).toBe(true);
-    expect((await routerProcessHealth("shop-envtest")).running).toBe(false);
-    router = await ensureRouterProcess("shop-envtest");
+    expect((await routerProcessHealth("shop-envtest", stateDir)).running).toBe(false);
+    router = await ensureRouterProcess("shop-envtest", { stateDir });
     expect(router.pid).not.toBe(pid);
     expect([router.port, router.adminPort]).toEqual([port, adminPort]);
     const after = await createLocalTrafficRouter({

@@ -1,36 +1,59 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
+import { createLocalInfraDriver } from "../../../infra/local/driver";
 import { LOCAL_PROJECT, localStackPaths } from "../../../infra/local/program";
+import { fileBackendDir, type PulumiSettings } from "../../../infra/pulumi/settings";
 import { listLocks } from "../../../infra/pulumi/stack-locks";
-import { pulumiPaths, stackExists } from "../../../infra/pulumi/workspace";
+import { devPulumiSettings, stackExists } from "../../../infra/pulumi/workspace";
+import type { StagedArtifact } from "../../../lib/drivers/artifact-store";
 import type { ProvisionedEnvironment, RunSpec } from "../../../lib/drivers/infra-driver";
 import { portIsFree } from "../../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { processesOfStack } from "../../../scripts/demo/checks";
 import { stackCheckpoint } from "../../support/inspect";
 
-export const SHOP_COMMAND = "node examples/shop/server.js";
+export const SHOP_COMMAND = "node server.js";
+
+/** The shop's artifact folder as a staged release (driver-level tests run it in place). */
+export const SHOP_ARTIFACT: StagedArtifact = {
+  location: path.join(PROJECT_ROOT, "examples", "shop"),
+  digest: "sha256:shop-in-place",
+};
 
 export function shopRun(overrides: Partial<RunSpec> = {}): RunSpec {
   return {
     command: SHOP_COMMAND,
     instances: 2,
     healthPath: "/health",
-    env: { SHOP_CONFIG: path.join(PROJECT_ROOT, "examples/shop/config/app.json") },
+    env: { SHOP_CONFIG: "config/app.json" },
     startTimeout: 20_000,
     ...overrides,
   };
 }
 
+/** The local infra driver of a test's state folder (dev Pulumi settings under it). */
+export function localDriver(stateDir: string) {
+  const pulumi = devPulumiSettings(stateDir);
+  return { pulumi, driver: createLocalInfraDriver({ stateDir, pulumi }) };
+}
+
+export function backendDirOf(pulumi: PulumiSettings): string {
+  const dir = fileBackendDir(pulumi);
+  if (!dir) throw new Error(`${pulumi.backendUrl} is not a file backend`);
+  return dir;
+}
+
 /** The demo's /proc scan: live processes carrying SHIPSHAPE_INSTANCE_KEY=<stackName>/... */
 export { processesOfStack };
 
-export const checkpoint = (stackName: string) => stackCheckpoint(LOCAL_PROJECT, stackName);
+export const checkpoint = (pulumi: PulumiSettings, stackName: string) =>
+  stackCheckpoint(pulumi, LOCAL_PROJECT, stackName);
 
-export function dynamicResources(stackName: string): number {
+export function dynamicResources(pulumi: PulumiSettings, stackName: string): number {
   return (
-    checkpoint(stackName)?.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource").length ?? 0
+    checkpoint(pulumi, stackName)?.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource")
+      .length ?? 0
   );
 }
 
@@ -38,8 +61,9 @@ export function dynamicResources(stackName: string): number {
 export async function expectNothingLeft(stackName: string, stateDir: string, ports: number[]): Promise<void> {
   expect(processesOfStack(stackName)).toEqual([]);
   for (const p of ports) expect(await portIsFree(p), `port ${p} free`).toBe(true);
-  expect(await stackExists(LOCAL_PROJECT, stackName)).toBe(false);
-  expect(listLocks(pulumiPaths(LOCAL_PROJECT).backendDir, LOCAL_PROJECT, stackName)).toEqual([]);
+  const pulumi = devPulumiSettings(stateDir);
+  expect(await stackExists(pulumi, LOCAL_PROJECT, stackName)).toBe(false);
+  expect(listLocks(backendDirOf(pulumi), LOCAL_PROJECT, stackName)).toEqual([]);
   expect(fs.existsSync(localStackPaths(stateDir, stackName).runDir)).toBe(false);
 }
 

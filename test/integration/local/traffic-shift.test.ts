@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { localInfraDriver } from "../../../infra/local/driver";
 import { RouterClient } from "../../../infra/local/router/client";
 import {
   ensureRouterProcess,
@@ -14,7 +13,15 @@ import type { ProvisionedEnvironment } from "../../../lib/drivers/infra-driver";
 import type { BackendSpec } from "../../../lib/drivers/traffic-router";
 import { generateLoad } from "../../../scripts/load/generate-load";
 import { freshDatabase } from "../../support/postgres";
-import { expectNothingLeft, expectShare, portsOf, processesOfStack, shopRun } from "./helpers";
+import {
+  expectNothingLeft,
+  expectShare,
+  localDriver,
+  portsOf,
+  processesOfStack,
+  SHOP_ARTIFACT,
+  shopRun,
+} from "./helpers";
 
 /**
  * Shop v1 → v2 on the real drivers, the way the deployment workflow drives
@@ -25,6 +32,7 @@ import { expectNothingLeft, expectShare, portsOf, processesOfStack, shopRun } fr
  * mixed shop load (browse, cart, checkout) through the router.
  */
 const stateDir = path.join(inject("testStateDir"), "local-shift");
+const { driver: localInfraDriver } = localDriver(stateDir);
 const scope = { service: "shop", environment: "shift" };
 const ref = (version: string): VersionEnvironmentRef => ({ deploymentId: "d-shift", ...scope, version });
 const progress = () => {};
@@ -32,15 +40,14 @@ let db: Awaited<ReturnType<typeof freshDatabase>>;
 let router: RouterProcessInfo;
 
 beforeAll(async () => {
-  process.env.SHIPSHAPE_STATE_DIR = stateDir;
   fs.mkdirSync(stateDir, { recursive: true });
   db = await freshDatabase("localshift");
-  router = await ensureRouterProcess("shop-shift");
+  router = await ensureRouterProcess("shop-shift", { stateDir });
 });
 
 afterAll(async () => {
   for (const v of ["v1", "v2"]) await localInfraDriver.destroyEnvironment(ref(v), progress).catch(() => {});
-  if (router) await stopRouterProcess("shop-shift", { purge: true });
+  if (router) await stopRouterProcess("shop-shift", { purge: true, stateDir });
   await db?.drop();
 });
 
@@ -61,7 +68,7 @@ describe("local target: traffic shift through the real drivers", () => {
 
     const v1 = await localInfraDriver.provisionEnvironment(
       ref("v1"),
-      { run: shopRun(), env: appEnv },
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env: appEnv },
       progress,
     );
     const blueOnly = await traffic.setBackends(scope, { blue: spec("v1", v1) });
@@ -73,7 +80,7 @@ describe("local target: traffic shift through the real drivers", () => {
     // ---- a bad v2 (30% of API calls fail): caught at 10%, rolled back.
     const bad = await localInfraDriver.provisionEnvironment(
       ref("v2"),
-      { run: shopRun(), env: { ...appEnv, SHOP_ERROR_RATE: "0.3" } },
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env: { ...appEnv, SHOP_ERROR_RATE: "0.3" } },
       progress,
     );
     await traffic.setBackends(scope, { blue: spec("v1", v1), green: spec("v2", bad) });
@@ -100,7 +107,7 @@ describe("local target: traffic shift through the real drivers", () => {
     // ---- a good v2: verify via the override, then 1% → 10% → 100%.
     const v2 = await localInfraDriver.provisionEnvironment(
       ref("v2"),
-      { run: shopRun(), env: appEnv },
+      { artifact: SHOP_ARTIFACT, run: shopRun(), env: appEnv },
       progress,
     );
     const registered = await traffic.setBackends(scope, { blue: spec("v1", v1), green: spec("v2", v2) });

@@ -12,10 +12,12 @@
 import { Context } from "@temporalio/activity";
 import type { DeploymentDeps } from "../../../activities";
 import type { SigningPolicyDeps } from "../../../activities/signing-policy";
+import { ArtifactError, type ArtifactStore } from "../../../lib/drivers/artifact-store";
 import type { InfraDriver } from "../../../lib/drivers/infra-driver";
 import type { MetricProvider } from "../../../lib/drivers/metric-provider";
 import type { MigrationDriver } from "../../../lib/drivers/migration-driver";
 import type { Notifier } from "../../../lib/drivers/notifier";
+import type { Target } from "../../../lib/drivers/target";
 import type { AppliedRoutes, BackendSpec, TrafficRouter } from "../../../lib/drivers/traffic-router";
 import type { VerifyDriver } from "../../../lib/drivers/verifier";
 
@@ -45,6 +47,13 @@ export interface Fakes {
   /** Side-effect calls only (no measurements or notifications). */
   effects(): string[];
   routes(): AppliedRoutes;
+  /** The one target every environment gets. */
+  target: Target;
+}
+
+/** A registry that answers every environment with the same target (workflow tests, benchmarks). */
+export function singleTarget(target: Target): DeploymentDeps["targets"] {
+  return { forSpec: () => target };
 }
 
 export function createFakes(options: FakeOptions = {}): Fakes {
@@ -75,7 +84,7 @@ export function createFakes(options: FakeOptions = {}): Fakes {
     if (held) await held;
   }
 
-  const infraTarget: InfraDriver = {
+  const infra: InfraDriver = {
     async provisionEnvironment(ref) {
       await op(`provision:${ref.version}`);
       return {
@@ -118,16 +127,16 @@ export function createFakes(options: FakeOptions = {}): Fakes {
   };
 
   const migrations: MigrationDriver = {
-    async expand() {
+    async expand(_ref, _database, _migrations) {
       await op("expand");
       const migration = options.migration === undefined ? "002_add_sku" : options.migration;
       return { migration, versionSchema: migration ? `shop_${migration}` : null };
     },
-    async contract(_ref, migration) {
+    async contract(_ref, _database, migration) {
       await op(`contract:${migration}`);
       return { alreadyDone: false };
     },
-    async rollback(_ref, migration) {
+    async rollback(_ref, _database, migration) {
       await op(`rollbackSchema:${migration ?? "unknown"}`);
       return { alreadyDone: false };
     },
@@ -164,23 +173,43 @@ export function createFakes(options: FakeOptions = {}): Fakes {
     },
   };
 
+  // Staging is idempotent: the second stage of a version (provision after preflight) is not a new effect.
+  const staged = new Set<string>();
+  const artifacts: ArtifactStore = {
+    async stage(ref, artifact) {
+      if (!staged.has(ref.version)) {
+        await op(`artifact:${artifact}`);
+        if (options.artifactExists === false)
+          throw new ArtifactError("missing", `artifact ${artifact} does not exist`);
+        staged.add(ref.version);
+      }
+      return { location: `/releases/${ref.version}`, digest: `sha256:${ref.version}` };
+    },
+    async digestOf(_service, version) {
+      return `sha256:${version}`;
+    },
+  };
+
+  const target: Target = {
+    kind: "local",
+    infra,
+    router,
+    verifier,
+    metrics: { router: routerMetrics },
+    artifacts,
+    greenAddress: async (_ref, instances) => ({ urls: instances }),
+    endpoint: async (scope) => `http://${scope.service}-${scope.environment}.test`,
+  };
+
   return {
     calls,
     faults,
     block,
+    target,
     deps: {
-      infraTarget,
-      router,
+      targets: singleTarget(target),
       migrations,
-      metrics: { router: routerMetrics },
-      verifier,
       notifier,
-      artifacts: {
-        async exists(artifact) {
-          await op(`artifact:${artifact}`);
-          return options.artifactExists ?? true;
-        },
-      },
       env: {},
     },
     hold(name) {

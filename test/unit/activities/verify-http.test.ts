@@ -1,10 +1,7 @@
-import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLocalArtifactStore, createLogNotifier } from "../../../activities/notify-log";
+import { createLogNotifier } from "../../../activities/notify-log";
 import { createHttpVerifyDriver } from "../../../activities/verify-http";
 import { VerifyCheckSchema } from "../../../lib/config/schema";
 
@@ -14,6 +11,8 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     if (req.url === "/health") return void res.end("ok");
     if (req.url === "/api/products") return void res.end('{"items":[]}');
+    if (req.url === "/echo-version" && req.headers["x-shipshape-version"])
+      return void res.end(String(req.headers["x-shipshape-version"]));
     res.statusCode = 503;
     res.end("down");
   });
@@ -102,14 +101,18 @@ describe("log notifier and local artifact store", () => {
     expect(lines).toEqual(["[shipshape] d1 promoted: shop v2 promoted"]);
   });
 
-  it("finds local artifacts relative to the root", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "artifacts-"));
-    fs.writeFileSync(path.join(dir, "shop-v2.tgz"), "x");
-    const store = createLocalArtifactStore(dir);
-    expect(await store.exists("shop-v2.tgz")).toBe(true);
-    expect(await store.exists("file:shop-v2.tgz")).toBe(true);
-    expect(await store.exists("shop-v3.tgz")).toBe(false);
-    expect(await store.exists("s3://bucket/shop-v2.tgz")).toBe(false);
-    fs.rmSync(dir, { recursive: true });
+  it("sends the headers that select green (AWS: the version rule's header)", async () => {
+    const r = await driver.runCheck(
+      check({ http: { path: "/echo-version", expect: 200, bodyContains: "v7" } }),
+      { urls: [url], headers: { "X-Shipshape-Version": "v7" } },
+      noop,
+    );
+    expect(r.ok, r.detail).toBe(true);
+    const without = await driver.runCheck(
+      check({ http: { path: "/echo-version", expect: 200 } }),
+      { urls: [url] },
+      noop,
+    );
+    expect(without.ok).toBe(false);
   });
 });

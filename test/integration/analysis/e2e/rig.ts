@@ -4,27 +4,28 @@ import { Client, Connection, type WorkflowHandle } from "@temporalio/client";
 import { NativeConnection, Worker } from "@temporalio/worker";
 import { createActivities } from "../../../../activities";
 import { createMetricProviders } from "../../../../activities/metrics/registry";
-import { createLocalArtifactStore, createLogNotifier } from "../../../../activities/notify-log";
-import { createHttpVerifyDriver } from "../../../../activities/verify-http";
+import { engineMigrationDriver } from "../../../../activities/migration-driver";
+import { createLogNotifier } from "../../../../activities/notify-log";
 import { startDeployment } from "../../../../client/start";
-import { localInfraDriver } from "../../../../infra/local/driver";
 import { RouterClient } from "../../../../infra/local/router/client";
 import {
   ensureRouterProcess,
   type RouterProcessInfo,
   stopRouterProcess,
 } from "../../../../infra/local/router-process";
+import { createLocalTarget } from "../../../../infra/local/target";
 import { createLocalTrafficRouter } from "../../../../infra/local/traffic-router";
 import { devDataConverter } from "../../../../lib/codec/data-converter";
 import { ReleaseConfigSchema } from "../../../../lib/config/schema";
 import type { DeploymentResult } from "../../../../lib/deployment/types";
 import type { VersionEnvironmentRef } from "../../../../lib/drivers/common";
 import type { TrafficRouter } from "../../../../lib/drivers/traffic-router";
-import { PROJECT_ROOT } from "../../../../lib/runtime/paths";
 import { generateLoad, type LoadReport } from "../../../../scripts/load/generate-load";
 import { WORKFLOWS_PATH } from "../../../../workers/workflow-bundle";
 import { statusQuery } from "../../../../workflows/deployment/messages";
 import type { DeploymentStatus } from "../../../../workflows/deployment/state";
+import { singleTarget } from "../../../support/fakes";
+import { localDriver, SHOP_ARTIFACT } from "../../local/helpers";
 
 /**
  * Shared by test/integration/analysis/end-to-end.test.ts and bench/rollback-speed.ts:
@@ -33,7 +34,7 @@ import type { DeploymentStatus } from "../../../../workflows/deployment/state";
  * (router + optional Prometheus metric providers), and v1 running as blue.
  */
 export const FAULT_PRELOAD = path.join(__dirname, "fault-preload.cjs");
-export const SHOP_COMMAND = "node examples/shop/server.js";
+export const SHOP_COMMAND = "node server.js";
 
 export interface RigOptions {
   temporalAddress: string;
@@ -66,18 +67,18 @@ export interface Rig {
 
 export function shopEnv(databaseUrl: string): Record<string, string> {
   return {
-    SHOP_CONFIG: path.join(PROJECT_ROOT, "examples/shop/config/app.json"),
+    SHOP_CONFIG: "config/app.json",
     DATABASE_URL: databaseUrl,
     SHOP_AUTO_SCHEMA: "1",
   };
 }
 
 export async function startRig(o: RigOptions): Promise<Rig> {
-  process.env.SHIPSHAPE_STATE_DIR = o.stateDir;
   fs.mkdirSync(o.stateDir, { recursive: true });
+  const { driver: localInfraDriver, pulumi } = localDriver(o.stateDir);
   const scope = { service: "shop", environment: o.environment };
   const ref = (version: string): VersionEnvironmentRef => ({ deploymentId: "setup", ...scope, version });
-  const router = await ensureRouterProcess(`shop-${o.environment}`);
+  const router = await ensureRouterProcess(`shop-${o.environment}`, { stateDir: o.stateDir });
   const traffic = createLocalTrafficRouter({
     adminUrl: router.adminUrl,
     token: router.token,
@@ -88,6 +89,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
   const v1 = await localInfraDriver.provisionEnvironment(
     ref("v1"),
     {
+      artifact: SHOP_ARTIFACT,
       run: {
         command: SHOP_COMMAND,
         instances: 1,
@@ -111,15 +113,19 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     workflowsPath: WORKFLOWS_PATH,
     dataConverter: devDataConverter(),
     activities: createActivities({
-      infraTarget: localInfraDriver,
-      router: traffic,
-      metrics: createMetricProviders({
-        router: admin,
-        ...(o.prometheusUrl ? { prometheus: { url: o.prometheusUrl, timeoutMs: 1500 } } : {}),
+      // The local target, with this rig's metric providers (a short Prometheus timeout for the outage cases).
+      targets: singleTarget({
+        ...createLocalTarget(
+          { stateDir: o.stateDir, pulumi, log: o.log ?? (() => {}) },
+          { kind: "local", healthPath: "/health" },
+        ),
+        metrics: createMetricProviders({
+          router: admin,
+          ...(o.prometheusUrl ? { prometheus: { url: o.prometheusUrl, timeoutMs: 1500 } } : {}),
+        }),
       }),
-      verifier: createHttpVerifyDriver(),
+      migrations: engineMigrationDriver({ env: {} }),
       notifier: createLogNotifier(o.log ?? (() => {})),
-      artifacts: createLocalArtifactStore(PROJECT_ROOT),
       env: { E2E_DATABASE_URL: o.databaseUrl },
     }),
   });
@@ -155,7 +161,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
           service: "shop",
           environment: o.environment,
           version,
-          artifact: "examples/shop/server.js",
+          artifact: SHOP_ARTIFACT.location,
           requestedBy: "ci",
           reason: "analysis e2e",
           config,
@@ -188,7 +194,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       await native.close();
       await connection.close();
       for (const v of versions) await localInfraDriver.destroyEnvironment(ref(v), () => {}).catch(() => {});
-      await stopRouterProcess(`shop-${o.environment}`, { purge: true });
+      await stopRouterProcess(`shop-${o.environment}`, { purge: true, stateDir: o.stateDir });
     },
   };
 }

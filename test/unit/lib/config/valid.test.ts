@@ -76,7 +76,7 @@ describe("valid configs", () => {
     if (!r.ok) return;
     const { config } = r;
     expect(config.service).toBe("shop");
-    expect(config.run.command).toBe("node examples/shop/server.js");
+    expect(config.run.command).toBe("node server.js");
     expect(Object.keys(config.environments)).toEqual(["staging", "production"]);
     expect(config.environments.staging!.approvals).toMatchObject({
       approvers: ["ci-bot"],
