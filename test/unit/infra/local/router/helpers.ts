@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { type RouterHandle, type RouterOptions, startRouter } from "../../../../../infra/local/router/server";
 
 // Loopback-only fixtures for the router tests: tiny HTTP backends that count
-// what reaches them, and a router wired to a throw-away state directory.
+// what reaches them, and a router (its control process in this test process,
+// a real HAProxy as its child) wired to a throw-away state directory.
 
 export const TOKEN = "test-token-0123456789";
 
@@ -17,6 +18,8 @@ export interface TestBackend {
   hits: number;
   /** What GET /health answers: true = 200, false = 503. */
   healthy: boolean;
+  /** Headers of the last non-health request. */
+  lastHeaders: http.IncomingHttpHeaders | undefined;
   /** Stop listening and cut every open connection, like a killed process. */
   kill(): Promise<void>;
 }
@@ -26,19 +29,31 @@ export interface BackendBehaviour {
   /** Status for the n-th (1-based) non-health request. */
   status?: (n: number) => number;
   setCookie?: string;
+  /** Close the connection without answering the n-th request (a crash while handling it). */
+  hangUp?: (n: number) => boolean;
 }
 
 const live = new Set<http.Server>();
 
 export async function startBackend(name: string, behaviour: BackendBehaviour = {}): Promise<TestBackend> {
-  const b: Partial<TestBackend> & { hits: number; healthy: boolean } = { name, hits: 0, healthy: true };
+  const b: Partial<TestBackend> & { hits: number; healthy: boolean } = {
+    name,
+    hits: 0,
+    healthy: true,
+    lastHeaders: undefined,
+  };
   const server = http.createServer((req, res) => {
     if (req.url === "/health") {
       res.writeHead(b.healthy ? 200 : 503).end(b.healthy ? "ok" : "sick");
       return;
     }
     b.hits++;
+    b.lastHeaders = req.headers;
     const n = b.hits;
+    if (behaviour.hangUp?.(n)) {
+      req.socket.destroy();
+      return;
+    }
     const answer = () => {
       const headers: Record<string, string> = { "content-type": "text/plain", "x-served-by": name };
       if (behaviour.setCookie) headers["set-cookie"] = behaviour.setCookie;
@@ -99,6 +114,11 @@ export async function startTestRouter(
     stateFile,
   });
   return { ...router, stateFile, dir };
+}
+
+/** Headers of an override request: the target and the table's override token. */
+export function override(router: { table(): { overrideToken?: string } }, target: string) {
+  return { "x-shipshape-version": target, "x-shipshape-override-token": router.table().overrideToken ?? "" };
 }
 
 export async function removeDir(dir: string): Promise<void> {
