@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -230,4 +231,50 @@ export function twoBackends(
       green: { version: "v2", instances: green.map((b) => b.url), weight: weights.green },
     },
   };
+}
+
+const MAIN_TS = join(__dirname, "../../../../../infra/local/router/main.ts");
+const TSX = join(__dirname, "../../../../../node_modules/.bin/tsx");
+
+export interface LaunchedRouter {
+  child: ChildProcess;
+  /** The "listening" event: ports and HAProxy's pid. */
+  listening: Promise<{ port: number; adminPort: number; haproxyPid: number }>;
+  exited: Promise<number | null>;
+  /** Every JSON event the router logged so far. */
+  events: Array<Record<string, unknown>>;
+  stderr(): string;
+}
+
+/** The router CLI (infra/local/router/main.ts) as its own process, the way router-process.ts starts it. */
+export function launchRouterCli(args: string[], env: Record<string, string | undefined>): LaunchedRouter {
+  const child = spawn(TSX, [MAIN_TS, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  let pending = "";
+  const events: Array<Record<string, unknown>> = [];
+  const listening = new Promise<{ port: number; adminPort: number; haproxyPid: number }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`router did not start: ${stderr}`)), 20_000);
+      child.stderr?.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        const lines = (pending + d.toString()).split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          if (!line.startsWith("{")) continue;
+          const e = JSON.parse(line) as Record<string, unknown>;
+          events.push(e);
+          if (e.event === "listening") {
+            clearTimeout(timer);
+            resolve(e as never);
+          }
+        }
+      });
+      child.on("exit", () => reject(new Error(`router exited early: ${stderr}`)));
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, listening, exited, events, stderr: () => stderr };
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RouterClient, RouterClientError } from "../../../../../infra/local/router/client";
@@ -6,6 +6,7 @@ import {
   admin,
   hammer,
   killAllBackends,
+  launchRouterCli,
   override,
   removeDir,
   request,
@@ -209,31 +210,7 @@ describe("RouterClient", () => {
 });
 
 describe("CLI (main.ts)", () => {
-  const mainTs = join(__dirname, "../../../../../infra/local/router/main.ts");
-  const tsx = join(__dirname, "../../../../../node_modules/.bin/tsx");
-
-  function launch(args: string[], env: Record<string, string | undefined>) {
-    const child = spawn(tsx, [mainTs, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    const listening = new Promise<{ port: number; adminPort: number }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`router did not start: ${stderr}`)), 15_000);
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-        for (const line of stderr.split("\n")) {
-          if (line.includes('"event":"listening"')) {
-            clearTimeout(timer);
-            resolve(JSON.parse(line));
-          }
-        }
-      });
-      child.on("exit", () => reject(new Error(`router exited early: ${stderr}`)));
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    return { child, listening, exited, stderr: () => stderr };
-  }
+  const launch = launchRouterCli;
 
   const running: ChildProcess[] = [];
   afterEach(() => {
