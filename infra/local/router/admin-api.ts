@@ -32,6 +32,8 @@ export interface AdminDeps {
   update(patch: RoutesPatch): Promise<{ table: RoutingTable; changed: boolean }>;
   routes(): Promise<RoutesView>;
   instances(): Promise<InstanceHealth[]>;
+  /** Waits until every request HAProxy has finished is in the statistics. */
+  flush(): Promise<void>;
   stats(windowSeconds: number): Promise<StatsSnapshot>;
   maxWindowSeconds: number;
   /** Default window for GET /admin/stats. */
@@ -100,6 +102,7 @@ export function createAdminHandler(d: AdminDeps) {
               message: `window must be an integer number of seconds in 1..${d.maxWindowSeconds}`,
             });
           }
+          await d.flush();
           return json(res, 200, { tableVersion: d.table().version, ...(await d.stats(window)) });
         }
 
@@ -109,6 +112,7 @@ export function createAdminHandler(d: AdminDeps) {
         }
 
         case "GET /metrics": {
+          await d.flush();
           const text = await d.metrics.text();
           res.writeHead(200, { "content-type": d.metrics.registry.contentType });
           res.end(text);

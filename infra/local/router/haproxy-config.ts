@@ -36,30 +36,36 @@ export const BACKEND_HEADER = "x-shipshape-backend";
 export const STICKY_COOKIE = "shipshape_backend";
 /** Prefix of request log lines in the log stream (HAProxy also sends its own events there). */
 export const REQUEST_LOG_PREFIX = "R";
+/** Prefix of the flush marker's line (see the `flush` frontend). */
+export const FLUSH_LOG_PREFIX = "F";
+export const FLUSH_HEADER = "x-shipshape-flush";
 
 export interface HaproxyFiles {
   dir: string;
   config: string;
   socket: string;
+  /** Unix socket of the `flush` frontend (reachable by the control process only). */
+  flushSocket: string;
   pidFile: string;
   routingMap: string;
   overrideMap: string;
   tokensMap: string;
 }
 
-/** Unix socket paths are limited to 107 bytes; a deep state folder gets its socket in the temp folder. */
-function socketPath(dir: string): string {
-  const inDir = path.join(dir, "admin.sock");
+/** Unix socket paths are limited to 107 bytes; a deep state folder gets its sockets in the temp folder. */
+function socketPath(dir: string, name: string): string {
+  const inDir = path.join(dir, `${name}.sock`);
   if (Buffer.byteLength(inDir) <= 100) return inDir;
   const id = createHash("sha256").update(path.resolve(dir)).digest("hex").slice(0, 16);
-  return path.join(os.tmpdir(), `shipshape-haproxy-${id}.sock`);
+  return path.join(os.tmpdir(), `shipshape-haproxy-${id}-${name}.sock`);
 }
 
 export function haproxyFiles(dir: string): HaproxyFiles {
   return {
     dir,
     config: path.join(dir, "haproxy.cfg"),
-    socket: socketPath(dir),
+    socket: socketPath(dir, "admin"),
+    flushSocket: socketPath(dir, "flush"),
     pidFile: path.join(dir, "haproxy.pid"),
     routingMap: path.join(dir, "routing.map"),
     overrideMap: path.join(dir, "override.map"),
@@ -235,6 +241,21 @@ ${unhealthyOverride("green")}
 `;
 }
 
+/**
+ * A request here is logged after every request that ended before it: the
+ * ring keeps HAProxy's order, so once the control process reads this marker
+ * back, its statistics hold every request a client has already seen
+ * answered. Only the control process can reach it (unix socket, mode 600).
+ */
+function flushSection(i: HaproxyConfigInput): string {
+  return `frontend flush
+  bind unix@${i.files.flushSocket} mode 600
+  log-format "${FLUSH_LOG_PREFIX} %[var(txn.marker)]"
+  http-request set-var(txn.marker) req.hdr(${FLUSH_HEADER})
+  http-request return status 204
+`;
+}
+
 function backendSection(i: HaproxyConfigInput, name: BackendName): string {
   const b = i.table.backends[name];
   const healthPath = b?.healthPath ?? (i.health ? i.health.path : "/");
@@ -261,6 +282,7 @@ export function renderConfig(i: HaproxyConfigInput): string {
     globalSection(i),
     defaultsSection(i),
     frontendSection(i),
+    flushSection(i),
     ...BACKEND_NAMES.map((n) => backendSection(i, n)),
   ].join("\n");
 }

@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
+import http from "node:http";
 import net from "node:net";
-import { FRONTEND, REQUEST_LOG_PREFIX } from "./haproxy-config";
+import { FLUSH_HEADER, FLUSH_LOG_PREFIX, FRONTEND, REQUEST_LOG_PREFIX } from "./haproxy-config";
 import type { Outcome } from "./stats";
 
 // The per-request log HAProxy streams to the control process: its `ring`
@@ -55,12 +57,23 @@ export function upstreamFailures(e: RequestLogEntry): number {
 
 export interface LogSink {
   port: number;
+  /**
+   * Resolves once every request HAProxy finished before this call has been
+   * read: a marker request through HAProxy's `flush` frontend, then its log
+   * line read back (bounded by `timeoutMs`; late lines then count at the next read).
+   */
+  flush(flushSocket: string, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Loopback TCP listener for HAProxy's ring; calls `onLine` for every complete line. */
+/** Loopback TCP listener for HAProxy's ring; calls `onLine` for every complete request line. */
 export async function startLogSink(onLine: (line: string) => void): Promise<LogSink> {
   const sockets = new Set<net.Socket>();
+  const markers = new Map<string, () => void>();
+  const lineIn = (line: string) => {
+    if (line.startsWith(`${FLUSH_LOG_PREFIX} `)) markers.get(line.slice(FLUSH_LOG_PREFIX.length + 1))?.();
+    else onLine(line);
+  };
   const server = net.createServer((sock) => {
     sockets.add(sock);
     let rest = "";
@@ -69,7 +82,7 @@ export async function startLogSink(onLine: (line: string) => void): Promise<LogS
       const text = rest + chunk;
       const lines = text.split("\n");
       rest = lines.pop() ?? "";
-      for (const line of lines) if (line) onLine(line);
+      for (const line of lines) if (line) lineIn(line);
     });
     sock.on("error", () => undefined); // HAProxy reconnects; the ring keeps what was not sent
     sock.on("close", () => sockets.delete(sock));
@@ -80,10 +93,39 @@ export async function startLogSink(onLine: (line: string) => void): Promise<LogS
   });
   return {
     port: (server.address() as net.AddressInfo).port,
+    flush: async (flushSocket, timeoutMs = 1000) => {
+      const marker = randomBytes(8).toString("hex");
+      let timer: NodeJS.Timeout | undefined;
+      const seen = new Promise<void>((resolve) => {
+        markers.set(marker, resolve);
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      try {
+        await sendMarker(flushSocket, marker, timeoutMs);
+        await seen;
+      } catch {
+        // HAProxy not answering (restarting): the statistics are as fresh as they can be
+      } finally {
+        clearTimeout(timer);
+        markers.delete(marker);
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
   };
+}
+
+function sendMarker(socketPath: string, marker: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path: "/", headers: { [FLUSH_HEADER]: marker }, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve());
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error("flush marker timed out")));
+    req.on("error", reject);
+    req.end();
+  });
 }

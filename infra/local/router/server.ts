@@ -5,7 +5,7 @@ import { freePort } from "../../../lib/runtime/free-port";
 import { requireHaproxy } from "../../../lib/runtime/toolchain-manifest";
 import { createAdminHandler, DataPlaneUnavailable, type InstanceHealth } from "./admin-api";
 import { type DataPlaneState, HaproxyDataPlane } from "./data-plane";
-import { serverName } from "./haproxy-config";
+import { haproxyFiles, serverName } from "./haproxy-config";
 import { type HealthOptions, healthOptions } from "./health";
 import { createRouterMetrics } from "./prometheus";
 import { outcomeOf, parseRequestLine, startLogSink, upstreamFailures } from "./request-log";
@@ -90,12 +90,13 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   });
 
   const port = opts.port || (await freePort());
+  const runDir = opts.runDir ?? path.join(path.dirname(opts.stateFile), "haproxy");
   const health = opts.healthCheck === false ? false : healthOptions(opts.healthCheck);
   try {
     dataPlane = await HaproxyDataPlane.start(
       {
         binary: opts.haproxyBinary ?? requireHaproxy().path,
-        dir: opts.runDir ?? path.join(path.dirname(opts.stateFile), "haproxy"),
+        dir: runDir,
         port,
         logSinkPort: sink.port,
         health,
@@ -153,6 +154,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
       update,
       routes,
       instances: async () => instancesOf(store.current, await state()),
+      flush: () => sink.flush(haproxyFiles(runDir).flushSocket),
       stats: async (window) => {
         const snap = stats.snapshot(window);
         const state = await dp.state().catch(() => undefined);

@@ -125,6 +125,6 @@ describe("renderConfig", () => {
   it("puts a socket that would be too long for a unix socket path in the temp folder", () => {
     expect(haproxyFiles("/short").socket).toBe(join("/short", "admin.sock"));
     const deep = `/${"x".repeat(120)}`;
-    expect(haproxyFiles(deep).socket).toMatch(/shipshape-haproxy-[0-9a-f]{16}\.sock$/);
+    expect(haproxyFiles(deep).socket).toMatch(/shipshape-haproxy-[0-9a-f]{16}-admin\.sock$/);
   });
 });

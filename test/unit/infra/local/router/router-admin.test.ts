@@ -90,7 +90,6 @@ describe("admin API: stats and metrics", () => {
     expect(blue.hits).toBe(70);
 
     const snapshot = async () => JSON.parse((await admin(r, "/admin/stats?window=30")).body);
-    await waitUntil(async () => (await snapshot()).backends.green?.requests === 80, 3000, "the request log");
     const snap = await snapshot();
     expect(snap).toMatchObject({ windowSeconds: 30, tableVersion: 2, unrouted: { window: 0, total: 0 } });
     expect(snap.backends.blue).toMatchObject({ version: "v1", requests: 40, errors: 0, errorRate: 0 });
@@ -125,7 +124,6 @@ describe("admin API: stats and metrics", () => {
     expect(replies[0]?.backend).toBe("blue");
     expect(JSON.parse(replies[0]!.body)).toMatchObject({ error: "backend_unreachable" });
     const blueStats = async () => JSON.parse((await admin(r, "/admin/stats")).body).backends.blue;
-    await waitUntil(async () => (await blueStats())?.requests === 5, 3000, "the request log");
     const s = await blueStats();
     expect(s).toMatchObject({ requests: 5, errors: 5, connectionErrors: 5, errorRate: 1, latencyMs: null });
   });
@@ -141,11 +139,6 @@ describe("admin API: stats and metrics", () => {
     const hits = await hammer(`${r.url}/`, 200, 4);
     const onBlue = hits.filter((h) => h.backend === "blue").length;
     const onGreen = hits.filter((h) => h.backend === "green").length;
-    await waitUntil(
-      async () => JSON.parse((await admin(r, "/admin/stats")).body).backends.blue?.requests === onBlue,
-      3000,
-      "the request log",
-    );
 
     const res = await admin(r, "/metrics");
     expect(res.headers["content-type"]).toContain("text/plain");

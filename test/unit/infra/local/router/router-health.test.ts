@@ -129,7 +129,6 @@ describe("router: unhealthy backends", () => {
     const gets = await hammer(`${r.url}/`, 4, 1);
     expect(gets.map((x) => x.status)).toEqual([200, 200, 200, 200]);
     expect(b.hits).toBe(4);
-    await waitUntil(async () => (await stats(r)).backends.blue?.requests === 4, 2000, "the request log");
     let s = (await stats(r)).backends.blue;
     expect(s).toMatchObject({ requests: 4, errors: 0, upstreamFailures: 1 });
 
@@ -162,7 +161,6 @@ describe("router: unhealthy backends", () => {
     expect(first).toMatchObject({ status: 503, backend: "blue" });
     // Now blue is known dead: users are served by the healthy standby (fallback rule).
     expect(count(await hammer(`${r.url}/`, 20, 2))).toEqual({ green: 20 });
-    await waitUntil(async () => (await stats(r)).backends.blue?.requests === 9, 2000, "the request log");
     s = (await stats(r)).backends.blue;
     expect(s.connectionErrors).toBe(1);
   });
@@ -181,7 +179,6 @@ describe("router: unhealthy backends", () => {
     const post = await request(`${r.url}/order`, { method: "POST", body: '{"n":1}' });
     expect(post).toMatchObject({ status: 502, backend: "blue" });
     expect(flaky.hits).toBe(3); // the POST was not: the instance may have acted on it
-    await waitUntil(async () => (await stats(r)).backends.blue?.requests === 2, 2000, "the request log");
     expect((await stats(r)).backends.blue).toMatchObject({ errors: 2, connectionErrors: 2, latencyMs: null });
   });
 
