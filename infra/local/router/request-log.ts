@@ -120,10 +120,13 @@ export async function startLogSink(onLine: (line: string) => void): Promise<LogS
 
 function sendMarker(socketPath: string, marker: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path: "/", headers: { [FLUSH_HEADER]: marker }, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve());
-    });
+    const req = http.request(
+      { socketPath, path: "/", headers: { [FLUSH_HEADER]: marker }, agent: false },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve());
+      },
+    );
     req.setTimeout(timeoutMs, () => req.destroy(new Error("flush marker timed out")));
     req.on("error", reject);
     req.end();

@@ -16,7 +16,6 @@ import {
   TOKEN,
   tempDir,
   twoBackends,
-  waitUntil,
 } from "./helpers";
 
 let routers: TestRouter[] = [];
