@@ -101,14 +101,17 @@ export function serverAddress(instance: string): string {
 
 /**
  * Keywords of every server line, static or added at run time (servers added
- * through the Runtime API do not inherit `default-server`). `observe layer4`
- * with `error-limit 1` ejects an instance on the first refused connection, so
- * a killed process costs at most the request that found out.
+ * through the Runtime API do not inherit `default-server`, nor the defaults of
+ * static servers: without an explicit pool, HAProxy 2.6 opens a new
+ * connection to a dynamic server for every request). `observe layer4` with
+ * `error-limit 1` ejects an instance on the first refused connection, so a
+ * killed process costs at most the request that found out.
  */
 export function serverOptions(health: HealthOptions | false): string {
-  if (!health) return "";
+  const pool = "pool-max-conn -1 pool-purge-delay 5s";
+  if (!health) return pool;
   const every = `${health.intervalMs}ms`;
-  return `check inter ${every} fastinter ${every} downinter ${every} rise ${health.rise} fall ${health.fall} observe layer4 error-limit 1 on-error mark-down`;
+  return `${pool} check inter ${every} fastinter ${every} downinter ${every} rise ${health.rise} fall ${health.fall} observe layer4 error-limit 1 on-error mark-down`;
 }
 
 /** Green's share in basis points (0..10000); both weights 0: an even split of whoever is healthy. */

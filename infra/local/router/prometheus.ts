@@ -173,17 +173,27 @@ export function createRouterMetrics(src: MetricsSource): RouterMetrics {
     },
   });
 
-  const observed = new Map<string, { backend: string; version: string }>();
+  // One labelled child per (backend, version), kept: prom-client hashes the
+  // labels when a child is made, not at every observation (this runs per request).
+  const observed = new Map<
+    string,
+    { labels: { backend: string; version: string }; child: { observe(v: number): void } }
+  >();
   return {
     registry,
     observe(backend, version, seconds) {
       const key = `${backend}\u0000${version}`;
-      if (!observed.has(key)) observed.set(key, { backend, version });
-      duration.observe({ backend, version }, seconds);
+      let o = observed.get(key);
+      if (!o) {
+        const labels = { backend, version };
+        o = { labels, child: duration.labels(labels) };
+        observed.set(key, o);
+      }
+      o.child.observe(seconds);
     },
     retain(pairs) {
       const keep = new Set(pairs.map((p) => `${p.backend}\u0000${p.version}`));
-      for (const [key, labels] of observed) {
+      for (const [key, { labels }] of observed) {
         if (keep.has(key)) continue;
         duration.remove(labels);
         observed.delete(key);
