@@ -5,7 +5,7 @@ import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { PROJECT_ROOT, stateDir } from "../../lib/runtime/paths";
 import { isAlive, signalGroup, spawnDetached, tailLog } from "../../lib/runtime/process-group";
 import { haproxyFiles } from "./router/haproxy-config";
-import { leftoverPid } from "./router/haproxy-process";
+import { runningHaproxyPid } from "./router/haproxy-process";
 import { loadTable } from "./router/routing-table";
 
 /**
@@ -110,9 +110,9 @@ export async function routerProcessHealth(
   };
 }
 
-/** HAProxy of this router still running without its control process (which died), if any. */
-function orphanHaproxy(name: string): number | undefined {
-  return leftoverPid(haproxyFiles(path.join(routerProcessDir(name), "haproxy")));
+/** The pid of the HAProxy serving router `name`, if one runs (with or without its control process). */
+export function routerHaproxyPid(name: string): number | undefined {
+  return runningHaproxyPid(haproxyFiles(path.join(routerProcessDir(name), "haproxy")));
 }
 
 /** Starts the router for `name` unless a healthy one is already running; returns how to reach it. */
@@ -130,7 +130,7 @@ export async function ensureRouterProcess(
   const reuse = async (p: number | undefined) => (p && (await portIsFree(p)) ? p : undefined);
   // An HAProxy left serving by a control process that died keeps the proxy port;
   // the new control process takes that listening socket over (no refused connection).
-  const orphan = orphanHaproxy(name);
+  const orphan = routerHaproxyPid(name);
   const port =
     opts.port ?? (orphan && prev ? prev.port : undefined) ?? (await reuse(prev?.port)) ?? (await freePort());
   let adminPort = opts.adminPort ?? (await reuse(prev?.adminPort)) ?? (await freePort());
@@ -222,7 +222,7 @@ export async function stopRouterProcess(
     const hard = Date.now() + 5000;
     while (groupAlive(info.pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
   }
-  const orphan = fs.existsSync(routerProcessDir(name)) ? orphanHaproxy(name) : undefined;
+  const orphan = fs.existsSync(routerProcessDir(name)) ? routerHaproxyPid(name) : undefined;
   if (orphan) {
     stopped = true;
     await stopPid(orphan, graceMs);

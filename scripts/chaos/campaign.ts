@@ -78,6 +78,8 @@ export interface CampaignSettings {
    * after its deployment ended is carried over, but the last run's cannot be).
    */
   coverEveryFault?: boolean;
+  /** Fault kinds added to every run (`--force-fault`). */
+  force?: FaultKind[];
 }
 
 export interface FaultOutcome extends FaultRecord {
@@ -176,6 +178,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     seed: s.seed,
     runs: s.runs,
     ...(s.faultsPerRun !== undefined ? { faultsPerRun: s.faultsPerRun } : {}),
+    ...(s.force ? { force: s.force } : {}),
   };
   const plans = planCampaign(options);
   const random = seededRandom(s.seed ^ 0x5eed);
@@ -333,6 +336,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
         closed: () => closed,
         gate: plan.approvalGate ? GATE : null,
         active,
+        router: { name: routerName, scope: SCOPE, traffic },
         log,
       };
       const faultTasks = plan.faults.map((f) =>

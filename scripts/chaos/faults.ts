@@ -2,13 +2,16 @@
  * The faults of a chaos run, injected against the real processes of the
  * embedded stack: SIGKILL the worker (and start a new one), SIGKILL the
  * `pulumi` CLI mid-operation, restart the Temporal dev server, stop
- * PostgreSQL, make a metrics provider fail, and the two operator messages
- * that arrive at random moments (abort, approve). Each returns a record of
+ * PostgreSQL, make a metrics provider fail, SIGKILL the router's HAProxy,
+ * and the two operator messages that arrive at random moments (abort, approve). Each returns a record of
  * what was actually done and when; a fault whose moment comes after the
  * deployment ended is recorded as not reached (and carried to the next run).
  */
+import { isDeepStrictEqual } from "node:util";
 import { type WorkflowHandle, WorkflowUpdateFailedError } from "@temporalio/client";
 import type { LocalStack } from "../../dev/stack/local-stack";
+import { routerHaproxyPid } from "../../infra/local/router-process";
+import type { AppliedRoutes, TrafficRouter } from "../../lib/drivers/traffic-router";
 import { signalGroup } from "../../lib/runtime/process-group";
 import type { deploymentWorkflow } from "../../workflows";
 import { abortUpdate, approveUpdate } from "../../workflows/deployment/messages";
@@ -39,6 +42,8 @@ export interface FaultContext {
   gate: string | null;
   /** Faults in progress: the operator does not resume a paused deployment while one is. */
   active: Set<FaultKind>;
+  /** The scope's local router (proxy-kill): its name and its TrafficRouter. */
+  router?: { name: string; scope: { service: string; environment: string }; traffic: TrafficRouter };
   log(line: string): void;
 }
 
@@ -159,6 +164,15 @@ export async function injectFault(
       repaired(`http-json metrics answered 503 for ${(plan.durationMs / 1000).toFixed(1)} s`);
       return rec;
     }
+    case "proxy-kill": {
+      mark();
+      try {
+        repaired(await killProxy(ctx));
+      } finally {
+        ctx.active.delete(plan.kind);
+      }
+      return rec;
+    }
     case "abort": {
       mark();
       const r = await sendUpdate(ctx, () =>
@@ -198,4 +212,47 @@ export async function injectFault(
       return rec;
     }
   }
+}
+
+const describe = (r: AppliedRoutes) =>
+  `table v${r.tableVersion} ${r.split.blue}/${r.split.green}, ` +
+  ["blue", "green"]
+    .map((n) => {
+      const b = r.backends[n as "blue" | "green"];
+      return b ? `${n} ${b.version}×${b.instances.length}` : `no ${n}`;
+    })
+    .join(", ");
+
+/**
+ * SIGKILLs the HAProxy of the scope's router (its control process lives on and
+ * starts a new one from the persisted table), then checks the data plane came
+ * back with the same backends and split: read back from HAProxy itself
+ * (waitApplied), compared with what it served before the kill unless the
+ * deployment changed the table meanwhile. A difference is a harness error.
+ */
+async function killProxy(ctx: FaultContext): Promise<string> {
+  const router = ctx.router;
+  if (!router) throw new Error("chaos: a proxy-kill fault needs the router");
+  const pid = routerHaproxyPid(router.name);
+  if (!pid) throw new Error(`chaos: router ${router.name} has no HAProxy running`);
+  const before = await router.traffic.getRoutes(router.scope);
+  const killedAt = Date.now();
+  process.kill(pid, "SIGKILL");
+  const deadline = killedAt + 60_000;
+  let next = routerHaproxyPid(router.name);
+  while (next === undefined || next === pid) {
+    if (Date.now() > deadline) throw new Error(`no new HAProxy within 60 s after killing ${pid}`);
+    await sleep(20);
+    next = routerHaproxyPid(router.name);
+  }
+  const after = await router.traffic.waitApplied(router.scope, before.tableVersion, 30_000);
+  const backAfterMs = Date.now() - killedAt;
+  if (after.tableVersion === before.tableVersion && !isDeepStrictEqual(after, before)) {
+    throw new Error(`after the restart HAProxy serves ${describe(after)}, before: ${describe(before)}`);
+  }
+  const same =
+    after.tableVersion === before.tableVersion
+      ? "as before"
+      : `(the deployment moved on from v${before.tableVersion} meanwhile)`;
+  return `HAProxy ${pid} SIGKILLed; HAProxy ${next} applies ${describe(after)} ${same}, ${backAfterMs} ms later`;
 }

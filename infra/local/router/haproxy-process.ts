@@ -48,7 +48,7 @@ export class HaproxyProcess {
 
   /** Starts HAProxy on `config`, taking over from a leftover HAProxy of this router if one still runs. */
   async start(config: string): Promise<void> {
-    const leftover = leftoverPid(this.o.files);
+    const leftover = runningHaproxyPid(this.o.files);
     fs.writeFileSync(this.o.files.config, config, { mode: 0o600 });
     await this.launch(leftover === undefined ? [] : ["-x", this.o.files.socket, "-sf", String(leftover)]);
     if (leftover !== undefined) this.o.log({ event: "haproxy-takeover", from: leftover, pid: this.pid });
@@ -125,8 +125,11 @@ export class HaproxyProcess {
   }
 }
 
-/** The pid of an HAProxy that runs this router's config (left by a control process that died), if any. */
-export function leftoverPid(files: HaproxyFiles): number | undefined {
+/**
+ * The pid of an HAProxy running this router's config, if any: the control
+ * process's own child, or one left serving by a control process that died.
+ */
+export function runningHaproxyPid(files: HaproxyFiles): number | undefined {
   let pid: number;
   try {
     pid = Number(fs.readFileSync(files.pidFile, "utf8").trim());
