@@ -110,7 +110,9 @@ describe("renderConfig", () => {
     expect(r.stdout + r.stderr).not.toMatch(/ALERT|WARNING/);
     expect(r.status).toBe(0);
     if (t.backends.blue) {
-      expect(text).toContain("server 127.0.0.1:4001 127.0.0.1:4001 pool-max-conn -1 pool-purge-delay 5s check");
+      expect(text).toContain(
+        "server 127.0.0.1:4001 127.0.0.1:4001 pool-max-conn -1 pool-purge-delay 5s check",
+      );
       expect(text).toMatch(/server 127\.0\.0\.1:4001 .* disabled$/m);
     }
     if (t.backends.green) expect(text).toContain("option httpchk GET /ready");
