@@ -576,6 +576,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of started.reverse()) await stopGroup(p, 3000);
     await stopRouterProcess("bench", { purge: true }).catch(() => {});
+    fs.rmSync(path.join(BENCH_STATE, "node-router"), { recursive: true, force: true });
   }
   out.latency = results.map(({ raw: _raw, ...r }) => r);
   out.comparisons = comparisons(results, cap);
