@@ -160,6 +160,8 @@ export class HaproxyDataPlane {
     if (this.timer) clearInterval(this.timer);
     await this.queue.catch(() => undefined);
     await this.haproxy.stop(this.o.drainTimeoutMs);
+    // Sockets may live in the temp folder (deep state folders): nothing of this router stays behind.
+    for (const s of [this.files.socket, this.files.flushSocket]) fs.rmSync(s, { force: true });
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {

@@ -52,10 +52,15 @@ export interface HaproxyFiles {
   tokensMap: string;
 }
 
-/** Unix socket paths are limited to 107 bytes; a deep state folder gets its sockets in the temp folder. */
+/**
+ * HAProxy refuses unix socket paths longer than 97 bytes (the kernel's limit
+ * minus its own suffixes); a deep state folder gets its sockets in the temp folder.
+ */
+const MAX_SOCKET_PATH = 97;
+
 function socketPath(dir: string, name: string): string {
   const inDir = path.join(dir, `${name}.sock`);
-  if (Buffer.byteLength(inDir) <= 100) return inDir;
+  if (Buffer.byteLength(inDir) <= MAX_SOCKET_PATH) return inDir;
   const id = createHash("sha256").update(path.resolve(dir)).digest("hex").slice(0, 16);
   return path.join(os.tmpdir(), `shipshape-haproxy-${id}-${name}.sock`);
 }

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -126,7 +127,12 @@ describe("renderConfig", () => {
 
   it("puts a socket that would be too long for a unix socket path in the temp folder", () => {
     expect(haproxyFiles("/short").socket).toBe(join("/short", "admin.sock"));
-    const deep = `/${"x".repeat(120)}`;
+    // 97 bytes is HAProxy's limit: a path of 98 would make it refuse its config.
+    const deep = `/${"x".repeat(86)}`;
+    expect(`${deep}/admin.sock`).toHaveLength(98);
     expect(haproxyFiles(deep).socket).toMatch(/shipshape-haproxy-[0-9a-f]{16}-admin\.sock$/);
+    expect(haproxyFiles(deep).socket.startsWith(tmpdir())).toBe(true);
+    expect(haproxyFiles(deep).flushSocket).toMatch(/-flush\.sock$/);
+    expect(haproxyFiles(`/${"x".repeat(85)}`).socket).toBe(`/${"x".repeat(85)}/admin.sock`);
   });
 });
