@@ -6,6 +6,7 @@
  * naming the missing piece and how to install it by hand; never falls back to a fake.
  */
 import { toolchainManifestPath } from "../../lib/runtime/paths";
+import { resolveHaproxy, resolveNginx } from "./haproxy";
 import { writeManifest } from "./manifest";
 import { resolveMoto } from "./moto";
 import { resolveOpenSsh } from "./openssh";
@@ -34,6 +35,10 @@ export function runSetup(): number {
     console.log(`  ✓ Prometheus ${prometheus.version} — ${prometheus.path} [${prometheus.source}]`);
     const openssh = resolveOpenSsh(log);
     console.log(`  ✓ OpenSSH ${openssh.version} (ssh-keygen, ssh-agent, ssh-add) — ${openssh.path}`);
+    const haproxy = resolveHaproxy(log);
+    console.log(`  ✓ HAProxy ${haproxy.version} — ${haproxy.path} [${haproxy.source}]`);
+    const nginx = resolveNginx(log);
+    console.log(`  ✓ nginx ${nginx.version} (benchmark reference) — ${nginx.path} [${nginx.source}]`);
     const moto = resolveMoto(log);
     console.log(`  ✓ moto (AWS API emulator) ${moto.version} — ${moto.path} [${moto.source}]`);
     writeManifest({
@@ -43,6 +48,8 @@ export function runSetup(): number {
       postgres,
       prometheus,
       moto,
+      haproxy,
+      nginx,
     });
     console.log(`  manifest: ${toolchainManifestPath()}`);
     console.log(`setup done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

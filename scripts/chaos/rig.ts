@@ -33,6 +33,8 @@ export interface CampaignRig {
   /** The folder the worker reads the release's migrations from (SHIPSHAPE_MIGRATIONS_DIR). */
   migrationsDir: string;
   traffic: ShopTrafficRouter;
+  /** The router's name (its HAProxy is what the proxy-kill fault kills). */
+  routerName: string;
   load: TrafficLog;
   metrics: MetricsEndpoint;
   client: Client;
@@ -90,6 +92,7 @@ async function startRouter(cleanups: CampaignCleanups, log: (line: string) => vo
   });
   return {
     router,
+    routerName,
     traffic,
     ports: [Number(new URL(router.url).port), Number(new URL(router.adminUrl).port)],
   };
@@ -123,7 +126,7 @@ export async function startCampaignRig({
   cleanups.add(() => stack.stop());
   const migrationsDir = path.join(dir, "release", "migrations");
   const { pool, engine } = await startDatabase(stack, migrationsDir, cleanups);
-  const { router, traffic, ports } = await startRouter(cleanups, log);
+  const { router, routerName, traffic, ports } = await startRouter(cleanups, log);
   log("  · starting the worker and shop c0 (blue)…");
   await startWorkerAndBlue(stack, traffic, migrationsDir);
 
@@ -149,6 +152,7 @@ export async function startCampaignRig({
     engine,
     migrationsDir,
     traffic,
+    routerName,
     load,
     metrics,
     client,

@@ -249,6 +249,7 @@ async function deployUnderFaults(rig: CampaignRig, plan: RunPlan, ctx: RunContex
     closed: () => closed,
     gate,
     active,
+    router: { name: rig.routerName, scope: SCOPE, traffic: rig.traffic },
     log: ctx.settings.log,
   };
   const faultTasks = injectFaults(plan, faultCtx, startedAt);

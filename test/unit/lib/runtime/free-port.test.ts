@@ -3,7 +3,9 @@ import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { freePort, portIsFree } from "../../../../lib/runtime/free-port";
 
-const ephemeralLow = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+const ephemeralLow = Number(
+  readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0],
+);
 
 describe("freePort", () => {
   it("picks ports below the kernel's ephemeral range, so an outgoing connection never takes one", async () => {
