@@ -222,8 +222,13 @@ function frontendSection(i: HaproxyConfigInput): string {
   acl override_allowed req.hdr(${OVERRIDE_TOKEN_HEADER}),map(${f.tokensMap}) -m found
   http-request set-var(txn.target) req.hdr(${OVERRIDE_HEADER}),map(${f.overrideMap}) if override_asked override_allowed
   acl override var(txn.target) -m found
+  # An HAProxy handing over (-sf) disables its backends as soon as its listener
+  # is gone, so nbsrv() reads 0 for requests still arriving on its open
+  # connections: there, the backends count as up (their servers still serve).
   acl blue_up nbsrv(blue) gt 0
+  acl blue_up stopping
   acl green_up nbsrv(green) gt 0
+  acl green_up stopping
   http-request set-log-level silent if override_asked override_allowed
   http-request return status 400 content-type application/json lf-string '{"error":"bad_override","message":"${OVERRIDE_HEADER}: \\"%[req.hdr(${OVERRIDE_HEADER}),json(utf8s)]\\" names no backend (blue, green, or the version one of them runs)"}' if override_asked override_allowed !override
 ${unhealthyOverride("blue")}
