@@ -28,6 +28,8 @@ import {
 
 let routers: TestRouter[] = [];
 const children: ChildProcess[] = [];
+/** Events of every control process launched: the HAProxies they started must not outlive a failed test. */
+const launchedEvents: Array<Array<Record<string, unknown>>> = [];
 const dirs: string[] = [];
 afterEach(async () => {
   for (const r of routers) {
@@ -36,6 +38,11 @@ afterEach(async () => {
   }
   routers = [];
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+  // A control process killed by SIGKILL leaves its HAProxy serving (that is the design): stop it here.
+  for (const events of launchedEvents.splice(0))
+    for (const e of events)
+      if (e.event === "haproxy-ready" && typeof e.pid === "number" && isAlive(e.pid))
+        process.kill(e.pid, "SIGKILL");
   for (const d of dirs.splice(0)) await removeDir(d);
   await killAllBackends();
 });
@@ -92,6 +99,7 @@ describe("router: control process killed", () => {
   const launch = (args: string[]) => {
     const launched = launchRouterCli(args, env);
     children.push(launched.child);
+    launchedEvents.push(launched.events);
     return launched;
   };
 
