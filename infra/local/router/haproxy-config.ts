@@ -194,6 +194,11 @@ function defaultsSection(i: HaproxyConfigInput): string {
   mode http
   log global
   option dontlognull
+  # At a hand-over (-sf) the old HAProxy keeps an idle keep-alive connection
+  # open until it has answered one more request (with connection: close)
+  # instead of closing it under a client that may be sending on it right then
+  # (a "socket hang up" for that client).
+  option idle-close-on-response
   timeout connect 1s
   timeout client 60s
   timeout http-request 10s
