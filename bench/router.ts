@@ -1,18 +1,24 @@
-// Router benchmark: npx tsx bench/router.ts [--seconds 9] [--no-nginx] [--no-provision]
+// Router benchmark: npm run bench -- router
+//   npx tsx bench/router.ts [--seconds 9] [--no-nginx] [--no-provision] [--node-router <git ref>]
 //
 // Side by side in one run, against the same two backend processes (blue and
 // green, weighted 90/10):
-//   direct  the client picks blue/green itself (90/10) and calls the backend
-//   router  the local router (infra/local/router) as its own detached process
-//   nginx   nginx (Debian nginx-light, installed with apt-get if missing) with
-//           an upstream of the same two servers, weight=9 / weight=1, keepalive
-// at fixed (open-loop) rates of 500 and 2,000 req/s. Latency is measured per
-// request with hrtime over keep-alive connections; "added" = proxy − direct.
-// Also: weight-switch latency (PUT /admin/routes until the first response from
-// the other backend), and the time to provision and destroy a 2-instance
-// environment with the local infra driver (real Pulumi engine).
-// Prints a table and writes bench/results/router.json. Bounded: every phase
-// has a fixed duration, the whole run stays under 5 minutes.
+//   direct       the client picks blue/green itself (90/10) and calls the backend
+//   router       the local router: HAProxy driven by its control process (which
+//                also reads HAProxy's request log for the statistics), started
+//                the way Shipshape starts it (ensureRouterProcess)
+//   nginx        nginx (Debian nginx-light from `npm run setup`) with an upstream
+//                of the same two servers, weight=9 / weight=1, keepalive, no access log
+//   node-router  (--node-router <ref>) the Node proxy the router used to be,
+//                taken from git at <ref>; needs http-proxy-3 in node_modules
+// Measured: added latency (p50/p99 − direct) at fixed open-loop rates of 500
+// and 2,000 req/s over keep-alive connections, CPU per request of each
+// proxy's whole process group (the router's includes its statistics reader),
+// closed-loop capacity (autocannon, 32 connections), weight-switch latency
+// (from the start of PUT /admin/routes to the first answer from the other
+// backend, requests flowing meanwhile; and the PUT's own duration), and
+// the time to provision and destroy a 2-instance environment. Prints a table,
+// writes bench/results/router.json. Bounded: every phase has a fixed duration.
 
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -20,27 +26,28 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "9" },
-    "no-nginx": { type: "boolean" },
-    "no-provision": { type: "boolean" },
-  },
-});
-const PROJECT_ROOT = path.resolve(__dirname, "..");
-const BENCH_STATE = path.join(PROJECT_ROOT, ".shipshape", "bench-router");
-
 import { createLocalInfraDriver } from "../infra/local/driver";
 import { RouterClient } from "../infra/local/router/client";
 import { ensureRouterProcess, stopRouterProcess } from "../infra/local/router-process";
 import { devPulumiSettings } from "../infra/pulumi/workspace";
 import { freePort, waitForPort } from "../lib/runtime/free-port";
 import { type DetachedProcess, spawnDetached, stopGroup, tailLog } from "../lib/runtime/process-group";
+import { readManifest } from "../lib/runtime/toolchain-manifest";
 
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "9" },
+    "no-nginx": { type: "boolean" },
+    "no-provision": { type: "boolean" },
+    "node-router": { type: "string" },
+  },
+});
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+const BENCH_STATE = path.join(PROJECT_ROOT, ".shipshape", "bench-router");
 const PHASE_MS = Number(args.seconds) * 1000;
 const ROUNDS = 3;
 const RATES = [500, 2000];
+const CAPACITY_SECONDS = 5;
 const BACKEND_JS = `
 const http = require("http");
 const body = JSON.stringify({ ok: true, name: process.env.NAME });
@@ -54,7 +61,7 @@ process.on("SIGTERM", () => process.exit(0));
 
 interface LatencyResult {
   target: string;
-  /** CPU time of the proxy's process group per request (µs); direct: of the two backends. */
+  /** CPU time of the target's process group(s) per request (µs); direct: of the two backends. */
   cpuMicrosPerRequest?: number;
   rate: number;
   sent: number;
@@ -67,6 +74,42 @@ interface LatencyResult {
   max: number;
   /** Raw latencies (not written to the JSON). */
   raw?: number[];
+}
+
+interface Target {
+  name: string;
+  port: number;
+  /** Process groups whose CPU counts for this target. */
+  groups: number[];
+  /** Admin API when the target is a Shipshape router (current or the old Node one). */
+  admin?: AdminApi;
+}
+
+/** PUT /admin/routes, which both router generations answer (their views differ: no schema here). */
+class AdminApi {
+  constructor(
+    readonly url: string,
+    readonly token: string,
+  ) {}
+  async setRoutes(patch: unknown): Promise<void> {
+    const res = await fetch(`${this.url}/admin/routes`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
+      body: JSON.stringify(patch),
+    });
+    if (!res.ok) throw new Error(`PUT /admin/routes: HTTP ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+function pct(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+function summary(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  return { n: s.length, p50: round(pct(s, 0.5)), p99: round(pct(s, 0.99)), max: round(s[s.length - 1] ?? 0) };
 }
 
 /** Interleaved rounds of one target at one rate, pooled into one result. */
@@ -91,18 +134,12 @@ function pool(parts: LatencyResult[]): LatencyResult {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
-function pct(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-
-/** Open-loop load at `rate` req/s for `ms`; urls picked by `pick()`; per-request latency in ms. */
+/** Open-loop load at `rate` req/s for `ms`; ports picked by `pick()`; per-request latency in ms. */
 async function fixedRate(
   target: string,
   rate: number,
   ms: number,
-  pick: () => { port: number; path: string },
+  pick: () => number,
 ): Promise<LatencyResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const lat: number[] = [];
@@ -113,18 +150,20 @@ async function fixedRate(
   const total = Math.floor((rate * ms) / 1000);
   const inflight = new Set<Promise<void>>();
   const one = () => {
-    const { port, path: p } = pick();
     const t0 = performance.now();
     const done = new Promise<void>((resolve) => {
-      const req = http.get({ host: "127.0.0.1", port, path: p, agent, timeout: 5000 }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          lat.push(performance.now() - t0);
-          if (res.statusCode === 200) ok++;
-          else errors++;
-          resolve();
-        });
-      });
+      const req = http.get(
+        { host: "127.0.0.1", port: pick(), path: "/api/products", agent, timeout: 5000 },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            lat.push(performance.now() - t0);
+            if (res.statusCode === 200) ok++;
+            else errors++;
+            resolve();
+          });
+        },
+      );
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", () => {
         errors++;
@@ -178,50 +217,34 @@ function groupCpuSeconds(pgid: number): number {
   return ticks / 100; // USER_HZ
 }
 
-/** Closed-loop capacity with autocannon: max req/s with 32 connections for `seconds`. */
-async function capacity(
-  url: string,
-  seconds: number,
-): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+/** Closed-loop capacity with autocannon: req/s with 32 connections, and CPU per request meanwhile. */
+async function capacity(t: Target, seconds: number) {
   const autocannon = require("autocannon") as (o: Record<string, unknown>) => Promise<{
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p50: number; p99: number };
     errors: number;
     non2xx: number;
   }>;
-  const r = await autocannon({ url, connections: 32, duration: seconds });
+  const cpu = () => t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
+  const c0 = cpu();
+  const r = await autocannon({
+    url: `http://127.0.0.1:${t.port}/api/products`,
+    connections: 32,
+    duration: seconds,
+  });
   return {
     rps: Math.round(r.requests.average),
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors + r.non2xx,
+    cpuMicrosPerRequest: Math.round(((cpu() - c0) / Math.max(1, r.requests.total)) * 1e6),
   };
 }
 
-function ensureNginx(): string | undefined {
-  const found = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
-  if (found) return found;
-  try {
-    console.log("nginx not found: apt-get install -y nginx-light (bench only)");
-    execFileSync("apt-get", ["install", "-y", "--no-install-recommends", "nginx-light"], {
-      stdio: "inherit",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      timeout: 120_000,
-    });
-  } catch {
-    try {
-      execFileSync("apt-get", ["update"], { stdio: "inherit", timeout: 120_000 });
-      execFileSync("apt-get", ["install", "-y", "--no-install-recommends", "nginx-light"], {
-        stdio: "inherit",
-        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-        timeout: 120_000,
-      });
-    } catch (err) {
-      console.log(`could not install nginx: ${(err as Error).message}`);
-      return undefined;
-    }
-  }
-  return ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
+function nginxBinary(): string {
+  const bin = readManifest().nginx?.path ?? "/usr/sbin/nginx";
+  if (!fs.existsSync(bin)) throw new Error(`no nginx at ${bin}: run \`npm run setup\` (or pass --no-nginx)`);
+  return bin;
 }
 
 async function startNginx(bin: string, port: number, blue: number, green: number): Promise<DetachedProcess> {
@@ -269,52 +292,279 @@ http {
   return proc;
 }
 
-async function switchLatency(
-  routerPort: number,
-  client: RouterClient,
-  rounds: number,
-): Promise<{ applyMs: number[]; visibleMs: number[] }> {
+/**
+ * The Node proxy the router was before HAProxy, from git (`<ref>:infra/local/router`),
+ * started as its own process with the same table. For the comparison only.
+ */
+async function startNodeRouter(ref: string, ports: { blue: number; green: number }) {
+  const dir = path.join(BENCH_STATE, "node-router");
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const tar = execFileSync("git", ["archive", ref, "infra/local/router"], { cwd: PROJECT_ROOT });
+  execFileSync("tar", ["-x", "-C", dir], { input: tar });
+  const port = await freePort();
+  const adminPort = await freePort();
+  const proc = spawnDetached(
+    path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"),
+    [
+      path.join(dir, "infra/local/router/main.ts"),
+      ...["--port", String(port), "--admin-port", String(adminPort)],
+      ...["--state-file", path.join(dir, "routes.json"), "--health-interval-ms", "500"],
+    ],
+    { logFile: path.join(dir, "router.log"), env: { ...process.env, SHIPSHAPE_ROUTER_TOKEN: "bench" } },
+  );
+  await waitForPort(adminPort, 20_000);
+  const admin = new AdminApi(`http://127.0.0.1:${adminPort}`, "bench");
+  await admin.setRoutes(table(ports));
+  return { proc, target: { name: "node-router", port, groups: [proc.pid], admin } satisfies Target };
+}
+
+function table(ports: { blue: number; green: number }) {
+  return {
+    backends: {
+      blue: { version: "blue", instances: [`http://127.0.0.1:${ports.blue}`], weight: 90 },
+      green: { version: "green", instances: [`http://127.0.0.1:${ports.green}`], weight: 10 },
+    },
+  };
+}
+
+/** PUT of a 100/0 ↔ 0/100 switch, then requests until one is answered by the other backend. */
+async function switchLatency(t: Target, rounds: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const backendOf = () =>
     new Promise<string>((resolve, reject) => {
       http
-        .get({ host: "127.0.0.1", port: routerPort, path: "/", agent }, (res) => {
+        .get({ host: "127.0.0.1", port: t.port, path: "/", agent }, (res) => {
           res.resume();
-          res.on("end", () => resolve(String(res.headers["x-shipshape-backend"])));
+          res.on("end", () => resolve(String(res.headers["x-bench-backend"])));
         })
         .on("error", reject);
     });
   const applyMs: number[] = [];
   const visibleMs: number[] = [];
+  const effectiveMs: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const to = i % 2 === 0 ? "green" : "blue";
     const t0 = performance.now();
-    await client.setRoutes({ weights: to === "green" ? { blue: 0, green: 100 } : { blue: 100, green: 0 } });
-    applyMs.push(performance.now() - t0);
+    // Requests keep flowing while the PUT is in flight (as users' do): the
+    // first one answered by the other backend is when the switch took effect
+    // in the data plane, before the control process has persisted the table
+    // and answered the PUT (which adminPutMs measures).
+    let putDone = false;
     const deadline = Date.now() + 2000;
+    const effective = (async () => {
+      for (;;) {
+        if ((await backendOf()) === to) return performance.now() - t0;
+        if (Date.now() > deadline) throw new Error(`${t.name}: switch never became visible`);
+        if (putDone) await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await t.admin!.setRoutes({ weights: to === "green" ? { blue: 0, green: 100 } : { blue: 100, green: 0 } });
+    putDone = true;
+    applyMs.push(performance.now() - t0);
+    effectiveMs.push(await effective);
     while ((await backendOf()) !== to) {
-      if (Date.now() > deadline) throw new Error("switch never became visible");
+      if (Date.now() > deadline) throw new Error(`${t.name}: switch never became visible`);
     }
     visibleMs.push(performance.now() - t0);
   }
   agent.destroy();
-  return { applyMs, visibleMs };
+  await t.admin!.setRoutes({ weights: { blue: 90, green: 10 } });
+  return {
+    adminPutMs: summary(applyMs),
+    /** From the PUT's start to the first answer from the other backend (requests sent meanwhile). */
+    effectiveMs: summary(effectiveMs),
+    firstRequestOnNewBackendAfterPutMs: summary(visibleMs),
+  };
 }
 
-function summary(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, p50: round(pct(s, 0.5)), p99: round(pct(s, 0.99)), max: round(s[s.length - 1] ?? 0) };
+async function latencyPhases(targets: Target[], ports: { blue: number; green: number }) {
+  const weighted = () => (Math.random() < 0.9 ? ports.blue : ports.green);
+  const pickOf = (t: Target) => (t.name === "direct" ? weighted : () => t.port);
+  const cpu = (t: Target) => t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
+  // Warm-up (JIT, keep-alive pools), not recorded.
+  for (const t of targets) await fixedRate(t.name, 500, 1000, pickOf(t));
+  const results: LatencyResult[] = [];
+  for (const rate of RATES) {
+    // ROUNDS interleaved rounds (direct, router, nginx, direct, ...) so that
+    // noise from other processes on the machine hits all targets alike.
+    const parts: Record<string, LatencyResult[]> = {};
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const t of targets) {
+        const c0 = cpu(t);
+        const r = await fixedRate(t.name, rate, PHASE_MS / ROUNDS, pickOf(t));
+        r.cpuMicrosPerRequest = Math.round(((cpu(t) - c0) / Math.max(1, r.sent)) * 1e6);
+        parts[t.name] = [...(parts[t.name] ?? []), r];
+      }
+    }
+    for (const t of targets) {
+      const r = pool(parts[t.name] ?? []);
+      results.push(r);
+      console.log(
+        `${r.target.padEnd(11)} @ ${String(rate).padStart(4)} req/s: sent ${r.sent} ok ${r.ok} err ${r.errors} ` +
+          `p50 ${r.p50} ms p99 ${r.p99} ms max ${r.max} ms (${r.cpuMicrosPerRequest} µs CPU/request)`,
+      );
+    }
+  }
+  return results;
 }
 
-async function main(): Promise<void> {
-  const benchStarted = Date.now();
+/** Added latency vs direct, and each proxy against nginx (ratios of added latency, of CPU per request). */
+function comparisons(
+  results: LatencyResult[],
+  capacityOf: Record<string, { rps: number; cpuMicrosPerRequest: number }>,
+) {
+  const find = (t: string, rate: number) => results.find((r) => r.target === t && r.rate === rate);
+  const out: Record<string, unknown> = {};
+  for (const rate of RATES) {
+    const d = find("direct", rate);
+    const n = find("nginx", rate);
+    for (const t of ["router", "nginx", "node-router"]) {
+      const r = find(t, rate);
+      if (!d || !r) continue;
+      out[`${t}@${rate}`] = {
+        addedP50Ms: round(r.p50 - d.p50),
+        addedP99Ms: round(r.p99 - d.p99),
+        cpuMicrosPerRequest: r.cpuMicrosPerRequest,
+        ...(n && t !== "nginx"
+          ? {
+              // Against nginx's added p99, floored at 1 ms: below that the ratio is noise.
+              addedP99VsNginx: round((r.p99 - d.p99) / Math.max(1, n.p99 - d.p99), 2),
+              cpuVsNginx: n.cpuMicrosPerRequest
+                ? round((r.cpuMicrosPerRequest ?? 0) / n.cpuMicrosPerRequest, 2)
+                : null,
+            }
+          : {}),
+      };
+    }
+  }
+  const nginxCap = capacityOf.nginx;
+  for (const t of ["router", "node-router"]) {
+    const c = capacityOf[t];
+    if (c && nginxCap)
+      out[`${t}-capacity`] = {
+        capacityVsNginx: round(c.rps / nginxCap.rps, 2),
+        cpuVsNginxAtCapacity: round(c.cpuMicrosPerRequest / Math.max(1, nginxCap.cpuMicrosPerRequest), 2),
+      };
+  }
+  return out;
+}
+
+async function provisionTimes() {
   const localInfraDriver = createLocalInfraDriver({
     stateDir: BENCH_STATE,
     pulumi: devPulumiSettings(BENCH_STATE),
   });
+  const provision: number[] = [];
+  const destroy: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const ref = { deploymentId: "bench", service: "bench", environment: "local", version: `v${i}` };
+    const t0 = performance.now();
+    const env = await localInfraDriver.provisionEnvironment(
+      ref,
+      {
+        run: {
+          command: `${process.execPath} -e '${BACKEND_JS.replace(/'/g, "'\\''")}'`,
+          instances: 2,
+          healthPath: "/health",
+          env: { NAME: "bench" },
+          startTimeout: 20_000,
+        },
+        env: {},
+        artifact: { location: BENCH_STATE, digest: "sha256:bench-inline" },
+      },
+      () => {},
+    );
+    provision.push(performance.now() - t0);
+    if (env.instances.length !== 2) throw new Error("expected 2 instances");
+    const t1 = performance.now();
+    await localInfraDriver.destroyEnvironment(ref, () => {});
+    destroy.push(performance.now() - t1);
+    console.log(
+      `provision 2 instances: ${Math.round(provision[i] ?? 0)} ms, destroy: ${Math.round(destroy[i] ?? 0)} ms`,
+    );
+  }
+  return { provisionMs: summary(provision), destroyMs: summary(destroy) };
+}
+
+async function startBackends(started: DetachedProcess[]) {
+  const ports = { blue: await freePort(), green: await freePort() };
+  for (const [name, port] of Object.entries(ports)) {
+    const p = spawnDetached(process.execPath, ["-e", BACKEND_JS], {
+      logFile: path.join(BENCH_STATE, `backend-${name}.log`),
+      env: { ...process.env, PORT: String(port), NAME: name },
+    });
+    started.push(p);
+    await waitForPort(port, 10_000);
+  }
+  return ports;
+}
+
+async function startTargets(
+  started: DetachedProcess[],
+  ports: { blue: number; green: number },
+  out: Record<string, unknown>,
+) {
+  const targets: Target[] = [{ name: "direct", port: 0, groups: started.map((p) => p.pid) }];
+  await stopRouterProcess("bench", { purge: true });
+  const router = await ensureRouterProcess("bench");
+  const admin = new RouterClient({ adminUrl: router.adminUrl, token: router.token });
+  await admin.setRoutes(table(ports));
+  targets.push({
+    name: "router",
+    port: router.port,
+    groups: [router.pid],
+    admin: new AdminApi(router.adminUrl, router.token),
+  });
+  out.haproxy = execFileSync("sh", ["-c", `${readManifest().haproxy?.path ?? "haproxy"} -v | head -1`], {
+    encoding: "utf8",
+  }).trim();
+  if (!args["no-nginx"]) {
+    const bin = nginxBinary();
+    const port = await freePort();
+    const proc = await startNginx(bin, port, ports.blue, ports.green);
+    started.push(proc);
+    targets.push({ name: "nginx", port, groups: [proc.pid] });
+    out.nginx = execFileSync("sh", ["-c", `${bin} -v 2>&1`], { encoding: "utf8" }).trim();
+  }
+  if (args["node-router"]) {
+    const node = await startNodeRouter(args["node-router"], ports);
+    started.push(node.proc);
+    targets.push(node.target);
+    out.nodeRouterRef = args["node-router"];
+  }
+  return { targets, admin };
+}
+
+function printTable(
+  out: Record<string, unknown>,
+  results: LatencyResult[],
+  cap: Record<string, { rps: number; cpuMicrosPerRequest: number }>,
+) {
+  const find = (t: string, rate: number) => results.find((r) => r.target === t && r.rate === rate);
+  const rows = ["router", "nginx", "node-router"].filter((t) => find(t, 500));
+  console.log(
+    "\n| proxy | added p50 / p99 @500 (ms) | added p50 / p99 @2000 (ms) | capacity (req/s) | CPU/request @2000 (µs) |",
+  );
+  console.log("|---|---|---|---|---|");
+  for (const t of rows) {
+    const cells = RATES.map((rate) => {
+      const r = find(t, rate)!;
+      const d = find("direct", rate)!;
+      return `${round(r.p50 - d.p50, 2)} / ${round(r.p99 - d.p99, 2)}`;
+    });
+    console.log(
+      `| ${t} | ${cells.join(" | ")} | ${cap[t]?.rps ?? "—"} | ${find(t, 2000)?.cpuMicrosPerRequest ?? "—"} |`,
+    );
+  }
+  console.log(`weight switch (router): ${JSON.stringify(out.weightSwitch)}`);
+}
+
+async function main(): Promise<void> {
+  const benchStarted = Date.now();
+  process.env.SHIPSHAPE_STATE_DIR = BENCH_STATE; // stateDir() is read lazily by every module
   fs.mkdirSync(BENCH_STATE, { recursive: true });
   const started: DetachedProcess[] = [];
-  const results: LatencyResult[] = [];
   const out: Record<string, unknown> = {
     at: new Date().toISOString(),
     machine: {
@@ -325,181 +575,41 @@ async function main(): Promise<void> {
     },
     phaseSeconds: PHASE_MS / 1000,
   };
+  let results: LatencyResult[] = [];
+  const cap: Record<
+    string,
+    { rps: number; p50: number; p99: number; errors: number; cpuMicrosPerRequest: number }
+  > = {};
   try {
-    // ---- backends
-    const ports = { blue: await freePort(), green: await freePort() };
-    for (const [name, port] of Object.entries(ports)) {
-      const p = spawnDetached(process.execPath, ["-e", BACKEND_JS], {
-        logFile: path.join(BENCH_STATE, `backend-${name}.log`),
-        env: { ...process.env, PORT: String(port), NAME: name },
-      });
-      started.push(p);
-      await waitForPort(port, 10_000);
-    }
-
-    // ---- router (its own process, health checks on)
-    await stopRouterProcess("bench", { purge: true, stateDir: BENCH_STATE });
-    const router = await ensureRouterProcess("bench", { stateDir: BENCH_STATE });
-    const client = new RouterClient({ adminUrl: router.adminUrl, token: router.token });
-    await client.setRoutes({
-      backends: {
-        blue: { version: "blue", instances: [`http://127.0.0.1:${ports.blue}`], weight: 90 },
-        green: { version: "green", instances: [`http://127.0.0.1:${ports.green}`], weight: 10 },
-      },
-    });
-
-    // ---- nginx
-    let nginxPort: number | undefined;
-    const nginxBin = args["no-nginx"] ? undefined : ensureNginx();
-    if (nginxBin) {
-      nginxPort = await freePort();
-      started.push(await startNginx(nginxBin, nginxPort, ports.blue, ports.green));
-      out.nginx = execFileSync("sh", ["-c", `${nginxBin} -v 2>&1`], { encoding: "utf8" }).trim();
-    }
-
-    const groups: Record<string, number[]> = {
-      direct: started.slice(0, 2).map((p) => p.pid),
-      router: [router.pid],
-      nginx: started.slice(2).map((p) => p.pid),
-    };
-    const cpu = (t: string) => (groups[t] ?? []).reduce((a, g) => a + groupCpuSeconds(g), 0);
-    const weighted = () => ({ port: Math.random() < 0.9 ? ports.blue : ports.green, path: "/api/products" });
-    const targets: Array<[string, () => { port: number; path: string }]> = [
-      ["direct", weighted],
-      ["router", () => ({ port: router.port, path: "/api/products" })],
-    ];
-    if (nginxPort) targets.push(["nginx", () => ({ port: nginxPort, path: "/api/products" })]);
-
-    // Warm-up (JIT, keep-alive pools), not recorded.
-    for (const [name, pick] of targets) await fixedRate(name, 500, 1000, pick);
-    // Each rate: ROUNDS interleaved rounds (direct, router, nginx, direct, ...) so
-    // that noise from other processes on the machine hits all targets alike.
-    for (const rate of RATES) {
-      const parts: Record<string, LatencyResult[]> = {};
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const [name, pick] of targets) {
-          const c0 = cpu(name);
-          const r = await fixedRate(name, rate, PHASE_MS / ROUNDS, pick);
-          r.cpuMicrosPerRequest = Math.round(((cpu(name) - c0) / Math.max(1, r.sent)) * 1e6);
-          parts[name] = [...(parts[name] ?? []), r];
-        }
-      }
-      for (const [name] of targets) {
-        const r = pool(parts[name] ?? []);
-        results.push(r);
-        console.log(
-          `${name.padEnd(6)} @ ${String(rate).padStart(4)} req/s: sent ${r.sent} ok ${r.ok} err ${r.errors} ` +
-            `p50 ${r.p50} ms p90 ${r.p90} ms p99 ${r.p99} ms max ${r.max} ms (achieved ${r.achievedRps} req/s, ` +
-            `${r.cpuMicrosPerRequest} µs CPU/request)`,
-        );
-      }
-    }
-
-    // Closed-loop capacity (autocannon, 32 connections), for context.
-    const cap: Record<string, unknown> = {};
-    const capUrls: Array<[string, string]> = [
-      ["direct-blue", `http://127.0.0.1:${ports.blue}/api/products`],
-      ["router", `${router.url}/api/products`],
-    ];
-    if (nginxPort) capUrls.push(["nginx", `http://127.0.0.1:${nginxPort}/api/products`]);
-    for (const [name, url] of capUrls) {
-      cap[name] = await capacity(url, 3);
-      console.log(`capacity ${name}: ${JSON.stringify(cap[name])}`);
+    const ports = await startBackends(started);
+    const { targets, admin } = await startTargets(started, ports, out);
+    results = await latencyPhases(targets, ports);
+    for (const t of targets) {
+      cap[t.name] = await capacity(t.name === "direct" ? { ...t, port: ports.blue } : t, CAPACITY_SECONDS);
+      console.log(`capacity ${t.name}: ${JSON.stringify(cap[t.name])}`);
     }
     out.capacity = cap;
-    const stats = await client.stats(300);
-    out.routerObservedShare = Object.fromEntries(
+    // What the router's statistics (HAProxy's request log) counted against what the client sent.
+    const stats = await admin.stats(300);
+    out.routerObservedRequests = Object.fromEntries(
       Object.entries(stats.backends).map(([k, v]) => [k, v.total.requests]),
     );
-
-    // ---- weight switch
-    const sw = await switchLatency(router.port, client, 60);
-    out.weightSwitch = { adminPutMs: summary(sw.applyMs), firstRequestOnNewBackendMs: summary(sw.visibleMs) };
-    console.log(
-      `weight switch (PUT → first response from the other backend): ${JSON.stringify(out.weightSwitch)}`,
-    );
-
-    await stopRouterProcess("bench", { purge: true, stateDir: BENCH_STATE });
-
-    // ---- provision / destroy a 2-instance environment (real Pulumi engine)
-    if (!args["no-provision"]) {
-      const provision: number[] = [];
-      const destroy: number[] = [];
-      for (let i = 0; i < 2; i++) {
-        const ref = { deploymentId: "bench", service: "bench", environment: "local", version: `v${i}` };
-        const t0 = performance.now();
-        const env = await localInfraDriver.provisionEnvironment(
-          ref,
-          {
-            run: {
-              command: `${process.execPath} -e '${BACKEND_JS.replace(/'/g, "'\\''")}'`,
-              instances: 2,
-              healthPath: "/health",
-              env: { NAME: "bench" },
-              startTimeout: 20_000,
-            },
-            env: {},
-            // The backend is inline; it runs in the bench's state folder.
-            artifact: { location: BENCH_STATE, digest: "sha256:bench-inline" },
-          },
-          () => {},
-        );
-        provision.push(performance.now() - t0);
-        if (env.instances.length !== 2) throw new Error("expected 2 instances");
-        const t1 = performance.now();
-        await localInfraDriver.destroyEnvironment(ref, () => {});
-        destroy.push(performance.now() - t1);
-        console.log(
-          `provision 2 instances: ${Math.round(provision[i] ?? 0)} ms, destroy: ${Math.round(destroy[i] ?? 0)} ms`,
-        );
-      }
-      out.environment = { provisionMs: summary(provision), destroyMs: summary(destroy) };
-    }
+    out.routerSentRequests = results.filter((r) => r.target === "router").reduce((a, r) => a + r.sent, 0);
+    out.weightSwitch = await switchLatency(targets.find((t) => t.name === "router")!, 60);
+    const node = targets.find((t) => t.name === "node-router");
+    if (node) out.nodeRouterWeightSwitch = await switchLatency(node, 60);
+    await stopRouterProcess("bench", { purge: true });
+    if (!args["no-provision"]) out.environment = await provisionTimes();
   } finally {
     for (const p of started.reverse()) await stopGroup(p, 3000);
-    await stopRouterProcess("bench", { purge: true, stateDir: BENCH_STATE }).catch(() => {});
-  }
-
-  // ---- figures
-  const find = (t: string, rate: number) => results.find((r) => r.target === t && r.rate === rate);
-  const added: Record<string, unknown> = {};
-  for (const rate of RATES) {
-    const d = find("direct", rate);
-    for (const t of ["router", "nginx"]) {
-      const r = find(t, rate);
-      if (!d || !r) continue;
-      added[`${t}@${rate}`] = {
-        addedP50Ms: round(r.p50 - d.p50),
-        addedP99Ms: round(r.p99 - d.p99),
-        ratioP50ToDirect: round(r.p50 / d.p50, 2),
-        ratioP99ToDirect: round(r.p99 / d.p99, 2),
-      };
-    }
-    const r = find("router", rate);
-    const n = find("nginx", rate);
-    if (r && n && d) {
-      // A ratio of added latencies is meaningless when nginx adds ~nothing (or less than noise).
-      const ratio = (a: number, b: number) => (b >= 0.05 ? round(a / b, 2) : null);
-      added[`router-vs-nginx@${rate}`] = {
-        routerP50Ms: r.p50,
-        nginxP50Ms: n.p50,
-        routerP99Ms: r.p99,
-        nginxP99Ms: n.p99,
-        addedP50Ratio: ratio(r.p50 - d.p50, n.p50 - d.p50),
-        addedP99Ratio: ratio(r.p99 - d.p99, n.p99 - d.p99),
-        p50Ratio: round(r.p50 / n.p50, 2),
-        p99Ratio: round(r.p99 / n.p99, 2),
-        cpuPerRequestRatio: n.cpuMicrosPerRequest
-          ? round((r.cpuMicrosPerRequest ?? 0) / n.cpuMicrosPerRequest, 2)
-          : null,
-      };
-    }
+    await stopRouterProcess("bench", { purge: true }).catch(() => {});
+    fs.rmSync(path.join(BENCH_STATE, "node-router"), { recursive: true, force: true });
   }
   out.latency = results.map(({ raw: _raw, ...r }) => r);
-  out.added = added;
+  out.comparisons = comparisons(results, cap);
   out.totalSeconds = Math.round((Date.now() - benchStarted) / 1000);
-  console.log("\nadded latency vs direct:");
-  for (const [k, v] of Object.entries(added)) console.log(`  ${k.padEnd(22)} ${JSON.stringify(v)}`);
+  printTable(out, results, cap);
+  console.log(`\n${JSON.stringify(out.comparisons, null, 1)}`);
   fs.mkdirSync(path.join(PROJECT_ROOT, "bench", "results"), { recursive: true });
   fs.writeFileSync(
     path.join(PROJECT_ROOT, "bench", "results", "router.json"),

@@ -8,6 +8,7 @@
  *   npm run chaos                          # 8 runs, the default seed
  *   npm run chaos -- --runs 50 --seed 7    # longer
  *   npm run chaos -- --runs 4 --require-every-fault   # CI's bounded form
+ *   npm run chaos -- --runs 3 --force-fault proxy-kill # one fault kind in every run
  *
  * Exit code 0 only when no invariant was violated (and, with
  * --require-every-fault, every fault kind was injected at least once: up to
@@ -20,12 +21,16 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { PROJECT_ROOT } from "../lib/runtime/paths";
 import { runCampaign } from "./chaos/campaign";
+import { FAULT_KINDS } from "./chaos/plan";
 import { formatReport, summarize } from "./chaos/report";
 
 const Args = z.object({
   runs: z.coerce.number().int().min(1, "--runs must be at least 1").max(1000),
   seed: z.coerce.number().int().nonnegative("--seed must be a non-negative integer"),
-  "faults-per-run": z.coerce.number().int().min(0).max(7),
+  "faults-per-run": z.coerce.number().int().min(0).max(FAULT_KINDS.length),
+  "force-fault": z.array(
+    z.enum(FAULT_KINDS, { error: () => `--force-fault must be one of ${FAULT_KINDS.join(", ")}` }),
+  ),
   rps: z.coerce.number().positive("--rps must be positive").max(2000),
   concurrency: z.coerce.number().int().min(1).max(256),
   "require-every-fault": z.boolean(),
@@ -42,6 +47,7 @@ async function main(): Promise<number> {
       rps: { type: "string", default: "80" },
       concurrency: { type: "string", default: "12" },
       "require-every-fault": { type: "boolean", default: false },
+      "force-fault": { type: "string", multiple: true, default: [] },
       "keep-state": { type: "boolean", default: false },
       out: { type: "string", default: path.join(PROJECT_ROOT, "bench", "results", "chaos.json") },
     },
@@ -52,7 +58,7 @@ async function main(): Promise<number> {
     for (const issue of parsed.error.issues)
       console.error(`chaos: --${issue.path.join(".")}: ${issue.message}`);
     console.error(
-      "usage: npm run chaos -- [--runs 8] [--seed 20261126] [--faults-per-run 2] [--rps 80] [--require-every-fault]",
+      "usage: npm run chaos -- [--runs 8] [--seed 20261126] [--faults-per-run 2] [--rps 80] [--require-every-fault] [--force-fault <kind>]…",
     );
     return 2;
   }
@@ -68,6 +74,7 @@ async function main(): Promise<number> {
     concurrency: a.concurrency,
     keepState: a["keep-state"],
     coverEveryFault: a["require-every-fault"],
+    force: a["force-fault"],
     log: (line) => console.log(line),
   });
   const report = summarize(result);

@@ -3,9 +3,10 @@
  *
  * Resolves the engines a command needs — a profile: `demo` and `dev` need the
  * Temporal CLI, PostgreSQL, Pulumi, Prometheus and OpenSSH (local signing);
- * `chaos` the first three; `test` (and `all`, the default) also the
- * time-skipping test server, moto and the security tests' Debian engines
- * (Chromium, HAProxy, openssl) — so the first `npm run demo` installs nothing that only
+ * `chaos` the first three; all three also HAProxy (the local data plane);
+ * `test` (and `all`, the default) also the time-skipping test server, nginx
+ * (the router benchmark's reference), moto and the security tests' Debian
+ * engines (Chromium, openssl) — so the first `npm run demo` installs nothing that only
  * the test suites use. Prints what it found or installed, with progress and
  * elapsed time for the long steps, and records resolved paths in the
  * user-level toolchain manifest (lib/runtime/paths.ts says where), keeping the
@@ -16,6 +17,7 @@ import fs from "node:fs";
 import { toolchainManifestPath } from "../../lib/runtime/paths";
 import { ToolchainManifest } from "../../lib/runtime/toolchain-manifest";
 import { resolveDebianTool, SECURITY_TEST_TOOLS } from "./debian-tools";
+import { resolveHaproxy, resolveNginx } from "./haproxy";
 import { writeManifest } from "./manifest";
 import { resolveMoto } from "./moto";
 import { resolveOpenSsh } from "./openssh";
@@ -33,18 +35,20 @@ export const ENGINES = [
   "pulumi",
   "prometheus",
   "openssh",
+  "haproxy",
+  "nginx",
   "moto",
   "chromium",
-  "haproxy",
   "openssl",
 ] as const;
 export type Engine = (typeof ENGINES)[number];
 
 export const SETUP_PROFILES: Record<string, readonly Engine[]> = {
   // openssh: the demo and the dev stack sign their approvals with local keys.
-  demo: ["temporal", "postgres", "pulumi", "prometheus", "openssh"],
-  dev: ["temporal", "postgres", "pulumi", "prometheus", "openssh"],
-  chaos: ["temporal", "postgres", "pulumi"],
+  // haproxy: the local target's data plane; openssh: the demo and the dev stack sign with local keys.
+  demo: ["temporal", "postgres", "pulumi", "prometheus", "haproxy", "openssh"],
+  dev: ["temporal", "postgres", "pulumi", "prometheus", "haproxy", "openssh"],
+  chaos: ["temporal", "postgres", "pulumi", "haproxy"],
   test: ENGINES,
   all: ENGINES,
 };
@@ -76,7 +80,7 @@ type Tool = { path: string; version: string; source: string };
 const RESOLVERS: Array<{
   engine: Exclude<Engine, "temporal" | "temporal-test-server">;
   /** Manifest entry; none for engines used from PATH (OpenSSH's tools). */
-  key?: "postgres" | "pulumi" | "prometheus" | "moto" | "chromium" | "haproxy" | "openssl";
+  key?: "postgres" | "pulumi" | "prometheus" | "moto" | "chromium" | "haproxy" | "nginx" | "openssl";
   title: string;
   resolve: (log: Log) => Promise<Tool & { bindir?: string }>;
 }> = [
@@ -88,6 +92,8 @@ const RESOLVERS: Array<{
     title: "OpenSSH (ssh-keygen, ssh-agent, ssh-add)",
     resolve: async (log) => ({ ...(await resolveOpenSsh(log)), source: "PATH" }),
   },
+  { engine: "haproxy", key: "haproxy", title: "HAProxy (local data plane)", resolve: resolveHaproxy },
+  { engine: "nginx", key: "nginx", title: "nginx (router benchmark reference)", resolve: resolveNginx },
   { engine: "moto", key: "moto", title: "moto (AWS API emulator)", resolve: resolveMoto },
   ...SECURITY_TEST_TOOLS.map((tool) => ({
     engine: tool.name,

@@ -4,9 +4,15 @@ import path from "node:path";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { stateDir as defaultStateDir, PROJECT_ROOT } from "../../lib/runtime/paths";
 import { isAlive, signalGroup, spawnDetached, tailLog } from "../../lib/runtime/process-group";
+import { haproxyFiles } from "./router/haproxy-config";
+import { runningHaproxyPid } from "./router/haproxy-process";
+import { loadTable } from "./router/routing-table";
 
 /**
- * Lifecycle of the local router as a platform process (not a Pulumi stack).
+ * Lifecycle of the local router as a platform process (not a Pulumi stack):
+ * its control process (infra/local/router/main.ts: admin API, statistics,
+ * the persisted table) with HAProxy, the data plane, as its child in the same
+ * process group.
  *
  * Choice: the router outlives every deployment — it IS blue's front door and
  * holds the split between deployments — so it is not part of any version
@@ -19,7 +25,8 @@ import { isAlive, signalGroup, spawnDetached, tailLog } from "../../lib/runtime/
  *   process.json  pid, ports, URLs, token (mode 0600) — how other processes
  *                 (worker, CLI) find the router;
  *   routes.json   the router's persisted routing table (survives restarts);
- *   router.log    its output.
+ *   haproxy/      HAProxy's generated config, maps, Runtime API socket, pidfile;
+ *   router.log    its output (HAProxy's messages included).
  * `ensureRouterProcess` is idempotent: a live, healthy router is reused; a
  * dead one is restarted on the same ports when they are free, so URLs stay
  * stable and the split comes back from routes.json.
@@ -106,6 +113,11 @@ export async function routerProcessHealth(
   };
 }
 
+/** The pid of the HAProxy serving router `name`, if one runs (with or without its control process). */
+export function routerHaproxyPid(name: string, stateDir?: string): number | undefined {
+  return runningHaproxyPid(haproxyFiles(path.join(routerProcessDir(name, stateDir), "haproxy")));
+}
+
 /** Starts the router for `name` unless a healthy one is already running; returns how to reach it. */
 export async function ensureRouterProcess(
   name: string,
@@ -120,7 +132,11 @@ export async function ensureRouterProcess(
   const dir = routerProcessDir(name, opts.stateDir);
   fs.mkdirSync(dir, { recursive: true });
   const reuse = async (p: number | undefined) => (p && (await portIsFree(p)) ? p : undefined);
-  const port = opts.port ?? (await reuse(prev?.port)) ?? (await freePort());
+  // An HAProxy left serving by a control process that died keeps the proxy port;
+  // the new control process takes that listening socket over (no refused connection).
+  const orphan = routerHaproxyPid(name, opts.stateDir);
+  const port =
+    opts.port ?? (orphan && prev ? prev.port : undefined) ?? (await reuse(prev?.port)) ?? (await freePort());
   let adminPort = opts.adminPort ?? (await reuse(prev?.adminPort)) ?? (await freePort());
   while (adminPort === port) adminPort = await freePort();
   const token =
@@ -185,8 +201,10 @@ function groupAlive(pgid: number): boolean {
 }
 
 /**
- * SIGTERM (the router drains in-flight requests), SIGKILL after graceMs, wait
- * until both ports are free. Keeps routes.json unless `purge`. No-op when not running.
+ * SIGTERM to the control process (it soft-stops HAProxy: in-flight requests
+ * finish), SIGKILL to the whole group after graceMs, wait until both ports are
+ * free. An HAProxy orphaned by a dead control process is stopped too. Keeps
+ * routes.json unless `purge`. No-op when not running.
  */
 export async function stopRouterProcess(
   name: string,
@@ -200,12 +218,24 @@ export async function stopRouterProcess(
   let stopped = false;
   if (info && info.pid > 0 && !info.stoppedAt && groupAlive(info.pid) && isOurRouter(info)) {
     stopped = true;
-    signalGroup(info.pid, "SIGTERM");
+    // The leader only: HAProxy takes SIGTERM as "stop now", its control process drains it first.
+    try {
+      process.kill(info.pid, "SIGTERM");
+    } catch {
+      // leader already gone; the group is handled below
+    }
     const deadline = Date.now() + graceMs;
     while (groupAlive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     if (groupAlive(info.pid)) signalGroup(info.pid, "SIGKILL");
     const hard = Date.now() + 5000;
     while (groupAlive(info.pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
+  }
+  const orphan = fs.existsSync(routerProcessDir(name, stateDir))
+    ? routerHaproxyPid(name, stateDir)
+    : undefined;
+  if (orphan) {
+    stopped = true;
+    await stopPid(orphan, graceMs);
   }
   if (info) {
     const portDeadline = Date.now() + 10_000;
@@ -217,6 +247,31 @@ export async function stopRouterProcess(
   if (purge) fs.rmSync(routerProcessDir(name, stateDir), { recursive: true, force: true });
   else if (info) writeInfo({ ...info, stoppedAt: new Date().toISOString() }, stateDir);
   return { stopped };
+}
+
+/** SIGUSR1 (HAProxy's soft stop), SIGKILL after graceMs. */
+async function stopPid(pid: number, graceMs: number): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone
+    }
+  };
+  signal("SIGUSR1");
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) signal("SIGKILL");
+  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+}
+
+/**
+ * The token a tester sends in `x-shipshape-override-token` (with
+ * `x-shipshape-version: green`) to reach green before it has traffic; it
+ * changes with every new green version (one per deployment).
+ */
+export async function routerOverrideToken(name: string, stateDir?: string): Promise<string | undefined> {
+  return (await loadTable(path.join(routerProcessDir(name, stateDir), "routes.json")))?.overrideToken;
 }
 
 /** Router name of a service+environment: `<service>-<env>`, sanitised. */
@@ -248,15 +303,21 @@ export function routerResolver(stateDir?: string): (scope: { service: string; en
   };
 }
 
-// CLI: tsx infra/local/router-process.ts start|stop|status <name> [--purge]
+// CLI: tsx infra/local/router-process.ts start|stop|status|override-token <name> [--purge]
 if (require.main === module) {
   const [cmd, name, flag] = process.argv.slice(2);
   const run = async () => {
-    if (!name || !["start", "stop", "status"].includes(cmd ?? "")) {
+    if (!name || !["start", "stop", "status", "override-token"].includes(cmd ?? "")) {
       process.stderr.write(
-        "usage: tsx infra/local/router-process.ts start|stop|status <service-env> [--purge]\n",
+        "usage: tsx infra/local/router-process.ts start|stop|status|override-token <service-env> [--purge]\n",
       );
       process.exit(2);
+    }
+    if (cmd === "override-token") {
+      const token = await routerOverrideToken(name);
+      if (!token) throw new Error(`router "${name}" has no routing table yet (start it first)`);
+      process.stdout.write(`${token}\n`);
+      return;
     }
     if (cmd === "start") {
       const info = await ensureRouterProcess(name);

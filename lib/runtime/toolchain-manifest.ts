@@ -21,9 +21,12 @@ export const ToolchainManifest = z.object({
   prometheus: Tool.optional(),
   /** AWS API emulator for the AWS target's integration tests (optional for the same reason). */
   moto: Tool.optional(),
-  /** The security tests' engines (Debian): headless Chromium, HAProxy as TLS terminator, openssl. */
-  chromium: Tool.optional(),
+  /** The local target's data plane (infra/local/router); optional for the same reason. */
   haproxy: Tool.optional(),
+  /** Reference proxy of the router benchmark. */
+  nginx: Tool.optional(),
+  /** The security tests' engines (Debian): headless Chromium, openssl. */
+  chromium: Tool.optional(),
   openssl: Tool.optional(),
 });
 export type ToolchainManifest = z.infer<typeof ToolchainManifest>;
@@ -99,4 +102,24 @@ export function requirePrometheus(manifest: ToolchainManifest = readManifest()):
     );
   }
   return manifest.prometheus;
+}
+
+/** Where Debian's haproxy package installs the binary (what `npm run setup` installs). */
+const DEBIAN_HAPROXY = "/usr/sbin/haproxy";
+
+/**
+ * The HAProxy binary: SHIPSHAPE_HAPROXY_BIN, else the manifest's entry, else
+ * Debian's binary where setup installs it (the manifest is shared by every
+ * clone on the machine, and one written by an older checkout has no entry),
+ * else a loud error saying how to get it: the local router cannot run without it.
+ */
+export function requireHaproxy(): z.infer<typeof Tool> {
+  const explicit = process.env.SHIPSHAPE_HAPROXY_BIN;
+  if (explicit) return { path: explicit, version: "unknown", source: "SHIPSHAPE_HAPROXY_BIN" };
+  const manifest = readManifest();
+  if (manifest.haproxy) return manifest.haproxy;
+  if (fs.existsSync(DEBIAN_HAPROXY)) return { path: DEBIAN_HAPROXY, version: "unknown", source: "installed" };
+  throw new Error(
+    `No HAProxy (the local router's data plane): the toolchain manifest at ${toolchainManifestPath()} has no entry and ${DEBIAN_HAPROXY} does not exist. Run \`npm run setup\`.`,
+  );
 }

@@ -112,6 +112,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     seed: s.seed,
     runs: s.runs,
     ...(s.faultsPerRun !== undefined ? { faultsPerRun: s.faultsPerRun } : {}),
+    ...(s.force ? { force: s.force } : {}),
   };
   const plans = planCampaign(options);
   const random = seededRandom(s.seed ^ 0x5eed);

@@ -2,14 +2,17 @@
  * The faults of a chaos run, injected against the real processes of the
  * embedded stack: SIGKILL the worker (and start a new one), SIGKILL the
  * `pulumi` CLI mid-operation, restart the Temporal dev server, stop
- * PostgreSQL, make a metrics provider fail, and the two operator messages
- * that arrive at random moments (abort, approve). Each returns a record of
+ * PostgreSQL, make a metrics provider fail, SIGKILL the router's HAProxy,
+ * and the two operator messages that arrive at random moments (abort, approve). Each returns a record of
  * what was actually done and when; a fault whose moment comes after the
  * deployment ended is recorded as not reached (and carried to the next run).
  */
+import { isDeepStrictEqual } from "node:util";
 import { type WorkflowHandle, WorkflowUpdateFailedError } from "@temporalio/client";
 import type { LocalStack } from "../../dev/stack/local-stack";
+import { routerHaproxyPid } from "../../infra/local/router-process";
 import type { PulumiSettings } from "../../infra/pulumi/settings";
+import type { AppliedRoutes, TrafficRouter } from "../../lib/drivers/traffic-router";
 import { signalGroup } from "../../lib/runtime/process-group";
 import type { deploymentWorkflow } from "../../workflows";
 import { abortUpdate, approveUpdate } from "../../workflows/deployment/messages";
@@ -42,6 +45,13 @@ export interface FaultContext {
   active: Set<FaultKind>;
   /** The worker's Pulumi backend: its `pulumi` processes are the pulumi-kill fault's targets. */
   pulumi: PulumiSettings;
+  /** The scope's local router (proxy-kill): its name and its TrafficRouter. */
+  router: {
+    name: string;
+    stateDir: string;
+    scope: { service: string; environment: string };
+    traffic: TrafficRouter;
+  };
   log(line: string): void;
 }
 
@@ -144,6 +154,56 @@ async function failMetrics(plan: FaultPlan, ctx: FaultContext, hit: Hit): Promis
   hit.repaired(`http-json metrics answered 503 for ${(plan.durationMs / 1000).toFixed(1)} s`);
 }
 
+const describeRoutes = (r: AppliedRoutes) =>
+  `table v${r.tableVersion} ${r.split.blue}/${r.split.green}, ` +
+  (["blue", "green"] as const)
+    .map((n) => {
+      const b = r.backends[n];
+      return b ? `${n} ${b.version}×${b.instances.length}` : `no ${n}`;
+    })
+    .join(", ");
+
+/**
+ * SIGKILLs the HAProxy of the scope's router (its control process lives on and
+ * starts a new one from the persisted table), then checks the data plane came
+ * back with the same backends and split: read back from HAProxy itself
+ * (waitApplied), compared with what it served before the kill unless the
+ * deployment changed the table meanwhile. A difference is a harness error.
+ */
+async function killProxy(_plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  const router = ctx.router;
+  const pid = routerHaproxyPid(router.name, router.stateDir);
+  if (!pid) throw new Error(`chaos: router ${router.name} has no HAProxy running`);
+  const before = await router.traffic.getRoutes(router.scope);
+  hit.mark();
+  try {
+    process.kill(pid, "SIGKILL");
+    const deadline = Date.now() + 60_000;
+    let next = routerHaproxyPid(router.name, router.stateDir);
+    while (next === undefined || next === pid) {
+      if (Date.now() > deadline) throw new Error(`no new HAProxy within 60 s after killing ${pid}`);
+      await sleep(20);
+      next = routerHaproxyPid(router.name, router.stateDir);
+    }
+    const after = await router.traffic.waitApplied(router.scope, before.tableVersion, 30_000);
+    if (after.tableVersion === before.tableVersion && !isDeepStrictEqual(after, before)) {
+      throw new Error(
+        `after the restart HAProxy serves ${describeRoutes(after)}, before: ${describeRoutes(before)}`,
+      );
+    }
+    const same =
+      after.tableVersion === before.tableVersion
+        ? "as before"
+        : `(the deployment moved on from v${before.tableVersion} meanwhile)`;
+    hit.repaired(
+      `HAProxy ${pid} SIGKILLed; HAProxy ${next} applies ${describeRoutes(after)} ${same}, ${hit.secondsSince()} s later`,
+    );
+  } finally {
+    // A failed check is a harness error; the operator must not wait on it forever.
+    ctx.active.delete("proxy-kill");
+  }
+}
+
 async function abortDeployment(_plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
   hit.mark();
   const r = await sendUpdate(ctx, () =>
@@ -190,6 +250,7 @@ const INJECTORS: Record<FaultKind, Injector> = {
   "temporal-restart": restartTemporal,
   "postgres-stop": stopPostgres,
   "metrics-outage": failMetrics,
+  "proxy-kill": killProxy,
   abort: abortDeployment,
   approve: approveGate,
 };

@@ -93,6 +93,8 @@ export function checkOutcome(r: RunRecord): Violation[] {
 export const DB_RECOVERY_GRACE_MS = 10_000;
 /** How long after traffic is restored to blue a bad version's answers may still arrive (requests in flight). */
 export const IN_FLIGHT_GRACE_MS = 2_000;
+/** After the router's HAProxy is back: requests that were in flight on the killed one still report. */
+export const PROXY_RESTART_GRACE_MS = 1_000;
 
 export interface LoadTally {
   requests: number;
@@ -107,9 +109,11 @@ export interface LoadTally {
  * Attributes every failed request of the run. Explained: anything while the
  * database is down (+ grace) — the shop cannot answer without it, whatever
  * the deployment does; app errors of a bad version until traffic is back on
- * blue (+ in-flight grace) — that is the canary doing its job. Everything
- * else — a request answered by a dead backend, no backend, or a 5xx of a
- * healthy version — is unexplained, and the tolerance for it is zero.
+ * blue (+ in-flight grace) — that is the canary doing its job; a failed
+ * connection or a router answer while the router's HAProxy was killed and
+ * not yet back (+ grace) — nothing can serve users while the only proxy is
+ * dead. Everything else — a request answered by a dead backend, no backend,
+ * or a 5xx of a healthy version — is unexplained, and the tolerance for it is zero.
  */
 export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
   const t: LoadTally = {
@@ -129,6 +133,9 @@ export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
     }
     return "none";
   };
+  const proxyDown = r.faults
+    .filter((f) => f.kind === "proxy-kill" && f.injectedAt !== null)
+    .map((f) => [f.injectedAt as number, (f.repairedAt ?? r.endedAt) + PROXY_RESTART_GRACE_MS] as const);
   const badUntil = (r.trafficRestoredAt ?? r.endedAt) + IN_FLIGHT_GRACE_MS;
   for (const e of entries) {
     if (e.ok || !e.errorClass) continue;
@@ -136,9 +143,11 @@ export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
     const inDb = dbWindows.some(([a, b]) => e.at >= a && e.at <= b);
     const badCanary =
       e.errorClass === "app" && r.plan.health === "bad" && e.version === r.plan.version && e.at <= badUntil;
-    const w = inDb ? "postgres-stop" : badCanary ? "bad-version" : windowOf(e.at);
+    const noProxy = e.errorClass !== "app" && proxyDown.some(([a, b]) => e.at >= a && e.at <= b);
+    const w = inDb ? "postgres-stop" : badCanary ? "bad-version" : noProxy ? "proxy-kill" : windowOf(e.at);
     t.byWindow[w] = (t.byWindow[w] ?? 0) + 1;
-    if (!inDb && !badCanary) t.unexplained.push({ at: e.at, errorClass: e.errorClass, version: e.version });
+    if (!inDb && !badCanary && !noProxy)
+      t.unexplained.push({ at: e.at, errorClass: e.errorClass, version: e.version });
   }
   return t;
 }
@@ -320,6 +329,7 @@ export function checkHistory(r: RunRecord): Violation[] {
  *  - temporal-restart: the first history event after the server was back;
  *  - postgres-stop: the first successful user request after the database was back;
  *  - metrics-outage: the first metrics scrape answered after the outage;
+ *  - proxy-kill: the first successful user request after the new HAProxy was in place;
  *  - abort: all traffic back on blue (or the rollback finished, if green had none);
  *  - approve: the next traffic step applied after the approval was accepted.
  */
@@ -346,6 +356,7 @@ export function recoveredAt(
     case "temporal-restart":
       return after(back, () => true);
     case "postgres-stop":
+    case "proxy-kill":
       return probes.firstSuccessAfter?.(back) ?? null;
     case "metrics-outage":
       return probes.scrapes?.find((t) => t >= back) ?? null;

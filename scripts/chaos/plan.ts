@@ -19,6 +19,7 @@ export const FAULT_KINDS = [
   "metrics-outage",
   "abort",
   "approve",
+  "proxy-kill",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -29,7 +30,8 @@ export const FaultPlanSchema = z.object({
   /**
    * worker-kill: how long the worker stays dead; postgres-stop / metrics-outage:
    * how long the outage lasts; temporal-restart: extra downtime on top of the
-   * restart; pulumi-kill: how long the pulumi process lives before the kill.
+   * restart; pulumi-kill: how long the pulumi process lives before the kill;
+   * proxy-kill: unused (the router's control process starts a new HAProxy at once).
    */
   durationMs: z.number().int().nonnegative(),
 });
@@ -55,6 +57,8 @@ export const CampaignOptionsSchema = z.object({
   /** Time-triggered faults fire uniformly within [minAfterMs, maxAfterMs] after the start. */
   minAfterMs: z.number().int().nonnegative(),
   maxAfterMs: z.number().int().positive(),
+  /** Kinds added to every run on top of the dealt ones (to hammer one fault, e.g. `--force-fault proxy-kill`). */
+  force: z.array(z.enum(FAULT_KINDS)).default([]),
 });
 export type CampaignOptions = z.infer<typeof CampaignOptionsSchema>;
 
@@ -63,6 +67,7 @@ export const DEFAULT_CAMPAIGN: Omit<CampaignOptions, "seed" | "runs"> = {
   badShare: 0.35,
   minAfterMs: 500,
   maxAfterMs: 40_000,
+  force: [],
 };
 
 /** Range of `durationMs` per kind (see FaultPlanSchema). */
@@ -74,6 +79,7 @@ const DURATION_MS: Record<FaultKind, [number, number]> = {
   "metrics-outage": [2000, 15_000],
   abort: [0, 0],
   approve: [0, 0],
+  "proxy-kill": [0, 0],
 };
 
 function dealFaults(random: Random, runs: number, perRun: number): FaultKind[][] {
@@ -99,7 +105,10 @@ export function planCampaign(input: CampaignOptions): RunPlan[] {
   const o = CampaignOptionsSchema.parse(input);
   if (o.maxAfterMs < o.minAfterMs) throw new Error("maxAfterMs must be ≥ minAfterMs");
   const random = seededRandom(o.seed);
-  const kinds = dealFaults(random, o.runs, o.faultsPerRun);
+  const kinds = dealFaults(random, o.runs, o.faultsPerRun).map((ks) => [
+    ...ks,
+    ...o.force.filter((k) => !ks.includes(k)),
+  ]);
   const badCount = Math.round(o.runs * o.badShare);
   const bad = new Set(shuffled(random, [...Array(o.runs).keys()]).slice(0, badCount));
   return kinds.map((ks, i) => {

@@ -1,7 +1,7 @@
 /** What a chaos campaign hands to the report (scripts/chaos/report.ts) and to bench/results/chaos.json. */
 import type { FaultRecord } from "./faults";
 import type { LoadTally, OperatorAction, Violation } from "./invariants";
-import type { RunPlan } from "./plan";
+import type { FaultKind, RunPlan } from "./plan";
 
 export interface CampaignSettings {
   seed: number;
@@ -17,6 +17,8 @@ export interface CampaignSettings {
    * after its deployment ended is carried over, but the last run's cannot be).
    */
   coverEveryFault?: boolean;
+  /** Fault kinds added to every run (`--force-fault`). */
+  force?: FaultKind[];
 }
 
 export interface FaultOutcome extends FaultRecord {

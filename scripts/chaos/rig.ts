@@ -47,6 +47,8 @@ export interface CampaignRig {
   /** The local infra driver on that state folder: blue's teardown and the last-resort cleanup. */
   infra: InfraDriver;
   traffic: ShopTrafficRouter;
+  /** The router's name (its HAProxy is what the proxy-kill fault kills). */
+  routerName: string;
   load: TrafficLog;
   metrics: MetricsEndpoint;
   client: Client;
@@ -110,6 +112,7 @@ async function startRouter(
   });
   return {
     router,
+    routerName,
     traffic,
     ports: [Number(new URL(router.url).port), Number(new URL(router.adminUrl).port)],
   };
@@ -161,7 +164,7 @@ export async function startCampaignRig({
   const releaseDir = path.join(dir, "release");
   const migrationsDir = path.join(releaseDir, "migrations");
   const { pool, engine } = await startDatabase(stack, migrationsDir, cleanups);
-  const { router, traffic, ports } = await startRouter(cleanups, { ...worker, infra }, log);
+  const { router, routerName, traffic, ports } = await startRouter(cleanups, { ...worker, infra }, log);
   log("  · starting the worker and shop c0 (blue)…");
   await startWorkerAndBlue(stack, traffic, worker);
 
@@ -195,6 +198,7 @@ export async function startCampaignRig({
     pulumi: worker.pulumi,
     infra,
     traffic,
+    routerName,
     load,
     metrics,
     client,

@@ -237,6 +237,7 @@ async function deployUnderFaults(rig: CampaignRig, plan: RunPlan, ctx: RunContex
     gate,
     active,
     pulumi: rig.pulumi,
+    router: { name: rig.routerName, stateDir: rig.stateDir, scope: SCOPE, traffic: rig.traffic },
     log: ctx.settings.log,
   };
   const faultTasks = injectFaults(plan, faultCtx, startedAt);

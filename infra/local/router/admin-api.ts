@@ -1,69 +1,50 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { HealthChecker } from "./health-checker";
 import type { RouterMetrics } from "./prometheus";
+import type { RoutesView } from "./routes-view";
 import { PatchError, type RoutesPatch, type RoutingTable, routesPatchSchema } from "./routing-table";
-import type { RouterStats } from "./stats";
-import { type BackendView, effectiveShares } from "./weighted-pick";
+import type { StatsSnapshot } from "./stats";
 
-// Admin API, served on its own listener so it is never reachable through the
-// proxy port. Every route except GET /healthz (liveness of the router process
-// itself, for supervisors) needs the token, given as `Authorization: Bearer
-// <token>` (what Prometheus' `authorization` scrape option sends) or
-// `x-shipshape-token`. Missing token: 401; wrong token: 403.
+// Admin API of the router's control process, on its own listener so it is
+// never reachable through the proxy port. Every route except GET /healthz
+// (liveness of the router process itself, for supervisors) needs the token,
+// given as `Authorization: Bearer <token>` (what Prometheus' `authorization`
+// scrape option sends) or `x-shipshape-token`. Missing token: 401; wrong
+// token: 403. A data plane that cannot answer (HAProxy restarting) is a 503,
+// which callers retry.
+
+export interface InstanceHealth {
+  backend: string;
+  instance: string;
+  /** up / down / retiring (left the table, finishing its requests). */
+  state: "up" | "down" | "retiring";
+  /** HAProxy's own status (UP, DOWN, "UP 1/2" going down, "DOWN 1/2" coming up, MAINT…). */
+  status: string;
+  checkStatus: string;
+  lastChangeSeconds: number | null;
+  failedChecks: number;
+}
 
 export interface AdminDeps {
   token: string;
   table(): RoutingTable;
   update(patch: RoutesPatch): Promise<{ table: RoutingTable; changed: boolean }>;
-  views(): BackendView[];
-  inflight(): Record<string, number>;
-  health: HealthChecker;
-  stats: RouterStats;
-  metrics: RouterMetrics;
+  routes(): Promise<RoutesView>;
+  instances(): Promise<InstanceHealth[]>;
+  /** Waits until every request HAProxy has finished is in the statistics. */
+  flush(): Promise<void>;
+  stats(windowSeconds: number): Promise<StatsSnapshot>;
+  maxWindowSeconds: number;
   /** Default window for GET /admin/stats. */
   defaultWindowSeconds: number;
+  metrics: RouterMetrics;
 }
+
+/** The data plane did not answer or did not apply a change (HAProxy restarting). */
+export class DataPlaneUnavailable extends Error {}
 
 const MAX_BODY = 256 * 1024;
-
-export interface RoutesView {
-  table: RoutingTable;
-  /** Share of un-pinned traffic per backend right now, health included (0..1). */
-  effective: Record<string, number>;
-  backends: Record<
-    string,
-    {
-      healthy: string[];
-      unhealthy: string[];
-      inflight: number;
-      draining: boolean;
-      weight: number;
-      version: string;
-    }
-  >;
-}
-
-export function routesView(d: AdminDeps): RoutesView {
-  const table = d.table();
-  const views = d.views();
-  const inflight = d.inflight();
-  const backends: RoutesView["backends"] = {};
-  for (const [name, b] of Object.entries(table.backends)) {
-    const healthy = views.find((v) => v.name === name)?.healthy ?? [];
-    const n = inflight[name] ?? 0;
-    backends[name] = {
-      version: b.version,
-      weight: b.weight,
-      healthy: [...healthy],
-      unhealthy: b.instances.filter((i) => !healthy.includes(i)),
-      inflight: n,
-      draining: b.weight === 0 && n > 0,
-    };
-  }
-  return { table, effective: effectiveShares(views), backends };
-}
 
 export function createAdminHandler(d: AdminDeps) {
   const expected = digest(d.token);
@@ -100,7 +81,7 @@ export function createAdminHandler(d: AdminDeps) {
 
       switch (route) {
         case "GET /admin/routes":
-          return json(res, 200, routesView(d));
+          return json(res, 200, await d.routes());
 
         case "PUT /admin/routes": {
           const body = await readJson(req);
@@ -109,25 +90,29 @@ export function createAdminHandler(d: AdminDeps) {
             return json(res, 400, { error: "invalid_routes", message: z.prettifyError(parsed.error) });
           }
           const { table, changed } = await d.update(parsed.data);
-          return json(res, 200, { version: table.version, changed, ...routesView(d) });
+          return json(res, 200, { version: table.version, changed, ...(await d.routes()) });
         }
 
         case "GET /admin/stats": {
           const raw = url.searchParams.get("window");
           const window = raw === null ? d.defaultWindowSeconds : Number(raw);
-          if (!Number.isInteger(window) || window < 1 || window > d.stats.maxWindowSeconds) {
+          if (!Number.isInteger(window) || window < 1 || window > d.maxWindowSeconds) {
             return json(res, 400, {
               error: "invalid_window",
-              message: `window must be an integer number of seconds in 1..${d.stats.maxWindowSeconds}`,
+              message: `window must be an integer number of seconds in 1..${d.maxWindowSeconds}`,
             });
           }
-          return json(res, 200, { tableVersion: d.table().version, ...d.stats.snapshot(window) });
+          await d.flush();
+          return json(res, 200, { tableVersion: d.table().version, ...(await d.stats(window)) });
         }
 
-        case "GET /admin/health":
-          return json(res, 200, { instances: d.health.snapshot(), ...routesView(d) });
+        case "GET /admin/health": {
+          const [instances, routes] = await Promise.all([d.instances(), d.routes()]);
+          return json(res, 200, { instances, ...routes });
+        }
 
         case "GET /metrics": {
+          await d.flush();
           const text = await d.metrics.text();
           res.writeHead(200, { "content-type": d.metrics.registry.contentType });
           res.end(text);
@@ -142,6 +127,8 @@ export function createAdminHandler(d: AdminDeps) {
       if (err instanceof PatchError)
         return json(res, err.status, { error: "rejected", message: err.message });
       if (err instanceof BodyError) return json(res, err.status, { error: "bad_body", message: err.message });
+      if (err instanceof DataPlaneUnavailable)
+        return json(res, 503, { error: "data_plane_unavailable", message: err.message });
       return json(res, 500, { error: "internal", message: (err as Error).message });
     }
   };

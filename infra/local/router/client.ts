@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { InstanceHealth } from "./health-checker";
+import type { InstanceHealth } from "./admin-api";
 import { type RoutesPatch, routingTableSchema } from "./routing-table";
 import type { StatsSnapshot } from "./stats";
 
@@ -10,6 +10,14 @@ import type { StatsSnapshot } from "./stats";
 
 export const routesViewSchema = z.object({
   table: routingTableSchema,
+  /** What HAProxy holds: the table version and split in effect in the data plane. */
+  applied: z
+    .object({
+      version: z.number().int(),
+      split: z.object({ blue: z.number(), green: z.number() }),
+      sticky: z.boolean(),
+    })
+    .nullable(),
   effective: z.record(z.string(), z.number()),
   backends: z.record(
     z.string(),
@@ -83,9 +91,10 @@ export class RouterClient {
   }
 
   /**
-   * Polls until the router's table is at `version` or later. This is the
-   * read-back the workflow needs before starting a bake clock: "the router
-   * says it applied it", not "we sent it". Throws on timeout.
+   * Polls until the data plane itself (HAProxy's routing map, read through the
+   * Runtime API) holds table `version` or later. This is the read-back the
+   * workflow needs before starting a bake clock: "HAProxy applies it", not
+   * "we sent it". Throws on timeout.
    */
   async waitForVersion(
     version: number,
@@ -96,8 +105,8 @@ export class RouterClient {
     for (;;) {
       try {
         const view = await this.getRoutes();
-        last = view.table.version;
-        if (view.table.version >= version) return view;
+        last = view.applied?.version;
+        if (last !== undefined && last >= version) return view;
       } catch (err) {
         // Auth and validation errors will not fix themselves; connection errors may (router restarting).
         if (err instanceof RouterClientError && err.status !== undefined && err.status < 500) throw err;

@@ -1,10 +1,10 @@
-// CLI entry of the local router:
+// CLI entry of the local router (the control process; HAProxy is its child):
 //   SHIPSHAPE_ROUTER_TOKEN=... tsx infra/local/router/main.ts --port 8080 --admin-port 8081 \
 //     --state-file .shipshape/router/routes.json [--health-path /health] [--health-interval-ms 1000]
 // Prints one JSON line {"event":"listening",...} on stderr once both
 // listeners are up (ports 0 = pick free ones; the line tells which).
-// SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded),
-// exit 0. Exit 2 on usage errors, 1 if the router cannot start.
+// SIGTERM/SIGINT: HAProxy stops accepting and lets in-flight requests finish
+// (bounded), then exit 0. Exit 2 on usage errors, 1 if the router cannot start.
 
 import { parseArgs } from "node:util";
 import { startRouter } from "./server";
@@ -12,7 +12,7 @@ import { startRouter } from "./server";
 const USAGE =
   "usage: SHIPSHAPE_ROUTER_TOKEN=<token> tsx infra/local/router/main.ts --port <n> --admin-port <n> --state-file <path>\n" +
   "       [--health-path /health] [--health-interval-ms 1000] [--health-timeout-ms 500] [--rise 2] [--fall 2]\n" +
-  "       [--no-health-check] [--proxy-timeout-ms 30000] [--drain-timeout-ms 10000]";
+  "       [--no-health-check] [--proxy-timeout-ms 30000] [--drain-timeout-ms 10000] [--threads 1]";
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
         "no-health-check": { type: "boolean" },
         "proxy-timeout-ms": { type: "string" },
         "drain-timeout-ms": { type: "string" },
+        threads: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
         },
     proxyTimeoutMs: int("proxy-timeout-ms", str("proxy-timeout-ms"), 30_000),
     drainTimeoutMs: int("drain-timeout-ms", str("drain-timeout-ms"), 10_000),
+    threads: int("threads", str("threads"), 1),
   });
 
   let stopping = false;

@@ -1,20 +1,20 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { HealthChecker } from "./health-checker";
+import type { RoutesView } from "./routes-view";
 import type { RoutingTable } from "./routing-table";
 import type { RouterStats } from "./stats";
 
 // Prometheus view of the router. One Registry per router (not the global one),
 // so several routers can live in one process (tests) without name clashes.
-// Counters are read from RouterStats at scrape time instead of being
-// incremented twice on the hot path; only the latency histogram is observed
-// per request, because Prometheus needs its own fixed buckets for
-// histogram_quantile().
+// Counters are read from RouterStats (fed by HAProxy's request log) at scrape
+// time; only the latency histogram is observed per request, because
+// Prometheus needs its own fixed buckets for histogram_quantile(). Weights,
+// shares and instance health come from HAProxy at scrape time.
 
 export interface MetricsSource {
   table(): RoutingTable;
   stats: RouterStats;
-  health: HealthChecker;
-  shares(): Record<string, number>;
+  /** The routes view (HAProxy's health and split); rejects when HAProxy does not answer. */
+  routes(): Promise<RoutesView>;
   /** Window (s) of the pre-computed percentile gauges. */
   quantileWindowSeconds: number;
 }
@@ -95,9 +95,11 @@ export function createRouterMetrics(src: MetricsSource): RouterMetrics {
     help: "Requests currently being proxied to a backend (non-zero on a weight-0 backend = draining).",
     labelNames: bv,
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const s of src.stats.all()) this.set({ backend: s.backend, version: s.version }, s.inflight);
+      const routes = await src.routes().catch(() => undefined);
+      for (const [name, b] of Object.entries(routes?.backends ?? {}))
+        this.set({ backend: name, version: b.version }, b.inflight);
     },
   });
 
@@ -118,11 +120,12 @@ export function createRouterMetrics(src: MetricsSource): RouterMetrics {
     help: "Fraction of un-pinned traffic each backend gets now, health included (0..1).",
     labelNames: bv,
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      const shares = src.shares();
-      for (const [name, b] of Object.entries(src.table().backends))
-        this.set({ backend: name, version: b.version }, shares[name] ?? 0);
+      const routes = await src.routes().catch(() => undefined);
+      if (!routes) return;
+      for (const [name, b] of Object.entries(routes.backends))
+        this.set({ backend: name, version: b.version }, routes.effective[name] ?? 0);
     },
   });
 
@@ -131,20 +134,23 @@ export function createRouterMetrics(src: MetricsSource): RouterMetrics {
     help: "1 when the instance passes health checks, else 0.",
     labelNames: [...bv, "instance"] as const,
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const [name, b] of Object.entries(src.table().backends))
-        for (const i of b.instances)
-          this.set({ backend: name, version: b.version, instance: i }, src.health.isUp(i) ? 1 : 0);
+      const routes = await src.routes().catch(() => undefined);
+      for (const [name, b] of Object.entries(routes?.backends ?? {})) {
+        for (const i of b.healthy) this.set({ backend: name, version: b.version, instance: i }, 1);
+        for (const i of b.unhealthy) this.set({ backend: name, version: b.version, instance: i }, 0);
+      }
     },
   });
 
   new Gauge({
     name: "shipshape_router_table_version",
-    help: "Version of the routing table in effect.",
+    help: "Version of the routing table in effect in HAProxy (its routing map).",
     registers: [registry],
-    collect() {
-      this.set(src.table().version);
+    async collect() {
+      const routes = await src.routes().catch(() => undefined);
+      this.set(routes?.applied?.version ?? -1);
     },
   });
 
@@ -167,17 +173,27 @@ export function createRouterMetrics(src: MetricsSource): RouterMetrics {
     },
   });
 
-  const observed = new Map<string, { backend: string; version: string }>();
+  // One labelled child per (backend, version), kept: prom-client hashes the
+  // labels when a child is made, not at every observation (this runs per request).
+  const observed = new Map<
+    string,
+    { labels: { backend: string; version: string }; child: { observe(v: number): void } }
+  >();
   return {
     registry,
     observe(backend, version, seconds) {
       const key = `${backend}\u0000${version}`;
-      if (!observed.has(key)) observed.set(key, { backend, version });
-      duration.observe({ backend, version }, seconds);
+      let o = observed.get(key);
+      if (!o) {
+        const labels = { backend, version };
+        o = { labels, child: duration.labels(labels) };
+        observed.set(key, o);
+      }
+      o.child.observe(seconds);
     },
     retain(pairs) {
       const keep = new Set(pairs.map((p) => `${p.backend}\u0000${p.version}`));
-      for (const [key, labels] of observed) {
+      for (const [key, { labels }] of observed) {
         if (keep.has(key)) continue;
         duration.remove(labels);
         observed.delete(key);

@@ -5,10 +5,35 @@ import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 
 // The routing table is the router's only durable state. Everything else
-// (health, stats, round-robin cursors) is rebuilt after a restart, so a crash
-// can never resurrect a stale health verdict, but it always keeps the split.
+// (health verdicts, stats, HAProxy's own runtime state) is rebuilt after a
+// restart, so a crash can never resurrect a stale health verdict, but it always
+// keeps the split: HAProxy's config is regenerated from this table at every
+// start (servers added at run time are not in any file HAProxy reads itself).
 
-export const BACKEND_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/**
+ * The data plane has exactly two backends: the release serving users (blue)
+ * and the one being rolled out (green). They are also the values of the
+ * override header.
+ */
+export const BACKEND_NAMES = ["blue", "green"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** A record keyed by backend name; any other key is refused with a message that says why. */
+function backendRecord<T extends z.ZodType>(value: T) {
+  return z
+    .record(z.string(), value)
+    .superRefine((rec, ctx) => {
+      for (const key of Object.keys(rec)) {
+        if (!(BACKEND_NAMES as readonly string[]).includes(key))
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `backend ${JSON.stringify(key)}: the local router has exactly two backends, "blue" and "green"`,
+          });
+      }
+    })
+    .transform((rec) => rec as Partial<Record<BackendName, z.output<T>>>);
+}
 
 const instanceUrl = z
   .url()
@@ -39,7 +64,14 @@ export const routingTableSchema = z.strictObject({
   updatedAt: z.string(),
   /** When true, the first pick is remembered in a cookie so a user stays on one backend. */
   sticky: z.boolean(),
-  backends: z.record(z.string().regex(BACKEND_NAME), backendSchema),
+  backends: backendRecord(backendSchema),
+  /**
+   * What a request must carry in `x-shipshape-override-token` for its
+   * `x-shipshape-version` header to be honoured. Rotated whenever green gets a
+   * new version (one token per deployment). Absent only in tables written by
+   * an older router; the store adds one when it opens such a table.
+   */
+  overrideToken: z.string().min(16).max(256).optional(),
 });
 export type RoutingTable = z.infer<typeof routingTableSchema>;
 
@@ -55,14 +87,26 @@ export type RoutingTable = z.infer<typeof routingTableSchema>;
  */
 export const routesPatchSchema = z
   .strictObject({
-    backends: z.record(z.string().regex(BACKEND_NAME), backendSchema.nullable()).optional(),
-    weights: z.record(z.string().regex(BACKEND_NAME), weight).optional(),
+    backends: backendRecord(backendSchema.nullable()).optional(),
+    weights: backendRecord(weight).optional(),
     sticky: z.boolean().optional(),
+    /** Sets the override token instead of the automatic per-deployment one. */
+    overrideToken: z
+      .string()
+      .min(16)
+      .max(256)
+      .regex(/^[A-Za-z0-9._~-]+$/)
+      .optional(),
     ifVersion: z.number().int().min(0).optional(),
   })
-  .refine((p) => p.backends !== undefined || p.weights !== undefined || p.sticky !== undefined, {
-    message: "nothing to change: give backends, weights and/or sticky",
-  });
+  .refine(
+    (p) =>
+      p.backends !== undefined ||
+      p.weights !== undefined ||
+      p.sticky !== undefined ||
+      p.overrideToken !== undefined,
+    { message: "nothing to change: give backends, weights, sticky and/or overrideToken" },
+  );
 export type RoutesPatch = z.infer<typeof routesPatchSchema>;
 
 export class PatchError extends Error {
@@ -74,13 +118,17 @@ export class PatchError extends Error {
   }
 }
 
-export function emptyTable(): RoutingTable {
-  return { version: 0, updatedAt: new Date(0).toISOString(), sticky: false, backends: {} };
+export function newOverrideToken(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+export function emptyTable(overrideToken = newOverrideToken()): RoutingTable {
+  return { version: 0, updatedAt: new Date(0).toISOString(), sticky: false, backends: {}, overrideToken };
 }
 
 /** Everything that changes routing; `version` and `updatedAt` are bookkeeping. */
 function content(t: RoutingTable) {
-  return { sticky: t.sticky, backends: t.backends };
+  return { sticky: t.sticky, backends: t.backends, overrideToken: t.overrideToken };
 }
 
 export function sameContent(a: RoutingTable, b: RoutingTable): boolean {
@@ -88,25 +136,34 @@ export function sameContent(a: RoutingTable, b: RoutingTable): boolean {
 }
 
 /**
- * Pure: the table that results from applying `patch` to `current`. Returns
- * `current` itself (same version) when the patch changes nothing.
+ * Pure (clock and token source injected): the table that results from
+ * applying `patch` to `current`. Returns `current` itself (same version) when
+ * the patch changes nothing. A green with a new version gets a new override
+ * token unless the patch sets one.
  */
-export function applyPatch(current: RoutingTable, patch: RoutesPatch, now = new Date()): RoutingTable {
-  const backends: Record<string, Backend> = { ...current.backends };
-  for (const [name, b] of Object.entries(patch.backends ?? {})) {
+export function applyPatch(
+  current: RoutingTable,
+  patch: RoutesPatch,
+  { now = new Date(), newToken = newOverrideToken }: { now?: Date; newToken?: () => string } = {},
+): RoutingTable {
+  const backends: Partial<Record<BackendName, Backend>> = { ...current.backends };
+  for (const [name, b] of entries(patch.backends)) {
     if (b === null) delete backends[name];
     else backends[name] = stripUndefined(b);
   }
-  for (const [name, w] of Object.entries(patch.weights ?? {})) {
+  for (const [name, w] of entries(patch.weights)) {
     const b = backends[name];
     if (!b) throw new PatchError(`unknown backend "${name}" in weights; define it under backends first`, 400);
     backends[name] = { ...b, weight: w };
   }
+  const greenChanged = backends.green && backends.green.version !== current.backends.green?.version;
   const candidate: RoutingTable = {
     version: current.version,
     updatedAt: current.updatedAt,
     sticky: patch.sticky ?? current.sticky,
     backends: sortKeys(backends),
+    overrideToken:
+      patch.overrideToken ?? (greenChanged || !current.overrideToken ? newToken() : current.overrideToken),
   };
   if (sameContent(candidate, current)) return current;
   if (patch.ifVersion !== undefined && patch.ifVersion !== current.version) {
@@ -124,8 +181,12 @@ function stripUndefined(b: Backend): Backend {
   return out;
 }
 
-function sortKeys<T>(o: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+function sortKeys<T>(o: Partial<Record<BackendName, T>>): Partial<Record<BackendName, T>> {
+  return Object.fromEntries(entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function entries<T>(o: Partial<Record<BackendName, T>> | undefined): Array<[BackendName, T]> {
+  return Object.entries(o ?? {}) as Array<[BackendName, T]>;
 }
 
 export async function loadTable(file: string): Promise<RoutingTable | undefined> {
@@ -202,10 +263,11 @@ export class RoutingTableStore {
 
   static async open(file: string, initial?: RoutingTable): Promise<RoutingTableStore> {
     const loaded = await loadTable(file);
-    if (loaded) return new RoutingTableStore(file, loaded);
-    const start = initial ? routingTableSchema.parse(initial) : emptyTable();
-    await saveTable(file, start);
-    return new RoutingTableStore(file, start);
+    if (loaded?.overrideToken) return new RoutingTableStore(file, loaded);
+    const start = loaded ?? (initial ? routingTableSchema.parse(initial) : emptyTable());
+    const withToken = { ...start, overrideToken: start.overrideToken ?? newOverrideToken() };
+    await saveTable(file, withToken);
+    return new RoutingTableStore(file, withToken);
   }
 
   get current(): RoutingTable {

@@ -1,7 +1,7 @@
 /**
  * The router provider against a REAL local router (infra/local/router,
- * startRouter) proxying real loopback backends, read through its admin API
- * (RouterClient), judged by lib/analysis.
+ * startRouter: HAProxy and its control process) proxying real loopback
+ * backends, read through its admin API (RouterClient), judged by lib/analysis.
  *
  *   blue  v1   healthy, 100 ms
  *   green v2   every 20th request answers 500 (exactly 5% errors)
@@ -45,6 +45,16 @@ const p95 = spec({
   minRequests: 50,
   judge: { kind: "maxIncrease", fraction: 0.2 },
 });
+
+/**
+ * `total` user requests all to one backend (weights 100/0), then the 80/20 split
+ * back. Not the override header: tester traffic is kept out of the statistics.
+ */
+async function onlyTo(backend: "blue" | "green", total: number) {
+  await router.update({ weights: backend === "green" ? { blue: 0, green: 100 } : { blue: 100, green: 0 } });
+  await hammer(router.url, total, 5);
+  await router.update({ weights: { blue: 80, green: 20 } });
+}
 
 /** Puts `backend` behind green at 20% and drives `total` requests through the proxy. */
 async function canary(version: string, backend: TestBackend, total: number) {
@@ -123,9 +133,9 @@ describe("router provider on a real router", () => {
   it("little traffic is inconclusive, not failed; repeated, it pauses (inconclusiveLimit) instead of rolling back", async () => {
     const green = await startBackend("green-v4", { delayMs: 100 });
     await router.update({ backends: { green: { version: "v4", instances: [green.url], weight: 20 } } });
-    // a trickle: 10 requests pinned to green through the override header, 10 to blue
-    await hammer(router.url, 10, 5, { "x-shipshape-version": "green" });
-    await hammer(router.url, 10, 5, { "x-shipshape-version": "blue" });
+    // a trickle: 10 requests to green, 10 to blue
+    await onlyTo("green", 10);
+    await onlyTo("blue", 10);
     let state = initialAnalysisState({ inconclusiveLimit: 2 });
     const decisions: Decision[] = [];
     for (let i = 0; i < 3; i++) {
@@ -154,7 +164,7 @@ describe("router provider on a real router", () => {
     expect(before.canary).toBeNull();
     expect(before.requests?.canary).toBe(0);
     expect(judge(errorRate, before).verdict).toBe("inconclusive");
-    await hammer(router.url, 5, 5, { "x-shipshape-version": "green" });
+    await onlyTo("green", 5);
     expect((await measure(errorRate, "v5")).requests?.canary).toBe(5);
   });
 

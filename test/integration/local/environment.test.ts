@@ -6,6 +6,7 @@ import { RouterClient } from "../../../infra/local/router/client";
 import {
   ensureRouterProcess,
   type RouterProcessInfo,
+  routerOverrideToken,
   routerProcessHealth,
   stopRouterProcess,
 } from "../../../infra/local/router-process";
@@ -103,8 +104,12 @@ describe("local target: environments and the router", () => {
     expect(applied.split).toEqual({ blue: 100, green: 0 });
     await traffic.waitApplied(scope, applied.tableVersion, 5000);
 
+    const overrideToGreen = {
+      "x-shipshape-version": "green",
+      "x-shipshape-override-token": (await routerOverrideToken("shop-envtest")) ?? "",
+    };
     for (let n = 0; n < 20; n++) {
-      const viaHeader = await get(`${router.url}/api/products`, { "x-shipshape-version": "green" });
+      const viaHeader = await get(`${router.url}/api/products`, overrideToGreen);
       expect(viaHeader.status).toBe(200);
       expect(viaHeader.backend).toBe("green");
       expect(viaHeader.version).toBe("v2");
@@ -112,6 +117,9 @@ describe("local target: environments and the router", () => {
       const plain = await get(`${router.url}/api/products`);
       expect(plain.backend).toBe("blue");
       expect(plain.version).toBe("v1");
+      // The header alone (no token) is ignored: a user cannot pick the unreleased version.
+      const noToken = await get(`${router.url}/api/products`, { "x-shipshape-version": "green" });
+      expect(noToken.version).toBe("v1");
     }
 
     // Green is removed from the router, then destroyed: nothing is left.
@@ -183,7 +191,11 @@ describe("local target: environments and the router", () => {
       expect(r.status).toBe(200);
       expect(r.backend).toBe("blue");
     }
-    expect((await get(`${router.url}/api/products`, { "x-shipshape-version": "green" })).status).toBe(503);
+    const overrideToGreen = {
+      "x-shipshape-version": "green",
+      "x-shipshape-override-token": (await routerOverrideToken("shop-envtest")) ?? "",
+    };
+    expect((await get(`${router.url}/api/products`, overrideToGreen)).status).toBe(503);
     const stuck = await traffic.setWeights(scope, { blue: 40, green: 60 });
     await expect(traffic.waitApplied(scope, stuck.tableVersion, 1500)).rejects.toThrow(/no healthy instance/);
 

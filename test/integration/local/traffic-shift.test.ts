@@ -5,6 +5,7 @@ import { RouterClient } from "../../../infra/local/router/client";
 import {
   ensureRouterProcess,
   type RouterProcessInfo,
+  routerOverrideToken,
   stopRouterProcess,
 } from "../../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../../infra/local/traffic-router";
@@ -112,9 +113,15 @@ describe("local target: traffic shift through the real drivers", () => {
     );
     const registered = await traffic.setBackends(scope, { blue: spec("v1", v1), green: spec("v2", v2) });
     expect(registered.split).toEqual({ blue: 100, green: 0 });
-    const verify = await load(200, { "x-shipshape-version": "green" });
+    // A tester reaches green before it has traffic: override header + this deployment's token.
+    const token = (await routerOverrideToken("shop-shift")) ?? "";
+    const statsBefore = await admin.stats(60);
+    const verify = await load(200, { "x-shipshape-version": "green", "x-shipshape-override-token": token });
     expect(verify.byVersion).toEqual({ v2: 200 });
     expect(verify.errors).toBe(0);
+    // ...and that test traffic is not in the numbers the analysis judges.
+    const statsAfter = await admin.stats(60);
+    expect(statsAfter.backends.green?.requests ?? 0).toBe(statsBefore.backends.green?.requests ?? 0);
 
     for (const w of [1, 10, 100]) {
       const applied = await traffic.setWeights(scope, { blue: 100 - w, green: w });

@@ -31,10 +31,12 @@ describe("router provider per service+environment (worker wiring)", () => {
           green: { version: "v2", instances: [green.url], weight: 50 },
         },
       });
-      for (const backend of ["blue", "green"]) {
-        for (let i = 0; i < 10; i++) {
-          await fetch(`${router.url}/`, { headers: { "x-shipshape-version": backend } });
-        }
+      for (const weights of [
+        { blue: 100, green: 0 },
+        { blue: 0, green: 100 },
+      ]) {
+        await router.update({ weights });
+        for (let i = 0; i < 10; i++) await (await fetch(`${router.url}/`)).arrayBuffer();
       }
       const asked: string[] = [];
       const provider = createScopedRouterProvider((scope) => {

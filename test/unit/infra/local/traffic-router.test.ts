@@ -10,8 +10,8 @@ import {
   TOKEN,
 } from "./router/helpers";
 
-// createLocalTrafficRouter against a real in-process router (startRouter) and
-// real HTTP backends: backend registration semantics, split validation,
+// createLocalTrafficRouter against a real router (startRouter: the control
+// process in this test process, HAProxy as its child) and real HTTP backends: backend registration semantics, split validation,
 // idempotency (same call → same table version), and the read-back.
 const scope = { service: "shop", environment: "prod" };
 let router: TestRouter | undefined;
@@ -118,7 +118,7 @@ describe("local TrafficRouter", () => {
 
     g1.healthy = false;
     const deadline = Date.now() + 5000;
-    while (router.health.isUp(g1.url)) {
+    while ((await router.routes()).backends.green?.healthy.length !== 0) {
       if (Date.now() > deadline) throw new Error("green never went down");
       await new Promise((r) => setTimeout(r, 50));
     }

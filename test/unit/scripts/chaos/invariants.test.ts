@@ -6,6 +6,7 @@ import {
   checkLoad,
   checkOutcome,
   DB_RECOVERY_GRACE_MS,
+  PROXY_RESTART_GRACE_MS,
   type RunRecord,
   recoveredAt,
   tallyLoad,
@@ -107,6 +108,20 @@ describe("load tolerance", () => {
     expect(t.byWindow).toEqual({ "postgres-stop": 2, "bad-version": 2, none: 2 });
     expect(t.unexplained.map((u) => u.at)).toEqual([40_000, 41_000]);
     expect(checkLoad(t)[0]?.detail).toMatch(/2 failed request\(s\).*1× app \(c1\), 1× dead-backend/);
+  });
+
+  it("explains failed connections while the router's HAProxy was killed and not back (+grace), not app errors", () => {
+    const r = record({ faults: [fault({ kind: "proxy-kill", injectedAt: 10_000, repairedAt: 10_400 })] });
+    const t = tallyLoad(r, [
+      err(10_050, "dead-backend"), // connection refused: no proxy
+      err(10_400 + PROXY_RESTART_GRACE_MS - 1, "dead-backend"), // in flight on the killed one
+      err(10_200, "app", "c1"), // a healthy version's own 5xx is not the proxy's
+      err(10_400 + PROXY_RESTART_GRACE_MS + 1, "dead-backend"), // after the grace: unexplained
+    ]);
+    expect(t.byWindow).toEqual({ "proxy-kill": 3, none: 1 });
+    expect(t.unexplained.map((u) => u.at)).toEqual([10_200, 10_400 + PROXY_RESTART_GRACE_MS + 1]);
+    const probes = { firstSuccessAfter: (at: number) => at + 5 };
+    expect(recoveredAt(r, r.faults[0]!, probes)).toBe(10_405);
   });
 
   it("counts a healthy version's 5xx outside any outage as a violation", () => {

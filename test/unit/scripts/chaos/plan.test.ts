@@ -24,6 +24,19 @@ describe("chaos campaign plan", () => {
     expect(plan.map((r) => r.version)).toEqual(plan.map((_, i) => `c${i + 1}`));
   });
 
+  it("adds forced kinds to every run, without doubling one the run was dealt", () => {
+    const plan = planCampaign({ ...DEFAULT_CAMPAIGN, seed: 11, runs: 3, force: ["proxy-kill"] });
+    for (const r of plan) {
+      expect(r.faults.filter((f) => f.kind === "proxy-kill")).toHaveLength(1);
+      expect(r.faults.length).toBeGreaterThanOrEqual(DEFAULT_CAMPAIGN.faultsPerRun);
+    }
+    // Forcing changes nothing else: the dealt kinds are those of the plain plan.
+    const plain = planCampaign({ ...DEFAULT_CAMPAIGN, seed: 11, runs: 3 });
+    expect(plan.map((r) => r.faults.filter((f) => f.kind !== "proxy-kill").length)).toEqual(
+      plain.map((r) => r.faults.filter((f) => f.kind !== "proxy-kill").length),
+    );
+  });
+
   it("keeps fault moments and durations inside the configured ranges", () => {
     const plan = planCampaign({
       ...DEFAULT_CAMPAIGN,

@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -6,7 +7,8 @@ import { join } from "node:path";
 import { type RouterHandle, type RouterOptions, startRouter } from "../../../../../infra/local/router/server";
 
 // Loopback-only fixtures for the router tests: tiny HTTP backends that count
-// what reaches them, and a router wired to a throw-away state directory.
+// what reaches them, and a router (its control process in this test process,
+// a real HAProxy as its child) wired to a throw-away state directory.
 
 export const TOKEN = "test-token-0123456789";
 
@@ -17,6 +19,8 @@ export interface TestBackend {
   hits: number;
   /** What GET /health answers: true = 200, false = 503. */
   healthy: boolean;
+  /** Headers of the last non-health request. */
+  lastHeaders: http.IncomingHttpHeaders | undefined;
   /** Stop listening and cut every open connection, like a killed process. */
   kill(): Promise<void>;
 }
@@ -26,19 +30,31 @@ export interface BackendBehaviour {
   /** Status for the n-th (1-based) non-health request. */
   status?: (n: number) => number;
   setCookie?: string;
+  /** Close the connection without answering the n-th request (a crash while handling it). */
+  hangUp?: (n: number) => boolean;
 }
 
 const live = new Set<http.Server>();
 
 export async function startBackend(name: string, behaviour: BackendBehaviour = {}): Promise<TestBackend> {
-  const b: Partial<TestBackend> & { hits: number; healthy: boolean } = { name, hits: 0, healthy: true };
+  const b: Partial<TestBackend> & { hits: number; healthy: boolean } = {
+    name,
+    hits: 0,
+    healthy: true,
+    lastHeaders: undefined,
+  };
   const server = http.createServer((req, res) => {
     if (req.url === "/health") {
       res.writeHead(b.healthy ? 200 : 503).end(b.healthy ? "ok" : "sick");
       return;
     }
     b.hits++;
+    b.lastHeaders = req.headers;
     const n = b.hits;
+    if (behaviour.hangUp?.(n)) {
+      req.socket.destroy();
+      return;
+    }
     const answer = () => {
       const headers: Record<string, string> = { "content-type": "text/plain", "x-served-by": name };
       if (behaviour.setCookie) headers["set-cookie"] = behaviour.setCookie;
@@ -99,6 +115,11 @@ export async function startTestRouter(
     stateFile,
   });
   return { ...router, stateFile, dir };
+}
+
+/** Headers of an override request: the target and the table's override token. */
+export function override(router: { table(): { overrideToken?: string } }, target: string) {
+  return { "x-shipshape-version": target, "x-shipshape-override-token": router.table().overrideToken ?? "" };
 }
 
 export async function removeDir(dir: string): Promise<void> {
@@ -210,4 +231,50 @@ export function twoBackends(
       green: { version: "v2", instances: green.map((b) => b.url), weight: weights.green },
     },
   };
+}
+
+const MAIN_TS = join(__dirname, "../../../../../infra/local/router/main.ts");
+const TSX = join(__dirname, "../../../../../node_modules/.bin/tsx");
+
+export interface LaunchedRouter {
+  child: ChildProcess;
+  /** The "listening" event: ports and HAProxy's pid. */
+  listening: Promise<{ port: number; adminPort: number; haproxyPid: number }>;
+  exited: Promise<number | null>;
+  /** Every JSON event the router logged so far. */
+  events: Array<Record<string, unknown>>;
+  stderr(): string;
+}
+
+/** The router CLI (infra/local/router/main.ts) as its own process, the way router-process.ts starts it. */
+export function launchRouterCli(args: string[], env: Record<string, string | undefined>): LaunchedRouter {
+  const child = spawn(TSX, [MAIN_TS, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  let pending = "";
+  const events: Array<Record<string, unknown>> = [];
+  const listening = new Promise<{ port: number; adminPort: number; haproxyPid: number }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`router did not start: ${stderr}`)), 20_000);
+      child.stderr?.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        const lines = (pending + d.toString()).split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          if (!line.startsWith("{")) continue;
+          const e = JSON.parse(line) as Record<string, unknown>;
+          events.push(e);
+          if (e.event === "listening") {
+            clearTimeout(timer);
+            resolve(e as never);
+          }
+        }
+      });
+      child.on("exit", () => reject(new Error(`router exited early: ${stderr}`)));
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, listening, exited, events, stderr: () => stderr };
 }

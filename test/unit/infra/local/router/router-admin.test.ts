@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RouterClient, RouterClientError } from "../../../../../infra/local/router/client";
@@ -6,6 +6,8 @@ import {
   admin,
   hammer,
   killAllBackends,
+  launchRouterCli,
+  override,
   removeDir,
   request,
   startBackend,
@@ -70,20 +72,25 @@ describe("admin API: auth", () => {
 });
 
 describe("admin API: stats and metrics", () => {
-  it("reports requests, errors and latency percentiles that match what the backends did", async () => {
+  it("reports requests, errors and latency percentiles that match what the backends did; override traffic is left out", async () => {
     const blue = await startBackend("blue", { delayMs: 40 });
     const green = await startBackend("green", { status: (n) => (n % 4 === 0 ? 500 : 200) });
     const r = await router();
     await admin(r, "/admin/routes", {
       method: "PUT",
-      body: twoBackends([blue], [green], { blue: 50, green: 50 }),
+      body: twoBackends([blue], [green], { blue: 100, green: 0 }),
     });
-    await hammer(`${r.url}/`, 40, 8, { "x-shipshape-version": "blue" });
-    await hammer(`${r.url}/`, 80, 8, { "x-shipshape-version": "green" });
-    await request(`${r.url}/`, { headers: { "x-shipshape-version": "purple" } });
+    await hammer(`${r.url}/`, 40, 8);
+    await admin(r, "/admin/routes", { method: "PUT", body: { weights: { blue: 0, green: 100 } } });
+    await hammer(`${r.url}/`, 80, 8);
+    // A tester's requests (override header + token) are not user traffic.
+    await hammer(`${r.url}/`, 30, 8, override(r, "blue"));
+    await hammer(`${r.url}/`, 30, 8, override(r, "green"));
+    expect(blue.hits).toBe(70);
 
-    const snap = JSON.parse((await admin(r, "/admin/stats?window=30")).body);
-    expect(snap).toMatchObject({ windowSeconds: 30, tableVersion: 1, unrouted: { window: 1, total: 1 } });
+    const snapshot = async () => JSON.parse((await admin(r, "/admin/stats?window=30")).body);
+    const snap = await snapshot();
+    expect(snap).toMatchObject({ windowSeconds: 30, tableVersion: 2, unrouted: { window: 0, total: 0 } });
     expect(snap.backends.blue).toMatchObject({ version: "v1", requests: 40, errors: 0, errorRate: 0 });
     // 40 ms of backend delay is the floor; a loaded 2-core box adds scheduling noise on top.
     expect(snap.backends.blue.latencyMs.p50).toBeGreaterThanOrEqual(40);
@@ -112,9 +119,11 @@ describe("admin API: stats and metrics", () => {
       body: { backends: { blue: { version: "v1", instances: [dead.url], weight: 1 } } },
     });
     const replies = await hammer(`${r.url}/`, 5, 1);
-    expect(replies.map((x) => x.status)).toEqual([502, 502, 502, 502, 502]);
-    expect(JSON.parse(replies[0]!.body)).toMatchObject({ error: "backend_unreachable", backend: "blue" });
-    const s = JSON.parse((await admin(r, "/admin/stats")).body).backends.blue;
+    expect(replies.map((x) => x.status)).toEqual([503, 503, 503, 503, 503]);
+    expect(replies[0]?.backend).toBe("blue");
+    expect(JSON.parse(replies[0]!.body)).toMatchObject({ error: "backend_unreachable" });
+    const blueStats = async () => JSON.parse((await admin(r, "/admin/stats")).body).backends.blue;
+    const s = await blueStats();
     expect(s).toMatchObject({ requests: 5, errors: 5, connectionErrors: 5, errorRate: 1, latencyMs: null });
   });
 
@@ -126,8 +135,9 @@ describe("admin API: stats and metrics", () => {
       method: "PUT",
       body: twoBackends([blue], [green], { blue: 90, green: 10 }),
     });
-    await hammer(`${r.url}/`, 30, 4, { "x-shipshape-version": "blue" });
-    await hammer(`${r.url}/`, 10, 4, { "x-shipshape-version": "green" });
+    const hits = await hammer(`${r.url}/`, 200, 4);
+    const onBlue = hits.filter((h) => h.backend === "blue").length;
+    const onGreen = hits.filter((h) => h.backend === "green").length;
 
     const res = await admin(r, "/metrics");
     expect(res.headers["content-type"]).toContain("text/plain");
@@ -136,16 +146,20 @@ describe("admin API: stats and metrics", () => {
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
         ?.value;
 
-    expect(get("shipshape_router_requests_total", { backend: "blue", version: "v1" })).toBe(30);
-    expect(get("shipshape_router_requests_total", { backend: "green", version: "v2" })).toBe(10);
-    expect(get("shipshape_router_errors_total", { backend: "green", kind: "5xx" })).toBe(3);
+    expect(get("shipshape_router_requests_total", { backend: "blue", version: "v1" })).toBe(onBlue);
+    expect(get("shipshape_router_requests_total", { backend: "green", version: "v2" })).toBe(onGreen);
+    expect(get("shipshape_router_errors_total", { backend: "green", kind: "5xx" })).toBe(
+      Math.min(3, onGreen),
+    );
     expect(get("shipshape_router_errors_total", { backend: "blue", kind: "5xx" })).toBe(0);
     expect(get("shipshape_router_backend_weight", { backend: "green" })).toBe(10);
     expect(get("shipshape_router_backend_effective_share", { backend: "blue" })).toBeCloseTo(0.9, 9);
     expect(get("shipshape_router_instance_up", { backend: "green", instance: green.url })).toBe(1);
     expect(get("shipshape_router_table_version", {})).toBe(1);
-    expect(get("shipshape_router_request_duration_seconds_count", { backend: "blue" })).toBe(30);
-    expect(get("shipshape_router_request_duration_seconds_bucket", { backend: "blue", le: "+Inf" })).toBe(30);
+    expect(get("shipshape_router_request_duration_seconds_count", { backend: "blue" })).toBe(onBlue);
+    expect(get("shipshape_router_request_duration_seconds_bucket", { backend: "blue", le: "+Inf" })).toBe(
+      onBlue,
+    );
     const p95 = get("shipshape_router_window_latency_seconds", {
       backend: "blue",
       quantile: "0.95",
@@ -179,37 +193,16 @@ describe("RouterClient", () => {
     const err = await bad.getRoutes().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RouterClientError);
     expect((err as RouterClientError).status).toBe(403);
-    const invalid = await client.setRoutes({ weights: { purple: 1 } }).catch((e: unknown) => e);
+    const invalid = await client.setRoutes({ weights: { green: -1 } }).catch((e: unknown) => e);
     expect((invalid as RouterClientError).status).toBe(400);
+    const unknown = await admin(r, "/admin/routes", { method: "PUT", body: { weights: { purple: 1 } } });
+    expect(unknown.status).toBe(400);
+    expect(JSON.parse(unknown.body).message).toContain('exactly two backends, "blue" and "green"');
   });
 });
 
 describe("CLI (main.ts)", () => {
-  const mainTs = join(__dirname, "../../../../../infra/local/router/main.ts");
-  const tsx = join(__dirname, "../../../../../node_modules/.bin/tsx");
-
-  function launch(args: string[], env: Record<string, string | undefined>) {
-    const child = spawn(tsx, [mainTs, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    const listening = new Promise<{ port: number; adminPort: number }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`router did not start: ${stderr}`)), 15_000);
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-        for (const line of stderr.split("\n")) {
-          if (line.includes('"event":"listening"')) {
-            clearTimeout(timer);
-            resolve(JSON.parse(line));
-          }
-        }
-      });
-      child.on("exit", () => reject(new Error(`router exited early: ${stderr}`)));
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    return { child, listening, exited, stderr: () => stderr };
-  }
+  const launch = launchRouterCli;
 
   const running: ChildProcess[] = [];
   afterEach(() => {

@@ -4,6 +4,7 @@ import {
   count,
   hammer,
   killAllBackends,
+  override,
   removeDir,
   request,
   startBackend,
@@ -13,7 +14,8 @@ import {
   waitUntil,
 } from "./helpers";
 
-// Real HTTP through the router on loopback: backends are tiny node servers
+// Real HTTP through the router (a real HAProxy driven by the control process
+// running in this test process) on loopback: backends are tiny node servers
 // started here, so these run without the integration global setup.
 
 let routers: TestRouter[] = [];
@@ -124,7 +126,7 @@ describe("router: weighted split", () => {
 });
 
 describe("router: header override and stickiness", () => {
-  it("x-shipshape-version targets green at weight 0, is strict about unknown or unhealthy targets", async () => {
+  it("x-shipshape-version with the override token targets green at weight 0, is strict about unknown or unhealthy targets", async () => {
     const blue = await startBackend("blue");
     const green = await startBackend("green");
     const r = await router();
@@ -133,12 +135,14 @@ describe("router: header override and stickiness", () => {
       body: twoBackends([blue], [green], { blue: 100, green: 0 }),
     });
 
-    expect(count(await hammer(`${r.url}/`, 20, 4, { "x-shipshape-version": "green" }))).toEqual({
-      green: 20,
-    });
-    expect(count(await hammer(`${r.url}/`, 20, 4, { "x-shipshape-version": "v2" }))).toEqual({ green: 20 });
+    expect(count(await hammer(`${r.url}/`, 20, 4, override(r, "green")))).toEqual({ green: 20 });
+    expect(count(await hammer(`${r.url}/`, 20, 4, override(r, "v2")))).toEqual({ green: 20 });
     expect(count(await hammer(`${r.url}/`, 20, 4))).toEqual({ blue: 20 });
-    const unknown = await request(`${r.url}/`, { headers: { "x-shipshape-version": "purple" } });
+    // Without the token (or with a wrong one) the header is just ignored: routed like any user.
+    expect(count(await hammer(`${r.url}/`, 20, 4, { "x-shipshape-version": "green" }))).toEqual({ blue: 20 });
+    const wrong = { "x-shipshape-version": "green", "x-shipshape-override-token": "not-the-token-000000" };
+    expect(count(await hammer(`${r.url}/`, 20, 4, wrong))).toEqual({ blue: 20 });
+    const unknown = await request(`${r.url}/`, { headers: override(r, "purple") });
     expect(unknown.status).toBe(400);
     expect(unknown.body).toContain("purple");
 
@@ -148,9 +152,31 @@ describe("router: header override and stickiness", () => {
       3000,
       "green marked unhealthy",
     );
-    const sick = await request(`${r.url}/`, { headers: { "x-shipshape-version": "green" } });
+    const sick = await request(`${r.url}/`, { headers: override(r, "green") });
     expect(sick.status).toBe(503);
     expect(JSON.parse(sick.body).message).toContain("green");
+  });
+
+  it("the override token is per deployment: a new green version gets a new one, and only it works", async () => {
+    const blue = await startBackend("blue");
+    const green = await startBackend("green");
+    const r = await router();
+    await admin(r, "/admin/routes", {
+      method: "PUT",
+      body: twoBackends([blue], [green], { blue: 100, green: 0 }),
+    });
+    const first = override(r, "green");
+    expect((await request(`${r.url}/`, { headers: first })).backend).toBe("green");
+    await admin(r, "/admin/routes", {
+      method: "PUT",
+      body: { backends: { green: { version: "v3", instances: [green.url], weight: 0 } } },
+    });
+    const second = override(r, "green");
+    expect(second["x-shipshape-override-token"]).not.toBe(first["x-shipshape-override-token"]);
+    expect((await request(`${r.url}/`, { headers: first })).backend).toBe("blue");
+    expect((await request(`${r.url}/`, { headers: second })).backend).toBe("green");
+    // The token never reaches the service.
+    expect(green.lastHeaders?.["x-shipshape-override-token"]).toBeUndefined();
   });
 
   it("sticky cookie keeps a user on one backend, re-assigns when it drains, and keeps upstream cookies", async () => {
@@ -296,10 +322,12 @@ describe("router: routing table lifecycle", () => {
     await removeDir(r.dir);
   });
 
-  it("503 with a clear body when no backend is healthy", async () => {
+  it("503 with a clear body when no backend is healthy, counted as unrouted", async () => {
     const r = await router();
     const none = await request(`${r.url}/`);
     expect(none.status).toBe(503);
     expect(JSON.parse(none.body)).toMatchObject({ error: "no_healthy_backend" });
+    // Read right after the answer: the stats wait for HAProxy's log to catch up (flush marker).
+    expect(JSON.parse((await admin(r, "/admin/stats")).body).unrouted).toEqual({ window: 1, total: 1 });
   });
 });

@@ -64,6 +64,31 @@ describe("applyPatch", () => {
     expect(applyPatch(t, patch({ weights: { green: 50 }, ifVersion: 1 })).version).toBe(2);
   });
 
+  it("gives every new green version its own override token (one per deployment), keeps it on retries", () => {
+    let n = 0;
+    const newToken = () => `token-${String(++n).padStart(16, "0")}`;
+    const t = applyPatch(emptyTable("token-initial-0000000"), base, { newToken });
+    expect(t.overrideToken).toBe("token-0000000000000001");
+    // Same green again (an activity retry) or a weight change: same token, same table.
+    expect(applyPatch(t, base, { newToken })).toBe(t);
+    expect(applyPatch(t, patch({ weights: { green: 10 } }), { newToken }).overrideToken).toBe(
+      t.overrideToken,
+    );
+    const next = applyPatch(
+      t,
+      patch({ backends: { green: { version: "v3", instances: ["http://127.0.0.1:4003"], weight: 0 } } }),
+      { newToken },
+    );
+    expect(next.overrideToken).toBe("token-0000000000000002");
+    // Green gone (rolled back or promoted): the token stays until the next green.
+    expect(applyPatch(next, patch({ backends: { green: null } }), { newToken }).overrideToken).toBe(
+      next.overrideToken,
+    );
+    expect(applyPatch(t, patch({ overrideToken: "chosen-by-operator-1234" })).overrideToken).toBe(
+      "chosen-by-operator-1234",
+    );
+  });
+
   it("schema rejects bad input with useful messages", () => {
     expect(routesPatchSchema.safeParse({}).success).toBe(false);
     expect(
@@ -78,6 +103,11 @@ describe("applyPatch", () => {
     ).toBe(false);
     expect(routesPatchSchema.safeParse({ weights: { blue: -1 } }).success).toBe(false);
     expect(routesPatchSchema.safeParse({ weights: { Blue: 1 } }).success).toBe(false);
+    const third = routesPatchSchema.safeParse({ weights: { canary: 1 } });
+    expect(third.error?.issues[0]?.message).toBe(
+      'backend "canary": the local router has exactly two backends, "blue" and "green"',
+    );
+    expect(routesPatchSchema.safeParse({ overrideToken: "short" }).success).toBe(false);
     expect(routesPatchSchema.safeParse({ weights: { blue: 1 }, extra: true }).success).toBe(false);
   });
 });

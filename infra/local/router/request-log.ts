@@ -1,0 +1,150 @@
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import net from "node:net";
+import { FLUSH_HEADER, FLUSH_LOG_PREFIX, FRONTEND, REQUEST_LOG_PREFIX } from "./haproxy-config";
+import type { Outcome } from "./stats";
+
+// The per-request log HAProxy streams to the control process: its `ring`
+// forwards every line over one loopback TCP connection (raw format, one line
+// per message), so the reader pays one read() for many requests instead of
+// one datagram each. Line format (log-format in haproxy-config.ts):
+//
+//   R <backend> <server> <status> <latency µs> <termination state> <retries>
+//
+// Lines not starting with "R " are HAProxy's own events (server up/down…).
+//
+// The reader takes what arrived every BATCH_MS instead of waking up for each
+// line: at a few thousand requests per second one wake-up per request would
+// cost more CPU than parsing them. A statistics read flushes first (see
+// `flush`), so batching never makes a read stale.
+
+/** How often the reader drains HAProxy's connection (the kernel buffers the lines meanwhile). */
+export const BATCH_MS = 50;
+
+export interface RequestLogEntry {
+  backend: string;
+  server: string;
+  status: number;
+  latencyMs: number;
+  /** HAProxy's two-letter termination state (`--` normal, `SC` refused, `sH` server timeout, `CD` client gone…). */
+  termination: string;
+  /** Failed connection attempts that were retried (hidden from the user if the retry worked). */
+  retries: number;
+}
+
+export function parseRequestLine(line: string): RequestLogEntry | undefined {
+  const f = line.split(" ");
+  if (f[0] !== REQUEST_LOG_PREFIX || f.length < 7) return undefined;
+  const status = Number(f[3]);
+  const latencyUs = Number(f[4]);
+  const retries = Number(f[6]!.replace(/^\+/, ""));
+  if (!Number.isFinite(status) || !Number.isFinite(latencyUs) || !Number.isFinite(retries)) return undefined;
+  return { backend: f[1]!, server: f[2]!, status, latencyMs: latencyUs / 1000, termination: f[5]!, retries };
+}
+
+/**
+ * What the request means for its backend's statistics, with the old router's
+ * semantics: a 5xx answer, a refused/reset connection and a server timeout
+ * are errors; a client that hung up is counted (499) but is not the
+ * backend's fault; latency only for answered requests. `unrouted`: HAProxy
+ * answered itself because no backend could take the request.
+ */
+export function outcomeOf(e: RequestLogEntry): Outcome | "unrouted" {
+  if (e.backend === FRONTEND) return "unrouted";
+  const cause = e.termination[0];
+  if (cause === "s") return { kind: "timeout", latencyMs: e.latencyMs };
+  if (cause === "S") return { kind: "connection", latencyMs: e.latencyMs };
+  if (cause === "C" || cause === "c") return { kind: "response", status: 499, latencyMs: e.latencyMs };
+  return { kind: "response", status: e.status, latencyMs: e.latencyMs };
+}
+
+/** Upstream attempts that failed at connection level: the retried ones, plus the last if it failed too. */
+export function upstreamFailures(e: RequestLogEntry): number {
+  return e.retries + (e.termination[0] === "S" ? 1 : 0);
+}
+
+export interface LogSink {
+  port: number;
+  /**
+   * Resolves once every request HAProxy finished before this call has been
+   * read: a marker request through HAProxy's `flush` frontend, then its log
+   * line read back (bounded by `timeoutMs`; late lines then count at the next read).
+   */
+  flush(flushSocket: string, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Loopback TCP listener for HAProxy's ring; calls `onLine` for every complete request line. */
+export async function startLogSink(onLine: (line: string) => void): Promise<LogSink> {
+  const sockets = new Set<net.Socket>();
+  const markers = new Map<string, () => void>();
+  const lineIn = (line: string) => {
+    if (line.startsWith(`${FLUSH_LOG_PREFIX} `)) markers.get(line.slice(FLUSH_LOG_PREFIX.length + 1))?.();
+    else onLine(line);
+  };
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    let rest = "";
+    sock.setEncoding("utf8");
+    sock.on("data", (chunk: string) => {
+      const text = rest + chunk;
+      const lines = text.split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) if (line) lineIn(line);
+      // Until the next batch, unless a flush waits for its marker.
+      if (markers.size === 0) sock.pause();
+    });
+    sock.on("error", () => undefined); // HAProxy reconnects; the ring keeps what was not sent
+    sock.on("close", () => sockets.delete(sock));
+  });
+  const batches = setInterval(() => {
+    for (const s of sockets) s.resume();
+  }, BATCH_MS);
+  batches.unref();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    flush: async (flushSocket, timeoutMs = 1000) => {
+      const marker = randomBytes(8).toString("hex");
+      let timer: NodeJS.Timeout | undefined;
+      const seen = new Promise<void>((resolve) => {
+        markers.set(marker, resolve);
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      try {
+        await sendMarker(flushSocket, marker, timeoutMs);
+        for (const s of sockets) s.resume();
+        await seen;
+      } catch {
+        // HAProxy not answering (restarting): the statistics are as fresh as they can be
+      } finally {
+        clearTimeout(timer);
+        markers.delete(marker);
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(batches);
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function sendMarker(socketPath: string, marker: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { socketPath, path: "/", headers: { [FLUSH_HEADER]: marker }, agent: false },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve());
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error("flush marker timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
