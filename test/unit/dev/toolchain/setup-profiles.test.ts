@@ -43,7 +43,13 @@ const manifest = () => JSON.parse(fs.readFileSync(path.join(cache, "toolchain.js
 describe("setup profiles", () => {
   it("demo: the engines the demo runs, and nothing only the tests use", async () => {
     expect(await runSetup("demo")).toBe(0);
-    expect(Object.keys(manifest()).sort()).toEqual(["postgres", "prometheus", "pulumi", "temporal"]);
+    expect(Object.keys(manifest()).sort()).toEqual([
+      "haproxy",
+      "postgres",
+      "prometheus",
+      "pulumi",
+      "temporal",
+    ]);
   });
 
   it("test: adds the test-only engines and keeps what other checkouts recorded", async () => {
@@ -56,6 +62,7 @@ describe("setup profiles", () => {
       "envoy",
       "haproxy",
       "moto",
+      "nginx",
       "openssl",
       "postgres",
       "prometheus",
