@@ -40,6 +40,16 @@ export function createViewsSql(
   model: SchemaModel,
   grants: readonly string[] = [],
 ): string {
+  return createViewsStatements(versionSchema, baseSchema, model, grants).join(";\n");
+}
+
+/** The statements of createViewsSql, one by one (each is sent as exactly one statement). */
+export function createViewsStatements(
+  versionSchema: string,
+  baseSchema: string,
+  model: SchemaModel,
+  grants: readonly string[] = [],
+): string[] {
   const out = [
     `DROP SCHEMA IF EXISTS ${ident(versionSchema)} CASCADE`,
     `CREATE SCHEMA ${ident(versionSchema)}`,
@@ -66,7 +76,7 @@ export function createViewsSql(
     // Column defaults (nextval) run with the inserting role's rights, not the view owner's.
     out.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${ident(baseSchema)} TO ${ident(role)}`);
   }
-  return out.join(";\n");
+  return out;
 }
 
 export async function createVersionSchema(
@@ -76,7 +86,7 @@ export async function createVersionSchema(
   model: SchemaModel,
   grants: readonly string[] = [],
 ): Promise<void> {
-  await c.query(createViewsSql(versionSchema, baseSchema, model, grants));
+  for (const sql of createViewsStatements(versionSchema, baseSchema, model, grants)) await c.query(sql);
 }
 
 export async function dropVersionSchema(c: PoolClient, versionSchema: string): Promise<void> {

@@ -3,7 +3,7 @@
  * per attempt, its record committing with its effect, so a rerun after a
  * crash skips what already happened.
  */
-import type { PoolClient } from "pg";
+import type { PoolClient, QueryConfig } from "pg";
 import { inTransaction, outsideTransaction } from "../ddl";
 import * as state from "../state";
 import { MigrationError, type OpContext } from "../types";
@@ -70,6 +70,31 @@ export async function runSteps(
   return executed;
 }
 
+/**
+ * The client a step's function gets: every query goes through PostgreSQL's
+ * extended protocol, which refuses text holding more than one statement
+ * ("cannot insert multiple commands into a prepared statement"). Validation
+ * refuses such fragments already; this makes it true of everything a step
+ * sends, whatever a future operation splices together.
+ */
+export function oneStatementClient(c: PoolClient): PoolClient {
+  const query = (text: unknown, ...rest: unknown[]) => {
+    if (typeof text === "string" && (rest.length === 0 || Array.isArray(rest[0]))) {
+      const config = { text, values: rest[0] as unknown[] | undefined, queryMode: "extended" };
+      return c.query(config as QueryConfig);
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: passes any other query form through unchanged
+    return (c.query as (...a: any[]) => unknown)(text, ...rest);
+  };
+  return new Proxy(c, {
+    get(target, prop) {
+      if (prop === "query") return query;
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
 /** Step functions that skip what `done` holds and append what they execute to `executed`. */
 function stepEffects(
   engine: EngineContext,
@@ -91,7 +116,7 @@ function stepEffects(
     async step(name, fn) {
       if (done.has(name)) return;
       await inTransaction(pool, policy, name, async (c) => {
-        await fn(c);
+        await fn(oneStatementClient(c));
         await state.recordStep(c, row.id, name);
       });
       await finished(name);
@@ -99,7 +124,7 @@ function stepEffects(
     // The effect commits on its own, so a crash can land before the record: the hook lets tests put one there.
     async stepOutsideTransaction(name, fn) {
       if (done.has(name)) return;
-      await outsideTransaction(pool, policy, name, fn);
+      await outsideTransaction(pool, policy, name, (c) => fn(oneStatementClient(c)));
       await afterStep(`${name}#effect`);
       await state.recordStep(pool, row.id, name);
       await finished(name);

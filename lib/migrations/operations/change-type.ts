@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Operation } from "../types";
-import { Name, Sql } from "./common";
+import { Cascade, Name, Sql } from "./common";
 import { shadowOperation } from "./shadow";
 
 export const kind = "change_type";
@@ -19,6 +19,8 @@ export const schema = z.strictObject({
   /** New name of the column in the new version. */
   name: Name.optional(),
   default: Sql.nullable().optional(),
+  /** Drop the old column with CASCADE on complete (default RESTRICT: what depends on it stops the contract). */
+  cascade: Cascade,
 });
 export type ChangeType = z.infer<typeof schema>;
 
@@ -32,6 +34,7 @@ export function create(def: ChangeType): Operation {
     up: def.up,
     down: def.down,
     default: def.default,
+    cascade: def.cascade,
     describe: `change type of ${def.table}.${def.column} to ${def.type}${def.name ? ` as ${def.name}` : ""}`,
   });
 }

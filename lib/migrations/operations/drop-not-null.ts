@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ident } from "../sql";
 import type { Operation } from "../types";
-import { Name, Sql } from "./common";
+import { Cascade, Name, Sql } from "./common";
 import { shadowOperation } from "./shadow";
 
 export const kind = "drop_not_null";
@@ -15,6 +15,8 @@ export const schema = z.strictObject({
   /** Value of the old (NOT NULL) column from the new row, e.g. `COALESCE(description, '')`. */
   down: Sql,
   up: Sql.optional(),
+  /** Drop the old column with CASCADE on complete (default RESTRICT: what depends on it stops the contract). */
+  cascade: Cascade,
 });
 export type DropNotNull = z.infer<typeof schema>;
 
@@ -26,6 +28,7 @@ export function create(def: DropNotNull): Operation {
     up: def.up ?? ident(def.column),
     down: def.down,
     notNull: false,
+    cascade: def.cascade,
     describe: `drop NOT NULL of ${def.table}.${def.column}`,
   });
 }

@@ -9,12 +9,13 @@
 import { z } from "zod";
 import { ident } from "../sql";
 import type { OpContext, Operation } from "../types";
+import { SqlStatement } from "./common";
 
 export const kind = "raw_sql";
 export const schema = z.strictObject({
-  start: z.string().min(1, "raw_sql must say what start does"),
-  complete: z.string(),
-  rollback: z.string(),
+  start: SqlStatement.refine((s) => s.trim() !== "", "raw_sql must say what start does"),
+  complete: SqlStatement,
+  rollback: SqlStatement,
   transaction: z.boolean().default(true),
 });
 export type RawSql = z.infer<typeof schema>;

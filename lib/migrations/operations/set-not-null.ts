@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ident } from "../sql";
 import type { Operation } from "../types";
-import { Name, Sql } from "./common";
+import { Cascade, Name, Sql } from "./common";
 import { shadowOperation } from "./shadow";
 
 export const kind = "set_not_null";
@@ -18,6 +18,8 @@ export const schema = z.strictObject({
   up: Sql,
   /** Value of the old column from the new row (defaults to the new column itself). */
   down: Sql.optional(),
+  /** Drop the old column with CASCADE on complete (default RESTRICT: what depends on it stops the contract). */
+  cascade: Cascade,
 });
 export type SetNotNull = z.infer<typeof schema>;
 
@@ -29,6 +31,7 @@ export function create(def: SetNotNull): Operation {
     up: def.up,
     down: def.down ?? ident(def.column),
     notNull: true,
+    cascade: def.cascade,
     describe: `set ${def.table}.${def.column} NOT NULL`,
   });
 }

@@ -20,6 +20,7 @@ import type { PoolClient } from "pg";
 import { columnExists, constraintExists } from "../catalog";
 import { asideName, ident, notNullCheckName, qualified, shadowColumn, triggerName } from "../sql";
 import { findColumn, findTable, MigrationError, type OpContext, type Operation } from "../types";
+import { dropBehaviour } from "./common";
 import { dropTrigger, installTrigger, pairTriggerBody } from "./triggers";
 
 export interface ShadowSpec {
@@ -36,6 +37,8 @@ export interface ShadowSpec {
   notNull?: boolean;
   /** Default of the new column; undefined copies the old default when the type is unchanged. */
   default?: string | null;
+  /** Drop the old column with CASCADE on complete (RESTRICT otherwise). */
+  cascade?: boolean;
   describe: string;
 }
 
@@ -141,7 +144,10 @@ export function shadowOperation(spec: ShadowSpec): Operation {
       await ctx.step(`complete:${ctx.index}:${spec.kind}:swap`, async (c) => {
         await dropTrigger(c, ctx.schema, table, trig(ctx));
         const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
-        if (info) await c.query(`ALTER TABLE ${tbl} DROP COLUMN ${ident(oldPhysical)} CASCADE`);
+        if (info)
+          await c.query(
+            `ALTER TABLE ${tbl} DROP COLUMN ${ident(oldPhysical)} ${dropBehaviour(spec.cascade ?? false)}`,
+          );
         if (await columnExists(c, ctx.schema, table, shadow())) {
           await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadow())} TO ${ident(newName)}`);
         }
