@@ -36,7 +36,8 @@ export async function rollbackMigration(
     }
     return runPhase(engine, latest, { during: "rolling_back", after: "rolled_back" }, async (run) => {
       await run.step("rollback:drop-schema", async (c) => {
-        await dropVersionSchema(c, run.row.versionSchema);
+        const { service, environment, name } = run.row;
+        await dropVersionSchema(c, run.row.versionSchema, { service, environment, migration: name });
       });
       const { ops } = run.prepared;
       for (let i = ops.length - 1; i >= 0; i--) await ops[i]!.rollback(run.contextFor(i));
