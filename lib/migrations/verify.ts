@@ -12,8 +12,9 @@
  *  4. constraints complete will VALIDATE have no violating rows;
  *  5. no INVALID index (a failed CREATE INDEX CONCURRENTLY).
  */
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryConfig } from "pg";
 import { keyColumns } from "./catalog";
+import { oneStatementClient } from "./ddl";
 import { ident, qualified } from "./sql";
 import { type MigrationRow, STATE_SCHEMA } from "./state";
 import type { OpContext, Operation, SchemaModel } from "./types";
@@ -111,7 +112,9 @@ export async function verifyMigration(args: {
   );
 
   // Round trips, all inside one transaction that is rolled back.
-  const c = await pool.connect();
+  // Probes splice migration-file expressions: sent as exactly one statement each, like every step.
+  const raw = await pool.connect();
+  const c = oneStatementClient(raw);
   const failures: string[] = [];
   let probes = 0;
   try {
@@ -234,7 +237,7 @@ export async function verifyMigration(args: {
     }
   } finally {
     await c.query("ROLLBACK").catch(() => undefined);
-    c.release();
+    raw.release();
   }
   checks.push({
     name: "round-trip probes (old ⇄ new, rolled back)",
@@ -264,7 +267,10 @@ export async function verifyMigration(args: {
     for (const pc of ops[i]!.pendingChecks?.(ctxs[i]!) ?? []) {
       pending++;
       try {
-        const r = await pool.query<{ violations: string }>(pc.sql);
+        const r = await pool.query<{ violations: string }>({
+          text: pc.sql,
+          queryMode: "extended",
+        } as QueryConfig);
         const n = Number(r.rows[0]?.violations ?? 0);
         if (n > 0) violations.push(`${pc.name}: ${n} row(s) would fail`);
       } catch (err) {

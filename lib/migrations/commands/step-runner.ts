@@ -3,8 +3,11 @@
  * per attempt, its record committing with its effect, so a rerun after a
  * crash skips what already happened.
  */
-import type { PoolClient, QueryConfig } from "pg";
-import { inTransaction, outsideTransaction } from "../ddl";
+import type { PoolClient } from "pg";
+import { inTransaction, oneStatementClient, outsideTransaction } from "../ddl";
+
+export { oneStatementClient };
+
 import * as state from "../state";
 import { MigrationError, type OpContext } from "../types";
 import type { EngineContext } from "./context";
@@ -68,31 +71,6 @@ export async function runSteps(
     throw new MigrationError("FAILED", `${row.name}: ${message}`, { cause: err });
   }
   return executed;
-}
-
-/**
- * The client a step's function gets: every query goes through PostgreSQL's
- * extended protocol, which refuses text holding more than one statement
- * ("cannot insert multiple commands into a prepared statement"). Validation
- * refuses such fragments already; this makes it true of everything a step
- * sends, whatever a future operation splices together.
- */
-export function oneStatementClient(c: PoolClient): PoolClient {
-  const query = (text: unknown, ...rest: unknown[]) => {
-    if (typeof text === "string" && (rest.length === 0 || Array.isArray(rest[0]))) {
-      const config = { text, values: rest[0] as unknown[] | undefined, queryMode: "extended" };
-      return c.query(config as QueryConfig);
-    }
-    // biome-ignore lint/suspicious/noExplicitAny: passes any other query form through unchanged
-    return (c.query as (...a: any[]) => unknown)(text, ...rest);
-  };
-  return new Proxy(c, {
-    get(target, prop) {
-      if (prop === "query") return query;
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
 }
 
 /** Step functions that skip what `done` holds and append what they execute to `executed`. */
