@@ -92,6 +92,15 @@ export function controller() {
   }
 
   const PROCFS = fs.existsSync("/proc/self/environ");
+  /**
+   * The folder of the instance's pidfile (its stack's run dir inside one state
+   * folder), in the instance's environment next to its key: keys are
+   * `<stack>/<index>`, the same in every state folder on the host, so a scan
+   * by key alone would reap another state folder's instances. Instances
+   * started before this variable existed lack it and still match by key.
+   */
+  const HOME_VAR = "SHIPSHAPE_INSTANCE_HOME";
+  const homeOf = (pidFile: string) => path.resolve(path.dirname(pidFile));
   const keyEntry = (key: string) => `SHIPSHAPE_INSTANCE_KEY=${key}`;
 
   /**
@@ -279,7 +288,7 @@ export function controller() {
    * (Linux /proc scan; empty elsewhere). Covers the one window the pidfile
    * cannot: a crash between spawn and writing the pidfile.
    */
-  function keyedGroups(match: (key: string) => boolean): Map<number, string> {
+  function keyedGroups(match: (key: string) => boolean, home?: string): Map<number, string> {
     const groups = new Map<number, string>();
     if (!PROCFS) return groups;
     for (const entry of fs.readdirSync("/proc")) {
@@ -288,10 +297,11 @@ export function controller() {
         const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         if (fields[0] === "Z") continue;
-        const kv = fs
-          .readFileSync(`/proc/${entry}/environ`, "latin1")
-          .split("\0")
-          .find((e) => e.startsWith("SHIPSHAPE_INSTANCE_KEY="));
+        const environ = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
+        const kv = environ.find((e) => e.startsWith("SHIPSHAPE_INSTANCE_KEY="));
+        const theirHome = environ.find((e) => e.startsWith(`${HOME_VAR}=`))?.slice(HOME_VAR.length + 1);
+        if (home !== undefined && theirHome !== undefined && path.resolve(theirHome) !== path.resolve(home))
+          continue;
         const key = kv?.slice("SHIPSHAPE_INSTANCE_KEY=".length);
         if (key !== undefined && match(key) && Number(fields[2]) > 1) groups.set(Number(fields[2]), key);
       } catch {
@@ -301,10 +311,14 @@ export function controller() {
     return groups;
   }
 
-  /** Kills every process group carrying a key that matches; returns how many groups. */
-  async function reapKeys(match: (key: string) => boolean): Promise<number> {
+  /**
+   * Kills every process group carrying a key that matches (and, with `home`,
+   * started for that run dir: another state folder's instances are not ours);
+   * returns how many groups.
+   */
+  async function reapKeys(match: (key: string) => boolean, home?: string): Promise<number> {
     let killed = 0;
-    for (const [g, key] of keyedGroups(match)) if (await killGroup(g, undefined, key)) killed++;
+    for (const [g, key] of keyedGroups(match, home)) if (await killGroup(g, undefined, key)) killed++;
     return killed;
   }
 
@@ -320,7 +334,7 @@ export function controller() {
     if (prev && prev.key === key && groupAlive(prev.pid)) {
       killed = await killGroup(prev.pid, prev.port, key);
     }
-    if ((await reapKeys((k) => k === key)) > 0) killed = true;
+    if ((await reapKeys((k) => k === key, homeOf(pidFile))) > 0) killed = true;
     fs.rmSync(pidFile, { force: true });
     return killed;
   }
@@ -360,7 +374,13 @@ export function controller() {
       cwd: inputs.cwd,
       detached: true,
       stdio: ["ignore", out, out],
-      env: { ...baseEnv, ...inputs.env, PORT: String(port), SHIPSHAPE_INSTANCE_KEY: inputs.key },
+      env: {
+        ...baseEnv,
+        ...inputs.env,
+        PORT: String(port),
+        SHIPSHAPE_INSTANCE_KEY: inputs.key,
+        [HOME_VAR]: homeOf(inputs.pidFile),
+      },
     });
     fs.closeSync(out);
     const pid = child.pid;

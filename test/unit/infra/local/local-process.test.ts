@@ -98,3 +98,19 @@ describe.runIf(linux)("reap only signals groups that carry the instance key", ()
     expect(running(stranger)).toBe(true);
   });
 });
+
+describe.runIf(linux)("instance keys are scoped to their state folder", () => {
+  it("reaping a stack's keys in one state folder leaves the same key of another state folder alone", async () => {
+    const key = `test/shared-${process.pid}-${Date.now()}/0`;
+    const home = (name: string) => path.join(os.tmpdir(), `ss-home-${process.pid}`, name, "run");
+    const mine = sleeper({ SHIPSHAPE_INSTANCE_KEY: key, SHIPSHAPE_INSTANCE_HOME: home("a") });
+    const theirs = sleeper({ SHIPSHAPE_INSTANCE_KEY: key, SHIPSHAPE_INSTANCE_HOME: home("b") });
+    await new Promise((r) => setTimeout(r, 100));
+    const killed = await controller().reapKeys((k) => k === key, home("a"));
+    expect(killed).toBe(1);
+    await exited(mine);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(running(mine)).toBe(false);
+    expect(running(theirs)).toBe(true);
+  });
+});
