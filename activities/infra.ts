@@ -1,4 +1,4 @@
-import { ApplicationFailure } from "@temporalio/activity";
+import { ApplicationFailure, log } from "@temporalio/activity";
 import { resolveEnvRefs } from "../lib/config/env-refs";
 import { ActivityKey, FAILURE_TYPES, type GreenEnvironment } from "../lib/deployment/types";
 import type { RunSpec } from "../lib/drivers/infra-driver";
@@ -56,13 +56,28 @@ export function createEnvironmentActivities(deps: DeploymentDeps) {
         artifactDigest: staged.digest,
       };
     },
-    async destroyGreen(input: { key: ActivityKey }): Promise<{ existed: boolean }> {
+    /**
+     * Compensation: this deployment's environment goes. Never the one users are
+     * on: a version the router serves as blue has the same stack (the same
+     * names) as a green of that version, so it is kept, and said so.
+     */
+    async destroyGreen(input: { key: ActivityKey }): Promise<{ existed: boolean; keptServing?: boolean }> {
       const key = ActivityKey.parse(input.key);
-      return withHeartbeat((progress) => targetOf(deps, key).infra.destroyEnvironment(key, progress));
+      const target = targetOf(deps, key);
+      const routes = await target.router.getRoutes({ service: key.service, environment: key.environment });
+      if (routes.backends.blue?.version === key.version) {
+        log.warn(
+          `not destroying ${key.version}: it is the version serving ${key.service}/${key.environment}`,
+        );
+        return { existed: true, keptServing: true };
+      }
+      return withHeartbeat((progress) => target.infra.destroyEnvironment(key, progress));
     },
     /** After promotion and the keep window: the previous version's environment goes. */
     async decommissionBlue(input: { key: ActivityKey; blueVersion: string }): Promise<{ existed: boolean }> {
       const key = ActivityKey.parse(input.key);
+      // The version just promoted is never "the previous one" (a redeploy of the serving version is refused).
+      if (input.blueVersion === key.version) return { existed: true };
       return withHeartbeat((progress) =>
         targetOf(deps, key).infra.destroyEnvironment({ ...key, version: input.blueVersion }, progress),
       );

@@ -8,7 +8,7 @@ import { formatProblems } from "../lib/config/format";
 import { preflightReleaseConfig } from "../lib/config/preflight";
 import { boundOutput } from "../lib/config/redact";
 import type { ReleaseConfig } from "../lib/config/schema";
-import { ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
+import { ActivityKey, ALREADY_SERVING, FAILURE_TYPES } from "../lib/deployment/types";
 import { artifactFailure, type DeploymentDeps, targetOf } from "./deployment-deps";
 import { withHeartbeat } from "./heartbeat";
 
@@ -54,25 +54,30 @@ export function createPreflightActivities(deps: DeploymentDeps) {
       const key = ActivityKey.parse(input.key);
       const { digest, warnings } = await checkConfig(key, input, deps.env);
       const target = targetOf(deps, key);
+      const scope = { service: key.service, environment: key.environment };
+      const blue = (await target.router.getRoutes(scope)).backends.blue;
+      const servingDigest = blue ? await target.artifacts.digestOf(key.service, blue.version) : null;
+      if (blue && blue.version === key.version) {
+        // Deploying what users are on would provision, attach and then decommission or destroy
+        // the stack it is running from (same version, same names): refused before any effect.
+        throw ApplicationFailure.nonRetryable(
+          `${key.version} is already serving ${key.service}/${key.environment} (artifact ${servingDigest ?? "digest unknown"}): ` +
+            "nothing to deploy, nothing was started or changed. To roll the same code out again, deploy it under a new version label",
+          ALREADY_SERVING,
+        );
+      }
       const staged = await withHeartbeat((progress) => {
         progress(`staging ${input.artifact}`);
         return target.artifacts.stage(key, input.artifact, input.artifactDigest ?? null);
       }).catch((err) => {
         throw artifactFailure(err);
       });
-      const scope = { service: key.service, environment: key.environment };
-      const blue = (await target.router.getRoutes(scope)).backends.blue;
       return {
         digest,
         warnings,
         artifactDigest: staged.digest,
         endpoint: await target.endpoint(scope),
-        serving: blue
-          ? {
-              version: blue.version,
-              artifactDigest: await target.artifacts.digestOf(key.service, blue.version),
-            }
-          : null,
+        serving: blue ? { version: blue.version, artifactDigest: servingDigest } : null,
       };
     },
   };

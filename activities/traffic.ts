@@ -1,5 +1,5 @@
-import { Context } from "@temporalio/activity";
-import { ActivityKey, type BlueInfo } from "../lib/deployment/types";
+import { ApplicationFailure, Context } from "@temporalio/activity";
+import { ActivityKey, ALREADY_SERVING, type BlueInfo } from "../lib/deployment/types";
 import type { TrafficSplit } from "../lib/drivers/traffic-router";
 import { type DeploymentDeps, targetOf } from "./deployment-deps";
 
@@ -26,11 +26,17 @@ export function createTrafficActivities(deps: DeploymentDeps) {
       const scope = scopeOf(key);
       const router = targetOf(deps, key).router;
       const current = await router.getRoutes(scope);
+      // This activity never makes its own version blue (only finalizeRoutes does, after which
+      // nothing is compensated), so a blue of this version is what users were on before the
+      // deployment: attaching next to it would detach it. Preflight refuses this case already.
+      if (current.backends.blue?.version === key.version) {
+        throw ApplicationFailure.nonRetryable(
+          `${key.version} is already serving ${key.service}/${key.environment}: refusing to attach it as green, which would detach what users are on`,
+          ALREADY_SERVING,
+        );
+      }
       // On a retry, the backends we set ourselves are already there: blue stays blue.
-      const blue =
-        current.backends.blue && current.backends.blue.version !== key.version
-          ? current.backends.blue
-          : undefined;
+      const blue = current.backends.blue;
       const split: TrafficSplit = blue ? { blue: 100, green: 0 } : { blue: 0, green: 0 };
       await router.setBackends(scope, {
         ...(blue ? { blue } : {}),
@@ -57,7 +63,10 @@ export function createTrafficActivities(deps: DeploymentDeps) {
      * Compensation: all traffic back to blue, green detached. No-op when already so.
      * `blue` is what attachGreen saw; when attach never returned (it failed or
      * crashed), blue is read back from the router — never guessed as "none",
-     * which would take the serving version out of the data plane.
+     * which would take the serving version out of the data plane. Whatever
+     * version the router's blue has, it is the one serving before this
+     * deployment (only finalize makes this version blue, and finalize is never
+     * compensated), so it is restored, never removed.
      */
     async restoreTrafficToBlue(input: { key: ActivityKey; blue: BlueInfo | null }) {
       const key = ActivityKey.parse(input.key);
@@ -65,11 +74,7 @@ export function createTrafficActivities(deps: DeploymentDeps) {
       const router = targetOf(deps, key).router;
       const current = await router.getRoutes(scope);
       const routed = current.backends.blue;
-      const blue =
-        input.blue ??
-        (routed && routed.version !== key.version
-          ? { version: routed.version, instances: routed.instances }
-          : null);
+      const blue = input.blue ?? (routed ? { version: routed.version, instances: routed.instances } : null);
       if (blue) {
         await apply(key, { blue: 100, green: 0 }, 60_000);
         await router.setBackends(scope, { blue: { version: blue.version, instances: blue.instances } });

@@ -37,11 +37,44 @@ async function inputFor(ctx: CliContext, req: ReleaseRequest): Promise<Deploymen
   }
 }
 
+/**
+ * The CLI's preflight against history: the version the last promoted
+ * deployment left serving. Redeploying it would provision, attach and then
+ * decommission the very stack users are on (same version, same names), so it
+ * is refused before anything starts (exit 2). Visibility can lag a just-closed
+ * deployment; the workflow's preflight checks the router itself and refuses too.
+ */
+async function refuseServingVersion(
+  ctx: CliContext,
+  client: Awaited<ReturnType<typeof connectTemporal>>["client"],
+  input: DeploymentInput,
+): Promise<boolean> {
+  const rows = await listDeployments(
+    client,
+    { service: input.service, environment: input.environment, closedOnly: true },
+    200,
+  );
+  const serving = rows.find((r) => r.outcome === "promoted");
+  if (!serving || serving.version !== input.version) return false;
+  const sameArtifact =
+    !input.artifactDigest || !serving.artifactDigest || serving.artifactDigest === input.artifactDigest;
+  ctx.stderr(
+    `✗ ${input.service} ${input.version} is already serving ${input.environment} ` +
+      `(${serving.workflowId}${serving.artifactDigest ? `, artifact ${serving.artifactDigest}` : ""}): nothing to deploy, nothing started.` +
+      (sameArtifact
+        ? "\n  To roll the same code out again, deploy it under a new version label."
+        : `\n  The artifact given (${input.artifactDigest}) differs: a version label names one artifact; deploy it under a new version label.`),
+  );
+  ctx.exitCode = EXIT_USAGE;
+  return true;
+}
+
 async function start(ctx: CliContext, unsigned: DeploymentInput, options: DeployOptions): Promise<void> {
   // Signed environments: the requester signs what the input carries (artifact and migrations digests).
   const input = await signStartForCli({ ...unsigned, configPath: path.resolve(options.config) }, options);
   const temporal = await connectTemporal();
   try {
+    if (await refuseServingVersion(ctx, temporal.client, input)) return;
     let handle: Awaited<ReturnType<typeof startDeployment>>;
     try {
       handle = await startDeployment(temporal.client, input, { taskQueue: options.taskQueue });

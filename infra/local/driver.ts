@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { Progress, VersionEnvironmentRef } from "../../lib/drivers/common";
 import type { InfraDriver, ProvisionedEnvironment, ProvisionSpec } from "../../lib/drivers/infra-driver";
@@ -66,7 +67,8 @@ export async function reapStackProcesses(stateDir: string, stackName: string): P
     fs.rmSync(runDir, { recursive: true, force: true });
   }
   // Processes started by a create that died before writing its pidfile carry the key too.
-  killed += await c.reapKeys((key) => key.startsWith(`${stackName}/`), runDir);
+  // Only this state folder's: the same stack name in another state folder on the host is not ours.
+  killed += await c.reapKeys((key) => key.startsWith(`${stackName}/`), path.resolve(runDir));
   return killed;
 }
 

@@ -69,6 +69,13 @@ export function createLocalTrafficRouter(options: LocalTrafficRouterOptions | Re
       const c = client(scope);
       const healthPath = (typeof options === "function" ? options(scope) : options).healthPath;
       const current = (await c.getRoutes()).table.backends;
+      // The serving blue is replaced (finalize) or kept, never detached in favour of a green of
+      // its own version: that would leave users on a backend the rollback then destroys.
+      if (current.blue && !backends.blue && backends.green?.version === current.blue.version) {
+        throw new Error(
+          `refusing to detach the serving blue backend ${current.blue.version} for a green of the same version`,
+        );
+      }
       const patch: NonNullable<RoutesPatch["backends"]> = {};
       const only =
         backends.blue && !backends.green ? "blue" : !backends.blue && backends.green ? "green" : null;

@@ -227,6 +227,14 @@ export interface BlueInfo {
 }
 
 /** Non-retryable ApplicationFailure types (retrying cannot fix them). */
+/**
+ * Failure type of a deployment of the version that is already serving
+ * (refused at preflight, and by attachGreen should it ever get that far).
+ * Thrown non-retryable; kept out of FAILURE_TYPES, whose values are part of
+ * the workflow's activity options, so workflow histories replay unchanged.
+ */
+export const ALREADY_SERVING = "AlreadyServing";
+
 export const FAILURE_TYPES = {
   invalidConfig: "InvalidConfig",
   missingArtifact: "MissingArtifact",

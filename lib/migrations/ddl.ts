@@ -8,7 +8,7 @@
  * the queue behind it drains, and we retry after an exponential delay with
  * full jitter (so several engines or retries do not stampede in step).
  */
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryConfig } from "pg";
 import { MigrationError } from "./types";
 
 export interface DdlPolicy {
@@ -140,4 +140,29 @@ export async function rolledBack<T>(pool: Pool, fn: (c: PoolClient) => Promise<T
     });
     c.release(broken);
   }
+}
+
+/**
+ * The client a step's function gets: every query goes through PostgreSQL's
+ * extended protocol, which refuses text holding more than one statement
+ * ("cannot insert multiple commands into a prepared statement"). Validation
+ * refuses such fragments already; this makes it true of everything a step
+ * sends, whatever a future operation splices together.
+ */
+export function oneStatementClient(c: PoolClient): PoolClient {
+  const query = (text: unknown, ...rest: unknown[]) => {
+    if (typeof text === "string" && (rest.length === 0 || Array.isArray(rest[0]))) {
+      const config = { text, values: rest[0] as unknown[] | undefined, queryMode: "extended" };
+      return c.query(config as QueryConfig);
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: passes any other query form through unchanged
+    return (c.query as (...a: any[]) => unknown)(text, ...rest);
+  };
+  return new Proxy(c, {
+    get(target, prop) {
+      if (prop === "query") return query;
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }

@@ -22,10 +22,12 @@
  * fails verify only for a change declared `lossless: true`; otherwise it is
  * reported (an `up` that repairs data is not meant to round-trip).
  */
+import { createHash } from "node:crypto";
 import type { PoolClient } from "pg";
 import { columnTypes, constraintExists, type KeyColumn, keyColumns } from "./catalog";
 import { assignBlock, plpgsqlSource } from "./operations/triggers";
 import { ident, literal, qualified } from "./sql";
+import { dollarTag } from "./sql-fragment";
 import type { DualWrite, ExprBinding } from "./types";
 
 export interface ProbeOutcome {
@@ -75,8 +77,10 @@ async function compile(
   const types = await columnTypes(c, schema, dw.table);
   const fn = `pg_temp.${ident(name)}`;
   const source = plpgsqlSource(assignBlock(target, binding, types), `NEW ${rowType} := _ss_row;`);
+  // A tag the source (migration-file expressions) provably does not contain (see triggers.ts).
+  const tag = dollarTag(source, (s) => createHash("sha256").update(s).digest("hex"));
   await c.query(
-    `CREATE FUNCTION ${fn}(_ss_row ${rowType}) RETURNS ${rowType} LANGUAGE plpgsql AS $ss$${source}$ss$`,
+    `CREATE FUNCTION ${fn}(_ss_row ${rowType}) RETURNS ${rowType} LANGUAGE plpgsql AS ${tag}${source}${tag}`,
   );
   return fn;
 }

@@ -15,6 +15,7 @@
  */
 import type { Pool } from "pg";
 import { countViolations } from "./constraint-violations";
+import { oneStatementClient } from "./ddl";
 import { qualified } from "./sql";
 import { type MigrationRow, STATE_SCHEMA } from "./state";
 import type { DualWrite, OpContext, Operation, SchemaModel } from "./types";
@@ -99,7 +100,8 @@ async function probeCheck(args: VerifyArgs, oldSchema: string, newViews: string[
   const writes: DualWrite[] = [];
   for (let i = 0; i < args.ops.length; i++)
     writes.push(...((await args.ops[i]!.dualWrites?.(args.ctxs[i]!)) ?? []));
-  const c = await args.pool.connect();
+  // Probes splice migration-file expressions: sent as exactly one statement each, like every step.
+  const c = oneStatementClient(await args.pool.connect());
   try {
     await c.query("BEGIN");
     await c.query("SET LOCAL lock_timeout = '2s'");

@@ -23,7 +23,56 @@
  */
 import type { PoolClient } from "pg";
 import { ident, literal, pgName, qualified } from "./sql";
-import type { SchemaModel } from "./types";
+import { MigrationError, type SchemaModel } from "./types";
+
+/**
+ * Whose version schema it is: the exact service, environment and migration
+ * name. Two owners can map onto one schema name (`shop_prod`/`eu` and
+ * `shop`/`prod_eu`, or `0002.x` and `0002_x`), so the engine marks each
+ * schema it creates with its owner and never replaces or drops a schema that
+ * does not carry its mark.
+ */
+export interface VersionSchemaOwner {
+  service: string;
+  environment: string;
+  migration: string;
+}
+
+const MARK = "shipshape version schema over ";
+const OWNER = "; owner ";
+
+function markOf(baseSchema: string, owner: VersionSchemaOwner): string {
+  return `${MARK}${baseSchema}${OWNER}${JSON.stringify([owner.service, owner.environment, owner.migration])}`;
+}
+
+/**
+ * Whether `schema` may be (re)created or dropped by `owner`: it does not
+ * exist, or it carries the engine's mark and the same owner. Schemas marked
+ * before marks named their owner (`… over <base>` alone) count as the
+ * engine's own: that is the migration path for existing databases.
+ */
+async function ownership(
+  c: PoolClient,
+  schema: string,
+  owner: VersionSchemaOwner | undefined,
+): Promise<{ ok: true; exists: boolean } | { ok: false; why: string }> {
+  const r = await c.query<{ comment: string | null }>(
+    "SELECT obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE nspname = $1",
+    [schema],
+  );
+  if (r.rowCount === 0) return { ok: true, exists: false };
+  const comment = r.rows[0]?.comment ?? "";
+  if (!comment.startsWith(MARK)) {
+    return { ok: false, why: `schema "${schema}" exists and was not created by the migration engine` };
+  }
+  const at = comment.indexOf(OWNER);
+  if (owner && at >= 0) {
+    const theirs = comment.slice(at + OWNER.length);
+    const ours = JSON.stringify([owner.service, owner.environment, owner.migration]);
+    if (theirs !== ours) return { ok: false, why: `schema "${schema}" belongs to ${theirs}, not to ${ours}` };
+  }
+  return { ok: true, exists: true };
+}
 
 export function versionSchemaName(service: string, migrationName: string): string {
   const clean = `${service}_${migrationName}`
@@ -40,6 +89,16 @@ export function createViewsSql(
   model: SchemaModel,
   grants: readonly string[] = [],
 ): string {
+  return createViewsStatements(versionSchema, baseSchema, model, grants).join(";\n");
+}
+
+/** The statements of createViewsSql, one by one (each is sent as exactly one statement). */
+export function createViewsStatements(
+  versionSchema: string,
+  baseSchema: string,
+  model: SchemaModel,
+  grants: readonly string[] = [],
+): string[] {
   const out = [
     `DROP SCHEMA IF EXISTS ${ident(versionSchema)} CASCADE`,
     `CREATE SCHEMA ${ident(versionSchema)}`,
@@ -66,21 +125,44 @@ export function createViewsSql(
     // Column defaults (nextval) run with the inserting role's rights, not the view owner's.
     out.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${ident(baseSchema)} TO ${ident(role)}`);
   }
-  return out.join(";\n");
+  return out;
 }
 
+/** (Re)creates the version schema of `owner`; refuses (VALIDATION) a schema of that name that is not its own. */
 export async function createVersionSchema(
   c: PoolClient,
   versionSchema: string,
   baseSchema: string,
   model: SchemaModel,
-  grants: readonly string[] = [],
+  grants: readonly string[],
+  owner: VersionSchemaOwner,
 ): Promise<void> {
-  await c.query(createViewsSql(versionSchema, baseSchema, model, grants));
+  const own = await ownership(c, versionSchema, owner);
+  if (!own.ok) {
+    throw new MigrationError(
+      "VALIDATION",
+      `${own.why}: refusing to replace it with the views of migration '${owner.migration}' ` +
+        "(its name collides with this version schema's; nothing was dropped)",
+    );
+  }
+  for (const sql of createViewsStatements(versionSchema, baseSchema, model, grants)) await c.query(sql);
+  await c.query(`COMMENT ON SCHEMA ${ident(versionSchema)} IS ${literal(markOf(baseSchema, owner))}`);
 }
 
-export async function dropVersionSchema(c: PoolClient, versionSchema: string): Promise<void> {
+/**
+ * Drops a version schema the engine created (of `owner`, when given). A
+ * schema of that name without the engine's mark (or another owner's) is kept:
+ * returns false.
+ */
+export async function dropVersionSchema(
+  c: PoolClient,
+  versionSchema: string,
+  owner?: VersionSchemaOwner,
+): Promise<boolean> {
+  const own = await ownership(c, versionSchema, owner);
+  if (!own.ok || !own.exists) return false;
   await c.query(`DROP SCHEMA IF EXISTS ${ident(versionSchema)} CASCADE`);
+  return true;
 }
 
 /** What a client of `versionSchema` puts on its connection. */

@@ -16,13 +16,13 @@ export interface Fact {
 
 /**
  * Live processes started for a Pulumi stack (SHIPSHAPE_INSTANCE_KEY=<stack>/… in their environment);
- * with `stateDir`, only those of that worker state folder (SHIPSHAPE_INSTANCE_RUN_DIR under it), so
+ * with `stateDir`, only those of that worker state folder (SHIPSHAPE_INSTANCE_HOME under it), so
  * another demo or test on the machine with the same stack names is not counted.
  */
 export function processesOfStack(stackName: string, stateDir?: string): number[] {
-  return listProcs(["SHIPSHAPE_INSTANCE_KEY", "SHIPSHAPE_INSTANCE_RUN_DIR"])
+  return listProcs(["SHIPSHAPE_INSTANCE_KEY", "SHIPSHAPE_INSTANCE_HOME"])
     .filter((p) => !p.zombie && p.env.get("SHIPSHAPE_INSTANCE_KEY")?.startsWith(`${stackName}/`))
-    .filter((p) => !stateDir || p.env.get("SHIPSHAPE_INSTANCE_RUN_DIR")?.startsWith(`${stateDir}/`))
+    .filter((p) => !stateDir || p.env.get("SHIPSHAPE_INSTANCE_HOME")?.startsWith(`${stateDir}/`))
     .map((p) => p.pid);
 }
 

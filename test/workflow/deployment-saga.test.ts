@@ -334,3 +334,15 @@ describe("compensation retries and needs-attention", () => {
     },
   );
 });
+
+describe("never harm what is serving (issue 16, item 1)", () => {
+  it("deploying the version already serving is refused at preflight: nothing staged, started or touched", async () => {
+    const fakes = createFakes({ blueVersion: "v2" });
+    const result = await withDeployment(h, fakes, input(releaseConfig()), (ctx) => ctx.handle.result());
+    expect(result.outcome).not.toBe("promoted");
+    expect(result.reason).toMatch(/v2 is already serving shop\/production \(artifact sha256:v2\)/);
+    expect(fakes.effects()).toEqual([]);
+    expect(result.compensations).toEqual([]);
+    expect(fakes.routes().backends).toEqual({ blue: { version: "v2", instances: ["http://blue:1"] } });
+  });
+});

@@ -23,13 +23,10 @@ import * as pulumi from "@pulumi/pulumi";
  * that runs again after an interrupted `pulumi up` (pending create cleared,
  * process still alive) finds the pidfile and ADOPTS the live process when it
  * was started from the same spec (spec hash) and answers its health check;
- * otherwise it kills that group and starts afresh. Before any signal the pid
- * is verified to still be ours (Linux: /proc/<pid>/environ holds the key), so a
- * recycled pid is never killed. The child also carries its stack's run folder
- * (SHIPSHAPE_INSTANCE_RUN_DIR, under the worker's state folder): the /proc scan
- * for keyed processes only takes those of the same run folder, so two workers
- * (or a demo and a test) with different state folders never reap each other's
- * instances although their stack names, and so keys, are the same.
+ * otherwise it kills that group and starts afresh. Before every signal a
+ * member of the group is verified to carry the key (Linux: /proc/<pid>/environ;
+ * elsewhere `ps -E`), so a recycled pid or pgid (a stranger after a crash or a
+ * reboot) is never signalled; what cannot be verified is not signalled.
  *
  * Dynamic providers are serialized and executed in the provider plugin
  * process: every function below loads its modules with `require`, and the
@@ -94,16 +91,74 @@ export function controller() {
     }
   }
 
-  /** Is `pid` alive AND the process we started for `key` (guards against pid reuse)? */
-  function ours(pid: number, key: string): boolean {
-    if (!alive(pid)) return false;
-    const environ = `/proc/${pid}/environ`;
-    if (!fs.existsSync("/proc/self/environ")) return true; // no procfs: trust the pidfile
+  const PROCFS = fs.existsSync("/proc/self/environ");
+  /**
+   * The folder of the instance's pidfile (its stack's run dir inside one state
+   * folder), in the instance's environment next to its key: keys are
+   * `<stack>/<index>`, the same in every state folder on the host, so a scan
+   * by key alone would reap another state folder's instances. Instances
+   * started before this variable existed lack it and still match by key.
+   */
+  const HOME_VAR = "SHIPSHAPE_INSTANCE_HOME";
+  const homeOf = (pidFile: string) => path.resolve(path.dirname(pidFile));
+  const keyEntry = (key: string) => `SHIPSHAPE_INSTANCE_KEY=${key}`;
+
+  /**
+   * Without procfs (macOS), `ps -E` prints each process's environment after its
+   * command line, space-separated. Lines of `pid pgid command env…`; empty when
+   * ps fails, so nothing unverifiable is ever signalled.
+   */
+  function psLines(): Array<{ pid: number; pgid: number; text: string }> {
     try {
-      return fs.readFileSync(environ, "latin1").split("\0").includes(`SHIPSHAPE_INSTANCE_KEY=${key}`);
+      const out = cp.execFileSync("ps", ["-A", "-E", "-ww", "-o", "pid=,pgid=,command="], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      return out
+        .split("\n")
+        .map((l) => /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ pid: Number(m[1]), pgid: Number(m[2]), text: `${m[3]} ` }));
+    } catch {
+      return [];
+    }
+  }
+
+  function environHasKey(pid: number, key: string): boolean {
+    try {
+      return fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(keyEntry(key));
     } catch {
       return false;
     }
+  }
+
+  /** Is `pid` alive AND the process we started for `key` (guards against pid reuse)? */
+  function ours(pid: number, key: string): boolean {
+    if (!alive(pid)) return false;
+    if (PROCFS) return environHasKey(pid, key);
+    return psLines().some((p) => p.pid === pid && p.text.includes(` ${keyEntry(key)} `));
+  }
+
+  /**
+   * Does a live (non-zombie) member of process group `pgid` carry `key`? The
+   * only test that allows signalling the group: the pidfile's pid may have been
+   * recycled, and a group whose leader exited may since hold a stranger.
+   */
+  function groupCarriesKey(pgid: number, key: string): boolean {
+    if (!(pgid > 1)) return false;
+    if (!PROCFS) return psLines().some((p) => p.pgid === pgid && p.text.includes(` ${keyEntry(key)} `));
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (fields[0] === "Z" || Number(fields[2]) !== pgid) continue;
+        if (environHasKey(Number(entry), key)) return true;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return false;
   }
 
   /** Any process of the group still alive? */
@@ -187,22 +242,36 @@ export function controller() {
     return { ok: false, reason: `not healthy on ${url} within ${timeoutMs} ms` };
   }
 
-  /** SIGTERM the group, SIGKILL after graceMs, then wait (bounded) until the port is free. */
-  async function killGroup(pid: number, port: number | undefined, graceMs = 5000): Promise<void> {
-    const signal = (s: NodeJS.Signals) => {
+  /**
+   * SIGTERM the group, SIGKILL after graceMs, then wait (bounded) until the
+   * port is free. Each signal goes out only while a member of the group carries
+   * `key`; a group that is not (or no longer) ours is left alone and the call
+   * returns false.
+   */
+  async function killGroup(
+    pid: number,
+    port: number | undefined,
+    key: string,
+    graceMs = 5000,
+  ): Promise<boolean> {
+    const signal = (s: NodeJS.Signals): boolean => {
+      if (!groupCarriesKey(pid, key)) return false;
       try {
         process.kill(-pid, s);
       } catch {
         // gone
       }
+      return true;
     };
-    signal("SIGTERM");
+    if (!signal("SIGTERM")) return false;
     const deadline = Date.now() + graceMs;
     while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
-    if (groupAlive(pid)) signal("SIGKILL");
+    // Whatever is left without the key (a stranger that took the pgid) is not ours to kill.
+    if (groupAlive(pid) && !signal("SIGKILL")) return true;
     const hard = Date.now() + 5000;
     while (groupAlive(pid) && Date.now() < hard) await sleep(50);
-    if (groupAlive(pid)) throw new Error(`process group ${pid} survived SIGKILL`);
+    if (groupAlive(pid) && groupCarriesKey(pid, key))
+      throw new Error(`process group ${pid} survived SIGKILL`);
     if (port !== undefined) {
       const portDeadline = Date.now() + 10_000;
       while (!(await portIsFree(port))) {
@@ -211,17 +280,17 @@ export function controller() {
         await sleep(100);
       }
     }
+    return true;
   }
 
   /**
-   * Process groups of live processes whose SHIPSHAPE_INSTANCE_KEY matches and
-   * whose SHIPSHAPE_INSTANCE_RUN_DIR is `runDir` (Linux /proc scan; empty
-   * elsewhere). Covers the one window the pidfile cannot: a crash between
-   * spawn and writing the pidfile.
+   * Process groups of live processes whose SHIPSHAPE_INSTANCE_KEY matches
+   * (Linux /proc scan; empty elsewhere). Covers the one window the pidfile
+   * cannot: a crash between spawn and writing the pidfile.
    */
-  function keyedGroups(match: (key: string) => boolean, runDir: string): number[] {
-    if (!fs.existsSync("/proc/self/environ")) return [];
-    const groups = new Set<number>();
+  function keyedGroups(match: (key: string) => boolean, home?: string): Map<number, string> {
+    const groups = new Map<number, string>();
+    if (!PROCFS) return groups;
     for (const entry of fs.readdirSync("/proc")) {
       if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
       try {
@@ -230,35 +299,42 @@ export function controller() {
         if (fields[0] === "Z") continue;
         const environ = fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
         const kv = environ.find((e) => e.startsWith("SHIPSHAPE_INSTANCE_KEY="));
-        if (!kv || !environ.includes(`SHIPSHAPE_INSTANCE_RUN_DIR=${runDir}`)) continue;
-        if (match(kv.slice("SHIPSHAPE_INSTANCE_KEY=".length))) groups.add(Number(fields[2]));
+        const theirHome = environ.find((e) => e.startsWith(`${HOME_VAR}=`))?.slice(HOME_VAR.length + 1);
+        if (home !== undefined && theirHome !== undefined && path.resolve(theirHome) !== path.resolve(home))
+          continue;
+        const key = kv?.slice("SHIPSHAPE_INSTANCE_KEY=".length);
+        if (key !== undefined && match(key) && Number(fields[2]) > 1) groups.set(Number(fields[2]), key);
       } catch {
         // exited meanwhile, or not readable
       }
     }
-    return [...groups].filter((g) => g > 1);
+    return groups;
   }
 
-  /** Kills every process group of `runDir` carrying a key that matches; returns how many groups. */
-  async function reapKeys(match: (key: string) => boolean, runDir: string): Promise<number> {
-    const groups = keyedGroups(match, runDir);
-    for (const g of groups) await killGroup(g, undefined);
-    return groups.length;
+  /**
+   * Kills every process group carrying a key that matches (and, with `home`,
+   * started for that run dir: another state folder's instances are not ours);
+   * returns how many groups.
+   */
+  async function reapKeys(match: (key: string) => boolean, home?: string): Promise<number> {
+    let killed = 0;
+    for (const [g, key] of keyedGroups(match, home)) if (await killGroup(g, undefined, key)) killed++;
+    return killed;
   }
 
-  /** Kills whatever a pidfile points at (if it is still ours) and removes the pidfile. */
+  /**
+   * Kills what a pidfile points at and removes the pidfile. The group is
+   * signalled only if one of its members carries the key: the leader (sh) may
+   * have exited leaving the service in its group, or the pid may have been
+   * recycled by a stranger, who is left alone.
+   */
   async function reap(pidFile: string, key: string): Promise<boolean> {
     const prev = readPidFile(pidFile);
     let killed = false;
-    if (prev && prev.key === key && ours(prev.pid, key)) {
-      await killGroup(prev.pid, prev.port);
-      killed = true;
-    } else if (prev && prev.key === key && groupAlive(prev.pid)) {
-      // Leader gone but children left in its group (sh exited, node kept running).
-      await killGroup(prev.pid, prev.port);
-      killed = true;
+    if (prev && prev.key === key && groupAlive(prev.pid)) {
+      killed = await killGroup(prev.pid, prev.port, key);
     }
-    if ((await reapKeys((k) => k === key, path.dirname(pidFile))) > 0) killed = true;
+    if ((await reapKeys((k) => k === key, homeOf(pidFile))) > 0) killed = true;
     fs.rmSync(pidFile, { force: true });
     return killed;
   }
@@ -303,8 +379,7 @@ export function controller() {
         ...inputs.env,
         PORT: String(port),
         SHIPSHAPE_INSTANCE_KEY: inputs.key,
-        // Not an input: adding it changes no spec hash, so running instances are adopted as before.
-        SHIPSHAPE_INSTANCE_RUN_DIR: path.dirname(inputs.pidFile),
+        [HOME_VAR]: homeOf(inputs.pidFile),
       },
     });
     fs.closeSync(out);
@@ -320,7 +395,7 @@ export function controller() {
     });
     const h = await waitHealthy(pid, port, inputs.healthPath, inputs.startTimeoutMs);
     if (!h.ok) {
-      await killGroup(pid, undefined, 2000).catch(() => undefined);
+      await killGroup(pid, undefined, inputs.key, 2000).catch(() => undefined);
       fs.rmSync(inputs.pidFile, { force: true });
       throw new Error(
         `${inputs.key}: ${h.reason}\n--- ${inputs.logFile} (tail) ---\n${logTail(inputs.logFile)}`,
@@ -329,7 +404,18 @@ export function controller() {
     return { ...inputs, pid, port, url: `http://127.0.0.1:${port}`, specHash: hash, adopted: false };
   }
 
-  return { specHash, start, reap, reapKeys, killGroup, readPidFile, ours, groupAlive, portIsFree };
+  return {
+    specHash,
+    start,
+    reap,
+    reapKeys,
+    killGroup,
+    readPidFile,
+    ours,
+    groupAlive,
+    groupCarriesKey,
+    portIsFree,
+  };
 }
 
 const REPLACE_KEYS = ["key", "command", "cwd", "env", "healthPath", "pidFile", "logFile"] as const;
@@ -361,9 +447,7 @@ const localProcessProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id: string, props: LocalProcessOutputs) {
     const c = controller();
-    if (props.pid && c.groupAlive(props.pid) && c.ours(props.pid, props.key)) {
-      await c.killGroup(props.pid, props.port);
-    }
+    if (props.pid && c.groupAlive(props.pid)) await c.killGroup(props.pid, props.port, props.key);
     await c.reap(props.pidFile, props.key);
     if (props.port && !(await c.portIsFree(props.port))) {
       throw new Error(`port ${props.port} of ${props.key} is still in use`);

@@ -63,6 +63,10 @@ async function runContractSteps(engine: EngineContext, run: StepRun): Promise<vo
   for (const { op, i } of order) await op.complete(contextFor(i));
   await step("complete:views", async (c) => {
     const model = await readModel(c, row.baseSchema);
-    await createVersionSchema(c, row.versionSchema, row.baseSchema, model, engine.options.grants);
+    await createVersionSchema(c, row.versionSchema, row.baseSchema, model, engine.options.grants ?? [], {
+      service: row.service,
+      environment: row.environment,
+      migration: row.name,
+    });
   });
 }

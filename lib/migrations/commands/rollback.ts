@@ -50,7 +50,8 @@ export async function rollbackMigration(
     }
     return runPhase(engine, latest, { during: "rolling_back", after: "rolled_back" }, async (run) => {
       await run.step("rollback:drop-schema", async (c) => {
-        await dropVersionSchema(c, run.row.versionSchema);
+        const { service, environment, name } = run.row;
+        await dropVersionSchema(c, run.row.versionSchema, { service, environment, migration: name });
       });
       const { ops } = run.prepared;
       for (let i = ops.length - 1; i >= 0; i--) await ops[i]!.rollback(run.contextFor(i));
@@ -58,12 +59,19 @@ export async function rollbackMigration(
       if (previous && run.isDone("complete:drop-old-schemas")) {
         await run.step("rollback:restore-old-schema", async (c) => {
           if (await schemaExists(c, previous)) return;
+          // Marked as the previous migration's own (the one that made it first).
+          const before = await state.lastCompleted(engine.pool, engine.scope);
           await createVersionSchema(
             c,
             previous,
             run.row.baseSchema,
             run.row.baseModel,
-            engine.options.grants,
+            engine.options.grants ?? [],
+            {
+              service: run.row.service,
+              environment: run.row.environment,
+              migration: before?.name ?? run.row.name,
+            },
           );
         });
       }

@@ -142,7 +142,11 @@ async function runStartSteps(engine: EngineContext, run: StepRun): Promise<void>
     const catalog = await readModel(c, row.baseSchema);
     const next = prepared.models[prepared.ops.length]!;
     const model = reconcileWithCatalog(next, prepared.models[0]!, catalog);
-    await createVersionSchema(c, row.versionSchema, row.baseSchema, model, engine.options.grants);
+    await createVersionSchema(c, row.versionSchema, row.baseSchema, model, engine.options.grants ?? [], {
+      service: row.service,
+      environment: row.environment,
+      migration: row.name,
+    });
   });
   await backfillOperations(engine, run);
 }

@@ -4,7 +4,10 @@
  * crash skips what already happened.
  */
 import type { PoolClient } from "pg";
-import { inTransaction, outsideTransaction, rolledBack } from "../ddl";
+import { inTransaction, oneStatementClient, outsideTransaction, rolledBack } from "../ddl";
+
+export { oneStatementClient };
+
 import * as state from "../state";
 import { MigrationError, type OpContext } from "../types";
 import type { EngineContext } from "./context";
@@ -97,7 +100,7 @@ function stepEffects(
       if (done.has(name)) return;
       await engine.options.hooks?.beforeStep?.(name);
       await inTransaction(pool, policy, name, async (c) => {
-        await fn(c);
+        await fn(oneStatementClient(c));
         await state.recordStep(c, row.id, name);
       });
       await finished(name);
@@ -106,7 +109,7 @@ function stepEffects(
     async stepOutsideTransaction(name, fn) {
       if (done.has(name)) return;
       await engine.options.hooks?.beforeStep?.(name);
-      await outsideTransaction(pool, policy, name, fn);
+      await outsideTransaction(pool, policy, name, (c) => fn(oneStatementClient(c)));
       await afterStep(`${name}#effect`);
       await state.recordStep(pool, row.id, name);
       await finished(name);

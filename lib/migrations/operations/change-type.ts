@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Operation } from "../types";
-import { Name, Sql } from "./common";
+import { Cascade, Name, Sql } from "./common";
 import { shadowOperation } from "./shadow";
 
 export const kind = "change_type";
@@ -21,6 +21,8 @@ export const schema = z.strictObject({
   default: Sql.nullable().optional(),
   /** up and down are each other's inverse: verify then demands the round trip instead of reporting it. */
   lossless: z.boolean().optional(),
+  /** Drop the old column with CASCADE on complete (default RESTRICT: what depends on it stops the contract). */
+  cascade: Cascade,
 });
 export type ChangeType = z.infer<typeof schema>;
 
@@ -35,6 +37,7 @@ export function create(def: ChangeType): Operation {
     down: def.down,
     default: def.default,
     lossless: def.lossless,
+    cascade: def.cascade,
     describe: `change type of ${def.table}.${def.column} to ${def.type}${def.name ? ` as ${def.name}` : ""}`,
   });
 }

@@ -2,6 +2,7 @@
 import type { PoolClient } from "pg";
 import { z } from "zod";
 import { ident, pgName, qualified } from "../sql";
+import { expressionProblem, statementProblem } from "../sql-fragment";
 import { finalPhysical, findTable, MigrationError, type OpContext, type SchemaModel } from "../types";
 
 /** SQL identifiers in migration files: any non-empty name up to 63 bytes. */
@@ -11,7 +12,32 @@ export const Name = z
   .refine((s) => Buffer.byteLength(s) <= 63, "PostgreSQL names are at most 63 bytes")
   .refine((s) => !s.startsWith("_ss_"), "names starting with _ss_ are reserved for the migration engine");
 
-export const Sql = z.string().min(1, "must not be empty");
+/**
+ * An SQL expression or type from a migration file. It is spliced into
+ * generated statements and trigger bodies, so it must be exactly one
+ * expression (see sql-fragment.ts); refused at validate time with its position.
+ */
+export const Sql = z
+  .string()
+  .min(1, "must not be empty")
+  .superRefine((s, ctx) => {
+    const problem = expressionProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+/** One SQL statement (raw_sql); empty means "nothing to do". */
+export const SqlStatement = z.string().superRefine((s, ctx) => {
+  const problem = statementProblem(s);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/**
+ * Contract steps drop with RESTRICT: a foreign key, view or other object that
+ * depends on what is dropped stops the drop instead of disappearing with it.
+ * A migration that means to drop the dependents too says `cascade: true`.
+ */
+export const Cascade = z.boolean().default(false);
+export const dropBehaviour = (cascade: boolean) => (cascade ? "CASCADE" : "RESTRICT");
 
 export const FkAction = z.enum(["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]);
 

@@ -7,11 +7,11 @@ import { z } from "zod";
 import { columnTypes } from "../catalog";
 import { ident, qualified, triggerName } from "../sql";
 import { findColumn, findTable, type OpContext, type Operation } from "../types";
-import { Name, Sql } from "./common";
+import { Cascade, dropBehaviour, Name, Sql } from "./common";
 import { assignBlock, dropTrigger, installTrigger } from "./triggers";
 
 export const kind = "drop_column";
-export const schema = z.strictObject({ table: Name, column: Name, down: Sql.optional() });
+export const schema = z.strictObject({ table: Name, column: Name, down: Sql.optional(), cascade: Cascade });
 export type DropColumn = z.infer<typeof schema>;
 
 export function create(def: DropColumn): Operation {
@@ -61,7 +61,7 @@ export function create(def: DropColumn): Operation {
       await ctx.step(`complete:${ctx.index}:drop_column`, async (c) => {
         await dropTrigger(c, ctx.schema, table, trig(ctx));
         await c.query(
-          `ALTER TABLE ${qualified(ctx.schema, table)} DROP COLUMN IF EXISTS ${ident(physical)} CASCADE`,
+          `ALTER TABLE ${qualified(ctx.schema, table)} DROP COLUMN IF EXISTS ${ident(physical)} ${dropBehaviour(def.cascade)}`,
         );
       });
     },

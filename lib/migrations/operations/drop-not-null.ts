@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ident } from "../sql";
 import type { Operation } from "../types";
-import { Name, Sql } from "./common";
+import { Cascade, Name, Sql } from "./common";
 import { shadowOperation } from "./shadow";
 
 export const kind = "drop_not_null";
@@ -17,6 +17,8 @@ export const schema = z.strictObject({
   up: Sql.optional(),
   /** up and down are each other's inverse: verify then demands the round trip instead of reporting it. */
   lossless: z.boolean().optional(),
+  /** Drop the old column with CASCADE on complete (default RESTRICT: what depends on it stops the contract). */
+  cascade: Cascade,
 });
 export type DropNotNull = z.infer<typeof schema>;
 
@@ -29,6 +31,7 @@ export function create(def: DropNotNull): Operation {
     down: def.down,
     notNull: false,
     lossless: def.lossless,
+    cascade: def.cascade,
     describe: `drop NOT NULL of ${def.table}.${def.column}`,
   });
 }

@@ -6,10 +6,10 @@
 import { z } from "zod";
 import { qualified } from "../sql";
 import { findTable, type Operation } from "../types";
-import { Name } from "./common";
+import { Cascade, dropBehaviour, Name } from "./common";
 
 export const kind = "drop_table";
-export const schema = z.strictObject({ table: Name });
+export const schema = z.strictObject({ table: Name, cascade: Cascade });
 export type DropTable = z.infer<typeof schema>;
 
 export function create(def: DropTable): Operation {
@@ -24,8 +24,11 @@ export function create(def: DropTable): Operation {
     async start() {},
     async complete(ctx) {
       await ctx.step(`complete:${ctx.index}:drop_table`, async (c) => {
-        // CASCADE only removes foreign keys pointing at it (the old views are already gone).
-        await c.query(`DROP TABLE IF EXISTS ${qualified(ctx.schema, physical)} CASCADE`);
+        // RESTRICT unless the migration says cascade: a foreign key another table still has on it
+        // stops the contract instead of silently disappearing (the old views are already gone).
+        await c.query(
+          `DROP TABLE IF EXISTS ${qualified(ctx.schema, physical)} ${dropBehaviour(def.cascade)}`,
+        );
       });
     },
     async rollback() {},

@@ -15,16 +15,17 @@
 import { z } from "zod";
 import { ident } from "../sql";
 import type { OpContext, Operation } from "../types";
+import { SqlStatement } from "./common";
 
 export const kind = "raw_sql";
 export const schema = z
   .strictObject({
-    start: z
-      .string()
-      .min(1, "raw_sql must say what start does (or leave start out for SQL that runs only at complete)")
-      .optional(),
-    complete: z.string().optional(),
-    rollback: z.string().optional(),
+    start: SqlStatement.refine(
+      (s) => s.trim() !== "",
+      "raw_sql must say what start does (or leave start out for SQL that runs only at complete)",
+    ).optional(),
+    complete: SqlStatement.optional(),
+    rollback: SqlStatement.optional(),
     transaction: z.boolean().default(true),
   })
   .superRefine((d, ctx) => {

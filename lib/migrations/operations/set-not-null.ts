@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ident } from "../sql";
 import type { Operation } from "../types";
-import { Name, Sql } from "./common";
+import { Cascade, Name, Sql } from "./common";
 import { shadowOperation } from "./shadow";
 
 export const kind = "set_not_null";
@@ -20,6 +20,8 @@ export const schema = z.strictObject({
   down: Sql.optional(),
   /** up and down are each other's inverse: verify then demands the round trip instead of reporting it. */
   lossless: z.boolean().optional(),
+  /** Drop the old column with CASCADE on complete (default RESTRICT: what depends on it stops the contract). */
+  cascade: Cascade,
 });
 export type SetNotNull = z.infer<typeof schema>;
 
@@ -32,6 +34,7 @@ export function create(def: SetNotNull): Operation {
     down: def.down ?? ident(def.column),
     notNull: true,
     lossless: def.lossless,
+    cascade: def.cascade,
     describe: `set ${def.table}.${def.column} NOT NULL`,
   });
 }

@@ -37,6 +37,7 @@ import {
   swapInCopies,
   validateCopies,
 } from "./carry-over";
+import { dropBehaviour } from "./common";
 import { dropTrigger, installTrigger, pairTriggerBody } from "./triggers";
 
 export interface ShadowSpec {
@@ -55,6 +56,8 @@ export interface ShadowSpec {
   default?: string | null;
   /** Declared lossless: verify demands that up and down round-trip. */
   lossless?: boolean;
+  /** Drop the old column with CASCADE on complete (RESTRICT otherwise). */
+  cascade?: boolean;
   describe: string;
 }
 
@@ -152,7 +155,10 @@ async function swap(s: Shadow, ctx: OpContext, c: PoolClient): Promise<void> {
   await dropTrigger(c, ctx.schema, table, trig(s, ctx));
   const info = await oldColumnInfo(c, ctx.schema, table, oldPhysical);
   await swapInCopies(c, carry(s, ctx), async () => {
-    if (info) await c.query(`ALTER TABLE ${tbl} DROP COLUMN ${ident(oldPhysical)} CASCADE`);
+    if (info)
+      await c.query(
+        `ALTER TABLE ${tbl} DROP COLUMN ${ident(oldPhysical)} ${dropBehaviour(spec.cascade ?? false)}`,
+      );
     if (await columnExists(c, ctx.schema, table, shadowOf(s))) {
       await c.query(`ALTER TABLE ${tbl} RENAME COLUMN ${ident(shadowOf(s))} TO ${ident(s.newName)}`);
     }

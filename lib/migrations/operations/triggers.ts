@@ -17,9 +17,11 @@
  * (only for the names the expression mentions, so a trigger never reads a
  * column some other operation drops).
  */
+import { createHash } from "node:crypto";
 import type { PoolClient } from "pg";
 import { columnTypes } from "../catalog";
 import { ident, mentionedIdentifiers, qualified } from "../sql";
+import { dollarTag } from "../sql-fragment";
 import { STATE_SCHEMA } from "../state";
 import type { ExprBinding } from "../types";
 
@@ -58,8 +60,12 @@ export async function installTrigger(
   args: { schema: string; table: string; name: string; body: string; events?: "INSERT" | "INSERT OR UPDATE" },
 ): Promise<void> {
   const fn = qualified(STATE_SCHEMA, args.name);
+  const source = plpgsqlSource(args.body);
+  // The body holds migration-file expressions (and names): a fixed tag such as $ss$ inside one
+  // of them would end the function early, so the tag is one the body provably does not contain.
+  const tag = dollarTag(source, (s) => createHash("sha256").update(s).digest("hex"));
   await c.query(
-    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $ss$${plpgsqlSource(args.body)}$ss$`,
+    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${tag}${source}${tag}`,
   );
   await c.query(`DROP TRIGGER IF EXISTS ${ident(args.name)} ON ${qualified(args.schema, args.table)}`);
   await c.query(

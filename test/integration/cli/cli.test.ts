@@ -231,6 +231,26 @@ describe("shipshape CLI on a real dev server", () => {
     );
   });
 
+  it("redeploying the version already serving is refused: exit 2, nothing started (issue 16)", async () => {
+    // visibility is eventually consistent: wait until the promotion of v2 is listed
+    for (let i = 0; i < 50; i++) {
+      const rows = JSON.parse((await cli("history", "--service", service, "--json")).out) as Array<{
+        version: string;
+        outcome: string;
+      }>;
+      if (rows.some((r) => r.version === "v2" && r.outcome === "promoted")) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const again = await cli(...deployArgs("v2"));
+    expect(again.code).toBe(2);
+    expect(again.err).toContain(`${service} v2 is already serving production`);
+    expect(again.err).toContain("nothing started");
+    expect(again.out).toBe("");
+    // Nothing started: the last deployment is still the promoted v2 (the history test counts runs too).
+    const status = await statusOf();
+    expect(status.outcome).toBe("promoted");
+  });
+
   it("abort rolls back and watch exits 1; refusals say why", async () => {
     const r = await cli(...deployArgs("v3"));
     expect(r.code, r.err).toBe(0);

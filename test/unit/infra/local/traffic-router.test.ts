@@ -131,4 +131,15 @@ describe("local TrafficRouter", () => {
       green: 0,
     });
   });
+
+  it("refuses to detach the serving blue for a green of the same version (issue 16)", async () => {
+    const { traffic, b1, g1 } = await setup();
+    await traffic.setBackends(scope, { blue: { version: "v2", instances: [b1.url] } });
+    await expect(
+      traffic.setBackends(scope, { green: { version: "v2", instances: [g1.url] } }),
+    ).rejects.toThrow(/serving/);
+    const after = await traffic.getRoutes(scope);
+    expect(after.backends).toEqual({ blue: { version: "v2", instances: [b1.url] } });
+    expect(after.split).toEqual({ blue: 100, green: 0 });
+  });
 });

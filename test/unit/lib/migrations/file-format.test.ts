@@ -226,3 +226,120 @@ describe("names", () => {
     );
   });
 });
+
+describe("SQL fragments are exactly one statement (issue 16, item 5)", () => {
+  const file = "migrations/0002_x.yaml";
+  const addColumn = (column: string) =>
+    ["operations:", "  - add_column:", "      table: users", `      column: ${column}`].join("\n");
+
+  it("refuses a type that carries a second statement, with file and line", () => {
+    const [i] = issues(addColumn('{ name: age, type: "int; DROP TABLE users" }'), file);
+    expect(i).toMatchObject({ file, line: 4, path: "operations.0.add_column.column.type" });
+    expect(i?.message).toMatch(/one/);
+  });
+
+  it("refuses up/down/check/default that break out of their expression", () => {
+    const cases = [
+      '{ name: a, type: int, up: "1); DROP TABLE users; NEW.a := (1" }',
+      '{ name: a, type: int, default: "0; DROP TABLE users" }',
+      '{ name: a, type: int, check: "a > 0) NOT VALID; DROP TABLE users; --" }',
+      '{ name: a, type: int, check: "a > 0) --" }',
+      '{ name: a, type: int, default: "\'unterminated" }',
+      '{ name: a, type: "int /* never closed" }',
+    ];
+    for (const c of cases) {
+      const found = issues(addColumn(c), file);
+      expect(found.length, c).toBeGreaterThan(0);
+      expect(found[0]?.line, c).toBe(4);
+    }
+    const down = issues(
+      [
+        "operations:",
+        "  - drop_column:",
+        "      table: users",
+        "      column: c",
+        '      down: "1; DELETE FROM users"',
+      ].join("\n"),
+      file,
+    );
+    expect(down[0]).toMatchObject({ line: 5, path: "operations.0.drop_column.down" });
+    const check = issues(
+      [
+        "operations:",
+        "  - add_constraint:",
+        "      type: check",
+        "      table: users",
+        "      name: c",
+        '      check: "true); DROP TABLE users; SELECT (1"',
+      ].join("\n"),
+      file,
+    );
+    expect(check[0]).toMatchObject({ line: 6, path: "operations.0.add_constraint.check" });
+  });
+
+  it("accepts semicolons, parentheses and comment markers inside quotes, dollar quotes and identifiers", () => {
+    const ok = validateMigrationObject({
+      name: "ok",
+      operations: [
+        {
+          add_column: {
+            table: "users",
+            column: {
+              name: "a",
+              type: "numeric(10, 2)[]",
+              default: "';) -- not a comment'",
+              check: `"we;ird" IS NULL OR a > 0 /* (; */`,
+              up: '$x$ ; ) $x$ || E\'\\\'; \' || "a""b"',
+            },
+          },
+        },
+      ],
+    });
+    expect(ok.ok).toBe(true);
+  });
+
+  it("runs raw_sql only as one statement each (a trailing ';' is fine)", () => {
+    const two = issues(
+      [
+        "operations:",
+        "  - raw_sql:",
+        "      start: CREATE TABLE audit (id int); DROP TABLE users",
+        '      complete: ""',
+        "      rollback: DROP TABLE audit;",
+      ].join("\n"),
+      file,
+    );
+    expect(two).toHaveLength(1);
+    expect(two[0]).toMatchObject({ line: 3, path: "operations.0.raw_sql.start" });
+    expect(two[0]?.message).toMatch(/2 statements/);
+    const one = validateMigrationObject({
+      name: "one",
+      operations: [
+        {
+          raw_sql: {
+            start: "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$; -- trailing comment",
+            complete: "",
+            rollback: "DROP FUNCTION f() ;",
+          },
+        },
+      ],
+    });
+    expect(one.ok).toBe(true);
+  });
+
+  it("drops with RESTRICT unless the migration says cascade", () => {
+    const r = validateMigrationObject({
+      name: "d",
+      operations: [
+        { drop_table: { table: "a" } },
+        { drop_column: { table: "b", column: "c" } },
+        { drop_table: { table: "e", cascade: true } },
+      ],
+    });
+    expect(r.ok && r.definition.operations).toEqual([
+      { drop_table: { table: "a", cascade: false } },
+      { drop_column: { table: "b", column: "c", cascade: false } },
+      { drop_table: { table: "e", cascade: true } },
+    ]);
+  });
+});
