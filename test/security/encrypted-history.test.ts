@@ -96,8 +96,13 @@ beforeAll(async () => {
       '  env: { API_TOKEN: "${env:SHOP_API_TOKEN}" }\n',
     ).replace("  production:\n", `  ${environment}:\n`),
   );
+  const artifact = path.join(dir, "artifact");
+  fs.mkdirSync(artifact, { recursive: true });
+  fs.writeFileSync(path.join(artifact, "server.js"), "// never started: preflight refuses the config\n");
   const deploy = await shipshape(
     "deploy",
+    "--artifact",
+    artifact,
     "--service",
     "shop",
     "--version",

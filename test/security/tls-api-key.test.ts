@@ -178,9 +178,20 @@ describe("TLS and API key through the standard env config", () => {
       TEMPORAL_API_KEY: API_KEY,
     };
     const taskQueue = `tls-${process.pid}`;
+    const artifact = path.join(dir, "artifact");
+    fs.mkdirSync(artifact, { recursive: true });
+    fs.writeFileSync(path.join(artifact, "server.js"), "// never started: preflight refuses the config\n");
     const worker = spawnDetached(
-      path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"),
-      [path.join(PROJECT_ROOT, "workers", "main.ts")],
+      process.execPath,
+      [
+        path.join(PROJECT_ROOT, "bin", "shipshape.cjs"),
+        "worker",
+        "--dev",
+        "--state-dir",
+        dir,
+        "--task-queue",
+        taskQueue,
+      ],
       {
         logFile: path.join(dir, "worker.log"),
         cwd: PROJECT_ROOT,
@@ -205,6 +216,8 @@ describe("TLS and API key through the standard env config", () => {
         "v2",
         "--config",
         config,
+        "--artifact",
+        artifact,
         "--task-queue",
         taskQueue,
         "--as",

@@ -106,7 +106,7 @@ describe("local target: environments and the router", () => {
 
     const overrideToGreen = {
       "x-shipshape-version": "green",
-      "x-shipshape-override-token": (await routerOverrideToken("shop-envtest")) ?? "",
+      "x-shipshape-override-token": (await routerOverrideToken("shop-envtest", stateDir)) ?? "",
     };
     for (let n = 0; n < 20; n++) {
       const viaHeader = await get(`${router.url}/api/products`, overrideToGreen);
@@ -193,7 +193,7 @@ describe("local target: environments and the router", () => {
     }
     const overrideToGreen = {
       "x-shipshape-version": "green",
-      "x-shipshape-override-token": (await routerOverrideToken("shop-envtest")) ?? "",
+      "x-shipshape-override-token": (await routerOverrideToken("shop-envtest", stateDir)) ?? "",
     };
     expect((await get(`${router.url}/api/products`, overrideToGreen)).status).toBe(503);
     const stuck = await traffic.setWeights(scope, { blue: 40, green: 60 });

@@ -114,7 +114,7 @@ describe("local target: traffic shift through the real drivers", () => {
     const registered = await traffic.setBackends(scope, { blue: spec("v1", v1), green: spec("v2", v2) });
     expect(registered.split).toEqual({ blue: 100, green: 0 });
     // A tester reaches green before it has traffic: override header + this deployment's token.
-    const token = (await routerOverrideToken("shop-shift")) ?? "";
+    const token = (await routerOverrideToken("shop-shift", stateDir)) ?? "";
     const statsBefore = await admin.stats(60);
     const verify = await load(200, { "x-shipshape-version": "green", "x-shipshape-override-token": token });
     expect(verify.byVersion).toEqual({ v2: 200 });

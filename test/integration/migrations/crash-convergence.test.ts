@@ -95,7 +95,7 @@ describe("crash after every step converges on rerun", async () => {
     expect(ref.startPoints).toContain("start:1:backfill#batch");
     expect(ref.startPoints).toContain("start:3:change_type:carry");
     expect(ref.startPoints).toContain("start:3:change_type:carry_indexes#effect");
-    expect(ref.startPoints).toContain("start:8:backfill#batch");
+    expect(ref.startPoints).toContain("start:9:backfill#batch");
     expect(ref.completePoints.length).toBeGreaterThan(8);
     expect(ref.completePoints).toContain("validate:3:change_type");
     expect(ref.completePoints).toContain("complete:drop-old-schemas");
