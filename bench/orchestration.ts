@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { Client, Connection } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import { createActivities } from "../activities";
+import { deploymentResult } from "../client/deployment-result";
 import { startDeployment } from "../client/start";
 import { startTemporalDevServer } from "../dev/services/temporal-dev-server";
 import { devDataConverter } from "../lib/codec/data-converter";
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
           input({ ...config, service }, { service, version: `v${++seq}`, deploymentId: undefined }),
           { taskQueue },
         );
-        const result = await handle.result();
+        const result = await deploymentResult(handle);
         return { ms: performance.now() - t0, result };
       };
 

@@ -6,12 +6,13 @@
  * Only the events the report reads are kept.
  */
 import type { Client } from "@temporalio/client";
-import type { LoadedDataConverter } from "@temporalio/common";
+import { ApplicationFailure, type LoadedDataConverter } from "@temporalio/common";
 import {
   decodeArrayFromPayloads,
   decodeOptionalFailureToOptionalError,
 } from "@temporalio/common/lib/internal-non-workflow";
 import { temporal } from "@temporalio/proto";
+import { FAILURE_TYPES } from "../lib/deployment/types";
 import type { DecodedHistory, HistoryEvent } from "../lib/report/history-events";
 
 type IHistory = temporal.api.history.v1.IHistory;
@@ -40,6 +41,17 @@ async function failureText(converter: LoadedDataConverter, f: IFailure, fallback
   } catch {
     return f?.message ?? fallback;
   }
+}
+
+/** The DeploymentResult a DeploymentRolledBack failure carries (client/deployment-result.ts), if it is one. */
+async function rolledBackDetail(converter: LoadedDataConverter, f: IFailure): Promise<unknown> {
+  try {
+    const err = await decodeOptionalFailureToOptionalError(converter, f ?? undefined);
+    if (err instanceof ApplicationFailure && err.type === FAILURE_TYPES.rolledBack) return err.details?.[0];
+  } catch {
+    // not decodable here: reported as a failure with its message
+  }
+  return undefined;
 }
 
 /** Search attributes are not codec-encoded: the payload converter alone reads them. */
@@ -156,13 +168,17 @@ async function decodeEvent(
         type: "completed",
         result: await first(converter, e.workflowExecutionCompletedEventAttributes?.result),
       };
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: {
+      // A rolled-back deployment fails on purpose, its result as the failure's detail: read it as the result.
+      const result = await rolledBackDetail(converter, e.workflowExecutionFailedEventAttributes?.failure);
+      if (result !== undefined) return { ...at, type: "completed", result };
       return {
         ...at,
         type: "closed",
         status: "failed",
         message: await failureText(converter, e.workflowExecutionFailedEventAttributes?.failure, "failed"),
       };
+    }
     case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
       return {
         ...at,

@@ -2,6 +2,7 @@ import type { Client, WorkflowExecutionInfo } from "@temporalio/client";
 import type { DeploymentRecord } from "../lib/delivery-stats";
 import type { DeploymentResult } from "../lib/deployment/types";
 import type { DeploymentStatus } from "../workflows/deployment/state";
+import { deploymentResult } from "./deployment-result";
 
 export const DEPLOYMENT_WORKFLOW_TYPE = "deploymentWorkflow";
 
@@ -136,9 +137,9 @@ export async function deploymentRecord(client: Client, row: DeploymentRow): Prom
     }
   } else {
     try {
-      const result = (await client.workflow
-        .getHandle(row.workflowId, row.runId)
-        .result()) as DeploymentResult;
+      const result = (await deploymentResult(
+        client.workflow.getHandle(row.workflowId, row.runId),
+      )) as DeploymentResult;
       record.failurePhase = result.outcome === "promoted" ? null : "unknown";
     } catch {
       // failed/terminated workflows have no result; visibility data is all we have

@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { temporal } from "@temporalio/proto";
+import { deploymentResult } from "../client/deployment-result";
 import { openPolicyDirectory } from "../lib/signing/policy-dir";
 import {
   APPROVALS_YAML,
@@ -80,7 +81,7 @@ function signedSetup() {
 }
 let signing: ReturnType<typeof signedSetup> | undefined;
 
-const result = (ctx: RunContext) => ctx.handle.result();
+const result = (ctx: RunContext) => deploymentResult(ctx.handle);
 
 const SCENARIOS: Scenario[] = [
   { name: "happy-path", drive: result },
@@ -93,7 +94,7 @@ const SCENARIOS: Scenario[] = [
     drive: async (ctx) => {
       await ctx.until((s) => s.phase === "awaiting-approval", "gate");
       await ctx.handle.executeUpdate(approveUpdate, { args: [{ gate: "go-live", by: "bob", reason: "ok" }] });
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     },
   },
   {
@@ -102,7 +103,7 @@ const SCENARIOS: Scenario[] = [
     drive: async (ctx) => {
       await ctx.until((s) => s.phase === "awaiting-approval", "gate");
       await ctx.handle.executeUpdate(rejectUpdate, { args: [{ gate: "go-live", by: "bob", reason: "no" }] });
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     },
   },
   { name: "approval-timeout", config: GATED, drive: result },
@@ -112,7 +113,7 @@ const SCENARIOS: Scenario[] = [
     drive: async (ctx) => {
       await ctx.until((s) => s.step.index === 1, "step 1");
       await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "complaints" }] });
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     },
   },
   {
@@ -121,7 +122,7 @@ const SCENARIOS: Scenario[] = [
     drive: async (ctx, f) => {
       await ctx.waitUntil(() => f.calls.some((c) => c.startsWith("verify")), "verify");
       await ctx.handle.cancel();
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     },
   },
   {
@@ -132,7 +133,7 @@ const SCENARIOS: Scenario[] = [
       await ctx.handle.executeUpdate(pauseUpdate, { args: [{ by: "carol", reason: "look" }] });
       await ctx.handle.executeUpdate(resumeUpdate, { args: [{ by: "carol", reason: "fine" }] });
       await ctx.handle.executeUpdate(promoteUpdate, { args: [{ by: "bob", reason: "hotfix" }] });
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     },
   },
   {
@@ -150,7 +151,7 @@ const SCENARIOS: Scenario[] = [
       await ctx.until((s) => s.phase === "awaiting-approval", "gate");
       const bob = signing!.people.bob!;
       await ctx.handle.executeUpdate(approveUpdate, { args: [await signedArgs(ctx.handle, "approve", bob)] });
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     },
   },
   {
@@ -163,7 +164,7 @@ const SCENARIOS: Scenario[] = [
       await ctx.handle.executeUpdate(skipCompensationUpdate, {
         args: [{ by: "ops", reason: "done by hand" }],
       });
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     },
   },
 ];

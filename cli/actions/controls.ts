@@ -3,6 +3,7 @@
 
 import { type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from "@temporalio/client";
 import { DECISION_UPDATES, type DecisionArgs, decisionArgs } from "../../client/decisions";
+import { deploymentResult } from "../../client/deployment-result";
 import { SigningError } from "../../client/signing/errors";
 import { connectTemporal } from "../../client/temporal-client";
 import { decisionLengthProblem } from "../../lib/deployment/types";
@@ -75,7 +76,7 @@ export async function steer(
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // The latest run has closed: nothing is left to steer.
-        const result = (await handle.result().catch(() => null)) as { outcome?: string } | null;
+        const result = (await deploymentResult(handle).catch(() => null)) as { outcome?: string } | null;
         throw new CliError(
           `the deployment has already ended (${result?.outcome ?? "closed"}) — nothing to ${spec.command}; \`shipshape history\` shows what happened`,
         );

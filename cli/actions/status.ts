@@ -2,6 +2,7 @@
 // (declared in cli/commands/status.ts); `deploy --watch` watches through here too.
 
 import type { Client, WorkflowHandle } from "@temporalio/client";
+import { deploymentResult } from "../../client/deployment-result";
 import { listDeployments, tryStatus } from "../../client/deployments-query";
 import { connectTemporal, webUiLink } from "../../client/temporal-client";
 import { pushTo } from "../../lib/delivery-stats";
@@ -38,7 +39,7 @@ async function closedOutcome(handle: WorkflowHandle): Promise<string | null> {
   const d = await handle.describe();
   if (d.status.name === "RUNNING") return null;
   try {
-    const result = (await handle.result()) as { outcome?: string };
+    const result = (await deploymentResult(handle)) as { outcome?: string };
     return result.outcome ?? d.status.name.toLowerCase();
   } catch {
     return d.status.name.toLowerCase();

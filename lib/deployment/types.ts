@@ -247,4 +247,10 @@ export const FAILURE_TYPES = {
   signatureRefused: "SignatureRefused",
   /** The start's signers or approvals policy is not the one the worker pins (--policy). */
   policyMismatch: "PolicyMismatch",
+  /**
+   * A deployment that rolled back closes as a failed workflow of this type,
+   * non-retryable, its DeploymentResult as the failure's only detail: the Web
+   * UI's list and its "Failed" filter show it at a glance.
+   */
+  rolledBack: "DeploymentRolledBack",
 } as const;

@@ -287,12 +287,17 @@ export async function checkData(
 // ─────────────────────────────────────────────────────────────── history
 
 const PULUMI_ACTIVITIES = ["provisionGreen", "destroyGreen", "decommissionBlue"];
+/** How a rolled-back run's history may end: failed (since "rolled-back-fails-workflow"), or completed (before). */
+const CLOSED_ROLLED_BACK = ["WORKFLOW_EXECUTION_FAILED", "WORKFLOW_EXECUTION_COMPLETED"];
+const CLOSED = (e: { type: string }) => CLOSED_ROLLED_BACK.includes(e.type);
 
 export function checkHistory(r: RunRecord): Violation[] {
   const v: Violation[] = [];
   const h = (detail: string) => v.push({ invariant: "history", detail });
   const last = r.events.at(-1);
-  if (last?.type !== "WORKFLOW_EXECUTION_COMPLETED") h(`history ends with ${last?.type ?? "nothing"}`);
+  // A rolled-back run closes as a failed workflow (DeploymentRolledBack); any other end is a fault.
+  const closes = r.result?.outcome === "rolled-back" ? CLOSED_ROLLED_BACK : ["WORKFLOW_EXECUTION_COMPLETED"];
+  if (!closes.includes(last?.type ?? "")) h(`history ends with ${last?.type ?? "nothing"}`);
   const s = r.status;
   if (!s) return [...v, { invariant: "history", detail: "the status query did not answer after the run" }];
   if (r.result && s.outcome !== r.result.outcome) h(`status says ${s.outcome}, result ${r.result.outcome}`);
@@ -362,7 +367,7 @@ export function recoveredAt(
       return probes.scrapes?.find((t) => t >= back) ?? null;
     case "abort":
       if (!f.accepted) return null;
-      return r.trafficRestoredAt ?? after(at, (e) => e.type === "WORKFLOW_EXECUTION_COMPLETED");
+      return r.trafficRestoredAt ?? after(at, CLOSED);
     case "approve":
       if (!f.accepted) return null;
       return after(back, (e) => e.type === "ACTIVITY_TASK_COMPLETED" && e.activity === "setTrafficWeight");

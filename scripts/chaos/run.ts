@@ -4,6 +4,7 @@
  * before the next run starts (the next run builds on what this one left).
  */
 import type { WorkflowHandle } from "@temporalio/client";
+import { deploymentResult } from "../../client/deployment-result";
 import { startDeployment } from "../../client/start";
 import type { DeploymentResult } from "../../lib/deployment/types";
 import { randomInt } from "../../lib/random/seeded";
@@ -95,7 +96,7 @@ async function resultOf(
   // result() is a long poll; a Temporal restart breaks it, so ask again until the deadline.
   for (;;) {
     try {
-      return await handle.result();
+      return await deploymentResult(handle);
     } catch (err) {
       if (Date.now() > deadline) throw err;
       const name = (err as Error).name;

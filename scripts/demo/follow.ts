@@ -5,6 +5,7 @@
  * changes. Records when things happened for the demo's checks and timings.
  */
 import type { WorkflowHandle } from "@temporalio/client";
+import { deploymentResult } from "../../client/deployment-result";
 import type { AnalysisVerdict } from "../../lib/analysis/types";
 import type { DeploymentResult } from "../../lib/deployment/types";
 import type { deploymentWorkflow } from "../../workflows";
@@ -153,7 +154,7 @@ export async function followDeployment(
   let done = false;
   let result: DeploymentResult | undefined;
   let failure: unknown;
-  void handle.result().then(
+  void deploymentResult(handle).then(
     (r) => {
       result = r;
       done = true;

@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { deploymentResult } from "../../client/deployment-result";
 import { keyFileSigner } from "../../client/signing/signer";
 import { decisionStatement } from "../../lib/signing/statements";
 import type { GateDecisionArgs } from "../../workflows/deployment/messages";
@@ -49,7 +50,7 @@ describe("who approves is proven, not claimed", () => {
             await signedArgs(ctx.handle, "approve", bob, { reason: "dashboards fine" }),
           ),
         ];
-        return { answers, result: await ctx.handle.result() };
+        return { answers, result: await deploymentResult(ctx.handle) };
       },
       signedStarter(configPath, alice),
     );
@@ -82,7 +83,7 @@ describe("who approves is proven, not claimed", () => {
         await ctx.handle.executeUpdate(approveUpdate, {
           args: [await signedArgs(ctx.handle, "approve", bob)],
         });
-        return { answers, status, result: await ctx.handle.result() };
+        return { answers, status, result: await deploymentResult(ctx.handle) };
       },
       signedStarter(configPath, alice),
     );
@@ -100,7 +101,7 @@ describe("who approves is proven, not claimed", () => {
       server(),
       policyDir,
       async (ctx, fakes) => {
-        const ended = await ctx.handle.result().then(
+        const ended = await deploymentResult(ctx.handle).then(
           (r) => `completed: ${r.outcome}`,
           (e: Error) => String((e.cause as Error | undefined)?.message ?? e.message),
         );
@@ -132,7 +133,7 @@ describe("who approves is proven, not claimed", () => {
         await ctx.handle.executeUpdate(approveUpdate, {
           args: [await signedArgs(ctx.handle, "approve", bob)],
         });
-        return { answers, result: await ctx.handle.result() };
+        return { answers, result: await deploymentResult(ctx.handle) };
       },
       signedStarter(configPath, alice),
     );
@@ -195,7 +196,7 @@ describe("who approves is proven, not claimed", () => {
           ]),
         );
         const answers = [await approveWith(ctx.handle, await signedArgs(ctx.handle, "approve", bob))];
-        return { answers, result: await ctx.handle.result() };
+        return { answers, result: await deploymentResult(ctx.handle) };
       },
       signedStarter(configPath, alice),
     );

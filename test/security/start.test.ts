@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { deploymentResult } from "../../client/deployment-result";
 import { openPolicyDirectory } from "../../lib/signing/policy-dir";
 import { type DeploymentHandle, input, withDeployment } from "../support/deployment-harness";
 import { createFakes } from "../support/fakes";
@@ -29,7 +30,7 @@ describe("the worker pins the signers", () => {
           ctx.handle,
           await forgedArgs(ctx.handle, "approve", mallory, "bob", { gate: "go-live" }),
         );
-        return { result: await ctx.handle.result(), answer, effects: fakes.effects() };
+        return { result: await deploymentResult(ctx.handle), answer, effects: fakes.effects() };
       },
       signedStarter(foreign, mallory, { actor: "alice" }),
     );
@@ -47,7 +48,9 @@ describe("the worker pins the signers", () => {
     if (approvals) delete approvals.signers;
     const fakes = createFakes();
     fakes.deps.signingPolicy = openPolicyDirectory(policyDir);
-    const result = await withDeployment(server(), fakes, input(config), (ctx) => ctx.handle.result());
+    const result = await withDeployment(server(), fakes, input(config), (ctx) =>
+      deploymentResult(ctx.handle),
+    );
     expect(result.outcome).toBe("rolled-back");
     expect(result.reason).toMatch(
       /shop\/production requires signed deployments \(the worker pins .*allowed_signers\); this start is unsigned/,
@@ -59,7 +62,7 @@ describe("the worker pins the signers", () => {
     const result = await withSignedDeployment(
       server(),
       null,
-      (ctx) => ctx.handle.result(),
+      (ctx) => deploymentResult(ctx.handle),
       signedStarter(configPath, alice),
     );
     expect(result.reason).toMatch(
@@ -79,7 +82,7 @@ describe("the worker pins the signers", () => {
     const result = await withSignedDeployment(
       server(),
       lax,
-      (ctx) => ctx.handle.result(),
+      (ctx) => deploymentResult(ctx.handle),
       signedStarter(configPath, alice),
     );
     expect(result.reason).toMatch(

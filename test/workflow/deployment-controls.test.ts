@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploymentResult } from "../../client/deployment-result";
 import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
 import {
   abortUpdate,
@@ -93,7 +94,7 @@ describe("approvals", () => {
           await attempt(ctx.handle.executeUpdate(update, { args: [{ gate: "go-live", by, reason }] })),
         );
       }
-      return { result: await ctx.handle.result(), answers, pending: s.pendingApprovals };
+      return { result: await deploymentResult(ctx.handle), answers, pending: s.pendingApprovals };
     });
     expect(pending).toEqual([
       expect.objectContaining({ gate: "go-live", approvers: ["alice", "bob"], allowSelfApproval: false }),
@@ -117,7 +118,7 @@ describe("approvals", () => {
 
   it("timed out: rolls back as an abort (onTimeout: abort) and records it", async () => {
     const fakes = createFakes();
-    const result = await withDeployment(h, fakes, input(GATED), (ctx) => ctx.handle.result());
+    const result = await withDeployment(h, fakes, input(GATED), (ctx) => deploymentResult(ctx.handle));
     expect(result.outcome).toBe("rolled-back");
     expect(result.reason).toMatch(/approval gate go-live timed out after 10 min/);
     expect(result.decisions).toContainEqual(
@@ -157,7 +158,11 @@ describe("pause, resume, promote", () => {
         ),
       );
       answers.push(await attempt(ctx.handle.executeUpdate(resumeUpdate, { args: [{ by: "carol" }] })));
-      return { result: await ctx.handle.result(), paused: { ...paused, effectsWhilePaused }, answers };
+      return {
+        result: await deploymentResult(ctx.handle),
+        paused: { ...paused, effectsWhilePaused },
+        answers,
+      };
     });
     expect(answers[0]).toBe("accepted");
     expect(answers[1]).toMatch(/already paused by carol \(checking dashboards\)/);
@@ -196,7 +201,7 @@ describe("pause, resume, promote", () => {
       await ctx.until((s) => s.step.index === 1 && s.analysis.verdicts.length === 0, "step 1");
       const a = await ctx.handle.executeUpdate(promoteUpdate, { args: [{ by: "bob", reason: "hotfix" }] });
       expect(a.message).toMatch(/promote requested by bob/);
-      return { result: await ctx.handle.result(), status: await ctx.status() };
+      return { result: await deploymentResult(ctx.handle), status: await ctx.status() };
     });
     expect(result.outcome).toBe("promoted");
     const traffic = status.phases.find((p) => p.phase === "shifting-traffic")!;
@@ -212,7 +217,7 @@ describe("pause, resume, promote", () => {
     const result = await withDeployment(h, fakes, input(LONG), async (ctx) => {
       await ctx.until((s) => s.step.index === 1, "step 1");
       await ctx.handle.executeUpdate(promoteUpdate, { args: [{ by: "bob", reason: "hotfix" }] });
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     });
     expect(result.outcome).toBe("rolled-back");
     expect(result.reason).toMatch(/analysis failed: error-rate .* at 50% traffic/);
@@ -247,7 +252,7 @@ describe("one deployment per service and environment", () => {
         );
         await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "superseded by v3" }] });
         release();
-        const first = await ctx.handle.result();
+        const first = await deploymentResult(ctx.handle);
         const second = await startDeployment(
           h.env.client,
           input(config, { version: "v3", deploymentId: undefined }),
@@ -255,7 +260,7 @@ describe("one deployment per service and environment", () => {
             taskQueue,
           },
         );
-        return { error, first, secondResult: await second.result() };
+        return { error, first, secondResult: await deploymentResult(second) };
       },
       async (client, tq) => {
         taskQueue = tq;

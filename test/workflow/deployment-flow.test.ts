@@ -1,5 +1,6 @@
 import { WorkflowFailedError } from "@temporalio/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploymentResult } from "../../client/deployment-result";
 import { resumeUpdate } from "../../workflows/deployment/messages";
 import {
   createHarness,
@@ -28,7 +29,7 @@ describe("DeploymentWorkflow: what users hit and what they are on", () => {
     const fakes = createFakes();
     const seen = await withDeployment(h, fakes, input(config), async (ctx) => {
       const expanded = await ctx.until((s) => s.activeMigration !== null, "migration active");
-      const result = await ctx.handle.result();
+      const result = await deploymentResult(ctx.handle);
       return { expanded, result, final: await ctx.status() };
     });
     expect(seen.result.outcome).toBe("promoted");
@@ -45,7 +46,7 @@ describe("DeploymentWorkflow: what users hit and what they are on", () => {
   it("after a rollback users are back on blue, and the migration is no longer active", async () => {
     const fakes = createFakes({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
     const { result, status } = await withDeployment(h, fakes, input(config), async (ctx) => ({
-      result: await ctx.handle.result(),
+      result: await deploymentResult(ctx.handle),
       status: await ctx.status(),
     }));
     expect(result.outcome).toBe("rolled-back");
@@ -57,7 +58,7 @@ describe("DeploymentWorkflow: what users hit and what they are on", () => {
   it("a first deployment: nothing serving before, green serves everything from its first step", async () => {
     const fakes = createFakes({ blueVersion: null });
     const { result, status } = await withDeployment(h, fakes, input(config), async (ctx) => ({
-      result: await ctx.handle.result(),
+      result: await deploymentResult(ctx.handle),
       status: await ctx.status(),
     }));
     expect(result.outcome, result.reason ?? "").toBe("promoted");
@@ -70,7 +71,7 @@ describe("DeploymentWorkflow: happy path", () => {
   it("runs every phase in order and ends promoted", async () => {
     const fakes = createFakes();
     const { result, status } = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => {
-      const result = await ctx.handle.result();
+      const result = await deploymentResult(ctx.handle);
       return { result, status: await ctx.status() };
     });
     expect(result.outcome).toBe("promoted");
@@ -135,7 +136,7 @@ describe("DeploymentWorkflow: input and analysis pauses", () => {
   ])("rejects invalid input before any side effect (%#)", async (over, message) => {
     const fakes = createFakes();
     const err = await withDeployment(h, fakes, input(releaseConfig(), over), (ctx) =>
-      ctx.handle.result().then(
+      deploymentResult(ctx.handle).then(
         () => null,
         (e: Error) => e,
       ),
@@ -161,7 +162,7 @@ describe("DeploymentWorkflow: input and analysis pauses", () => {
     const { paused, result } = await withDeployment(h, fakes, input(config), async (ctx) => {
       const paused = await ctx.until((s) => s.phase === "paused", "analysis pause");
       await ctx.handle.executeUpdate(resumeUpdate, { args: [{ by: "carol", reason: "prometheus is back" }] });
-      return { paused, result: await ctx.handle.result() };
+      return { paused, result: await deploymentResult(ctx.handle) };
     });
     expect(paused.paused).toEqual(
       expect.objectContaining({

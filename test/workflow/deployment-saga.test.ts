@@ -1,4 +1,8 @@
+import { WorkflowFailedError } from "@temporalio/client";
+import { ApplicationFailure } from "@temporalio/common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploymentResult } from "../../client/deployment-result";
+import { FAILURE_TYPES } from "../../lib/deployment/types";
 import { SA } from "../../lib/search-attributes";
 import {
   abortUpdate,
@@ -91,7 +95,9 @@ describe("failure injected at every phase → exact compensation order", () => {
   ])("$phase", async ({ setup, options, expected, reason, comps }) => {
     const fakes = createFakes(options);
     setup(fakes);
-    const result = await withDeployment(h, fakes, input(releaseConfig()), (ctx) => ctx.handle.result());
+    const result = await withDeployment(h, fakes, input(releaseConfig()), (ctx) =>
+      deploymentResult(ctx.handle),
+    );
     expect(result.outcome).toBe("rolled-back");
     expect(result.reason).toMatch(reason);
     expect(fakes.effects()).toEqual(expected);
@@ -102,7 +108,7 @@ describe("failure injected at every phase → exact compensation order", () => {
   it("analysis failure at step k: traffic back to blue before any other compensation", async () => {
     const fakes = createFakes({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
     const { result, status } = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => ({
-      result: await ctx.handle.result(),
+      result: await deploymentResult(ctx.handle),
       status: await ctx.status(),
     }));
     expect(result.outcome).toBe("rolled-back");
@@ -123,7 +129,7 @@ describe("failure injected at every phase → exact compensation order", () => {
   it("failed post-promotion watch rolls back while blue is still warm", async () => {
     const fakes = createFakes({ errorRate: (w) => (w === 100 ? 0.05 : 0.001) });
     const config = releaseConfig({ steps: [{ weight: 10, bake: "20s" }, { weight: 100 }] });
-    const result = await withDeployment(h, fakes, input(config), (ctx) => ctx.handle.result());
+    const result = await withDeployment(h, fakes, input(config), (ctx) => deploymentResult(ctx.handle));
     expect(result.outcome).toBe("rolled-back");
     expect(fakes.effects()).toEqual([
       ...TO_STEP1,
@@ -209,7 +215,7 @@ describe("abort at every phase", () => {
       const answer = await ctx.handle.executeUpdate(abortUpdate, {
         args: [{ by: "bob", reason: "customer complaints" }],
       });
-      return { answer, result: await ctx.handle.result() };
+      return { answer, result: await deploymentResult(ctx.handle) };
     });
     expect(answer.message).toMatch(/aborted by bob/);
     expect(result.outcome).toBe("rolled-back");
@@ -226,7 +232,7 @@ describe("abort at every phase", () => {
     const result = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => {
       await ctx.waitUntil(() => fakes.calls.some((c) => c.startsWith("verify")), "verify running");
       await ctx.handle.cancel();
-      return ctx.handle.result();
+      return deploymentResult(ctx.handle);
     });
     expect(result.outcome).toBe("rolled-back");
     expect(result.reason).toBe("workflow cancelled: abort and roll back");
@@ -239,7 +245,9 @@ describe("compensation retries and needs-attention", () => {
   it("a compensation that fails twice then succeeds", async () => {
     const fakes = createFakes({ verifyOk: false });
     fakes.faults.set("destroy", 2);
-    const result = await withDeployment(h, fakes, input(releaseConfig()), (ctx) => ctx.handle.result());
+    const result = await withDeployment(h, fakes, input(releaseConfig()), (ctx) =>
+      deploymentResult(ctx.handle),
+    );
     expect(result.outcome).toBe("rolled-back");
     expect(result.compensations).toEqual([
       { name: "rollbackSchema", status: "done", attempts: 1 },
@@ -268,7 +276,7 @@ describe("compensation retries and needs-attention", () => {
       await ctx.handle.executeUpdate(retryCompensationUpdate, {
         args: [{ by: "ops", reason: "old stack unlocked" }],
       });
-      return { result: await ctx.handle.result(), attention, refusedAbort };
+      return { result: await deploymentResult(ctx.handle), attention, refusedAbort };
     });
     expect(attention.needsAttention?.compensation).toBe("finalize:decommissionBlue");
     expect(attention.weights).toEqual({ blue: 0, green: 100 });
@@ -312,7 +320,7 @@ describe("compensation retries and needs-attention", () => {
               args: [{ by: "ops", reason: "destroyed the stack by hand", name: "destroyGreen" }],
             });
           }
-          return { result: await ctx.handle.result(), attention, sa, refused };
+          return { result: await deploymentResult(ctx.handle), attention, sa, refused };
         },
       );
       expect(refused).toMatch(/no compensation is running|has not failed/);
@@ -338,11 +346,55 @@ describe("compensation retries and needs-attention", () => {
 describe("never harm what is serving (issue 16, item 1)", () => {
   it("deploying the version already serving is refused at preflight: nothing staged, started or touched", async () => {
     const fakes = createFakes({ blueVersion: "v2" });
-    const result = await withDeployment(h, fakes, input(releaseConfig()), (ctx) => ctx.handle.result());
+    const result = await withDeployment(h, fakes, input(releaseConfig()), (ctx) =>
+      deploymentResult(ctx.handle),
+    );
     expect(result.outcome).not.toBe("promoted");
     expect(result.reason).toMatch(/v2 is already serving shop\/production \(artifact sha256:v2\)/);
     expect(fakes.effects()).toEqual([]);
     expect(result.compensations).toEqual([]);
     expect(fakes.routes().backends).toEqual({ blue: { version: "v2", instances: ["http://blue:1"] } });
+  });
+});
+
+describe("how a deployment closes (issue 21: the Web UI tells the outcome at a glance)", () => {
+  it("a rolled-back deployment closes as a failed workflow carrying its result; a promoted one completes", async () => {
+    const bad = createFakes({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
+    const failed = await withDeployment(h, bad, input(releaseConfig()), async (ctx) => {
+      const error = await ctx.handle.result().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      return {
+        error,
+        status: (await ctx.handle.describe()).status.name,
+        result: await deploymentResult(ctx.handle),
+      };
+    });
+    expect(failed.status).toBe("FAILED");
+    expect(failed.error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failed.error as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe(FAILURE_TYPES.rolledBack);
+    expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+    expect(cause?.message).toMatch(
+      /^rolled back: analysis failed: error-rate 20(\.0)?% > max 1% at 50% traffic/,
+    );
+    // What every client reads back (CLI, chaos, demo, report): the same result as before.
+    expect(failed.result.outcome).toBe("rolled-back");
+    expect(failed.result.reason).toMatch(/analysis failed: error-rate/);
+    expect(failed.result.compensations.map((c) => c.name)).toEqual([
+      "restoreTraffic",
+      "rollbackSchema",
+      "destroyGreen",
+    ]);
+
+    const good = createFakes();
+    const promoted = await withDeployment(h, good, input(releaseConfig()), async (ctx) => ({
+      result: await ctx.handle.result(),
+      status: (await ctx.handle.describe()).status.name,
+    }));
+    expect(promoted.status).toBe("COMPLETED");
+    expect(promoted.result.outcome).toBe("promoted");
   });
 });

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentReport } from "../../client/deployment-report";
+import { deploymentResult } from "../../client/deployment-result";
 import { ENCODING } from "../../lib/codec/aes-gcm-codec";
 import { abortUpdate, pauseUpdate } from "../../workflows/deployment/messages";
 import { runCli } from "../support/cli";
@@ -31,7 +32,7 @@ describe("report from a live deployment's history", () => {
   it("decrypts the history: weights, the tripping metric, the stop and the recovery", async () => {
     const fakes = createFakes({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
     const { m, encoding } = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => {
-      await ctx.handle.result();
+      await deploymentResult(ctx.handle);
       const raw = await ctx.handle.fetchHistory();
       const payload = raw.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
       return {
@@ -55,7 +56,7 @@ describe("report from a live deployment's history", () => {
     const fakes = createFakes({ verifyOk: false });
     fakes.faults.set("destroy", 2);
     const m = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => {
-      await ctx.handle.result();
+      await deploymentResult(ctx.handle);
       return deploymentReport(h.env.client, ctx.handle.workflowId);
     });
     expect(m.outcome).toBe("rolled-back");
@@ -90,14 +91,14 @@ describe("report from a live deployment's history", () => {
       expect(m.weights.at(-1)).toMatchObject({ green: 10, cause: "now" });
       expect(m.recovery).toBeNull();
       await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "carol", reason: "done looking" }] });
-      await ctx.handle.result();
+      await deploymentResult(ctx.handle);
     });
   });
 
   it("`shipshape report <id> --html` writes the page and says where; --json prints the model", async () => {
     const fakes = createFakes({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
     const workflowId = await withDeployment(h, fakes, input(releaseConfig()), async (ctx) => {
-      await ctx.handle.result();
+      await deploymentResult(ctx.handle);
       return ctx.handle.workflowId;
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-report-cli-"));

@@ -28,6 +28,9 @@
  *    and every control update are verified against the signers file when the
  *    environment has one, and the worker's pinned policy is confirmed at
  *    preflight and for decisions that move the deployment on.
+ *  - "rolled-back-fails-workflow" (workflow.ts): a rolled-back deployment
+ *    closes as a failed workflow (DeploymentRolledBack, the result as its
+ *    detail) instead of completing; runs recorded before it still complete.
  *  - "input-length-limits" (workflow.ts): names, `requestedBy` and `reason`
  *    over their length limits fail the start like any other invalid input.
  *
@@ -58,9 +61,25 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
   try {
     await run.forwardScope.run(() => forward(run));
   } catch (err) {
-    return rollback(run, err);
+    const result = await rollback(run, err);
+    if (patched("rolled-back-fails-workflow")) throw rolledBackFailure(result);
+    return result;
   }
   return finalize(run);
+}
+
+/**
+ * A rolled-back deployment ends as a failed workflow (typed, non-retryable)
+ * carrying its result, so a person scanning the Web UI sees which releases
+ * failed; clients read the result back with client/deployment-result.ts.
+ */
+function rolledBackFailure(result: DeploymentResult): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `rolled back: ${result.reason ?? "no reason recorded"}`,
+    type: FAILURE_TYPES.rolledBack,
+    nonRetryable: true,
+    details: [result],
+  });
 }
 
 /** Before any side effect: a bad input fails the workflow, non-retryably, naming every problem. */

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
 import { engineMigrationDriver } from "../../../activities/migration-driver";
 import { createLogNotifier } from "../../../activities/notify-log";
+import { deploymentResult } from "../../../client/deployment-result";
 import { startDeployment } from "../../../client/start";
 import {
   ensureRouterProcess,
@@ -154,7 +155,7 @@ describe("DeploymentWorkflow on real drivers", () => {
             reject(new Error(`deployment did not finish: ${JSON.stringify(s).slice(0, 3000)}`));
           }, 150_000).unref(),
         );
-        const result = await Promise.race([handle.result(), stuck]);
+        const result = await Promise.race([deploymentResult(handle), stuck]);
         return { result, status: await handle.query(statusQuery) };
       });
       expect(result.outcome, result.reason ?? "").toBe("promoted");

@@ -3,6 +3,7 @@ import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { deploymentResult } from "../../../client/deployment-result";
 import { startDeployment } from "../../../client/start";
 import {
   ensureRouterProcess,
@@ -157,7 +158,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
 
     const second = await startWorkerProcess(workerOptions(taskQueue, 2));
     workers.push(second);
-    const result = await handle.result();
+    const result = await deploymentResult(handle);
     const status = await handle.query(statusQuery);
     expect(result.outcome, result.reason ?? "").toBe("promoted");
     const provision = await activityAttempts(handle.workflowId, "provisionGreen");
@@ -187,7 +188,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     if (!killed) throw new Error(`unknown worker ${victim}`);
     await killWorker(killed);
 
-    const result = await handle.result();
+    const result = await deploymentResult(handle);
     expect(result.outcome, result.reason ?? "").toBe("promoted");
     // The killed attempt was retried — on the other worker — and provisioning completed once.
     const provision = await activityAttempts(handle.workflowId, "provisionGreen");
@@ -275,7 +276,7 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     await new Promise((r) => setTimeout(r, 6000));
     const second = await startWorkerProcess(workerOptions(taskQueue, 4));
     workers.push(second);
-    const result = await handle.result().finally(() => stopLoad.abort());
+    const result = await deploymentResult(handle).finally(() => stopLoad.abort());
     await load;
     expect(result.outcome, result.reason ?? "").toBe("promoted");
     const history = await handle.fetchHistory();

@@ -6,6 +6,7 @@ import { createActivities } from "../../../../activities";
 import { createMetricProviders } from "../../../../activities/metrics/registry";
 import { engineMigrationDriver } from "../../../../activities/migration-driver";
 import { createLogNotifier } from "../../../../activities/notify-log";
+import { deploymentResult } from "../../../../client/deployment-result";
 import { startDeployment } from "../../../../client/start";
 import { RouterClient } from "../../../../infra/local/router/client";
 import {
@@ -182,7 +183,7 @@ export async function startRig(o: RigOptions): Promise<Rig> {
         }, timeoutMs);
       });
       try {
-        return (await Promise.race([handle.result(), stuck])) as DeploymentResult;
+        return (await Promise.race([deploymentResult(handle), stuck])) as DeploymentResult;
       } finally {
         clearTimeout(timer);
       }
