@@ -115,9 +115,11 @@ describe("the Web UI tells the outcome at a glance", () => {
       const failedRow = await page.locator("tr", { hasText: "ui-rolled-back" }).first().innerText();
       // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what the page shows
       const promotedRow = await page.locator("tr", { hasText: "ui-promoted" }).first().innerText();
-      expect(failedRow).toMatch(/Failed/);
-      expect(failedRow).not.toMatch(/Completed/);
-      expect(promotedRow).toMatch(/Completed/);
+      // The status badge (shown in capitals).
+      expect(failedRow).toMatch(/\bfailed\b/i);
+      expect(failedRow).not.toMatch(/\bcompleted\b/i);
+      expect(promotedRow).toMatch(/\bcompleted\b/i);
+      expect(promotedRow).not.toMatch(/\bfailed\b/i);
     } finally {
       await browser.close();
       fs.rmSync(profile, { recursive: true, force: true });

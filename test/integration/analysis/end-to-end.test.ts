@@ -244,7 +244,8 @@ describe("canary analysis end to end on the local target", () => {
         async () => {
           const s = await rig.status(handle);
           if (s.outcome) throw new Error(`ended: ${s.outcome} ${s.outcomeReason}`);
-          return s.paused?.by === "analysis" ? s : undefined;
+          // The pause is recorded, then notified (an activity), then the phase turns "paused".
+          return s.paused?.by === "analysis" && s.phase === "paused" ? s : undefined;
         },
         40_000,
       );
@@ -313,7 +314,7 @@ describe("canary analysis end to end on the local target", () => {
         async () => {
           const s = await rig.status(handle);
           if (s.outcome) throw new Error(`ended: ${s.outcome} ${s.outcomeReason}`);
-          return s.paused?.by === "analysis" ? s : undefined;
+          return s.paused?.by === "analysis" && s.phase === "paused" ? s : undefined;
         },
         30_000,
       );
