@@ -338,6 +338,11 @@ export function judgeMannWhitney(spec: SpecWith<MannWhitneyJudge>, m: Measuremen
 
 // ─── dispatch ───────────────────────────────────────────────────────────────
 
+/** Whether the spec's judge compares green with blue (relative limits, Mann-Whitney); thresholds do not. */
+export function comparesWithBaseline(spec: MetricSpec): boolean {
+  return spec.judge.kind !== "threshold";
+}
+
 /** Judge one metric with the judge its spec names. */
 export function judgeMetric(spec: MetricSpec, m: Measurement | undefined): MetricResult {
   const j = spec.judge;

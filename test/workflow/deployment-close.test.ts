@@ -70,3 +70,30 @@ describe("how a deployment closes (issue 21: the Web UI tells the outcome at a g
     expect(promoted.result.outcome).toBe("promoted");
   });
 });
+
+describe("a first deployment (no blue) is judged without the judges that compare with blue", () => {
+  it("leaves out relative judges, says so once, and promotes on the thresholds", async () => {
+    const fakes = createFakes({ blueVersion: null });
+    const config = releaseConfig({
+      analysis: {
+        interval: "10s",
+        metrics: [
+          { name: "error-rate", provider: "router", query: "error_rate", max: "1%", critical: true },
+          { name: "error-rate-vs-blue", provider: "router", query: "error_rate", maxIncrease: "50%" },
+        ],
+      },
+    });
+    const { result, status } = await withDeployment(h, fakes, input(config), async (ctx) => ({
+      result: await deploymentResult(ctx.handle),
+      status: await ctx.status(),
+    }));
+    expect(result.outcome).toBe("promoted");
+    const measured = fakes.calls.filter((c) => c.startsWith("measure:"));
+    expect(measured.length).toBeGreaterThan(0);
+    expect(measured.every((c) => c.startsWith("measure:error-rate@"))).toBe(true);
+    const notes = status.decisions.filter((d) => d.reason.startsWith("first deployment: no blue"));
+    expect(notes.map((d) => d.reason)).toEqual([
+      "first deployment: no blue to compare with, judged without error-rate-vs-blue",
+    ]);
+  });
+});

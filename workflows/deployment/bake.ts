@@ -14,14 +14,14 @@
  * Runs that started before that change keep the clock (patch
  * "bake-time-counted-by-timers").
  */
-import { condition } from "@temporalio/workflow";
+import { condition, patched } from "@temporalio/workflow";
 import { concludeStep, recordInterval, resumeAnalysis } from "../../lib/analysis/aggregate";
 import {
   analysisLimitsFromConfig,
   effectiveAnalysis,
   metricSpecsFromConfig,
 } from "../../lib/analysis/from-config";
-import { judgeAll } from "../../lib/analysis/judges";
+import { comparesWithBaseline, judgeAll } from "../../lib/analysis/judges";
 import type { AnalysisVerdict, MetricSpec } from "../../lib/analysis/types";
 import { call, OPTS } from "./activities";
 import type { TrafficItem } from "./plan";
@@ -110,7 +110,8 @@ async function bakeMeasuring(run: DeploymentRun, step: AnalysedStep): Promise<vo
 
 /** Measures the last interval (`waitedMs` long) and judges it; fails or pauses the deployment on the verdict. */
 async function measureInterval(run: DeploymentRun, step: AnalysedStep, waitedMs: number): Promise<void> {
-  const { stepIndex, weight, specs } = step;
+  const { stepIndex, weight } = step;
+  const specs = judgedSpecs(run, step.specs);
   const measurements = await call(
     "collectMeasurements",
     OPTS.measure,
@@ -143,6 +144,27 @@ async function measureInterval(run: DeploymentRun, step: AnalysedStep, waitedMs:
   syncAnalysis(run, r.verdict);
   if (r.decision === "fail") throw new StopDeployment(`analysis failed: ${r.verdict.line}`, "analysis");
   if (r.decision === "pause") await analysisPause(run, r.verdict.line);
+}
+
+/**
+ * A first deployment has no blue to compare with: judges relative to blue
+ * (maxIncrease, minRatioToBaseline, Mann-Whitney) could only ever be
+ * inconclusive, and would pause the very first run of a service. They are left
+ * out (said once in the decision log); thresholds still judge green.
+ */
+function judgedSpecs(run: DeploymentRun, specs: readonly MetricSpec[]): readonly MetricSpec[] {
+  if (run.blue !== null || !specs.some(comparesWithBaseline)) return specs;
+  if (!patched("first-deployment-skips-baseline-judges")) return specs;
+  const skipped = specs.filter(comparesWithBaseline).map((s) => s.name);
+  if (!run.baselineSkipNoted) {
+    run.baselineSkipNoted = true;
+    run.decide({
+      kind: "analysis",
+      by: "analysis",
+      reason: `first deployment: no blue to compare with, judged without ${skipped.join(", ")}`,
+    });
+  }
+  return specs.filter((s) => !comparesWithBaseline(s));
 }
 
 function syncAnalysis(run: DeploymentRun, v?: AnalysisVerdict): void {

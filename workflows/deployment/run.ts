@@ -92,6 +92,8 @@ export class DeploymentRun {
 
   green: GreenEnvironment | null = null;
   blue: BlueInfo | null = null;
+  /** Whether the first deployment's note on skipped baseline judges is in the decision log. */
+  baselineSkipNoted = false;
   migration: string | null = null;
   /** What users were on when the deployment started (preflight); a rollback puts them back on it. */
   servingBefore: ServingVersion | null = null;

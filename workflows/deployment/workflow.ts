@@ -28,6 +28,9 @@
  *    and every control update are verified against the signers file when the
  *    environment has one, and the worker's pinned policy is confirmed at
  *    preflight and for decisions that move the deployment on.
+ *  - "first-deployment-skips-baseline-judges" (bake.ts): with no blue to
+ *    compare with, judges relative to blue are left out (said once in the
+ *    decision log) instead of staying inconclusive and pausing the first run.
  *  - "rolled-back-fails-workflow" (workflow.ts): a rolled-back deployment
  *    closes as a failed workflow (DeploymentRolledBack, the result as its
  *    detail) instead of completing; runs recorded before it still complete.
