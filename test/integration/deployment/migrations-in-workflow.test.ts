@@ -4,6 +4,7 @@ import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
 import { engineMigrationDriver } from "../../../activities/migration-driver";
+import { deploymentResult } from "../../../client/deployment-result";
 import { readMigrationBundle } from "../../../client/migration-bundle";
 import { devDataConverter } from "../../../lib/codec/data-converter";
 import type { ReleaseConfig } from "../../../lib/config/schema";
@@ -90,12 +91,14 @@ async function deploy(
       workflowBundle: bundle,
       activities: createActivities({ ...fakes.deps, migrations, env: { SHOP_DB: db.url } }),
     });
-    const result = await worker.runUntil(
-      client.workflow.execute("deploymentWorkflow", {
-        taskQueue,
-        workflowId: `shipshape:shop:production:${taskQueue}`,
-        args: [input(cfg, { deploymentId: taskQueue, migrations: readMigrationBundle(migrationsDir) })],
-      }),
+    const result = await worker.runUntil(async () =>
+      deploymentResult(
+        await client.workflow.start("deploymentWorkflow", {
+          taskQueue,
+          workflowId: `shipshape:shop:production:${taskQueue}`,
+          args: [input(cfg, { deploymentId: taskQueue, migrations: readMigrationBundle(migrationsDir) })],
+        }),
+      ),
     );
     const status = await engine.status();
     return { result: result as { outcome: string; reason: string | null }, calls: fakes.effects(), status };
