@@ -5,12 +5,11 @@ import path from "node:path";
 import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
-import { type CliContext, EXIT_OK } from "../../../cli/context";
-import { main } from "../../../cli/main";
 import { treeDigest } from "../../../lib/artifacts/content";
 import { devDataConverter } from "../../../lib/codec/data-converter";
 import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
+import { runCli } from "../../support/cli";
 import { createFakes } from "../../support/fakes";
 
 /**
@@ -43,22 +42,7 @@ async function stopWorker(): Promise<void> {
   worker = undefined;
 }
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    stdout: (t) => {
-      out += t.endsWith("\n") ? t : `${t}\n`;
-    },
-    stderr: (t) => {
-      err += t.endsWith("\n") ? t : `${t}\n`;
-    },
-    color: false,
-    exitCode: EXIT_OK,
-  };
-  const code = await main(["node", "shipshape", ...args], ctx);
-  return { code, out, err };
-}
+const cli = runCli;
 
 async function statusOf(): Promise<{ phase: string; outcome: string | null }> {
   const r = await cli("status", `${service}/production`, "--json");
