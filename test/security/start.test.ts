@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { deploymentResult } from "../../client/deployment-result";
+import type { DeploymentInput, MigrationBundle } from "../../lib/deployment/types";
 import { openPolicyDirectory } from "../../lib/signing/policy-dir";
 import { type DeploymentHandle, input, withDeployment } from "../support/deployment-harness";
 import { createFakes } from "../support/fakes";
@@ -103,5 +105,91 @@ describe("the worker pins the signers", () => {
     );
     expect(status.signing).toMatchObject({ mode: "signed", pinned: true, requester: { identity: "alice" } });
     expect(status.decisions[0]?.signed?.statement).toContain('"type":"shipshape/start@1"');
+  });
+});
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** A migration bundle as the CLI reads one (client/migration-bundle.ts). */
+function bundleOf(files: Record<string, string>): MigrationBundle {
+  const list = Object.entries(files).map(([file, content]) => ({ file, content, sha256: sha256(content) }));
+  return { files: list, digest: sha256(list.map((f) => `${f.file} ${f.sha256}`).join("\n")) };
+}
+
+const addTags =
+  "operations:\n  - add_column: { table: products, column: { name: tags, type: text, nullable: true } }\n";
+const dropUsers = "operations:\n  - raw_sql: { up: DROP TABLE users }\n";
+const carried = {
+  artifactDigest: `sha256:${sha256("v2's content")}`,
+  migrations: bundleOf({ "0002_tags.yaml": addTags }),
+};
+
+/** Why the workflow failed (the failure's chain of messages), or null when it did not fail. */
+async function failureOf(handle: DeploymentHandle): Promise<string | null> {
+  try {
+    await handle.result();
+    return null;
+  } catch (err) {
+    const messages: string[] = [];
+    for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause)
+      messages.push(e.message);
+    return messages.join(" ← ");
+  }
+}
+
+describe("what the start's signature covers is what runs", () => {
+  // Separate helpers: awaiting a result on the time-skipping server skips
+  // time, which would let a running start's approval gate time out.
+  /** A start expected to fail: why it failed (null when it did not). */
+  const refusalOf = (tamper: (signed: DeploymentInput) => DeploymentInput) =>
+    withSignedDeployment(
+      server(),
+      policyDir,
+      (ctx) => failureOf(ctx.handle as DeploymentHandle),
+      signedStarter(configPath, alice, { carry: carried, tamper }),
+    );
+
+  it("a signed start carrying migrations and an artifact digest runs as signed", async () => {
+    const status = await withSignedDeployment(
+      server(),
+      policyDir,
+      async (ctx) => {
+        const s = await ctx.until((x) => x.phase === "awaiting-approval", "gate");
+        await (ctx.handle as DeploymentHandle).terminate("test over");
+        return s;
+      },
+      signedStarter(configPath, alice, { carry: carried }),
+    );
+    expect(status.signing).toMatchObject({ mode: "signed", requester: { identity: "alice" } });
+  });
+
+  it("migrations swapped after signing (digests recomputed to match) are refused at start", async () => {
+    const failure = await refusalOf((signed) => ({
+      ...signed,
+      migrations: bundleOf({ "0002_tags.yaml": dropUsers }),
+    }));
+    expect(failure).toMatch(
+      /the start is refused: the migrations in the input \(sha256 [0-9a-f]{12}…\) are not the ones signed \([0-9a-f]{12}…\): the input was altered after signing/,
+    );
+  });
+
+  it("a migration's text changed after signing (its recorded digest kept) is refused at start", async () => {
+    const failure = await refusalOf((signed) => {
+      const files = signed.migrations?.files.map((f) => ({ ...f, content: dropUsers })) ?? [];
+      return { ...signed, migrations: { files, digest: signed.migrations?.digest ?? "" } };
+    });
+    expect(failure).toMatch(
+      /the start is refused: migration 0002_tags.yaml does not match its digest: the input was altered after signing/,
+    );
+  });
+
+  it("an artifact digest changed after signing is refused at start", async () => {
+    const failure = await refusalOf((signed) => ({
+      ...signed,
+      artifactDigest: `sha256:${sha256("mallory's build")}`,
+    }));
+    expect(failure).toMatch(
+      /the start is refused: the artifact digest in the input \(sha256:[0-9a-f]{12}…\) is not the one signed \(sha256:[0-9a-f]{12}…\)/,
+    );
   });
 });

@@ -98,21 +98,34 @@ export function signedConfig(): ReleaseConfig {
 export function signedStarter(
   configPath: string,
   who: Person,
-  overrides: { actor?: string; deploymentId?: string; usedNonces?: string[]; workflowId?: string } = {},
+  overrides: {
+    actor?: string;
+    deploymentId?: string;
+    usedNonces?: string[];
+    workflowId?: string;
+    /** What the start carries before signing (e.g. migrations, an artifact digest). */
+    carry?: Partial<DeploymentInput>;
+    /** Changes the input after it was signed (an attacker between the CLI and the server). */
+    tamper?: (signed: DeploymentInput) => DeploymentInput;
+  } = {},
 ) {
   return async (client: TestWorkflowEnvironment["client"], taskQueue: string): Promise<DeploymentHandle> => {
     const workflowId = overrides.workflowId ?? `shipshape:shop:production:${taskQueue}`;
-    const base = input(signedConfig(), { deploymentId: overrides.deploymentId ?? `dep-${taskQueue}` });
+    const base = {
+      ...input(signedConfig(), { deploymentId: overrides.deploymentId ?? `dep-${taskQueue}` }),
+      ...overrides.carry,
+    };
     const signed = await signStart(base, {
       configPath,
       keyFile: who.key,
       workflowId,
       ...(overrides.actor ? { actor: overrides.actor } : {}),
     });
-    const carried =
+    const withNonces =
       overrides.usedNonces && signed.signing
         ? { ...signed, signing: { ...signed.signing, usedNonces: overrides.usedNonces } }
         : signed;
+    const carried = overrides.tamper ? overrides.tamper(withNonces) : withNonces;
     return (await client.workflow.start("deploymentWorkflow", {
       taskQueue,
       workflowId,

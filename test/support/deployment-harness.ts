@@ -2,7 +2,7 @@
  * Shared setup of the DeploymentWorkflow tests: one time-skipping server and
  * one workflow bundle per test file, a fresh worker (with fresh fakes) per test.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { WorkflowHandle } from "@temporalio/client";
 import type { DataConverter } from "@temporalio/common";
 import type { TestWorkflowEnvironment } from "@temporalio/testing";
@@ -85,16 +85,16 @@ export interface RunContext {
   waitUntil(pred: () => boolean | Promise<boolean>, what: string): Promise<void>;
 }
 
-/** The release's migrations as the CLI would send them (the fake driver only counts calls). */
+/** The release's migrations as the CLI sends them (client/migration-bundle.ts; the fake driver only counts calls). */
+const MIGRATION_TEXT =
+  "operations:\n  - add_column: { table: products, column: { name: sku, type: text } }\n";
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+const MIGRATION_FILES = [
+  { file: "002_add_sku.yaml", content: MIGRATION_TEXT, sha256: sha256(MIGRATION_TEXT) },
+];
 const MIGRATIONS = {
-  files: [
-    {
-      file: "002_add_sku.yaml",
-      content: "operations:\n  - add_column: { table: products, column: { name: sku, type: text } }\n",
-      sha256: "0".repeat(64),
-    },
-  ],
-  digest: "sha256:test-migrations",
+  files: MIGRATION_FILES,
+  digest: sha256(MIGRATION_FILES.map((f) => `${f.file} ${f.sha256}`).join("\n")),
 };
 
 export function input(config: ReleaseConfig, overrides: Partial<DeploymentInput> = {}): DeploymentInput {

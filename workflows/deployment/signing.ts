@@ -7,7 +7,7 @@
  * stale or replayed decision before anything is written to history, and
  * four-eyes compares verified identities: the requester is the start's signer.
  */
-import { ApplicationFailure, workflowInfo } from "@temporalio/workflow";
+import { ApplicationFailure, patched, workflowInfo } from "@temporalio/workflow";
 import type { Environment } from "../../lib/config/schema";
 import { type DeploymentInputParsed, FAILURE_TYPES, type SignedRecord } from "../../lib/deployment/types";
 import { parseAllowedSigners, type SignerEntry } from "../../lib/signing/allowed-signers";
@@ -118,6 +118,7 @@ export function signingFromInput(
     seenNonce: (n) => !continued && used.has(n),
   });
   if ("refused" in verified) refuseStart(verified.refused);
+  if (patched("signed-digests-match-input")) refuseUnsignedContent(input, s);
   used.set(s.nonce, verified.atMs);
   return new RunSigning(
     {
@@ -137,6 +138,36 @@ export function signingFromInput(
     used,
     { fingerprint: verified.fingerprint, statement, signature: s.signature },
   );
+}
+
+/**
+ * The signature covers the digests the starter declared; what runs is what
+ * the input carries. So the worker recomputes the migrations' digests from
+ * the files' text (pure JS) and requires the artifact digest the worker will
+ * stage under (preflight refuses other content) to be the signed one: a start
+ * whose input was altered after signing is refused, not run.
+ */
+function refuseUnsignedContent(
+  input: DeploymentInputParsed,
+  s: NonNullable<DeploymentInputParsed["signing"]>,
+): void {
+  if (input.artifactDigest !== undefined && input.artifactDigest !== s.artifactDigest) {
+    refuseStart(
+      `the artifact digest in the input (${input.artifactDigest.slice(0, 19)}…) is not the one signed (${s.artifactDigest.slice(0, 19) || "none"}…): the input was altered after signing`,
+    );
+  }
+  if (!input.migrations) return;
+  for (const f of input.migrations.files) {
+    if (sha256Hex(f.content) !== f.sha256) {
+      refuseStart(`migration ${f.file} does not match its digest: the input was altered after signing`);
+    }
+  }
+  const digest = sha256Hex(input.migrations.files.map((f) => `${f.file} ${f.sha256}`).join("\n"));
+  if (digest !== input.migrations.digest || digest !== s.migrationsDigest) {
+    refuseStart(
+      `the migrations in the input (sha256 ${digest.slice(0, 12)}…) are not the ones signed (${s.migrationsDigest.slice(0, 12) || "none"}…): the input was altered after signing`,
+    );
+  }
 }
 
 function unsigned(environment: string, approvalsDigest: string | null): RunSigning {

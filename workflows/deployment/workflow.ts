@@ -36,6 +36,9 @@
  *    detail) instead of completing; runs recorded before it still complete.
  *  - "input-length-limits" (workflow.ts): names, `requestedBy` and `reason`
  *    over their length limits fail the start like any other invalid input.
+ *  - "signed-digests-match-input" (signing.ts): a signed start is refused when
+ *    the migrations it carries (recomputed from their text) or its artifact
+ *    digest are not the ones the signature covers.
  *
  * The modules: run.ts (state), handlers.ts (updates), signing.ts (signed
  * decisions), forward.ts, gates.ts, bake.ts, rollback.ts, finalize.ts,
