@@ -13,7 +13,10 @@ import { parseDocument } from "yaml";
 import { loadReleaseConfig } from "../lib/config";
 import { isInside, repositoryRoot } from "../lib/config/contained-path";
 import { fileRefs } from "../lib/config/files";
+import type { Environment } from "../lib/config/schema";
 import { APPROVALS_FILE, SIGNERS_FILE } from "../lib/signing/policy-dir";
+
+type Approvals = NonNullable<Environment["approvals"]>;
 
 export interface LocalSigning {
   /** Private key file per approver (unencrypted; local use only). */
@@ -44,6 +47,26 @@ export async function ensureLocalSigning(
     throw new Error(
       `local signing folder ${dir} is outside ${root}, the repository of ${configPath}: the signed copy of the config could not name its files; use a folder inside it (e.g. .shipshape/)`,
     );
+  const policy = ensureSigningPolicy(dir, loaded.config.service, environment, approvals);
+  const signedConfig = path.join(dir, path.basename(configPath));
+  writeSignedConfig(configPath, environment, policy.signersFile, signedConfig);
+  return { ...policy, configPath: signedConfig };
+}
+
+export type SigningPolicy = Omit<LocalSigning, "configPath">;
+
+/**
+ * A key per approver (made once with ssh-keygen, kept in `dir`), their
+ * allowed-signers file, and the worker's policy folder pinning it with the
+ * environment's approvals.
+ */
+export function ensureSigningPolicy(
+  dir: string,
+  service: string,
+  environment: string,
+  approvals: Pick<Approvals, "approvers" | "allowSelfApproval" | "timeout" | "onTimeout">,
+): SigningPolicy {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keys: Record<string, string> = {};
   const lines: string[] = [];
   for (const name of approvals.approvers) {
@@ -55,7 +78,7 @@ export async function ensureLocalSigning(
   }
   const signersFile = path.join(dir, SIGNERS_FILE);
   fs.writeFileSync(signersFile, `${lines.join("\n")}\n`);
-  const scope = path.join(dir, "policy", loaded.config.service, environment);
+  const scope = path.join(dir, "policy", service, environment);
   fs.mkdirSync(scope, { recursive: true });
   fs.copyFileSync(signersFile, path.join(scope, SIGNERS_FILE));
   const { approvers, allowSelfApproval, timeout, onTimeout } = approvals;
@@ -63,9 +86,7 @@ export async function ensureLocalSigning(
     path.join(scope, APPROVALS_FILE),
     `approvers: ${JSON.stringify(approvers)}\nallowSelfApproval: ${allowSelfApproval}\ntimeout: ${timeout / 1000}s\nonTimeout: ${onTimeout}\n`,
   );
-  const signedConfig = path.join(dir, path.basename(configPath));
-  writeSignedConfig(configPath, environment, signersFile, signedConfig);
-  return { keys, signersFile, policyDir: path.join(dir, "policy"), configPath: signedConfig };
+  return { keys, signersFile, policyDir: path.join(dir, "policy") };
 }
 
 /**

@@ -19,6 +19,7 @@ export const DEMO_CONFIG_FILE = path.join(PROJECT_ROOT, "examples", "shop", "shi
 export interface RawConfig {
   run: { env: Record<string, string> };
   release: { steps: unknown[] };
+  environments: Record<string, { approvals?: { signers?: string } }>;
 }
 
 /** The demo config, adjusted for one version's release. */

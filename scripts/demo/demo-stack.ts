@@ -11,6 +11,7 @@ import path from "node:path";
 import { Client, Connection } from "@temporalio/client";
 import { Pool } from "pg";
 import { instantValue } from "../../activities/metrics/prometheus-provider";
+import { ensureSigningPolicy, type SigningPolicy } from "../../dev/signing";
 import { type LocalStack, startLocalStack } from "../../dev/stack/local-stack";
 import { startShopAsBlue } from "../../dev/stack/shop-blue";
 import { createLocalInfraDriver } from "../../infra/local/driver";
@@ -25,6 +26,7 @@ import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../lib/runtime/paths";
 import { type DetachedProcess, spawnDetached, stopGroup } from "../../lib/runtime/process-group";
 import { SCOPE } from "./checks";
+import { releaseConfig } from "./config";
 import { stageMigrations } from "./migrations";
 
 /** The shoppers' request rate through the router (SHIPSHAPE_DEMO_RPS overrides it). */
@@ -44,6 +46,11 @@ export interface DemoStack {
   /** The worker's Pulumi settings (backend under `dir`): the checks look up stacks there. */
   pulumi: PulumiSettings;
   uiUrl: string;
+  /**
+   * The demo environment's approvers' keys (alice, bob) and the policy the
+   * worker pins: every start is signed by alice, the approval by bob.
+   */
+  signing: SigningPolicy;
   /** An instant PromQL query's single value on the demo's Prometheus (null: no data or no answer). */
   promScalar(query: string): Promise<number | null>;
 }
@@ -104,12 +111,22 @@ function startShoppers(dir: string, routerUrl: string, cleanups: Cleanups): Deta
   return load;
 }
 
+/** Keys for the demo environment's approvers, made with ssh-keygen, and the worker's policy pinning them. */
+function demoSigningPolicy(dir: string): SigningPolicy {
+  const approvals = releaseConfig().config.environments[SCOPE.environment]?.approvals;
+  if (!approvals)
+    throw new Error(`the demo config has no approvals for ${SCOPE.environment}: nothing to sign`);
+  return ensureSigningPolicy(path.join(dir, "signing"), SCOPE.service, SCOPE.environment, approvals);
+}
+
 export async function startDemoStack(dir: string, cleanups: Cleanups, say: Say): Promise<DemoStack> {
   // The worker's state folder (releases, instances, router, Pulumi backend) is this run's folder.
   const pulumi = devPulumiSettings(dir);
   const t0 = Date.now();
+  const signing = demoSigningPolicy(dir);
   const stack = await startLocalStack({
     dir,
+    policyDir: signing.policyDir,
     temporalPort: await portOr("SHIPSHAPE_TEMPORAL_PORT", 7233),
     uiPort: await portOr("SHIPSHAPE_UI_PORT", 8233),
     persistent: true,
@@ -167,6 +184,7 @@ export async function startDemoStack(dir: string, cleanups: Cleanups, say: Say):
     migrationsDir,
     pulumi,
     uiUrl: stack.temporal.uiUrl ?? "",
+    signing,
     promScalar: (query) => promScalar(promUrl, query),
   };
 }

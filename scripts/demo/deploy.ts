@@ -6,11 +6,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { sendDecision } from "../../client/decisions";
 import { buildDeploymentInput } from "../../client/release-input";
+import { signStart } from "../../client/signed-start";
 import { startDeployment } from "../../client/start";
 import { SHOP_ARTIFACT } from "../../dev/stack/shop-blue";
 import type { AnalysisVerdict, Unit } from "../../lib/analysis/types";
-import { approveUpdate } from "../../workflows/deployment/messages";
 import type { AnalysisInterval, DeploymentStatus } from "../../workflows/deployment/state";
 import { SCOPE } from "./checks";
 import { metricUnits, type RawConfig, releaseConfig, writeReleaseConfig } from "./config";
@@ -52,30 +53,55 @@ function logInterval(version: string, interval: AnalysisInterval): void {
   if (file) fs.appendFileSync(file, `${JSON.stringify({ version, ...interval })}\n`);
 }
 
+/** The requester: alice signs every start (her key is in the demo's signers file). */
+const REQUESTER = "alice";
+/** The approver: four-eyes, so not the requester; bob signs with his own key. */
+export const APPROVER = "bob";
+
+/**
+ * The version's release config, written beside its staged migrations, naming
+ * the allowed-signers file (copied beside it: a config names only files in
+ * its own folder tree) that the worker's policy pins.
+ */
+function writeSignedReleaseConfig(demo: DemoStack, adjust: DeployRequest["adjust"]): string {
+  const releaseDir = path.dirname(demo.migrationsDir);
+  fs.copyFileSync(demo.signing.signersFile, path.join(releaseDir, "allowed_signers"));
+  return writeReleaseConfig(releaseDir, (raw) => {
+    adjust?.(raw);
+    const approvals = raw.environments[SCOPE.environment]?.approvals;
+    if (approvals) approvals.signers = "./allowed_signers";
+  });
+}
+
 export async function deployVersion(demo: DemoStack, req: DeployRequest): Promise<Followed> {
   stageMigrations(demo.migrationsDir, req.version);
   const { config } = releaseConfig(req.adjust);
-  // Deployed the way `shipshape deploy` does it: the config validated, the version's
-  // migrations read into the input (the worker has no migrations folder), the shop's
-  // artifact folder with its content digest.
+  const configPath = writeSignedReleaseConfig(demo, req.adjust);
+  // Deployed the way `shipshape deploy --key` does it: the config validated, the
+  // version's migrations read into the input (the worker has no migrations
+  // folder), the shop's artifact folder with its content digest, and the whole
+  // start signed by the requester's key.
   const input = await buildDeploymentInput({
-    configPath: writeReleaseConfig(path.dirname(demo.migrationsDir), req.adjust),
+    configPath,
     service: SCOPE.service,
     environment: SCOPE.environment,
     version: req.version,
     artifact: SHOP_ARTIFACT,
-    requestedBy: "demo",
+    requestedBy: REQUESTER,
     reason: `demo: ${req.label}`,
   });
-  const handle = await startDeployment(demo.client, input, { taskQueue: demo.stack.taskQueue });
+  const signed = await signStart(input, { configPath, keyFile: keyOf(demo, REQUESTER) });
+  const handle = await startDeployment(demo.client, signed, { taskQueue: demo.stack.taskQueue });
   const ns = demo.stack.temporal.namespace;
   say(
     `workflow ${handle.workflowId}: ${demo.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(handle.workflowId)}`,
   );
   const approver: Approver = {
     approve: async (gate) => {
-      await handle.executeUpdate(approveUpdate, {
-        args: [{ gate, by: "alice", reason: "demo: 1% and 10% looked healthy" }],
+      await sendDecision(handle, "approve", {
+        gate,
+        keyFile: keyOf(demo, APPROVER),
+        reason: "demo: 1% and 10% looked healthy",
       });
     },
   };
@@ -87,4 +113,10 @@ export async function deployVersion(demo: DemoStack, req: DeployRequest): Promis
     onVerdict: narrateVerdict(metricUnits(config)),
     onInterval: (interval) => logInterval(req.version, interval),
   });
+}
+
+function keyOf(demo: DemoStack, who: string): string {
+  const key = demo.signing.keys[who];
+  if (!key) throw new Error(`the demo's signers file has no key for ${who}`);
+  return key;
 }

@@ -4,7 +4,7 @@
  * step, the traffic split, an analysis verdict, an approval or a compensation
  * changes. Records when things happened for the demo's checks and timings.
  */
-import type { WorkflowHandle } from "@temporalio/client";
+import type { WorkflowHandleWithFirstExecutionRunId } from "@temporalio/client";
 import { deploymentResult } from "../../client/deployment-result";
 import type { AnalysisVerdict } from "../../lib/analysis/types";
 import type { DeploymentResult } from "../../lib/deployment/types";
@@ -14,6 +14,8 @@ import type { AnalysisInterval, DeploymentStatus } from "../../workflows/deploym
 
 export interface Followed {
   result: DeploymentResult;
+  /** The workflow run that carried the deployment (its report reads that run's history). */
+  runId: string;
   status: DeploymentStatus | null;
   startedAt: number;
   endedAt: number;
@@ -138,11 +140,12 @@ class Narration {
 }
 
 export async function followDeployment(
-  handle: WorkflowHandle<typeof deploymentWorkflow>,
+  handle: WorkflowHandleWithFirstExecutionRunId<typeof deploymentWorkflow>,
   options: FollowOptions,
 ): Promise<Followed> {
   const startedAt = Date.now();
   const f: Omit<Followed, "result" | "endedAt"> = {
+    runId: handle.firstExecutionRunId,
     status: null,
     startedAt,
     maxGreenWeight: 0,

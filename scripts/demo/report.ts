@@ -31,13 +31,13 @@ export async function writeDemoReport(
   const file = path.join(dir, `${index}-${version}.html`);
   try {
     fs.mkdirSync(dir, { recursive: true });
-    // deploymentId is the run ID: the demo's starts leave it unset.
+    // The run that carried it: a signed start names its own deployment id, which is not the run id.
     const workflowId = deploymentWorkflowId(SCOPE.service, SCOPE.environment);
-    await writeDeploymentReport(demo.client, file, workflowId, f.result.deploymentId);
+    await writeDeploymentReport(demo.client, file, workflowId, f.runId);
     say(`  report: ${file}`);
     return file;
   } catch (err) {
-    say(`  · report not written: ${err instanceof Error ? err.message : String(err)}`);
+    say(`  ✗ report not written: ${err instanceof Error ? err.message : String(err)}`);
     return null;
   }
 }

@@ -27,7 +27,7 @@ import {
   migrationPhase,
 } from "./checks";
 import type { DemoStack } from "./demo-stack";
-import { deployVersion } from "./deploy";
+import { APPROVER, deployVersion } from "./deploy";
 import type { Followed } from "./follow";
 import { NEW_MIGRATION } from "./migrations";
 import { timeToRecovery } from "./recovery";
@@ -164,14 +164,16 @@ const failingMigrationV3b: Scenario = {
   },
 };
 
-/** v4's hooks: alice approves the gate; the worker is SIGKILLed once green carries 100%, and replaced. */
+/** v4's hooks: bob approves the gate alice's signed start reached; the worker is SIGKILLed once green carries 100%, and replaced. */
 function approveAndKillWorker(demo: DemoStack) {
   const state = { approved: false, killed: false, restart: null as Promise<number> | null };
   const onStatus: NonNullable<Parameters<typeof deployVersion>[1]["onStatus"]> = async (s, approver) => {
     const gate = s.pendingApprovals[0]?.gate;
     if (gate && !state.approved) {
       state.approved = true;
-      say(`→ alice approves "${gate}" (the same \`approve\` update \`shipshape approve\` sends)`);
+      say(
+        `→ ${APPROVER} approves "${gate}", signed with ${APPROVER}'s key (what \`shipshape approve --key\` sends; the worker verifies it against the signers it pins)`,
+      );
       await approver.approve(gate);
     }
     if (state.approved && !state.killed && s.weights.green === 100 && s.phase === "shifting-traffic") {
@@ -205,10 +207,15 @@ const gatedV4: Scenario = {
       onStatus: hooks.onStatus,
     });
     const restartMs = hooks.state.restart ? await hooks.state.restart : null;
-    const approvedByAlice = (f.status?.decisions ?? []).some((d) => d.kind === "approve" && d.by === "alice");
+    const decisions = f.status?.decisions ?? [];
+    const approval = decisions.find((d) => d.kind === "approve");
+    const signedApproval = approval?.by === APPROVER && Boolean(approval.signed?.signature);
     const facts = [
       outcomeFact(f, "promoted"),
-      { what: "approved by alice through the approve update", ok: hooks.state.approved && approvedByAlice },
+      {
+        what: `started signed by alice, approved signed by ${APPROVER} (four-eyes on verified identities)`,
+        ok: hooks.state.approved && signedApproval && f.status?.signing?.requester?.identity === "alice",
+      },
       { what: "worker killed during the bake and replaced", ok: hooks.state.killed && restartMs !== null },
       noFailedMeasurement(f),
       await allTrafficOn(demo.traffic, "v4"),

@@ -22,6 +22,7 @@ function status(over: Partial<DeploymentStatus>): DeploymentStatus {
 function followed(s: DeploymentStatus, maxGreenWeight: number): Followed {
   return {
     result: { deploymentId: "d", outcome: "rolled-back", reason: "x", compensations: [], decisions: [] },
+    runId: "run-1",
     status: s,
     startedAt: 0,
     endedAt: 60_000,
