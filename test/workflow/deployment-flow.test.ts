@@ -1,4 +1,4 @@
-import { WorkflowFailedError } from "@temporalio/client";
+import { WorkflowFailedError, WorkflowNotFoundError } from "@temporalio/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentResult } from "../../client/deployment-result";
 import { resumeUpdate } from "../../workflows/deployment/messages";
@@ -120,11 +120,10 @@ describe("DeploymentWorkflow: happy path", () => {
         { metric: "error-rate", verdict: "pass", threshold: expect.any(String), value: expect.any(Number) },
       ],
     });
-    const desc = await h.env.client.workflow
-      .getHandle(status.deploymentId)
-      .describe()
-      .catch(() => null);
-    expect(desc).toBeNull(); // deploymentId is not the workflow ID
+    // deploymentId is not the workflow ID: no workflow carries it as its ID
+    await expect(h.env.client.workflow.getHandle(status.deploymentId).describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
   });
 });
 

@@ -10,6 +10,7 @@ import { devDataConverter } from "../../../lib/codec/data-converter";
 import type { ReleaseConfig } from "../../../lib/config/schema";
 import { createMigrationEngine, type MigrationEngine } from "../../../lib/migrations/engine";
 import { loadMigrationsDir } from "../../../lib/migrations/file-format";
+import { findLeftovers } from "../../../lib/migrations/leftovers";
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { input, releaseConfig } from "../../support/deployment-harness";
 import { createFakes, type FakeOptions } from "../../support/fakes";
@@ -101,7 +102,13 @@ async function deploy(
       ),
     );
     const status = await engine.status();
-    return { result: result as { outcome: string; reason: string | null }, calls: fakes.effects(), status };
+    const leftovers = await findLeftovers(db.url, "shop");
+    return {
+      result: result as { outcome: string; reason: string | null },
+      calls: fakes.effects(),
+      status,
+      leftovers,
+    };
   } finally {
     await real.close();
     await engine.close();
@@ -148,7 +155,7 @@ describe("DeploymentWorkflow with the real migration engine", () => {
   });
 
   it("a failing migration stops the deployment before any user traffic; nothing half-applied", async () => {
-    const { result, calls, status } = await deploy(
+    const { result, calls, status, leftovers } = await deploy(
       {},
       path.join(SHOP, "migrations-failing"),
       async (engine) => {
@@ -163,7 +170,16 @@ describe("DeploymentWorkflow with the real migration engine", () => {
     expect(calls.some((c) => c.startsWith("weight:"))).toBe(false);
     expect(status.active).toBeNull();
     const failing = status.migrations.find((m) => !["0001_initial", "0002_title_and_cents"].includes(m.name));
-    expect(failing?.phase).not.toBe("completed");
+    expect(failing?.phase).toBe("rolled_back");
     expect(phaseOf(status, "0002_title_and_cents")).toBe("completed");
+    // Nothing half-applied: no trigger, function, unrecorded internal column or
+    // invalid index, and only the serving version's schema.
+    expect(leftovers).toMatchObject({
+      triggers: [],
+      functions: [],
+      unrecordedInternal: [],
+      invalidIndexes: [],
+    });
+    expect(leftovers.versionSchemas).toHaveLength(1);
   });
 });

@@ -160,7 +160,10 @@ describe("DeploymentWorkflow on real drivers", () => {
       });
       expect(result.outcome, result.reason ?? "").toBe("promoted");
       expect(status.analysis.verdicts.filter((v) => v.decision === "fail")).toEqual([]);
-      expect(status.analysis.verdicts.at(-1)?.line).toMatch(/passed|metric/);
+      // The post-promotion watch concluded last, on the one metric, at full traffic.
+      expect(status.analysis.verdicts.at(-1)?.line).toMatch(
+        /^step passed at 100% traffic: 1 metrics, \d+ samples/,
+      );
       const routes = await traffic.getRoutes(scope);
       expect(routes.backends.blue?.version).toBe("v2");
       expect(routes.backends.green).toBeUndefined();

@@ -62,7 +62,7 @@ function load(maxRequests: number, headers: Record<string, string> = {}) {
 }
 
 describe("local target: traffic shift through the real drivers", () => {
-  it("rolls back a bad v2 at 10% to v1, then ships a good v2 through 1% / 10% / 100% and decommissions v1", async () => {
+  it("driver calls as the workflow makes them: a bad v2 at 10% taken back to v1, then a good v2 through 1% / 10% / 100% and v1 decommissioned", async () => {
     const traffic = createLocalTrafficRouter({ adminUrl: router.adminUrl, token: router.token });
     const admin = new RouterClient({ adminUrl: router.adminUrl, token: router.token });
     const appEnv = { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" };
