@@ -85,9 +85,8 @@ describe("http-json provider on a real HTTP server", () => {
 
   it("a stalled server is an error after the timeout, not a hang", async () => {
     const p = createHttpJsonProvider({ timeoutMs: 300 });
-    const started = Date.now();
+    // The timeout's own message proves the measure gave up (a hang would time the test out).
     const m = await p.measure(request(s("x", `${app.url}/hang#value`, { kind: "threshold", max: 1 })));
     expect(m.error).toMatch(/failed: no answer within 300 ms/);
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 });

@@ -184,10 +184,9 @@ describe("prometheus provider on a real Prometheus", () => {
 
     // a server that accepts and never answers: an error after timeoutMs, not a hung analysis
     const stalled = createPrometheusProvider({ url: `${app.url}/hang`, timeoutMs: 300 });
-    const started = Date.now();
+    // The timeout's own message proves the measure gave up (a hang would time the test out).
     const hung = await stalled.measure(request(spec({ name: "hung", query: RPS, ...base })));
     expect(hung.error).toMatch(/unreachable: no answer within 300 ms/);
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it("Prometheus stopped mid-analysis: errors pause the analysis (consecutiveErrorLimit), a healthy version is not failed", async () => {

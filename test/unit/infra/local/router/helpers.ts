@@ -19,6 +19,8 @@ export interface TestBackend {
   hits: number;
   /** What GET /health answers: true = 200, false = 503. */
   healthy: boolean;
+  /** Health checks answered 503 (while `healthy` was false). */
+  failedHealthChecks: number;
   /** Headers of the last non-health request. */
   lastHeaders: http.IncomingHttpHeaders | undefined;
   /** Stop listening and cut every open connection, like a killed process. */
@@ -37,14 +39,16 @@ export interface BackendBehaviour {
 const live = new Set<http.Server>();
 
 export async function startBackend(name: string, behaviour: BackendBehaviour = {}): Promise<TestBackend> {
-  const b: Partial<TestBackend> & { hits: number; healthy: boolean } = {
+  const b: Partial<TestBackend> & { hits: number; healthy: boolean; failedHealthChecks: number } = {
     name,
     hits: 0,
     healthy: true,
+    failedHealthChecks: 0,
     lastHeaders: undefined,
   };
   const server = http.createServer((req, res) => {
     if (req.url === "/health") {
+      if (!b.healthy) b.failedHealthChecks++;
       res.writeHead(b.healthy ? 200 : 503).end(b.healthy ? "ok" : "sick");
       return;
     }
