@@ -34,6 +34,13 @@ export async function createDeploymentWorker(
     // Compensations may be mid-flight when we are asked to stop: give
     // activities time to finish before the worker exits.
     shutdownGraceTime: "30 seconds",
+    // A killed worker must cost seconds, not tens of seconds:
+    // - its sticky queue holds the next workflow task of every run it had
+    //   cached until this timeout sends the task to the normal queue (default 10 s);
+    // - heartbeats go out as the activity beats (every 2 s) instead of being
+    //   throttled to 80% of the heartbeat timeout, so that timeout can be short.
+    stickyQueueScheduleToStartTimeout: "3 seconds",
+    maxHeartbeatThrottleInterval: "1 second",
   });
   return { worker, connection };
 }

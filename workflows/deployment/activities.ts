@@ -17,19 +17,24 @@ const FORWARD_RETRY = {
 } as const;
 
 /**
- * Long activities heartbeat every 2 s (activities/heartbeat.ts); 10 s without
- * one means the worker is gone, and the attempt is retried on another worker.
- * (Was 30 s: the chaos suite measured a worker kill costing ~30 s of recovery.)
+ * Long activities heartbeat every 2 s (activities/heartbeat.ts) and the worker
+ * sends each at once (maxHeartbeatThrottleInterval, workers/create-worker.ts);
+ * 6 s without one means the worker is gone, and the attempt is retried on
+ * another worker: three missed beats, so a busy machine does not time out a
+ * live one. (Was 30 s, then 10 s: a killed worker's activity waited that out.)
+ * Changing timeouts changes no command, so replays of older runs are unaffected.
  */
+const HEARTBEAT_LONG = "6 seconds";
+/** Quick calls and measurements do not heartbeat: the timeout only ends an attempt whose worker died. */
 const HEARTBEAT = "10 seconds";
 
 export const OPTS = {
-  preflight: { startToCloseTimeout: "5 minutes", heartbeatTimeout: HEARTBEAT, retry: FORWARD_RETRY },
+  preflight: { startToCloseTimeout: "5 minutes", heartbeatTimeout: HEARTBEAT_LONG, retry: FORWARD_RETRY },
   // Long side effects: on abort, wait until the activity has acknowledged the
   // cancellation, so the compensation never races the step it undoes.
   long: {
     startToCloseTimeout: "30 minutes",
-    heartbeatTimeout: HEARTBEAT,
+    heartbeatTimeout: HEARTBEAT_LONG,
     retry: FORWARD_RETRY,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   },
@@ -45,7 +50,7 @@ export const OPTS = {
   // One attempt per activity execution: saga.ts retries forever and shows every failure.
   reliable: {
     startToCloseTimeout: "30 minutes",
-    heartbeatTimeout: HEARTBEAT,
+    heartbeatTimeout: HEARTBEAT_LONG,
     retry: { maximumAttempts: 1 },
   },
 } satisfies Record<string, Opts>;
