@@ -76,6 +76,8 @@ async function status({ engine, opts, print }: Call): Promise<number> {
   const lines = st.migrations.map(
     (m) =>
       `${m.name.padEnd(32)} ${m.phase.padEnd(12)} ${m.versionSchema}${m.attempt > 1 ? ` (attempt ${m.attempt})` : ""}` +
+      // Started with others as one attempt: they complete and roll back together.
+      (m.together ? ` (one attempt with ${m.together.filter((n) => n !== m.name).join(", ")})` : "") +
       (m.backfill.some((b) => !b.done)
         ? ` backfill ${m.backfill.map((b) => `${b.table}:${b.rowsDone}`).join(",")}`
         : "") +
