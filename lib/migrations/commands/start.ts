@@ -267,7 +267,7 @@ async function runStartSteps(engine: EngineContext, run: StepRun): Promise<void>
   await step("start:views", async (c) => {
     const catalog = await readModel(c, row.baseSchema);
     const next = prepared.models[prepared.ops.length]!;
-    const model = reconcileWithCatalog(next, prepared.models[0]!, catalog);
+    const model = reconcileWithCatalog(next, prepared.models[0]!, catalog, prepared.models.slice(1));
     await createVersionSchema(c, row.versionSchema, row.baseSchema, model, engine.options.grants ?? [], {
       service: row.service,
       environment: row.environment,
@@ -331,28 +331,37 @@ export function startOrder(ctxs: OpContext[], ops: Operation[]): number[] {
 /**
  * Adds what raw SQL created at start (tables and columns that are neither in
  * the old version nor produced by an operation) to the new version's model.
+ * `between` are the models after each operation: a table or column one of
+ * them has was made by an operation, even if a later one hides it from the
+ * new version (a table created, then a column of it shadowed or dropped).
  */
 export function reconcileWithCatalog(
   next: SchemaModel,
   base: SchemaModel,
   catalog: SchemaModel,
+  between: readonly SchemaModel[] = [],
 ): SchemaModel {
   const out = cloneModel(next);
-  const basePhysical = new Set(base.tables.map((t) => t.physical));
+  const known = [base, ...between];
+  const knownTables = new Set(known.flatMap((m) => m.tables.map((t) => t.physical)));
+  const knownColumns = (table: string) =>
+    new Set(
+      known.flatMap((m) =>
+        m.tables.filter((t) => t.physical === table).flatMap((t) => t.columns.map((c) => c.physical)),
+      ),
+    );
   const nextPhysical = new Set(out.tables.map((t) => t.physical));
   for (const t of catalog.tables) {
-    if (!basePhysical.has(t.physical) && !nextPhysical.has(t.physical))
+    if (!knownTables.has(t.physical) && !nextPhysical.has(t.physical))
       out.tables.push(cloneModel({ tables: [t] }).tables[0]!);
   }
   for (const t of out.tables) {
     const cat = catalog.tables.find((x) => x.physical === t.physical);
     if (!cat) continue;
     const used = new Set(t.columns.map((c) => c.physical));
-    const baseCols = new Set(
-      base.tables.find((x) => x.physical === t.physical)?.columns.map((c) => c.physical) ?? [],
-    );
+    const made = knownColumns(t.physical);
     for (const c of cat.columns) {
-      if (!used.has(c.physical) && !baseCols.has(c.physical) && !t.columns.some((x) => x.name === c.name)) {
+      if (!used.has(c.physical) && !made.has(c.physical) && !t.columns.some((x) => x.name === c.name)) {
         t.columns.push({ ...c });
       }
     }
