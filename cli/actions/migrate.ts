@@ -112,6 +112,11 @@ async function start({ engine, opts, name, print }: Call): Promise<number> {
     todo = todo.slice(0, at + 1);
   }
   const results: CommandResult[] = [];
+  if (opts.together && todo.length > 0) {
+    results.push(await engine.startTogether(todo));
+    if (opts.complete) results.push(await engine.complete(todo.at(-1)!.name));
+    todo = [];
+  }
   for (const [i, def] of todo.entries()) {
     const last = i === todo.length - 1;
     results.push(await engine.start(def));
