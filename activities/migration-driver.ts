@@ -1,9 +1,13 @@
 /**
  * MigrationDriver on the parallel-schema engine (lib/migrations), following
- * its README: expand = start every pending migration of the release,
- * completing all but the last; contract = complete(last); compensation =
- * rollback of what this deployment started. Every engine command is
- * idempotent (a rerun after a crash finishes or no-ops), so these are too.
+ * its README: expand = start the release's pending migrations — one alone,
+ * several together as one attempt (`startTogether`), so that nothing is
+ * completed and blue's version schema stays while blue can get traffic;
+ * contract = complete(last), which completes every migration of that
+ * attempt in order; compensation = rollback of what this deployment started
+ * (all of the attempt's migrations, newest operation first). Every engine
+ * command is idempotent (a rerun after a crash finishes or no-ops), so these
+ * are too.
  *
  * The release's migrations come with the deployment (MigrationBundle: the
  * files the CLI read, checked against their digests here), and the
@@ -124,19 +128,20 @@ export function engineMigrationDriver(options: EngineMigrationDriverOptions): En
         const engine = engineFor(ref, database);
         const plan = planMigrations(definitionsOf(bundle), await engine.status());
         if (plan.pending.length === 0) return { migration: null, versionSchema: null };
-        let versionSchema: string | null = null;
-        for (const [i, def] of plan.pending.entries()) {
-          progress(`starting ${def.name} (${i + 1}/${plan.pending.length})`);
-          versionSchema = (await engine.start(def, { owner: ref.deploymentId })).versionSchema;
-          if (i < plan.pending.length - 1) {
-            progress(`completing ${def.name}`);
-            await engine.complete(def.name);
-          }
-        }
-        return { migration: plan.pending[plan.pending.length - 1]!.name, versionSchema };
+        const names = plan.pending.map((d) => d.name);
+        progress(
+          names.length === 1
+            ? `starting ${names[0]} (1/1)`
+            : `starting ${names.join(", ")} together (one attempt)`,
+        );
+        // Nothing is completed here: completing drops blue's version schema and runs the drops, which
+        // only finalize may do, once blue gets no traffic.
+        const { versionSchema } = await engine.startTogether(plan.pending, { owner: ref.deploymentId });
+        return { migration: names.at(-1)!, versionSchema };
       }),
     contract: (ref, database, migration, progress) =>
       mapped(async () => {
+        // Completes every migration started together with `migration` (the release's last), oldest first.
         progress(`completing ${migration}`);
         const r = await engineFor(ref, database).complete(migration);
         return { alreadyDone: r.alreadyDone };

@@ -76,6 +76,8 @@ async function status({ engine, opts, print }: Call): Promise<number> {
   const lines = st.migrations.map(
     (m) =>
       `${m.name.padEnd(32)} ${m.phase.padEnd(12)} ${m.versionSchema}${m.attempt > 1 ? ` (attempt ${m.attempt})` : ""}` +
+      // Started with others as one attempt: they complete and roll back together.
+      (m.together ? ` (one attempt with ${m.together.filter((n) => n !== m.name).join(", ")})` : "") +
       (m.backfill.some((b) => !b.done)
         ? ` backfill ${m.backfill.map((b) => `${b.table}:${b.rowsDone}`).join(",")}`
         : "") +
@@ -110,6 +112,11 @@ async function start({ engine, opts, name, print }: Call): Promise<number> {
     todo = todo.slice(0, at + 1);
   }
   const results: CommandResult[] = [];
+  if (opts.together && todo.length > 0) {
+    results.push(await engine.startTogether(todo));
+    if (opts.complete) results.push(await engine.complete(todo.at(-1)!.name));
+    todo = [];
+  }
   for (const [i, def] of todo.entries()) {
     const last = i === todo.length - 1;
     results.push(await engine.start(def));

@@ -6,6 +6,9 @@
 //             the last is started and completed (no client uses those
 //             intermediate versions); the last is left ACTIVE so the old and
 //             new versions run side by side (`--complete` completes it too).
+//             `--together` starts them all as one attempt instead, completing
+//             none: the old version keeps its schema until `complete`, as in
+//             a deployment.
 //   verify    the gate before traffic: exit 1 when a check fails.
 //   complete  contracts the active (or named) migration; old version gone.
 //   rollback  rolls back the active (or named) migration; new data put aside.
@@ -35,6 +38,8 @@ export interface MigrateOptions {
   json?: boolean;
   /** start --complete */
   complete?: boolean;
+  /** start --together */
+  together?: boolean;
   /** purge --older-than */
   olderThan?: string;
 }
@@ -79,7 +84,11 @@ export function registerMigrateCommand(program: Command, ctx: CliContext = defau
       .description(
         "start pending migrations; the last (or the named one) stays active beside the old version",
       )
-      .option("--complete", "also complete the last migration (no old version to keep)"),
+      .option("--complete", "also complete the last migration (no old version to keep)")
+      .option(
+        "--together",
+        "start them all as one attempt, completing none: the old version keeps its schema until complete",
+      ),
   ).action((name: string | undefined, opts: MigrateOptions) => run("start", opts, name));
 
   withCommonOptions(

@@ -20,8 +20,11 @@ export interface DatabaseRef {
 export interface MigrationDriver {
   /**
    * Expand: start the release's pending migrations (no-op when there is none
-   * or it already started for this deployment). Returns the migration left
-   * active, or null when there was nothing to do.
+   * or they already started for this deployment), completing none of them:
+   * blue's version schema stays, and no drop runs, while blue can get
+   * traffic. Returns the last migration (its name stands for all of them in
+   * contract and rollback) and green's version schema, or nulls when there
+   * was nothing to do.
    */
   expand(
     ref: VersionEnvironmentRef,
@@ -29,7 +32,10 @@ export interface MigrationDriver {
     migrations: MigrationBundle,
     progress: Progress,
   ): Promise<{ migration: string | null; versionSchema: string | null }>;
-  /** Contract: complete the migration (old schema version removed). Idempotent. */
+  /**
+   * Contract (finalize only): complete the migration and every one started
+   * with it, oldest first (old schema version removed, drops run). Idempotent.
+   */
   contract(
     ref: VersionEnvironmentRef,
     database: DatabaseRef,
@@ -37,8 +43,9 @@ export interface MigrationDriver {
     progress: Progress,
   ): Promise<{ alreadyDone: boolean }>;
   /**
-   * Roll back the expansion (data written by the new version is renamed aside,
-   * never dropped). Idempotent. `migration` null: whatever this deployment
+   * Roll back the expansion — every migration the release started, newest
+   * first (data written by the new version is renamed aside, never
+   * dropped). Idempotent. `migration` null: whatever this deployment
    * started, if anything — the compensation is registered before expand
    * returns, so a crash mid-expand is undone too. A migration another
    * deployment started is never touched.

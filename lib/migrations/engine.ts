@@ -4,6 +4,7 @@
  *
  *   const engine = createMigrationEngine({ connectionString, service: "shop", environment: "production" });
  *   await engine.start(migration, { owner: deploymentId });  // expand: before green gets traffic
+ *   await engine.startTogether([m2, m3, m4], { owner });      // a release's several migrations: one attempt
  *   await engine.verify();            // gate before traffic shifts
  *   await engine.complete(name);      // contract: after promotion + watch + keep window
  *   await engine.rollback(name, { owner: deploymentId });    // saga compensation: only its own
@@ -20,7 +21,7 @@ import { completeMigration } from "./commands/complete";
 import { type CommandResult, createEngineContext, type EngineOptions } from "./commands/context";
 import { purgeRolledBack } from "./commands/purge";
 import { type RollbackOptions, rollbackMigration } from "./commands/rollback";
-import { type StartOptions, startMigration } from "./commands/start";
+import { type StartOptions, startMigration, startTogether } from "./commands/start";
 import { migrationStatus, type StatusResult } from "./commands/status";
 import { verifyActiveMigration } from "./commands/verify";
 import { bindRole, versionSchemaOf } from "./commands/version-selection";
@@ -42,6 +43,15 @@ export interface MigrationEngine {
   status(): Promise<StatusResult>;
   /** `owner`: the deployment starting it (recorded; only it may roll the attempt back as a compensation). */
   start(migration: MigrationDefinition | unknown, options?: StartOptions): Promise<CommandResult>;
+  /**
+   * Several migrations, in order, started as one attempt (one version schema, named after the last, over
+   * all of them; the old version's schema untouched): complete and rollback then act on all of them.
+   * One migration is `start`.
+   */
+  startTogether(
+    migrations: ReadonlyArray<MigrationDefinition | unknown>,
+    options?: StartOptions,
+  ): Promise<CommandResult>;
   verify(name?: string): Promise<VerifyResult>;
   complete(name: string): Promise<CommandResult>;
   /** `owner`: refuse (NOT_OWNER) unless this deployment started the attempt. */
@@ -58,6 +68,7 @@ export function createMigrationEngine(options: EngineOptions): MigrationEngine {
   const engine = createEngineContext(options);
   return {
     start: (migration, options) => startMigration(engine, migration, options),
+    startTogether: (migrations, options) => startTogether(engine, migrations, options),
     complete: (name) => completeMigration(engine, name),
     rollback: (name, options) => rollbackMigration(engine, name, options),
     verify: (name) => verifyActiveMigration(engine, name),

@@ -9,7 +9,10 @@
  *   is not final, so a second migration of a scope is refused by the database
  *   even if two engines race; a name is used once per scope (two services may
  *   both have a `0001_initial`). `owner` is who started the attempt (the
- *   deployment ID): a compensation only undoes attempts it owns.
+ *   deployment ID): a compensation only undoes attempts it owns. An attempt
+ *   that starts several migrations together (a release's) is one row named
+ *   after the last of them; `parts` keeps each migration's name and
+ *   operations, and every lookup by name finds the row by any of them.
  * - `steps`: every finished step of start / complete / rollback, written in
  *   the same transaction as the step's DDL. Rerunning a command skips them.
  * - `backfills`: keyset cursor per backfilled operation (resume, not restart).
@@ -70,11 +73,19 @@ export interface MigrationRow {
   versionSchema: string;
   previousVersionSchema: string | null;
   definition: unknown;
+  /** The migrations started together as this one attempt, in order; null when it is one migration. */
+  parts: MigrationPart[] | null;
   baseModel: SchemaModel;
   phase: Phase;
   createdAt: Date;
   updatedAt: Date;
   lastError: string | null;
+}
+
+/** One migration of an attempt that started several together: its name and its own operations. */
+export interface MigrationPart {
+  name: string;
+  operations: Array<Record<string, unknown>>;
 }
 
 const S = STATE_SCHEMA;
@@ -113,6 +124,14 @@ export async function ensureStateSchema(c: Pool | PoolClient | Client): Promise<
         DROP INDEX IF EXISTS ${S}.migrations_name_once;
       END IF;
     END $scopes$;
+    -- Attempts that start several migrations together (one release's) list them in parts;
+    -- checked first so that a command does not take the table's ACCESS EXCLUSIVE lock every time.
+    DO $parts$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                      WHERE table_schema = '${S}' AND table_name = 'migrations' AND column_name = 'parts') THEN
+        ALTER TABLE ${S}.migrations ADD COLUMN parts jsonb;
+      END IF;
+    END $parts$;
     CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_active_per_scope ON ${S}.migrations (service, environment)
       WHERE phase NOT IN ('completed', 'rolled_back');
     CREATE UNIQUE INDEX IF NOT EXISTS migrations_name_once_per_scope ON ${S}.migrations (service, environment, name)
@@ -195,6 +214,7 @@ function toRow(r: Record<string, unknown>): MigrationRow {
     versionSchema: r.version_schema as string,
     previousVersionSchema: (r.previous_version_schema as string | null) ?? null,
     definition: r.definition,
+    parts: (r.parts as MigrationPart[] | null | undefined) ?? null,
     baseModel: r.base_model as SchemaModel,
     phase: r.phase as Phase,
     createdAt: r.created_at as Date,
@@ -210,10 +230,12 @@ export async function stateExists(c: Q): Promise<boolean> {
   return Boolean(r.rows[0]?.ok);
 }
 
-/** Latest attempt of `name` in the scope, or undefined. */
+/** Latest attempt of `name` in the scope (alone, or as a part of an attempt that started several), or undefined. */
 export async function findMigration(c: Q, scope: Scope, name: string): Promise<MigrationRow | undefined> {
   const r = await c.query(
-    `SELECT * FROM ${S}.migrations WHERE service = $1 AND environment = $2 AND name = $3 ORDER BY id DESC LIMIT 1`,
+    `SELECT * FROM ${S}.migrations WHERE service = $1 AND environment = $2
+       AND (name = $3 OR parts @> jsonb_build_array(jsonb_build_object('name', $3::text)))
+     ORDER BY id DESC LIMIT 1`,
     [scope.service, scope.environment, name],
   );
   return r.rows[0] ? toRow(r.rows[0]) : undefined;
@@ -254,8 +276,8 @@ export async function insertMigration(
     const r = await c.query(
       `INSERT INTO ${S}.migrations
          (service, environment, name, owner, attempt, base_schema, version_schema, previous_version_schema,
-          definition, base_model, phase)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'starting') RETURNING *`,
+          definition, base_model, parts, phase)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'starting') RETURNING *`,
       [
         m.service,
         m.environment,
@@ -267,6 +289,7 @@ export async function insertMigration(
         m.previousVersionSchema,
         JSON.stringify(m.definition),
         JSON.stringify(m.baseModel),
+        m.parts ? JSON.stringify(m.parts) : null,
       ],
     );
     return toRow(r.rows[0]);

@@ -12,7 +12,38 @@ export interface Prepared {
 
 /** Validates operations against the old version's model and computes every intermediate model. */
 export function prepare(definition: MigrationDefinition, base: SchemaModel): Prepared {
-  const ops = definition.operations.map(createOperation);
+  return prepareOperations(definition.operations, base, {
+    label: (i) => `operation ${i + 1}`,
+    rule: "one change per column per migration (change_type has 'name' to rename at the same time)",
+  });
+}
+
+/**
+ * The same for several migrations started together as one attempt: their
+ * operations in order, each named by its migration in errors, so a release
+ * that cannot start together says which file to move to a later release.
+ */
+export function prepareTogether(parts: readonly MigrationDefinition[], base: SchemaModel): Prepared {
+  const where = parts.flatMap((p) => p.operations.map((_, i) => `operation ${i + 1} of ${p.name}`));
+  return prepareOperations(
+    parts.flatMap((p) => p.operations),
+    base,
+    {
+      label: (i) => where[i]!,
+      rule:
+        "one change per column per attempt, and a release's migrations start together as one attempt " +
+        "(the old version keeps its schema until the release is finalized); deploy the later migration in a later release",
+      prefixErrors: true,
+    },
+  );
+}
+
+function prepareOperations(
+  operations: MigrationDefinition["operations"],
+  base: SchemaModel,
+  how: { label: (i: number) => string; rule: string; prefixErrors?: boolean },
+): Prepared {
+  const ops = operations.map(createOperation);
   const models: SchemaModel[] = [cloneModel(base)];
   let model = cloneModel(base);
   const touched = new Map<string, number>();
@@ -22,17 +53,26 @@ export function prepare(definition: MigrationDefinition, base: SchemaModel): Pre
       if (prev !== undefined) {
         throw new MigrationError(
           "VALIDATION",
-          `operation ${i + 1} (${op.describe()}) changes '${key}', which operation ${prev + 1} already changes; ` +
-            "one change per column per migration (change_type has 'name' to rename at the same time)",
+          `${how.label(i)} (${op.describe()}) changes '${key}', which ${how.label(prev)} already changes; ${how.rule}`,
         );
       }
       touched.set(key, i);
     }
-    op.applyToModel(model);
+    try {
+      op.applyToModel(model);
+    } catch (err) {
+      if (!how.prefixErrors || !(err instanceof MigrationError)) throw err;
+      throw new MigrationError(err.code, `${how.label(i)}: ${err.message}`, { cause: err });
+    }
     model = cloneModel(model);
     models.push(cloneModel(model));
   });
   return { ops, models };
+}
+
+/** The one definition an attempt of several migrations runs: the last one's name, every operation in order. */
+export function mergeDefinitions(parts: readonly MigrationDefinition[]): MigrationDefinition {
+  return { name: parts.at(-1)!.name, operations: parts.flatMap((p) => p.operations) };
 }
 
 /** The same for a recorded attempt: its stored definition over the model it started from. */

@@ -12,7 +12,7 @@ import * as state from "../state";
 import { cloneModel, MigrationError, type OpContext, type Operation, type SchemaModel } from "../types";
 import { createVersionSchema, versionSchemaName } from "../versioned-schema";
 import { type CommandResult, type EngineContext, runCommand, scopeText } from "./context";
-import { normalizeDefinition, preflight, prepare } from "./prepare";
+import { mergeDefinitions, normalizeDefinition, preflight, prepare, prepareTogether } from "./prepare";
 import { runPhase, type StepRun } from "./step-runner";
 
 /** Who starts a migration: a deployment ID (its compensation may undo it), or null (the CLI). */
@@ -33,6 +33,9 @@ export async function startMigration(
     "start",
     async () => {
       const latest = await state.findMigration(engine.pool, engine.scope, definition.name);
+      if (latest?.parts && latest.phase !== "rolled_back") {
+        return startedWithOthers(engine, latest, definition, owner);
+      }
       refuseConflictingAttempt(latest, definition);
       refuseForeignAttempt(engine, latest, owner);
       if (latest && (latest.phase === "active" || latest.phase === "completed")) {
@@ -40,13 +43,128 @@ export async function startMigration(
       }
       const row =
         !latest || latest.phase === "rolled_back"
-          ? await insertAttempt(engine, definition, latest, owner)
+          ? await insertAttempt(engine, definition, null, latest, owner)
           : latest;
       return runPhase(engine, row, { during: "starting", after: "active" }, (run) =>
         runStartSteps(engine, run),
       );
     },
     startedAt,
+  );
+}
+
+/**
+ * Starts several migrations (a release's, in order) as ONE attempt: every
+ * operation of every migration starts, one version schema (named after the
+ * last migration) shows the new version on top of all of them, and the old
+ * version's schema is left as it is. Complete contracts them all in order,
+ * rollback undoes them all, newest operation first. The attempt keeps each
+ * migration's name and operations (`parts`), so status reports each, and
+ * complete / rollback / verify accept any of the names. One migration is an
+ * ordinary start.
+ */
+export async function startTogether(
+  engine: EngineContext,
+  migrations: readonly unknown[],
+  options: StartOptions = {},
+): Promise<CommandResult> {
+  if (migrations.length === 1) return startMigration(engine, migrations[0], options);
+  const startedAt = Date.now();
+  if (migrations.length === 0) throw new MigrationError("VALIDATION", "no migration to start");
+  const parts = migrations.map((m) => normalizeDefinition(m));
+  const seen = new Set<string>();
+  for (const p of parts) {
+    if (seen.has(p.name)) {
+      throw new MigrationError("VALIDATION", `migration '${p.name}' is listed twice; each one starts once`);
+    }
+    seen.add(p.name);
+  }
+  const definition = mergeDefinitions(parts);
+  const owner = options.owner ?? null;
+  return runCommand(
+    engine,
+    "start",
+    async () => {
+      const latest = await state.findMigration(engine.pool, engine.scope, definition.name);
+      const same =
+        latest && latest.phase !== "rolled_back" && canonicalJson(latest.parts) === canonicalJson(parts);
+      if (!same) {
+        for (const p of parts) await refuseRecordedPart(engine, p, owner);
+        const row = await insertAttempt(
+          engine,
+          definition,
+          parts,
+          latest?.phase === "rolled_back" ? latest : undefined,
+          owner,
+        );
+        return runPhase(engine, row, { during: "starting", after: "active" }, (run) =>
+          runStartSteps(engine, run),
+        );
+      }
+      refuseConflictingAttempt(latest, definition);
+      refuseForeignAttempt(engine, latest, owner);
+      if (latest.phase === "active" || latest.phase === "completed") return { row: latest, steps: [] };
+      return runPhase(engine, latest, { during: "starting", after: "active" }, (run) =>
+        runStartSteps(engine, run),
+      );
+    },
+    startedAt,
+  );
+}
+
+/** "0002_a, 0003_b and 0004_c": the migrations of an attempt that started several. */
+function partNames(row: state.MigrationRow): string {
+  const names = (row.parts ?? []).map((p) => p.name);
+  return names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : (names[0] ?? row.name);
+}
+
+/**
+ * Starting one migration that an attempt of several already holds: done if
+ * that attempt completed with the same definition; otherwise the attempt
+ * (still in progress) must be completed or rolled back as a whole.
+ */
+function startedWithOthers(
+  engine: EngineContext,
+  row: state.MigrationRow,
+  definition: MigrationDefinition,
+  owner: string | null,
+): { row: state.MigrationRow; steps: string[] } {
+  const part = row.parts?.find((p) => p.name === definition.name);
+  if (part && canonicalJson(part.operations) !== canonicalJson(definition.operations)) {
+    throw new MigrationError(
+      "DEFINITION_CHANGED",
+      `migration '${definition.name}' was ${row.phase === "completed" ? "completed" : "started"} (together with the others of ${partNames(row)}) with a different definition; ` +
+        "give the change a new migration",
+    );
+  }
+  if (row.phase === "completed") return { row, steps: [] };
+  refuseForeignAttempt(engine, row, owner);
+  throw new MigrationError(
+    "ANOTHER_ACTIVE",
+    `migration '${definition.name}' is ${row.phase} ${scopeText(engine)} as part of one attempt with ${partNames(row)}; ` +
+      `complete or roll back that attempt as a whole (shipshape migrate complete|rollback ${row.name})`,
+  );
+}
+
+/** A migration to start together with others must not be recorded already (completed, or in progress on its own). */
+async function refuseRecordedPart(
+  engine: EngineContext,
+  part: MigrationDefinition,
+  owner: string | null,
+): Promise<void> {
+  const row = await state.findMigration(engine.pool, engine.scope, part.name);
+  if (!row || row.phase === "rolled_back") return;
+  refuseForeignAttempt(engine, row, owner);
+  if (row.phase === "completed") {
+    throw new MigrationError(
+      "VALIDATION",
+      `migration '${part.name}' is already completed ${scopeText(engine)}; start only the migrations after it`,
+    );
+  }
+  throw new MigrationError(
+    "ANOTHER_ACTIVE",
+    `migration '${part.name}' is ${row.phase} ${scopeText(engine)}${row.parts ? ` as part of one attempt with ${partNames(row)}` : " on its own"}; ` +
+      `complete or roll it back before starting it together with others (shipshape migrate rollback ${row.name})`,
   );
 }
 
@@ -98,6 +216,7 @@ function refuseForeignAttempt(
 async function insertAttempt(
   engine: EngineContext,
   definition: MigrationDefinition,
+  parts: MigrationDefinition[] | null,
   rolledBack: state.MigrationRow | undefined,
   owner: string | null,
 ): Promise<state.MigrationRow> {
@@ -111,7 +230,11 @@ async function insertAttempt(
     );
   }
   const base = await readModel(pool, engine.schema);
-  await preflight(pool, engine.schema, prepare(definition, base).ops);
+  await preflight(
+    pool,
+    engine.schema,
+    (parts ? prepareTogether(parts, base) : prepare(definition, base)).ops,
+  );
   const previous = await state.lastCompleted(pool, engine.scope);
   const previousSchema =
     previous && (await schemaExists(pool, previous.versionSchema)) ? previous.versionSchema : null;
@@ -124,9 +247,12 @@ async function insertAttempt(
     versionSchema: versionSchemaName(engine.versionPrefix, definition.name),
     previousVersionSchema: previousSchema,
     definition,
+    parts: parts?.map((p) => ({ name: p.name, operations: p.operations })) ?? null,
     baseModel: base,
   });
-  engine.log(`${row.name}: starting (attempt ${row.attempt}) → ${row.versionSchema}`);
+  engine.log(
+    `${row.name}: starting (attempt ${row.attempt}${parts ? `, together with ${partNames(row)}` : ""}) → ${row.versionSchema}`,
+  );
   return row;
 }
 
@@ -141,7 +267,7 @@ async function runStartSteps(engine: EngineContext, run: StepRun): Promise<void>
   await step("start:views", async (c) => {
     const catalog = await readModel(c, row.baseSchema);
     const next = prepared.models[prepared.ops.length]!;
-    const model = reconcileWithCatalog(next, prepared.models[0]!, catalog);
+    const model = reconcileWithCatalog(next, prepared.models[0]!, catalog, prepared.models.slice(1));
     await createVersionSchema(c, row.versionSchema, row.baseSchema, model, engine.options.grants ?? [], {
       service: row.service,
       environment: row.environment,
@@ -205,28 +331,37 @@ export function startOrder(ctxs: OpContext[], ops: Operation[]): number[] {
 /**
  * Adds what raw SQL created at start (tables and columns that are neither in
  * the old version nor produced by an operation) to the new version's model.
+ * `between` are the models after each operation: a table or column one of
+ * them has was made by an operation, even if a later one hides it from the
+ * new version (a table created, then a column of it shadowed or dropped).
  */
 export function reconcileWithCatalog(
   next: SchemaModel,
   base: SchemaModel,
   catalog: SchemaModel,
+  between: readonly SchemaModel[] = [],
 ): SchemaModel {
   const out = cloneModel(next);
-  const basePhysical = new Set(base.tables.map((t) => t.physical));
+  const known = [base, ...between];
+  const knownTables = new Set(known.flatMap((m) => m.tables.map((t) => t.physical)));
+  const knownColumns = (table: string) =>
+    new Set(
+      known.flatMap((m) =>
+        m.tables.filter((t) => t.physical === table).flatMap((t) => t.columns.map((c) => c.physical)),
+      ),
+    );
   const nextPhysical = new Set(out.tables.map((t) => t.physical));
   for (const t of catalog.tables) {
-    if (!basePhysical.has(t.physical) && !nextPhysical.has(t.physical))
+    if (!knownTables.has(t.physical) && !nextPhysical.has(t.physical))
       out.tables.push(cloneModel({ tables: [t] }).tables[0]!);
   }
   for (const t of out.tables) {
     const cat = catalog.tables.find((x) => x.physical === t.physical);
     if (!cat) continue;
     const used = new Set(t.columns.map((c) => c.physical));
-    const baseCols = new Set(
-      base.tables.find((x) => x.physical === t.physical)?.columns.map((c) => c.physical) ?? [],
-    );
+    const made = knownColumns(t.physical);
     for (const c of cat.columns) {
-      if (!used.has(c.physical) && !baseCols.has(c.physical) && !t.columns.some((x) => x.name === c.name)) {
+      if (!used.has(c.physical) && !made.has(c.physical) && !t.columns.some((x) => x.name === c.name)) {
         t.columns.push({ ...c });
       }
     }

@@ -21,6 +21,11 @@ export interface MigrationSummary {
   phase: state.Phase;
   versionSchema: string;
   previousVersionSchema: string | null;
+  /**
+   * The migrations started as one attempt with this one (a release's several, in order, this one
+   * included): they share the attempt's phase, steps and version schema. Null when it ran alone.
+   */
+  together: string[] | null;
   operations: string[];
   stepsDone: number;
   backfill: Array<{ table: string; rowsDone: number; done: boolean }>;
@@ -43,7 +48,7 @@ export async function migrationStatus(engine: EngineContext): Promise<StatusResu
   );
   const stepCount = new Map(steps.rows.map((r) => [Number(r.id), Number(r.n)]));
   const summaries: MigrationSummary[] = [];
-  for (const row of rows) summaries.push(await summarize(engine, row, stepCount.get(row.id) ?? 0));
+  for (const row of rows) summaries.push(...(await summarize(engine, row, stepCount.get(row.id) ?? 0)));
   const schemas = await pool.query<{ nspname: string }>(
     `SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[])`,
     [rows.map((r) => r.versionSchema)],
@@ -57,31 +62,43 @@ export async function migrationStatus(engine: EngineContext): Promise<StatusResu
   };
 }
 
+/** One summary per migration of the attempt: itself, or each of the migrations it started together. */
 async function summarize(
   engine: EngineContext,
   row: state.MigrationRow,
   stepsDone: number,
-): Promise<MigrationSummary> {
+): Promise<MigrationSummary[]> {
   const rollbackPossible =
     !state.isFinal(row.phase) && canRollBack(row.phase, await state.doneSteps(engine.pool, row.id));
-  return {
-    name: row.name,
+  const operations = prepareRecorded(row).ops.map((o) => o.describe());
+  const backfill = (await backfillProgress(engine, row.id)).map((b) => ({
+    table: b.table,
+    rowsDone: b.rowsDone,
+    done: b.done,
+  }));
+  const summary = (name: string, ops: string[], together: string[] | null): MigrationSummary => ({
+    name,
     owner: row.owner,
     id: row.id,
     attempt: row.attempt,
     phase: row.phase,
     versionSchema: row.versionSchema,
     previousVersionSchema: row.previousVersionSchema,
-    operations: prepareRecorded(row).ops.map((o) => o.describe()),
+    together,
+    operations: ops,
     stepsDone,
-    backfill: (await backfillProgress(engine, row.id)).map((b) => ({
-      table: b.table,
-      rowsDone: b.rowsDone,
-      done: b.done,
-    })),
+    backfill,
     lastError: row.lastError,
     updatedAt: row.updatedAt,
     canRollBack: rollbackPossible,
     next: nextStep({ phase: row.phase, lastError: row.lastError, canRollBack: rollbackPossible }),
-  };
+  });
+  if (!row.parts) return [summary(row.name, operations, null)];
+  const names = row.parts.map((p) => p.name);
+  let at = 0;
+  return row.parts.map((p) => {
+    const ops = operations.slice(at, at + p.operations.length);
+    at += p.operations.length;
+    return summary(p.name, ops, names);
+  });
 }

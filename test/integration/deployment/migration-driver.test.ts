@@ -61,7 +61,7 @@ afterAll(async () => {
 });
 
 describe("engineMigrationDriver on real PostgreSQL", () => {
-  it("expand starts the bundle's pending migrations (all but the last completed), owned by the deployment, idempotently", async () => {
+  it("expand starts the bundle's pending migrations together (none completed), owned by the deployment, idempotently", async () => {
     const d = driver();
     const progress: string[] = [];
     const first = await d.expand(ref(), database, readMigrationBundle(SHOP), (m) => progress.push(m));
@@ -71,10 +71,11 @@ describe("engineMigrationDriver on real PostgreSQL", () => {
     expect(await d.expand(ref(), database, readMigrationBundle(SHOP), quiet)).toEqual(first);
     const status = await scope("shop", "production").status();
     expect(status.migrations.map((m) => `${m.name}:${m.phase}:${m.owner}`)).toEqual([
-      "0001_initial:completed:d1",
+      "0001_initial:active:d1",
       "0002_title_and_cents:active:d1",
     ]);
-    expect(progress[0]).toMatch(/starting 0001_initial \(1\/2\)/);
+    expect(status.versionSchemas).toEqual(["shop_production_0002_title_and_cents"]);
+    expect(progress[0]).toMatch(/starting 0001_initial, 0002_title_and_cents together/);
     await d.close();
   });
 
@@ -84,7 +85,11 @@ describe("engineMigrationDriver on real PostgreSQL", () => {
     expect((await d.rollback(ref(), database, null, quiet)).alreadyDone).toBe(true);
     const status = await scope("shop", "production").status();
     expect(status.active).toBeNull();
-    expect(status.migrations.find((m) => m.name === "0002_title_and_cents")?.phase).toBe("rolled_back");
+    // Every migration the release started, not only the last.
+    expect(status.migrations.map((m) => `${m.name}:${m.phase}`)).toEqual([
+      "0001_initial:rolled_back",
+      "0002_title_and_cents:rolled_back",
+    ]);
     await d.close();
   });
 
@@ -177,6 +182,14 @@ describe("scopes and owners on one shared database", () => {
 
   it("completing one scope's migration keeps every other scope's version schema", async () => {
     const d = driver();
+    // shop/production: 0001_initial started again and completed, by another deployment.
+    await d.expand(
+      ref({ deploymentId: "d2" }),
+      database,
+      bundle({ "0001_initial.yaml": createTable("shop_items") }),
+      quiet,
+    );
+    await d.contract(ref({ deploymentId: "d2" }), database, "0001_initial", quiet);
     await d.contract(b, database, "0001_initial", quiet);
     const staging = await scope("a", "staging").status();
     expect(staging.versionSchemas).toEqual(["a_staging_0001_initial"]);

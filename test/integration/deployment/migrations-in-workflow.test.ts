@@ -133,6 +133,9 @@ describe("DeploymentWorkflow with the real migration engine", () => {
     expect(contract).toBeGreaterThan(calls.lastIndexOf("weight:100"));
     expect(contract).toBeGreaterThan(calls.indexOf("destroy:v1"));
     expect(phaseOf(status, "0002_title_and_cents")).toBe("completed");
+    // The release's two migrations started together: both completed at finalize, none during expand.
+    expect(phaseOf(status, "0001_initial")).toBe("completed");
+    expect(calls.filter((c) => c.startsWith("contract:"))).toEqual(["contract:0002_title_and_cents"]);
     expect(status.active).toBeNull();
   });
 
@@ -149,8 +152,9 @@ describe("DeploymentWorkflow with the real migration engine", () => {
     const schemaRollback = calls.findIndex((c) => c.startsWith("rollbackSchema:"));
     expect(restored).toBeGreaterThan(0);
     expect(schemaRollback).toBeGreaterThan(restored);
+    // Every migration the release started is undone, the first one too.
     expect(phaseOf(status, "0002_title_and_cents")).toBe("rolled_back");
-    expect(phaseOf(status, "0001_initial")).toBe("completed");
+    expect(phaseOf(status, "0001_initial")).toBe("rolled_back");
     expect(status.active).toBeNull();
   });
 

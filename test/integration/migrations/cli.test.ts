@@ -70,6 +70,36 @@ describe("shipshape migrate", () => {
     });
   });
 
+  it("start --together: the folder's pending migrations as one attempt, none completed; status says so", async () => {
+    await withDb("cli", async (url) => {
+      const db = ["--database-url", url, "--dir", path.join(SHOP, "migrations")];
+      const started = await cli("start", "--together", ...db);
+      expect(started.out).toMatch(
+        /^0002_title_and_cents: start ran \d+ step\(s\); phase active; version schema shop_0002_title_and_cents/,
+      );
+      const status = await cli("status", ...db);
+      expect(status.out).toMatch(
+        /0001_initial +active +shop_0002_title_and_cents \(one attempt with 0002_title_and_cents\)/,
+      );
+      expect(status.out).toMatch(
+        /0002_title_and_cents +active +shop_0002_title_and_cents \(one attempt with 0001_initial\)/,
+      );
+      expect(JSON.parse((await cli("status", "--json", ...db)).out)).toMatchObject({
+        migrations: [
+          { name: "0001_initial", phase: "active", together: ["0001_initial", "0002_title_and_cents"] },
+          {
+            name: "0002_title_and_cents",
+            phase: "active",
+            together: ["0001_initial", "0002_title_and_cents"],
+          },
+        ],
+        pending: ["0001_initial", "0002_title_and_cents"],
+      });
+      expect((await cli("complete", ...db)).out).toMatch(/0002_title_and_cents: complete .* phase completed/);
+      expect((await cli("status", ...db)).out).toMatch(/nothing pending/);
+    });
+  });
+
   it("reports bad files with file:line:column and exits 2", async () => {
     const r = await cli(
       "start",
