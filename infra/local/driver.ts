@@ -37,8 +37,9 @@ export interface LocalInfraDriverOptions {
   stateDir: string;
   pulumi: PulumiSettings;
   /**
-   * Who instances run as (instance-user.ts); default: SHIPSHAPE_INSTANCE_USER
-   * or `nobody` when the worker is root, else the worker's own user.
+   * Who instances run as (instance-user.ts). Not given: SHIPSHAPE_INSTANCE_USER
+   * or `nobody` when the worker is root, else the worker's own user; given as
+   * undefined: the worker's own user.
    */
   instanceUser?: InstanceUser | undefined;
 }

@@ -442,7 +442,6 @@ export function controller() {
 
   return {
     specHash,
-    instanceEnv,
     start,
     reap,
     reapKeys,
