@@ -20,6 +20,14 @@ export interface ProvisionGreenInput {
  * upsert and destroy a no-op when the stack is gone. Long: heartbeats with the
  * target's progress lines and honours cancellation through the heartbeat.
  */
+/** Names of run.env whose value as written holds a `${env:…}` reference (their resolved values are secrets). */
+function envRefNames(env: Record<string, unknown> | undefined): string[] {
+  return Object.entries(env ?? {})
+    .filter(([, v]) => typeof v === "string" && /\$\{env:/.test(v))
+    .map(([k]) => k)
+    .sort();
+}
+
 export function createEnvironmentActivities(deps: DeploymentDeps) {
   return {
     async provisionGreen(input: ProvisionGreenInput): Promise<GreenEnvironment & { artifactDigest: string }> {
@@ -46,7 +54,12 @@ export function createEnvironmentActivities(deps: DeploymentDeps) {
       const out = await withHeartbeat((progress) =>
         target.infra.provisionEnvironment(
           key,
-          { run: resolved.config, env: resolved.config.env, artifact: staged },
+          {
+            run: resolved.config,
+            env: resolved.config.env,
+            secretNames: envRefNames(input.run.env),
+            artifact: staged,
+          },
           progress,
         ),
       );

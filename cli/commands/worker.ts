@@ -51,7 +51,8 @@ Temporal comes from the standard environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPA
 TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH, TEMPORAL_API_KEY or TEMPORAL_PROFILE.
 Pulumi state: PULUMI_BACKEND_URL (file://…, s3://…, https://api.pulumi.com; default
 a file backend under the state folder) and PULUMI_CONFIG_PASSPHRASE (or --secrets-provider),
-required unless --dev. Databases and migrations come with each deployment.
+required unless --dev on a file backend. Run as root, the worker starts local instances as
+SHIPSHAPE_INSTANCE_USER (default nobody). Databases and migrations come with each deployment.
 
 Examples:
   shipshape worker --dev

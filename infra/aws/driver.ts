@@ -7,9 +7,10 @@
  * outputs are checked after every `up`.
  *
  * The provisioned environment's single "instance" is its target group ARN:
- * that is what the ALB router weighs (BackendSpec.instances). Values of the
- * deploy-time env (`spec.env`, resolved `${env:…}` references) are passed as
- * Pulumi secrets, so they are encrypted in the state.
+ * that is what the ALB router weighs (BackendSpec.instances). Values of
+ * resolved `${env:…}` references (`spec.secretNames`) are passed as Pulumi
+ * secrets, so they are encrypted in the state, and Shipshape's program
+ * stores them as SSM SecureString parameters the task reads by reference.
  */
 
 import * as pulumi from "@pulumi/pulumi";
@@ -27,6 +28,8 @@ export interface AwsProgramInput {
   run: RunSpec;
   /** run.env and the deploy-time env; deploy-time values are Pulumi secrets. */
   env: Record<string, pulumi.Input<string>>;
+  /** Names of `env` that are secrets (resolved `${env:…}`): never a plain container environment variable. */
+  secretNames: string[];
   aws: AwsTarget;
   /** The image to run (the deployment's artifact). */
   image: string;
@@ -54,6 +57,7 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
         healthPath: input.run.healthPath,
         instances: input.run.instances,
         env: input.env,
+        secretEnvNames: input.secretNames,
         image: input.image,
       }));
 
@@ -61,12 +65,14 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
     async provisionEnvironment(ref, spec, progress): Promise<ProvisionedEnvironment> {
       const stackName = versionStackName(ref);
       const aws = await options.target(ref);
-      const env: Record<string, pulumi.Input<string>> = { ...spec.run.env };
-      for (const [k, v] of Object.entries(spec.env)) env[k] = pulumi.secret(v);
+      // Without the names (an older caller), every value of the resolved env counts as a secret.
+      const secretNames = spec.secretNames ?? Object.keys(spec.env);
+      const env: Record<string, pulumi.Input<string>> = { ...spec.run.env, ...spec.env };
+      for (const k of secretNames) if (k in env) env[k] = pulumi.secret(spec.env[k] ?? "");
       const { stack, clearedLocks } = await openStack(options.pulumi, {
         projectName: project,
         stackName,
-        program: program({ ref, run: spec.run, env, aws, image: spec.artifact.location }),
+        program: program({ ref, run: spec.run, env, secretNames, aws, image: spec.artifact.location }),
       });
       if (clearedLocks.length > 0)
         progress(`cleared ${clearedLocks.length} stale lock(s) left by a killed pulumi`);

@@ -10,6 +10,7 @@ import {
   reapOrphanedPulumiPlugins,
   stackExists,
 } from "../pulumi/workspace";
+import { grantSearchPath, type InstanceUser, instanceUserFor, privateDir } from "./instance-user";
 import { LOCAL_PROJECT, localProgram, localStackName, localStackPaths } from "./program";
 import { controller } from "./program/local-process";
 
@@ -35,6 +36,12 @@ export interface LocalInfraDriverOptions {
   /** The worker's state folder: pidfiles and logs of the instances live under it. */
   stateDir: string;
   pulumi: PulumiSettings;
+  /**
+   * Who instances run as (instance-user.ts). Not given: SHIPSHAPE_INSTANCE_USER
+   * or `nobody` when the worker is root, else the worker's own user; given as
+   * undefined: the worker's own user.
+   */
+  instanceUser?: InstanceUser | undefined;
 }
 
 function forward(progress: Progress) {
@@ -80,6 +87,7 @@ function reportCrashLeftovers(progress: Progress, locks: number, plugins: number
 
 export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraDriver {
   const { stateDir, pulumi } = options;
+  const runAs = "instanceUser" in options ? options.instanceUser : instanceUserFor(process.env);
   return {
     async provisionEnvironment(
       ref: VersionEnvironmentRef,
@@ -87,6 +95,15 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraD
       progress: Progress,
     ): Promise<ProvisionedEnvironment> {
       const stackName = localStackName(ref);
+      if (runAs) {
+        // The instance user enters the state folder down to its release and its own folder, nothing more.
+        grantSearchPath(stateDir, spec.artifact.location);
+        const { runDir } = localStackPaths(stateDir, stackName);
+        fs.mkdirSync(runDir, { recursive: true });
+        grantSearchPath(stateDir, path.join(runDir, "instance.home"));
+        // The default Pulumi backend holds every version's env (encrypted, but with the dev passphrase).
+        privateDir(path.join(stateDir, "pulumi"));
+      }
       const program = localProgram({
         stackName,
         stateDir,
@@ -104,6 +121,7 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraD
           SHIPSHAPE_VERSION: ref.version,
           SHIPSHAPE_ARTIFACT_DIGEST: spec.artifact.digest,
         },
+        ...(runAs ? { runAs: { uid: runAs.uid, gid: runAs.gid } } : {}),
       });
       const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack(pulumi, {
         projectName: LOCAL_PROJECT,

@@ -83,6 +83,21 @@ async function stageInto(tmp: string, source: string): Promise<void> {
   }
 }
 
+/**
+ * Lets every user read and enter the release (a+rX): instances of a worker
+ * running as root run as an unprivileged user (instance-user.ts), and a
+ * release is code, not a place for secrets. Execute bits stay as they were
+ * (the content digest records them).
+ */
+function makeReadable(dir: string): void {
+  const st = fs.lstatSync(dir);
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) {
+    fs.chmodSync(dir, (st.mode & 0o7777) | 0o555);
+    for (const entry of fs.readdirSync(dir)) makeReadable(path.join(dir, entry));
+  } else fs.chmodSync(dir, (st.mode & 0o7777) | 0o444 | (st.mode & 0o100 ? 0o011 : 0));
+}
+
 export function createLocalReleaseStore(options: { stateDir: string }): ArtifactStore {
   return {
     async stage(ref, artifact, expectedDigest) {
@@ -100,6 +115,7 @@ export function createLocalReleaseStore(options: { stateDir: string }): Artifact
       const tmp = `${dir}.staging-${process.pid}-${randomBytes(4).toString("hex")}`;
       try {
         await stageInto(tmp, source);
+        makeReadable(path.join(tmp, "app"));
         const digest = treeDigest(path.join(tmp, "app"));
         if (expectedDigest && digest !== expectedDigest) {
           throw new ArtifactError(

@@ -4,6 +4,7 @@ import path from "node:path";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { stateDir as defaultStateDir, PROJECT_ROOT } from "../../lib/runtime/paths";
 import { isAlive, signalGroup, spawnDetached, tailLog } from "../../lib/runtime/process-group";
+import { privateDir } from "./instance-user";
 import { haproxyFiles } from "./router/haproxy-config";
 import { runningHaproxyPid } from "./router/haproxy-process";
 import { loadTable } from "./router/routing-table";
@@ -130,7 +131,8 @@ export async function ensureRouterProcess(
 
   const prev = h.info;
   const dir = routerProcessDir(name, opts.stateDir);
-  fs.mkdirSync(dir, { recursive: true });
+  // Its admin token and the override token live here: the worker's user only (instances run as another).
+  privateDir(dir);
   const reuse = async (p: number | undefined) => (p && (await portIsFree(p)) ? p : undefined);
   // An HAProxy left serving by a control process that died keeps the proxy port;
   // the new control process takes that listening socket over (no refused connection).

@@ -9,8 +9,9 @@
  *             (Pulumi Cloud; PULUMI_ACCESS_TOKEN from the environment)
  *   secrets   PULUMI_CONFIG_PASSPHRASE (or …_FILE) for the passphrase provider, or a
  *             provider URL for new stacks (awskms://…, gcpkms://…, azurekeyvault://…,
- *             hashivault://…) — required outside dev, except on Pulumi Cloud, whose
- *             default secrets provider is the service itself
+ *             hashivault://…) — required outside dev (a worker without --dev, or
+ *             any backend that is not a local file:// folder), except on Pulumi
+ *             Cloud, whose default secrets provider is the service itself
  *   cli       the toolchain manifest's Pulumi when `npm run setup` recorded one, else `pulumi` on PATH
  */
 import fs from "node:fs";
@@ -91,12 +92,23 @@ export function pulumiSettingsFrom(input: PulumiSettingsInput): PulumiSettings {
   const backendUrl = env.PULUMI_BACKEND_URL || `file://${path.join(root, "backend")}`;
   const secretsProvider = input.secretsProvider ?? (env.SHIPSHAPE_PULUMI_SECRETS_PROVIDER || undefined);
   let passphrase = readPassphrase(env);
-  if (passphrase === undefined && !secretsProvider && !isPulumiCloud(backendUrl)) {
-    if (!input.dev) {
+  const needsSecrets = !secretsProvider && !isPulumiCloud(backendUrl);
+  if (needsSecrets && passphrase === "" && !input.dev) {
+    throw new PulumiSettingsError(
+      "PULUMI_CONFIG_PASSPHRASE is empty: an empty passphrase protects nothing outside dev; set a real one " +
+        "(or PULUMI_CONFIG_PASSPHRASE_FILE), or pass --secrets-provider awskms://… / gcpkms://… / hashivault://…",
+    );
+  }
+  if (passphrase === undefined && needsSecrets) {
+    // The dev passphrase is published: only a dev worker on a file backend (its own
+    // machine) falls back to it. A shared backend (s3://, gs://, azblob://) never does.
+    const devFallback = input.dev && backendUrl.startsWith("file://");
+    if (!devFallback) {
       throw new PulumiSettingsError(
         `the Pulumi backend ${backendUrl} needs a secrets provider: set PULUMI_CONFIG_PASSPHRASE ` +
           "(or PULUMI_CONFIG_PASSPHRASE_FILE), or pass --secrets-provider awskms://… / gcpkms://… / " +
-          "hashivault://… (the dev passphrase is only used by `shipshape worker --dev`)",
+          "hashivault://… (the published dev passphrase is only used by `shipshape worker --dev` " +
+          "on a local file backend)",
       );
     }
     passphrase = DEV_PASSPHRASE;

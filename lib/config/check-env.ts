@@ -2,7 +2,7 @@
 // caller's: a check is code from the repository, and the caller's shell holds
 // cloud credentials, tokens and the payload keys. It gets what an instance of
 // the service gets (`run.env`, resolved), PORT, the SHIPSHAPE_* variables
-// (except the codec's keys and token), and PATH, HOME and LANG so ordinary
+// (except the codec's keys and token and the router's admin token), and PATH, HOME and LANG so ordinary
 // tools work. Every resolved `${env:…}` value of the config is a secret to
 // redact from what the command prints.
 
@@ -10,8 +10,8 @@ import { listEnvRefs } from "./env-refs";
 import { secretValues } from "./redact";
 
 const PASSED_THROUGH = ["PATH", "HOME", "LANG", "PORT"];
-/** SHIPSHAPE_* variables that are secrets themselves. */
-const NEVER_PASSED = /^SHIPSHAPE_CODEC_/;
+/** SHIPSHAPE_* variables that are secrets themselves: the payload keys, the codec server's and the router's tokens. */
+const NEVER_PASSED = /^(SHIPSHAPE_CODEC_|SHIPSHAPE_ROUTER_TOKEN$)/;
 
 export interface CheckEnvironment {
   env: Record<string, string>;
@@ -60,7 +60,8 @@ const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|DATABASE_URL|_DSN)/
 
 /**
  * For commands a worker runs with its own environment (smoke tests): that
- * environment without the payload keys and Temporal credentials, and the
+ * environment without the payload keys, the router's admin token and the
+ * Temporal credentials, and the
  * values to redact from what the command prints.
  */
 export function workerCommandEnvironment(workerEnv: NodeJS.ProcessEnv): CheckEnvironment {

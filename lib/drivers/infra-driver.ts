@@ -30,6 +30,12 @@ export interface ProvisionSpec {
   run: RunSpec;
   /** run.env with `${env:…}` resolved on the worker. */
   env: Record<string, string>;
+  /**
+   * Names of `env` whose value came from a `${env:…}` reference: secrets, which a
+   * target stores as such (AWS: an SSM SecureString the task reads by
+   * reference). Absent: every value of `env` is treated as a secret.
+   */
+  secretNames?: string[];
   /** What the version runs from (ArtifactStore.stage of the same target). */
   artifact: StagedArtifact;
 }

@@ -28,6 +28,7 @@ beforeEach(() => {
   process.env.SHOP_API_TOKEN = API_TOKEN;
   process.env.CALLER_SECRET = CALLER_ONLY;
   process.env.SHIPSHAPE_CODEC_TOKEN = "codec-token-never-passed-1234";
+  process.env.SHIPSHAPE_ROUTER_TOKEN = "router-token-never-passed-5678";
   process.env.SHIPSHAPE_PROBE = "probe-value";
 });
 
@@ -76,6 +77,7 @@ describe("validate and check commands", () => {
     expect(names).not.toContain("CALLER_SECRET");
     expect(names).not.toContain("SHOP_API_TOKEN");
     expect(names).not.toContain("SHIPSHAPE_CODEC_TOKEN");
+    expect(names).not.toContain("SHIPSHAPE_ROUTER_TOKEN");
     expect(r.err).toContain("token=[redacted] caller=");
     expect(r.err).not.toContain(API_TOKEN);
     expect(r.err).not.toContain(CALLER_ONLY);

@@ -10,8 +10,10 @@
  * registered in it, standing in for the Fargate task the ECS service would
  * register; its version rule (header X-Shipshape-Version) is created on the
  * real listener; the listener and load balancer lookups answer from moto.
- * The security group, log group, IAM role, task definition, ECS service and
- * the cluster lookup get mock IDs only. moto itself is the "state": a
+ * The security group, log group, IAM role, SSM parameters, task definition,
+ * ECS service and the cluster lookup get mock IDs only; a task definition
+ * that holds a resolved secret value is refused (AWS would show it to anyone
+ * allowed to describe it). moto itself is the "state": a
  * version's target group is found by its name, so a destroy deletes what the
  * program created (version rules first, then the target group — moto refuses
  * to delete a target group still in a forward action, so a destroy that came
@@ -47,7 +49,7 @@ let elb: ElasticLoadBalancingV2Client | undefined;
 let region = "";
 let mocksInstalled: Promise<unknown> = Promise.resolve();
 /** The program being run (one at a time: Pulumi's mock runtime is per process). */
-let running: { targetGroupArn: string | null } | null = null;
+let running: { targetGroupArn: string | null; secretValues: string[] } | null = null;
 let queue: Promise<unknown> = Promise.resolve();
 let nextIp = 10;
 
@@ -127,7 +129,17 @@ async function newResource(
       return createRule(inputs);
     case "aws:iam/role:Role":
       return { id: name, state: { ...inputs, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
+    case "aws:ssm/parameter:Parameter":
+      return { id: name, state: { ...inputs, arn: `arn:aws:ssm:${region}:${ACCOUNT}:parameter${name}` } };
     case "aws:ecs/taskDefinition:TaskDefinition": {
+      // AWS shows a task definition to anyone with ecs:DescribeTaskDefinition: refuse
+      // what AWS would expose, a resolved secret in it instead of a reference.
+      const text = JSON.stringify(inputs);
+      const leaked = (running?.secretValues ?? []).filter((v) => v.length >= 4 && text.includes(v));
+      if (leaked.length > 0)
+        throw new Error(
+          `task definition ${String(inputs.family)} holds ${leaked.length} resolved secret value(s)`,
+        );
       const family = String(inputs.family);
       return {
         id: `${family}:1`,
@@ -242,10 +254,12 @@ export function awsInfra(aws: AwsTarget): InfraDriver {
         await mocksInstalled;
         const existing = await targetGroupNamed(name);
         if (existing) return done(existing); // `up` of an unchanged stack
-        const env: Record<string, pulumi.Input<string>> = { ...spec.run.env };
-        for (const [k, v] of Object.entries(spec.env)) env[k] = pulumi.secret(v);
+        // As infra/aws/driver.ts builds them.
+        const secretNames = spec.secretNames ?? Object.keys(spec.env);
+        const env: Record<string, pulumi.Input<string>> = { ...spec.run.env, ...spec.env };
+        for (const k of secretNames) if (k in env) env[k] = pulumi.secret(spec.env[k] ?? "");
         progress(`mocked pulumi up shipshape-aws/${stackName} (image ${spec.artifact.location})`);
-        running = { targetGroupArn: null };
+        running = { targetGroupArn: null, secretValues: secretNames.map((k) => spec.env[k] ?? "") };
         try {
           const outputs = (await versionEnvironmentProgram({
             ...ref,
@@ -253,6 +267,7 @@ export function awsInfra(aws: AwsTarget): InfraDriver {
             healthPath: spec.run.healthPath,
             instances: spec.run.instances,
             env,
+            secretEnvNames: secretNames,
             image: spec.artifact.location,
           })()) as Record<string, unknown>;
           const plain: Record<string, unknown> = {};

@@ -9,17 +9,21 @@
  *   security group ingress on the container port from the load balancer's security groups only
  *   log group     /shipshape/<service>/<env>/<version>
  *   roles         execution role (pull, logs, read exactly the referenced secrets) unless given
+ *   parameters    one SSM SecureString per resolved `${env:…}` value: /shipshape/<service>/<env>/<version>/<NAME>
  *   task def      Fargate, awsvpc, image with $version replaced, env, secrets by reference (ARNs)
  *   ECS service   desired count, circuit breaker with rollback, waits for steady state
  *
  * Outputs (the contract of outputs.ts): targetGroupArn, serviceName, testRuleArn,
  * plus taskDefinitionArn, securityGroupId, logGroupName.
  *
- * Secrets never enter the program: `aws.secrets` maps env names to Secrets
- * Manager / SSM ARNs and ECS injects the values at task start. Env values
- * that are sensitive anyway (resolved `${env:…}` references) may be passed as
- * `pulumi.secret(...)`; the container definitions are then a secret output and
- * encrypted in the state.
+ * Secrets reach the task by reference only: `aws.secrets` maps env names to
+ * Secrets Manager / SSM ARNs, and the values of resolved `${env:…}` references
+ * (`secretEnvNames`) go into SSM SecureString parameters this program owns;
+ * both are the container's `secrets` (valueFrom), injected by ECS at task
+ * start, so no secret value is in the task definition (which anyone with
+ * ecs:DescribeTaskDefinition reads). The execution role may read exactly
+ * those; a given `executionRoleArn` needs ssm:GetParameters on
+ * `arn:aws:ssm:<region>:<account>:parameter/shipshape/<service>/<env>/*`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -39,8 +43,10 @@ export interface VersionEnvironmentArgs {
   healthPath: string;
   /** Tasks when aws.desiredCount is not set (run.instances). */
   instances: number;
-  /** Plain environment of the container; wrap sensitive values in pulumi.secret(). */
+  /** Environment of the container; the names in `secretEnvNames` are secrets. */
   env: Record<string, pulumi.Input<string>>;
+  /** Names of `env` whose values are secrets: stored in SSM, passed by reference, never in `environment`. */
+  secretEnvNames?: string[];
   /** The image to run (the deployment's artifact); default aws.image with $version replaced. */
   image?: string;
 }
@@ -167,7 +173,28 @@ export class VersionEnvironment extends pulumi.ComponentResource {
       parent,
     );
 
-    const secretEntries = Object.entries(a.secrets).sort(([x], [y]) => x.localeCompare(y));
+    // aws.secrets wins over run.env for the same name (a reference the user manages).
+    const secretEnvNames = new Set(
+      (args.secretEnvNames ?? []).filter((k) => k in args.env && !(k in a.secrets)),
+    );
+    const parameters = [...secretEnvNames].sort().map((name) => {
+      const parameter = new aws.ssm.Parameter(
+        `env-${name}`,
+        {
+          name: `/shipshape/${base.join("/")}/${name}`,
+          type: "SecureString",
+          value: pulumi.secret(args.env[name] as pulumi.Input<string>),
+          description: `Shipshape ${base.join(" ")}: ${name} (resolved on the worker)`,
+          tags,
+        },
+        parent,
+      );
+      return { name, parameter };
+    });
+    const secretEntries: Array<[string, pulumi.Input<string>]> = [
+      ...Object.entries(a.secrets),
+      ...parameters.map(({ name, parameter }): [string, pulumi.Input<string>] => [name, parameter.arn]),
+    ].sort(([x], [y]) => x.localeCompare(y));
     if (a.executionRoleArn) {
       this.executionRoleArn = pulumi.output(a.executionRoleArn);
     } else {
@@ -185,24 +212,23 @@ export class VersionEnvironment extends pulumi.ComponentResource {
         parent,
       );
       if (secretEntries.length > 0) {
-        const arns = secretEntries.map(([, v]) => secretResourceArn(v));
-        const sm = arns.filter((x) => x.includes(":secretsmanager:"));
-        const ssm = arns.filter((x) => x.includes(":ssm:"));
-        const statements: object[] = [];
-        if (sm.length)
-          statements.push({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: sm });
-        if (ssm.length) statements.push({ Effect: "Allow", Action: ["ssm:GetParameters"], Resource: ssm });
-        new aws.iam.RolePolicy(
-          "execution-role-secrets",
-          { role: role.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) },
-          parent,
-        );
+        const policy = pulumi.all(secretEntries.map(([, v]) => v)).apply((values) => {
+          const arns = values.map(secretResourceArn);
+          const sm = arns.filter((x) => x.includes(":secretsmanager:"));
+          const ssm = arns.filter((x) => x.includes(":ssm:"));
+          const statements: object[] = [];
+          if (sm.length)
+            statements.push({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: sm });
+          if (ssm.length) statements.push({ Effect: "Allow", Action: ["ssm:GetParameters"], Resource: ssm });
+          return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+        });
+        new aws.iam.RolePolicy("execution-role-secrets", { role: role.id, policy }, parent);
       }
       this.executionRoleArn = role.arn;
     }
 
     const envEntries = Object.entries(args.env)
-      .filter(([k]) => !(k in a.secrets))
+      .filter(([k]) => !(k in a.secrets) && !secretEnvNames.has(k))
       .sort(([x], [y]) => x.localeCompare(y));
     const containerDefinitions = pulumi.jsonStringify([
       {

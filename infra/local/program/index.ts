@@ -34,6 +34,8 @@ export interface LocalProgramArgs {
   startTimeoutMs: number;
   /** The version's environment (already resolved), e.g. SHIPSHAPE_VERSION, DATABASE_URL. */
   env: Record<string, string>;
+  /** The unprivileged user instances run as (a root worker); absent: the worker's user. */
+  runAs?: { uid: number; gid: number };
 }
 
 /**
@@ -56,6 +58,7 @@ export function localProgram(args: LocalProgramArgs): PulumiFn {
           startTimeoutMs: args.startTimeoutMs,
           pidFile: path.join(runDir, `instance-${i}.json`),
           logFile: path.join(logDir, `instance-${i}.log`),
+          ...(args.runAs ? { runAs: args.runAs } : {}),
         }),
       );
     }

@@ -11,7 +11,9 @@ import * as pulumi from "@pulumi/pulumi";
  *           `http://127.0.0.1:<port><healthPath>` until 2xx. Timeout or early
  *           exit: the group is killed, the pidfile removed, create fails with
  *           the log tail. The process survives the Pulumi engine (own group,
- *           no pipes to it).
+ *           no pipes to it). Its environment is an allow-list, never the
+ *           worker's (instanceEnv); with `runAs` (a root worker) it runs as
+ *           that unprivileged user, HOME a folder of its own (instance-user.ts).
  *   delete  SIGTERM to the group, SIGKILL after a grace period, waits until
  *           the port is free, removes the pidfile.
  *   diff    any change of what the process runs (command, env, cwd,
@@ -43,6 +45,12 @@ export interface LocalProcessInputs {
   startTimeoutMs: number;
   pidFile: string;
   logFile: string;
+  /**
+   * The unprivileged user the instance runs as when the worker is root
+   * (instance-user.ts); absent: the worker's own user. Its HOME is a folder of
+   * its own beside the pidfile, owned by it.
+   */
+  runAs?: { uid: number; gid: number };
 }
 
 export interface LocalProcessOutputs extends LocalProcessInputs {
@@ -75,11 +83,9 @@ export function controller() {
     const env = Object.keys(i.env)
       .sort()
       .map((k) => [k, i.env[k]]);
-    return crypto
-      .createHash("sha256")
-      .update(JSON.stringify([i.key, i.command, i.cwd, env, i.healthPath]))
-      .digest("hex")
-      .slice(0, 16);
+    // runAs only when set: instances started before it existed keep their hash (and are adopted).
+    const spec = [i.key, i.command, i.cwd, env, i.healthPath, ...(i.runAs ? [i.runAs] : [])];
+    return crypto.createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 16);
   }
 
   function alive(pid: number): boolean {
@@ -101,6 +107,9 @@ export function controller() {
    */
   const HOME_VAR = "SHIPSHAPE_INSTANCE_HOME";
   const homeOf = (pidFile: string) => path.resolve(path.dirname(pidFile));
+  /** The own folder of an instance run as another user: `instance-<i>.home` beside its pidfile. */
+  const ownDirOf = (pidFile: string) =>
+    path.join(path.dirname(pidFile), `${path.basename(pidFile, path.extname(pidFile))}.home`);
   const keyEntry = (key: string) => `SHIPSHAPE_INSTANCE_KEY=${key}`;
 
   /**
@@ -169,6 +178,34 @@ export function controller() {
     } catch (err) {
       return (err as NodeJS.ErrnoException).code === "EPERM";
     }
+  }
+
+  /**
+   * Variables of the worker's environment an instance gets (this process
+   * inherits the worker's through the Pulumi engine): ordinary tools need
+   * them. Nothing else of the worker's passes — it holds cloud credentials,
+   * Temporal and payload keys, the router's admin token. The same allow-list
+   * as check commands (lib/config/check-env.ts), without the worker's
+   * SHIPSHAPE_* variables: an instance's SHIPSHAPE_* are the ones set for it.
+   */
+  const PASSED_THROUGH = ["PATH", "HOME", "LANG"];
+
+  /** An instance's whole environment: the allow-list, its release's `run.env` (resolved), PORT and its key. */
+  function instanceEnv(inputs: LocalProcessInputs, port: number): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const name of PASSED_THROUGH) {
+      const v = process.env[name];
+      if (v !== undefined) env[name] = v;
+    }
+    // Another user cannot use the worker's HOME: it gets its own folder.
+    if (inputs.runAs) env.HOME = ownDirOf(inputs.pidFile);
+    return {
+      ...env,
+      ...inputs.env,
+      PORT: String(port),
+      SHIPSHAPE_INSTANCE_KEY: inputs.key,
+      [HOME_VAR]: homeOf(inputs.pidFile),
+    };
   }
 
   function readPidFile(file: string): PidFile | undefined {
@@ -336,6 +373,7 @@ export function controller() {
     }
     if ((await reapKeys((k) => k === key, homeOf(pidFile))) > 0) killed = true;
     fs.rmSync(pidFile, { force: true });
+    fs.rmSync(ownDirOf(pidFile), { recursive: true, force: true });
     return killed;
   }
 
@@ -366,21 +404,19 @@ export function controller() {
       out,
       `--- ${new Date().toISOString()} starting ${inputs.key} on port ${port}: ${inputs.command}\n`,
     );
-    const baseEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !k.startsWith("PULUMI_")) baseEnv[k] = v;
+    if (inputs.runAs) {
+      const own = ownDirOf(inputs.pidFile);
+      fs.mkdirSync(own, { recursive: true, mode: 0o700 });
+      fs.chownSync(own, inputs.runAs.uid, inputs.runAs.gid);
+      fs.chmodSync(own, 0o700);
     }
     const child = cp.spawn("sh", ["-c", inputs.command], {
       cwd: inputs.cwd,
       detached: true,
       stdio: ["ignore", out, out],
-      env: {
-        ...baseEnv,
-        ...inputs.env,
-        PORT: String(port),
-        SHIPSHAPE_INSTANCE_KEY: inputs.key,
-        [HOME_VAR]: homeOf(inputs.pidFile),
-      },
+      env: instanceEnv(inputs, port),
+      // libuv drops the supplementary groups (root's) along with uid and gid.
+      ...(inputs.runAs ? { uid: inputs.runAs.uid, gid: inputs.runAs.gid } : {}),
     });
     fs.closeSync(out);
     const pid = child.pid;
@@ -418,7 +454,7 @@ export function controller() {
   };
 }
 
-const REPLACE_KEYS = ["key", "command", "cwd", "env", "healthPath", "pidFile", "logFile"] as const;
+const REPLACE_KEYS = ["key", "command", "cwd", "env", "healthPath", "pidFile", "logFile", "runAs"] as const;
 
 const localProcessProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: LocalProcessInputs) {

@@ -189,6 +189,7 @@ describe("local target: crash recovery of pulumi up", () => {
     const { orphans, stackName } = await killMidCreate("v2");
     const ports = fs
       .readdirSync(localStackPaths(stateDir, stackName).runDir)
+      .filter((f) => /^instance-\d+\.json$/.test(f))
       .map(
         (f) =>
           JSON.parse(fs.readFileSync(path.join(localStackPaths(stateDir, stackName).runDir, f), "utf8"))

@@ -58,17 +58,21 @@ describe("HTTP verify driver (real HTTP, twin of the fake verifier)", () => {
     expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/exit 3; output: nope/) });
   });
 
-  it("smoke commands never see the payload keys, and credentials they print are redacted", async () => {
+  it("smoke commands never see the payload keys or the router's admin token, and credentials they print are redacted", async () => {
     const saved = { ...process.env };
     process.env.SHIPSHAPE_CODEC_KEYS = "k1:c2VjcmV0LWtleS1tYXRlcmlhbC0wMTIzNDU2Nzg5YWI=";
+    process.env.SHIPSHAPE_ROUTER_TOKEN = "router-admin-9f8e7d";
     process.env.SHOP_API_TOKEN = "tok-abcdef-123456";
     try {
       const r = await driver.runCheck(
-        check({ command: 'echo "keys=$SHIPSHAPE_CODEC_KEYS token=$SHOP_API_TOKEN"; exit 1' }),
+        check({
+          command:
+            'echo "keys=$SHIPSHAPE_CODEC_KEYS router=$SHIPSHAPE_ROUTER_TOKEN. token=$SHOP_API_TOKEN"; exit 1',
+        }),
         { urls: [url] },
         noop,
       );
-      expect(r.detail).toContain("output: keys= token=[redacted]");
+      expect(r.detail).toContain("output: keys= router=. token=[redacted]");
       expect(r.detail).not.toContain("tok-abcdef-123456");
     } finally {
       process.env = saved;

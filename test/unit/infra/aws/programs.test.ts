@@ -28,6 +28,8 @@ function fakeArn(args: pulumi.runtime.MockResourceArgs): string {
       return `${LISTENER.replace(":listener/", ":listener-rule/")}/${args.name.length}aa`;
     case "aws:iam/role:Role":
       return `arn:aws:iam::${ACCOUNT}:role/${n}`;
+    case "aws:ssm/parameter:Parameter":
+      return `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter${n}`;
     case "aws:ecs/taskDefinition:TaskDefinition":
       return `arn:aws:ecs:eu-west-1:${ACCOUNT}:task-definition/${String(args.inputs.family)}:1`;
     default:
@@ -98,6 +100,8 @@ const versionArgs = (extra: Partial<VersionEnvironmentArgs> = {}): VersionEnviro
   healthPath: "/health",
   instances: 3,
   env: { LOG_LEVEL: "info", DATABASE_URL: pulumi.secret("postgres://shop:hunter2@db:5432/shop") },
+  // DATABASE_URL came from ${env:DATABASE_URL} on the worker.
+  secretEnvNames: ["DATABASE_URL"],
   ...extra,
 });
 
@@ -135,6 +139,7 @@ describe("version environment program", () => {
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
         "aws:lb/listenerRule:ListenerRule",
         "aws:lb/targetGroup:TargetGroup",
+        "aws:ssm/parameter:Parameter",
         "shipshape:aws:VersionEnvironment",
       ].sort(),
     );
@@ -205,7 +210,7 @@ describe("version environment program", () => {
   it("tags every taggable resource with service, environment, version, deployment and the user's tags", async () => {
     await newVersionEnv();
     const taggable = registered.filter((r) => r.type.startsWith("aws:") && "tags" in r.inputs);
-    expect(taggable.length).toBe(7);
+    expect(taggable.length).toBe(8);
     for (const r of taggable) {
       expect(r.inputs.tags, r.type).toEqual({
         team: "payments",
@@ -218,9 +223,8 @@ describe("version environment program", () => {
     }
   });
 
-  it("keeps secrets secret: references only in the task, sensitive env as a secret output, least-privilege read", async () => {
+  it("keeps secrets secret: references only in the task (resolved env-reference values in SSM SecureStrings), least-privilege read", async () => {
     const { env } = await newVersionEnv();
-    expect(await pulumi.isSecret(env.taskDefinition.containerDefinitions)).toBe(true);
     const defs = JSON.parse(await value(env.taskDefinition.containerDefinitions)) as Array<
       Record<string, unknown>
     >;
@@ -230,11 +234,26 @@ describe("version environment program", () => {
       secrets: Array<{ name: string; valueFrom: string }>;
     };
     expect(c.image).toBe("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v2");
+    const DB_URL_PARAMETER = `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/shipshape/shop/production/v2/DATABASE_URL`;
     expect(c.secrets).toEqual([
       { name: "API_KEY", valueFrom: API_KEY },
+      { name: "DATABASE_URL", valueFrom: DB_URL_PARAMETER },
       { name: "DB_PASSWORD", valueFrom: `${DB_SECRET}:password::` },
     ]);
-    expect(c.environment.map((e) => e.name)).toEqual(["DATABASE_URL", "LOG_LEVEL", "SHIPSHAPE_VERSION"]);
+    expect(c.environment.map((e) => e.name)).toEqual(["LOG_LEVEL", "SHIPSHAPE_VERSION"]);
+    // No secret value anywhere in the task definition (ecs:DescribeTaskDefinition shows it in clear).
+    expect(JSON.stringify(one("aws:ecs/taskDefinition:TaskDefinition").inputs)).not.toContain("hunter2");
+    // The value lives in a SecureString parameter, a secret in the Pulumi state.
+    const parameter = one("aws:ssm/parameter:Parameter").inputs;
+    expect(parameter).toMatchObject({
+      name: "/shipshape/shop/production/v2/DATABASE_URL",
+      type: "SecureString",
+      // Pulumi's secret signature: encrypted in the state.
+      value: {
+        [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+        value: "postgres://shop:hunter2@db:5432/shop",
+      },
+    });
     // The exported outputs carry no secret material.
     const outs = await value(pulumi.all(env.outputs));
     expect(JSON.stringify(outs)).not.toMatch(/hunter2|password/);
@@ -242,7 +261,7 @@ describe("version environment program", () => {
     const policy = JSON.parse(String(one("aws:iam/rolePolicy:RolePolicy").inputs.policy));
     expect(policy.Statement).toEqual([
       { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [DB_SECRET] },
-      { Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [API_KEY] },
+      { Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [API_KEY, DB_URL_PARAMETER] },
     ]);
   });
 
