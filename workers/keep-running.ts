@@ -74,6 +74,11 @@ export async function keepRunning<W extends RunningWorker>(o: KeepRunningOptions
         await wait(delay);
         continue;
       }
+      if (stopping) {
+        // Asked to stop while connecting (before the SDK listened for the signal itself).
+        await started.close().catch(() => undefined);
+        return;
+      }
       const since = Date.now();
       try {
         o.onRunning?.(started.worker, attempt);
