@@ -21,7 +21,7 @@
  * Engine errors that retrying cannot fix (VALIDATION, ANOTHER_ACTIVE,
  * INVALID_PHASE, DEFINITION_CHANGED, NOT_OWNER, FAILED) become
  * non-retryable ApplicationFailures of type MigrationFailed; BUSY /
- * LOCK_TIMEOUT stay retryable.
+ * LOCK_TIMEOUT / CONNECTION_LOST stay retryable.
  */
 import { createHash } from "node:crypto";
 import { ApplicationFailure } from "@temporalio/activity";

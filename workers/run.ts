@@ -26,6 +26,7 @@ import { createTargets } from "../infra/targets";
 import { PROJECT_ROOT } from "../lib/runtime/paths";
 import { temporalTarget } from "./connection";
 import { createDeploymentWorker } from "./create-worker";
+import { keepRunning } from "./keep-running";
 import type { openWorkerPolicy } from "./signing-policy";
 import type { WorkflowCodeChoice } from "./workflow-bundle";
 
@@ -87,32 +88,41 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const migrations = engineMigrationDriver({ env: options.env, engine: { log } });
   const temporal = temporalTarget();
   const identity = options.identity ?? `shipshape-worker-${process.pid}`;
-  const { worker, connection } = await createDeploymentWorker({
-    target: temporal,
-    taskQueue: options.taskQueue,
-    activities: createActivities({
-      targets,
-      migrations,
-      notifier: createLogNotifier(log),
-      env: options.env,
-      signingPolicy: options.signing.policy,
-    }),
-    ...(options.workflowCode.bundle ? { workflowBundlePath: options.workflowCode.bundle } : {}),
-    identity,
+  const activities = createActivities({
+    targets,
+    migrations,
+    notifier: createLogNotifier(log),
+    env: options.env,
+    signingPolicy: options.signing.policy,
   });
   // Which file and which workflow code run is never a guess (dist/ or the sources through tsx).
   const { workflowCode } = options;
-  log(
-    `worker ${process.pid}: ${path.relative(PROJECT_ROOT, __filename)}; workflow code ${workflowCode.bundle ? `from ${workflowCode.bundle}` : "bundled from the sources"} (${workflowCode.why})`,
-  );
-  log(
-    `worker ${process.pid}: polling ${options.taskQueue} on ${temporal.address} (namespace ${temporal.namespace}); ` +
-      `state ${options.stateDir}, Pulumi backend ${pulumi.backendUrl}; ${options.signing.line}`,
-  );
   try {
-    await worker.run();
+    // Connects again (with backoff) while Temporal is unreachable, and starts a new Worker when one fails.
+    await keepRunning({
+      start: async () => {
+        const { worker, connection } = await createDeploymentWorker({
+          target: temporal,
+          taskQueue: options.taskQueue,
+          activities,
+          ...(workflowCode.bundle ? { workflowBundlePath: workflowCode.bundle } : {}),
+          identity,
+        });
+        return { worker, close: () => connection.close() };
+      },
+      onRunning: (_worker, attempt) => {
+        if (attempt === 1)
+          log(
+            `worker ${process.pid}: ${path.relative(PROJECT_ROOT, __filename)}; workflow code ${workflowCode.bundle ? `from ${workflowCode.bundle}` : "bundled from the sources"} (${workflowCode.why})`,
+          );
+        log(
+          `worker ${process.pid}: polling ${options.taskQueue} on ${temporal.address} (namespace ${temporal.namespace}); ` +
+            `state ${options.stateDir}, Pulumi backend ${pulumi.backendUrl}; ${options.signing.line}`,
+        );
+      },
+      log,
+    });
   } finally {
-    await connection.close();
     await migrations.close();
     log(`worker ${process.pid}: stopped`);
   }

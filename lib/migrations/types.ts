@@ -69,6 +69,7 @@ export type ErrorCode =
   | "DEFINITION_CHANGED"
   | "LOCK_TIMEOUT"
   | "NOT_OWNER"
+  | "CONNECTION_LOST"
   | "FAILED";
 
 /**
@@ -82,7 +83,7 @@ export class MigrationError extends Error {
     super(message, options);
     this.name = "MigrationError";
     this.code = code;
-    this.retryable = code === "BUSY" || code === "LOCK_TIMEOUT";
+    this.retryable = code === "BUSY" || code === "LOCK_TIMEOUT" || code === "CONNECTION_LOST";
   }
 }
 

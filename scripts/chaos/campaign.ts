@@ -116,7 +116,10 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
   };
   const plans = planCampaign(options);
   const random = seededRandom(s.seed ^ 0x5eed);
-  const dir = path.join(stateDir(), "chaos", `seed-${s.seed}-${Date.now()}`);
+  const name = `seed-${s.seed}-${Date.now()}`;
+  const dir = path.join(stateDir(), "chaos", name);
+  // Outside `dir`, which a clean campaign removes: the runs' worker logs are kept either way.
+  const reportDir = path.join(stateDir(), "chaos", "reports", name);
   const result: CampaignResult = {
     seed: s.seed,
     plannedRuns: s.runs,
@@ -124,6 +127,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     finalViolations: [],
     unexpectedWorkerExits: 0,
     stateDir: dir,
+    reportDir,
     durationMs: 0,
   };
   const cleanups = new CampaignCleanups(s.log);
@@ -136,6 +140,7 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     const ctx = {
       settings: s,
       random,
+      reportDir,
       stopping: () => cleanups.stopping,
       onUnexpectedWorkerExit: () => {
         result.unexpectedWorkerExits++;

@@ -21,8 +21,17 @@ import { instancesByStack, pendingOperations, pulumiLocks, pulumiProcesses, pulu
 import type { ConfirmedOrder, ErrorClass, TimelineEntry } from "./traffic";
 
 export interface Violation {
-  invariant: "outcome" | "load" | "leak" | "data" | "history" | "harness";
+  invariant: "outcome" | "load" | "leak" | "data" | "history" | "harness" | "worker-stays-up";
   detail: string;
+}
+
+/** A worker that ended without a worker-kill fault asking for it (seen by the operator, which restarts it). */
+export interface WorkerExit {
+  pid: number;
+  /** Exit code, or the signal that ended it. */
+  code: number | null;
+  signal: string | null;
+  at: number;
 }
 
 export interface OperatorAction {
@@ -51,6 +60,21 @@ export interface RunRecord {
   portsSeen: Map<string, Set<number>>;
   /** When all traffic was back on blue after a rollback (the restoreTraffic compensation), if it ran. */
   trafficRestoredAt: number | null;
+}
+
+// ─────────────────────────────────────────────────────────────── worker
+
+/**
+ * The worker never exits on its own: a transient outage (database, Temporal
+ * server, metrics) is something it rides out. Only a worker-kill fault ends it.
+ */
+export function checkWorkerStaysUp(exits: WorkerExit[], startedAt: number, workerLog: string): Violation[] {
+  return exits.map((e) => ({
+    invariant: "worker-stays-up" as const,
+    detail:
+      `worker ${e.pid} exited on its own (${e.signal ? `signal ${e.signal}` : `code ${e.code}`}) ` +
+      `${((e.at - startedAt) / 1000).toFixed(1)} s into the run; its log: ${workerLog}`,
+  }));
 }
 
 // ─────────────────────────────────────────────────────────────── outcome

@@ -2,7 +2,8 @@
  * Following a run while it is open, every 250 ms: what an on-call operator
  * would do, and what the checks need to know afterwards.
  *
- * - a worker that exited on its own (not a worker-kill fault) is restarted, and counted;
+ * - a worker that exited on its own (not a worker-kill fault) is restarted, and recorded
+ *   (a worker-stays-up violation of the run);
  * - the instance ports the router sends to are recorded per version (leak checks);
  * - the status is read: when the restoreTraffic compensation ended;
  * - a waiting approval gate is approved, unless an `approve` fault is planned;
@@ -12,7 +13,7 @@ import type { WorkflowHandle } from "@temporalio/client";
 import type { deploymentWorkflow } from "../../workflows";
 import { approveUpdate, resumeUpdate, statusQuery } from "../../workflows/deployment/messages";
 import type { DeploymentStatus } from "../../workflows/deployment/state";
-import type { OperatorAction } from "./invariants";
+import type { OperatorAction, WorkerExit } from "./invariants";
 import type { FaultKind } from "./plan";
 import { SCOPE } from "./release";
 import type { CampaignRig } from "./rig";
@@ -23,6 +24,8 @@ export interface RunObservations {
   /** The last status read (null: never answered). */
   status: DeploymentStatus | null;
   trafficRestoredAt: number | null;
+  /** Workers that exited on their own during the run. */
+  workerExits: WorkerExit[];
 }
 
 export interface FollowOptions {
@@ -40,11 +43,20 @@ export interface FollowOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function superviseWorker(o: FollowOptions): Promise<void> {
+/** Restarts a worker that ended without a worker-kill fault in progress, and records it in `seen`. */
+export async function superviseWorker(
+  o: Pick<FollowOptions, "rig" | "active" | "onUnexpectedWorkerExit" | "log">,
+  seen: Pick<RunObservations, "workerExits">,
+): Promise<void> {
   const worker = o.rig.stack.worker;
-  if (worker && worker.child.exitCode !== null && !o.active.has("worker-kill")) {
+  const ended = worker && (worker.child.exitCode !== null || worker.child.signalCode !== null);
+  if (worker && ended && !o.active.has("worker-kill")) {
+    const { exitCode: code, signalCode: signal } = worker.child;
+    seen.workerExits.push({ pid: worker.pid, code, signal, at: Date.now() });
     o.onUnexpectedWorkerExit();
-    o.log(`  ! worker exited on its own (code ${worker.child.exitCode}); the supervisor starts a new one`);
+    o.log(
+      `  ! worker ${worker.pid} exited on its own (${signal ? `signal ${signal}` : `code ${code}`}); the supervisor starts a new one`,
+    );
     await o.rig.stack.startWorker();
   }
 }
@@ -93,12 +105,13 @@ export function followRun(o: FollowOptions): { observations: RunObservations; do
     portsSeen: new Map(),
     status: null,
     trafficRestoredAt: null,
+    workerExits: [],
   };
   const done = (async () => {
     while (!o.closed()) {
       await sleep(250);
       if (o.stopping()) break;
-      await superviseWorker(o);
+      await superviseWorker(o, observations);
       await recordPorts(o, observations.portsSeen);
       let status: DeploymentStatus;
       try {

@@ -26,6 +26,8 @@ export interface CampaignReport {
   userErrors: Record<string, number>;
   violations: Array<{ run: number | "final"; invariant: string; detail: string }>;
   unexpectedWorkerExits: number;
+  /** Where every run's worker log is kept (`run-<n>/worker.log`). */
+  reportDir: string;
   durationMs: number;
   kindsNeverInjected: FaultKind[];
 }
@@ -81,6 +83,7 @@ export function summarize(r: CampaignResult): CampaignReport {
     userErrors,
     violations,
     unexpectedWorkerExits: r.unexpectedWorkerExits,
+    reportDir: r.reportDir,
     durationMs: r.durationMs,
     kindsNeverInjected: FAULT_KINDS.filter((k) => faults[k].injected === 0),
   };
@@ -115,8 +118,10 @@ export function formatReport(rep: CampaignReport): string {
   lines.push(
     "  (explained: a database outage (+10 s) and a bad version's canary until traffic is back on blue (+2 s); tolerance for anything else: 0)",
   );
-  if (rep.unexpectedWorkerExits > 0)
-    lines.push(`worker exited on its own ${rep.unexpectedWorkerExits} time(s) (restarted)`);
+  lines.push(
+    `worker exited on its own: ${rep.unexpectedWorkerExits} time(s)${rep.unexpectedWorkerExits > 0 ? " (restarted; each a worker-stays-up violation)" : ""}`,
+  );
+  lines.push(`worker log of every run: ${rep.reportDir}/run-<n>/worker.log`);
   if (rep.kindsNeverInjected.length > 0) lines.push(`never injected: ${rep.kindsNeverInjected.join(", ")}`);
   lines.push(`invariant violations: ${rep.violations.length}`);
   for (const v of rep.violations) lines.push(`  ✗ run ${v.run} [${v.invariant}] ${v.detail}`);

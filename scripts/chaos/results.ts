@@ -39,6 +39,8 @@ export interface RunSummary {
   load: Omit<LoadTally, "unexplained"> & { unexplained: number };
   orders: Record<string, number>;
   violations: Violation[];
+  /** The worker's log of this run (kept in the campaign's report folder). */
+  workerLog: string;
 }
 
 export interface CampaignResult {
@@ -48,5 +50,7 @@ export interface CampaignResult {
   finalViolations: Violation[];
   unexpectedWorkerExits: number;
   stateDir: string;
+  /** Kept after the campaign, clean or not: `run-<n>/worker.log` of every run. */
+  reportDir: string;
   durationMs: number;
 }

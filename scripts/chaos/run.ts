@@ -3,6 +3,7 @@
  * operator follows it, wait for the outcome, then check every invariant
  * before the next run starts (the next run builds on what this one left).
  */
+import path from "node:path";
 import type { WorkflowHandle } from "@temporalio/client";
 import { deploymentResult } from "../../client/deployment-result";
 import { startDeployment } from "../../client/start";
@@ -18,17 +19,19 @@ import {
   checkLeaks,
   checkLoad,
   checkOutcome,
+  checkWorkerStaysUp,
   type LoadTally,
   type RunRecord,
   recoveredAt,
   tallyLoad,
   type Violation,
 } from "./invariants";
-import { followRun, type RunObservations } from "./operator";
+import { followRun, type RunObservations, superviseWorker } from "./operator";
 import type { FaultKind, FaultPlan, RunPlan } from "./plan";
 import { GATE, migrationOf, type RunMigration, releaseFor, SCOPE, stageMigrations } from "./release";
 import type { CampaignSettings, FaultOutcome, RunSummary } from "./results";
 import type { CampaignRig } from "./rig";
+import { keepWorkerLog, workerLogMark } from "./worker-log";
 
 const RUN_TIMEOUT_MS = 6 * 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,6 +52,8 @@ export interface RunContext {
   progress: CampaignProgress;
   /** How many runs the campaign has now (coverage runs can add some). */
   runCount: number;
+  /** The campaign's report folder: each run keeps its worker log in `run-<n>/` there. */
+  reportDir: string;
   stopping(): boolean;
   onUnexpectedWorkerExit(): void;
 }
@@ -182,7 +187,12 @@ async function checkRun(
   return { violations, tally, orders: data.byVersion };
 }
 
-function summaryOf(record: RunRecord, checks: RunChecks, faults: FaultOutcome[]): RunSummary {
+function summaryOf(
+  record: RunRecord,
+  checks: RunChecks,
+  faults: FaultOutcome[],
+  workerLog: string,
+): RunSummary {
   const { plan } = record;
   return {
     run: plan.index,
@@ -197,6 +207,7 @@ function summaryOf(record: RunRecord, checks: RunChecks, faults: FaultOutcome[])
     load: { ...checks.tally, unexplained: checks.tally.unexplained.length },
     orders: checks.orders,
     violations: checks.violations,
+    workerLog,
   };
 }
 
@@ -286,6 +297,8 @@ export async function runOnce(
   stageMigrations(rig.migrationsDir, [...progress.completed, mig]);
   announce(ctx, plan);
   const before = { blue: progress.blue, lastId: await lastOrderId(rig) };
+  const workerLogFile = rig.stack.worker?.logFile ?? path.join(rig.stack.stateDir, "worker.log");
+  const logFrom = workerLogMark(workerLogFile);
 
   const run = await deployUnderFaults(rig, plan, ctx);
   const history = await readHistory(run.handle, run.seen);
@@ -311,6 +324,13 @@ export async function runOnce(
     trafficRestoredAt: run.seen.trafficRestoredAt,
   };
   const checks = await checkRun(rig, record, mig, before, run.instances);
+  // A worker that died after the deployment closed (while the checks ran) belongs to this run too.
+  await superviseWorker(
+    { rig, active: new Set(), onUnexpectedWorkerExit: ctx.onUnexpectedWorkerExit, log: ctx.settings.log },
+    run.seen,
+  );
+  const workerLog = keepWorkerLog(workerLogFile, logFrom, path.join(ctx.reportDir, `run-${plan.index}`));
+  checks.violations.push(...checkWorkerStaysUp(run.seen.workerExits, run.startedAt, workerLog));
 
   const probes = { firstSuccessAfter: rig.load.firstSuccessAfter, scrapes: rig.metrics.answeredAt };
   for (const ports of run.seen.portsSeen.values()) for (const port of ports) rig.infraPorts.push(port);
@@ -327,7 +347,7 @@ export async function runOnce(
         durationMs: f.durationMs,
       });
   }
-  const summary = summaryOf(record, checks, faults);
+  const summary = summaryOf(record, checks, faults, workerLog);
   logRun(ctx.settings.log, summary, checks);
   return { summary, ended: run.outcome.result !== null };
 }

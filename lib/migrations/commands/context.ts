@@ -104,8 +104,15 @@ export function createEngineContext(options: EngineOptions): EngineContext {
     max: 4,
     application_name: "shipshape-migrate",
   });
-  // An idle client dropped by the server (restart, kill) must not crash the process.
-  pool.on("error", (err) => log(`pool client error: ${err.message}`));
+  // A client whose server goes away (stop, restart, kill) emits 'error', and an
+  // 'error' nobody listens to crashes the process. The pool listens only while
+  // a client is idle; a checked-out one (a step's transaction) must have its
+  // own listener. Its query fails by itself (the command is retried), and the
+  // pool drops the dead client and connects a new one on the next checkout.
+  pool.on("connect", (client) => {
+    client.on("error", (err) => log(`database connection lost: ${err.message}`));
+  });
+  pool.on("error", () => undefined); // the same error, already logged by the client's own listener
   const service = options.service ?? "app";
   const environment = options.environment ?? "";
   return {

@@ -4,6 +4,7 @@
  * crash skips what already happened.
  */
 import type { PoolClient } from "pg";
+import { isConnectionLoss } from "../connection-loss";
 import { inTransaction, oneStatementClient, outsideTransaction, rolledBack } from "../ddl";
 
 export { oneStatementClient };
@@ -73,6 +74,15 @@ export async function runSteps(
     const message = (err as Error).message;
     await state.recordError(engine.pool, row.id, message).catch(() => undefined);
     if (err instanceof MigrationError) throw err;
+    // The database went away mid-step: nothing is wrong with the migration, and running the command again resumes it.
+    if (isConnectionLoss(err))
+      throw new MigrationError(
+        "CONNECTION_LOST",
+        `${row.name}: ${message} (the database connection was lost)`,
+        {
+          cause: err,
+        },
+      );
     throw new MigrationError("FAILED", `${row.name}: ${message}`, { cause: err });
   }
   return executed;

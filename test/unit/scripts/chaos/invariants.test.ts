@@ -5,6 +5,7 @@ import {
   checkHistory,
   checkLoad,
   checkOutcome,
+  checkWorkerStaysUp,
   DB_RECOVERY_GRACE_MS,
   PROXY_RESTART_GRACE_MS,
   type RunRecord,
@@ -184,5 +185,27 @@ describe("recovery and history", () => {
     expect(checkHistory(record({ status, events: events.slice(0, 4) }))[0]?.detail).toMatch(
       /ends with ACTIVITY/,
     );
+  });
+});
+
+describe("worker-stays-up", () => {
+  it("every exit of the worker on its own is a violation that names the run's worker log", () => {
+    const v = checkWorkerStaysUp(
+      [
+        { pid: 41, code: 1, signal: null, at: 12_500 },
+        { pid: 42, code: null, signal: "SIGSEGV", at: 20_000 },
+      ],
+      10_000,
+      "/reports/run-3/worker.log",
+    );
+    expect(v.map((x) => x.invariant)).toEqual(["worker-stays-up", "worker-stays-up"]);
+    expect(v[0]?.detail).toBe(
+      "worker 41 exited on its own (code 1) 2.5 s into the run; its log: /reports/run-3/worker.log",
+    );
+    expect(v[1]?.detail).toMatch(/worker 42 exited on its own \(signal SIGSEGV\) 10\.0 s/);
+  });
+
+  it("a run whose worker stayed up has none", () => {
+    expect(checkWorkerStaysUp([], 0, "/reports/run-1/worker.log")).toEqual([]);
   });
 });
