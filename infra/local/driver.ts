@@ -10,12 +10,20 @@ import {
   reapOrphanedPulumiPlugins,
   stackExists,
 } from "../pulumi/workspace";
-import { LOCAL_PROJECT, localProgram, localStackName, localStackPaths } from "./program";
+import { legacyStackIsOf } from "./legacy-stacks";
+import {
+  LOCAL_PROJECT,
+  legacyLocalStackName,
+  localProgram,
+  localStackName,
+  localStackPaths,
+} from "./program";
 import { controller } from "./program/local-process";
 
 /**
- * The `local` infra target: one Pulumi stack (`<service>-<env>-<version>`) per
- * version environment on the worker's Pulumi backend; each stack runs
+ * The `local` infra target: one Pulumi stack per version environment on the
+ * worker's Pulumi backend, named by `localStackName` (readable part and a hash
+ * of the exact service, environment, version and state folder); each stack runs
  * `run.instances` LocalProcess resources (see program/local-process.ts), with
  * the version's release folder (releases.ts) as their working directory.
  *
@@ -26,6 +34,10 @@ import { controller } from "./program/local-process";
  *   3. `up` runs create again for the missing instances: each finds its pidfile
  *      (idempotency key `<stack>/<index>`) and adopts the still-running process
  *      (same spec, healthy) or kills it and starts a fresh one.
+ * Stacks made under the names of earlier releases (`legacyLocalStackName`)
+ * keep working: a version whose new-named stack does not exist adopts the
+ * legacy stack when its state proves it is the version's (legacy-stacks.ts),
+ * and destroy removes both.
  * destroy runs `pulumi destroy`, removes the stack, then reaps every pidfile
  * left in the stack's run folder (processes of a create that was interrupted
  * and never recorded in the state), so nothing leaks even when a compensation
@@ -80,13 +92,61 @@ function reportCrashLeftovers(progress: Progress, locks: number, plugins: number
 
 export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraDriver {
   const { stateDir, pulumi } = options;
+
+  /** The legacy-named stack of `ref`, when it exists and its state proves it is `ref`'s. */
+  async function ownLegacyStack(ref: VersionEnvironmentRef, progress: Progress): Promise<string | undefined> {
+    const legacy = legacyLocalStackName(ref);
+    if (!legacy || !(await stackExists(pulumi, LOCAL_PROJECT, legacy))) return undefined;
+    const { stack } = await openStack(pulumi, {
+      projectName: LOCAL_PROJECT,
+      stackName: legacy,
+      program: async () => ({}),
+    });
+    if (await legacyStackIsOf(stack, legacy, ref, stateDir)) {
+      progress(`stack ${legacy} was made under the previous naming and runs this version: adopting it`);
+      return legacy;
+    }
+    progress(`stack ${legacy} (previous naming) is not this version's: left alone`);
+    return undefined;
+  }
+
+  /** The stack `ref` provisions: its own when it exists, else its adopted legacy stack, else its own. */
+  async function stackFor(ref: VersionEnvironmentRef, progress: Progress): Promise<string> {
+    const own = localStackName(ref, stateDir);
+    if (await stackExists(pulumi, LOCAL_PROJECT, own)) return own;
+    return (await ownLegacyStack(ref, progress)) ?? own;
+  }
+
+  async function destroyStack(stackName: string, progress: Progress): Promise<boolean> {
+    const existed = await stackExists(pulumi, LOCAL_PROJECT, stackName);
+    if (existed) {
+      const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack(pulumi, {
+        projectName: LOCAL_PROJECT,
+        stackName,
+        program: async () => ({}),
+      });
+      reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length, repairedFiles.length);
+      const cleared = await clearPendingOperations(stack);
+      if (cleared > 0) progress(`cleared ${cleared} pending operation(s)`);
+      progress(`pulumi destroy ${stackName}`);
+      await stack.destroy({ color: "never", onEvent: forward(progress) });
+      await stack.workspace.removeStack(stackName);
+    }
+    // A pulumi killed earlier in this deployment may have left plugins that
+    // nothing else would stop once this was the last Pulumi operation.
+    reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(pulumi).length);
+    const reaped = await reapStackProcesses(stateDir, stackName);
+    if (reaped > 0) progress(`stopped ${reaped} process(es) of an interrupted create`);
+    return existed || reaped > 0;
+  }
+
   return {
     async provisionEnvironment(
       ref: VersionEnvironmentRef,
       spec: ProvisionSpec,
       progress: Progress,
     ): Promise<ProvisionedEnvironment> {
-      const stackName = localStackName(ref);
+      const stackName = await stackFor(ref, progress);
       const program = localProgram({
         stackName,
         stateDir,
@@ -133,27 +193,10 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraD
     },
 
     async destroyEnvironment(ref: VersionEnvironmentRef, progress: Progress): Promise<{ existed: boolean }> {
-      const stackName = localStackName(ref);
-      const existed = await stackExists(pulumi, LOCAL_PROJECT, stackName);
-      if (existed) {
-        const { stack, clearedLocks, reapedPlugins, repairedFiles } = await openStack(pulumi, {
-          projectName: LOCAL_PROJECT,
-          stackName,
-          program: async () => ({}),
-        });
-        reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length, repairedFiles.length);
-        const cleared = await clearPendingOperations(stack);
-        if (cleared > 0) progress(`cleared ${cleared} pending operation(s)`);
-        progress(`pulumi destroy ${stackName}`);
-        await stack.destroy({ color: "never", onEvent: forward(progress) });
-        await stack.workspace.removeStack(stackName);
-      }
-      // A pulumi killed earlier in this deployment may have left plugins that
-      // nothing else would stop once this was the last Pulumi operation.
-      reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(pulumi).length);
-      const reaped = await reapStackProcesses(stateDir, stackName);
-      if (reaped > 0) progress(`stopped ${reaped} process(es) of an interrupted create`);
-      return { existed: existed || reaped > 0 };
+      let existed = await destroyStack(localStackName(ref, stateDir), progress);
+      const legacy = await ownLegacyStack(ref, progress);
+      if (legacy) existed = (await destroyStack(legacy, progress)) || existed;
+      return { existed };
     },
   };
 }

@@ -121,7 +121,7 @@ async function insertAttempt(
     owner,
     attempt: (rolledBack?.attempt ?? 0) + 1,
     baseSchema: engine.schema,
-    versionSchema: versionSchemaName(engine.versionPrefix, definition.name),
+    versionSchema: versionSchemaName({ ...engine.scope, migration: definition.name }),
     previousVersionSchema: previousSchema,
     definition,
     baseModel: base,

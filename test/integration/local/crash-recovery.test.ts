@@ -64,7 +64,7 @@ function groupAlive(pgid: number): boolean {
 
 /** Waits until `version`'s create is in flight (both instances spawned, not healthy yet). */
 async function startCreate(version: string) {
-  const stackName = localStackName(ref(version));
+  const stackName = localStackName(ref(version), stateDir);
   const { runDir } = localStackPaths(stateDir, stackName);
   const logFile = path.join(stateDir, `child-${version}.log`);
   const input = {
@@ -173,7 +173,7 @@ describe("local target: crash recovery of pulumi up", () => {
     const run = shopRun();
     const spec = { run, artifact: SHOP_ARTIFACT, env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } };
     const first = await localInfraDriver.provisionEnvironment(ref("v4"), spec, progress);
-    const stackName = localStackName(ref("v4"));
+    const stackName = localStackName(ref("v4"), stateDir);
     const attrs = path.join(backendDir, ".pulumi", "stacks", LOCAL_PROJECT, `${stackName}.json.attrs`);
     expect(fs.existsSync(attrs)).toBe(true);
     fs.writeFileSync(attrs, "");
