@@ -61,7 +61,9 @@ describe("version schemas: own names, and only the engine's own are replaced or 
             url,
             `SELECT table_name FROM information_schema.views WHERE table_schema = '${schema}'`,
           );
-          expect(views.map((v) => v.table_name)).toEqual([items]);
+          // Both scopes' tables live in public, which each version schema shows: the point is that
+          // each has its own schema, and the first one's survived the second's start.
+          expect(views.map((v) => v.table_name)).toContain(items);
         }
       } finally {
         await a.close();
