@@ -3,13 +3,9 @@ import path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { Progress, VersionEnvironmentRef } from "../../lib/drivers/common";
 import type { InfraDriver, ProvisionedEnvironment, ProvisionSpec } from "../../lib/drivers/infra-driver";
+import { type PendingCreateIds, resolvePendingOperations } from "../pulumi/pending-operations";
 import type { PulumiSettings } from "../pulumi/settings";
-import {
-  clearPendingOperations,
-  openStack,
-  reapOrphanedPulumiPlugins,
-  stackExists,
-} from "../pulumi/workspace";
+import { openStack, reapOrphanedPulumiPlugins, stackExists } from "../pulumi/workspace";
 import { legacyStackIsOf } from "./legacy-stacks";
 import {
   LOCAL_PROJECT,
@@ -29,11 +25,14 @@ import { controller } from "./program/local-process";
  *
  * Crash recovery (a `pulumi up` SIGKILLed mid-update, e.g. with its worker):
  *   1. openStack removes the lock left by the dead pulumi (owner pid gone);
- *   2. clearPendingOperations drops the pending creates through a refresh
- *      (`--clear-pending-creates`), which also drops instances whose process died;
- *   3. `up` runs create again for the missing instances: each finds its pidfile
- *      (idempotency key `<stack>/<index>`) and adopts the still-running process
- *      (same spec, healthy) or kills it and starts a fresh one.
+ *   2. resolvePendingOperations imports the pending creates (`pulumi refresh
+ *      --import-pending-creates`, the ID of an instance being its key
+ *      `<stack>/<index>`): LocalProcess.read finds each one's pidfile and
+ *      records the still-running, healthy process of the same spec; one that
+ *      never started, died or runs another spec is dropped by that read;
+ *   3. `up` runs create for the instances that are missing: each finds its
+ *      pidfile (idempotency key) and adopts the still-running process (same
+ *      spec, healthy) or kills it and starts a fresh one.
  * Stacks made under the names of earlier releases (`legacyLocalStackName`)
  * keep working: a version whose new-named stack does not exist adopts the
  * legacy stack when its state proves it is the version's (legacy-stacks.ts),
@@ -84,6 +83,15 @@ export async function reapStackProcesses(stateDir: string, stackName: string): P
   return killed;
 }
 
+/** A pending create of an instance would have had its key as ID (LocalProcess's create returns it). */
+export const localPendingCreateIds: PendingCreateIds = (r) =>
+  r.type === "pulumi-nodejs:dynamic:Resource" && typeof r.inputs?.key === "string" ? r.inputs.key : undefined;
+
+function reportPending(progress: Progress, p: { imported: number; cleared: number }): void {
+  if (p.imported > 0) progress(`imported ${p.imported} pending create(s) left by an interrupted update`);
+  if (p.cleared > 0) progress(`cleared ${p.cleared} pending operation(s) left by an interrupted update`);
+}
+
 function reportCrashLeftovers(progress: Progress, locks: number, plugins: number, torn = 0): void {
   if (locks > 0) progress(`cleared ${locks} stale lock(s) left by a killed pulumi`);
   if (torn > 0) progress(`removed ${torn} torn checkpoint sidecar(s) left by a killed pulumi`);
@@ -126,8 +134,7 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraD
         program: async () => ({}),
       });
       reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length, repairedFiles.length);
-      const cleared = await clearPendingOperations(stack);
-      if (cleared > 0) progress(`cleared ${cleared} pending operation(s)`);
+      reportPending(progress, await resolvePendingOperations(stack, localPendingCreateIds));
       progress(`pulumi destroy ${stackName}`);
       await stack.destroy({ color: "never", onEvent: forward(progress) });
       await stack.workspace.removeStack(stackName);
@@ -171,9 +178,8 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraD
         program,
       });
       reportCrashLeftovers(progress, clearedLocks.length, reapedPlugins.length, repairedFiles.length);
-      const clearedPending = await clearPendingOperations(stack);
-      if (clearedPending > 0)
-        progress(`cleared ${clearedPending} pending operation(s) from an interrupted update`);
+      const pending = await resolvePendingOperations(stack, localPendingCreateIds);
+      reportPending(progress, pending);
       progress(`pulumi up ${stackName}`);
       // refresh first: an instance whose process died since the last run drops out
       // of the state (LocalProcess.read) and is started again by this same up.
@@ -188,7 +194,8 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraD
         instances: urls.map((url, i) => ({ url, pid: pids[i], logFile: logFiles[i] })),
         outputs: Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value])),
         clearedLocks: clearedLocks.length,
-        clearedPendingOperations: clearedPending,
+        clearedPendingOperations: pending.imported + pending.cleared,
+        importedPendingCreates: pending.imported,
       };
     },
 
