@@ -68,9 +68,13 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
     ref: VersionEnvironmentRef,
     progress: Progress,
   ) => {
-    const region = (await options.target(ref)).region;
-    const lookup = (options.targetGroupLookup ?? targetGroupLookup)(region);
-    const p = await resolvePendingOperations(stack, awsPendingCreateIds(lookup));
+    // The target (and an ELBv2 client) only when a target group has to be looked up.
+    let lookup: TargetGroupArnByName | undefined;
+    const byName: TargetGroupArnByName = async (name) => {
+      lookup ??= (options.targetGroupLookup ?? targetGroupLookup)((await options.target(ref)).region);
+      return lookup(name);
+    };
+    const p = await resolvePendingOperations(stack, awsPendingCreateIds(byName));
     if (p.imported > 0) progress(`imported ${p.imported} pending create(s) left by an interrupted update`);
     if (p.cleared > 0) progress(`cleared ${p.cleared} pending operation(s) left by an interrupted update`);
     return p;
