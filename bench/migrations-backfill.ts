@@ -32,6 +32,7 @@ import { Client } from "pg";
 import { startPostgresCluster } from "../dev/services/postgres-cluster";
 import { createMigrationEngine } from "../lib/migrations/engine";
 import type { MigrationDefinition } from "../lib/migrations/file-format";
+import { versionSchemaName } from "../lib/migrations/versioned-schema";
 import { stateDir } from "../lib/runtime/paths";
 import { readManifest } from "../lib/runtime/toolchain-manifest";
 
@@ -378,7 +379,10 @@ async function writeSlowdown(pg: Cluster) {
   // A/B on the same table in the same physical state: the dual-write trigger
   // is switched off and on between rounds (VACUUM before each measurement),
   // so page layout and HOT-update room do not favour either side.
-  const old = await connect(url, "bench_0001_init");
+  const old = await connect(
+    url,
+    versionSchemaName({ service: "bench", environment: "", migration: "0001_init" }),
+  );
   const trigger = (
     await old.query(
       `SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.products'::regclass AND NOT tgisinternal`,

@@ -17,10 +17,12 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
 import type { Progress, VersionEnvironmentRef } from "../../lib/drivers/common";
 import type { InfraDriver, ProvisionedEnvironment, RunSpec } from "../../lib/drivers/infra-driver";
+import { resolvePendingOperations } from "../pulumi/pending-operations";
 import type { PulumiSettings } from "../pulumi/settings";
-import { clearPendingOperations, openStack, stackExists } from "../pulumi/workspace";
+import { openStack, stackExists } from "../pulumi/workspace";
 import { AWS_PROJECT, versionStackName } from "./names";
 import { checkVersionOutputs } from "./outputs";
+import { awsPendingCreateIds, type TargetGroupArnByName, targetGroupLookup } from "./pending-creates";
 import { type AwsTarget, versionEnvironmentProgram } from "./program/version-environment";
 
 export interface AwsProgramInput {
@@ -44,6 +46,8 @@ export interface AwsInfraDriverOptions {
   project?: string;
   /** The worker's Pulumi backend and secrets (infra/pulumi/settings.ts). */
   pulumi: PulumiSettings;
+  /** Target group ARN by name, to import a pending create (default: ELBv2 in the target's region). */
+  targetGroupLookup?: (region: string | undefined) => TargetGroupArnByName;
 }
 
 export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDriver {
@@ -61,6 +65,25 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
         image: input.image,
       }));
 
+  // A crash mid-update leaves pending creates of fixed-name resources: import them
+  // (pending-creates.ts), or the retry fails with "already exists" and they leak.
+  const resolvePending = async (
+    stack: Parameters<typeof resolvePendingOperations>[0],
+    ref: VersionEnvironmentRef,
+    progress: Progress,
+  ) => {
+    // The target (and an ELBv2 client) only when a target group has to be looked up.
+    let lookup: TargetGroupArnByName | undefined;
+    const byName: TargetGroupArnByName = async (name) => {
+      lookup ??= (options.targetGroupLookup ?? targetGroupLookup)((await options.target(ref)).region);
+      return lookup(name);
+    };
+    const p = await resolvePendingOperations(stack, awsPendingCreateIds(byName));
+    if (p.imported > 0) progress(`imported ${p.imported} pending create(s) left by an interrupted update`);
+    if (p.cleared > 0) progress(`cleared ${p.cleared} pending operation(s) left by an interrupted update`);
+    return p;
+  };
+
   return {
     async provisionEnvironment(ref, spec, progress): Promise<ProvisionedEnvironment> {
       const stackName = versionStackName(ref);
@@ -76,9 +99,7 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
       });
       if (clearedLocks.length > 0)
         progress(`cleared ${clearedLocks.length} stale lock(s) left by a killed pulumi`);
-      const clearedPending = await clearPendingOperations(stack);
-      if (clearedPending > 0)
-        progress(`cleared ${clearedPending} pending operation(s) from an interrupted update`);
+      const pending = await resolvePending(stack, ref, progress);
       progress(`pulumi up ${project}/${stackName}`);
       const result = await stack.up({
         color: "never",
@@ -96,7 +117,8 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
           Object.entries(result.outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]),
         ),
         clearedLocks: clearedLocks.length,
-        clearedPendingOperations: clearedPending,
+        clearedPendingOperations: pending.imported + pending.cleared,
+        importedPendingCreates: pending.imported,
       };
     },
 
@@ -109,8 +131,7 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
         program: async () => ({}),
       });
       if (clearedLocks.length > 0) progress(`cleared ${clearedLocks.length} stale lock(s)`);
-      const cleared = await clearPendingOperations(stack);
-      if (cleared > 0) progress(`cleared ${cleared} pending operation(s)`);
+      await resolvePending(stack, ref, progress);
       progress(`pulumi destroy ${project}/${stackName}`);
       await stack.destroy({ color: "never" });
       await stack.workspace.removeStack(stackName);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { routerName } from "../../lib/resource-names";
 import { freePort, portIsFree } from "../../lib/runtime/free-port";
 import { stateDir as defaultStateDir, PROJECT_ROOT } from "../../lib/runtime/paths";
 import { isAlive, signalGroup, spawnDetached, tailLog } from "../../lib/runtime/process-group";
@@ -20,7 +21,8 @@ import { loadTable } from "./router/routing-table";
  * stack, and a Pulumi stack of its own would add an engine run to every
  * `dev`/`demo` start for one process. It is started by the dev stack / demo
  * (and the integration tests) through `ensureRouterProcess(name)`: one
- * detached router per service+environment, `name` = `<service>-<env>`.
+ * detached router per service+environment, `name` = `routerNameFor(scope)`
+ * (readable part and a hash of the exact service and environment).
  *
  * Everything lives under `<state>/router/<name>/`:
  *   process.json  pid, ports, URLs, token (mode 0600) — how other processes
@@ -45,7 +47,11 @@ export interface RouterProcessInfo {
   startedAt: string;
   /** Set by stopRouterProcess; ports and token are reused by the next start. */
   stoppedAt?: string;
+  /** The service and environment it routes (routers started by earlier releases lack it until claimed). */
+  scope?: Scope;
 }
+
+type Scope = { service: string; environment: string };
 
 export interface RouterProcessOptions {
   port?: number;
@@ -58,6 +64,8 @@ export interface RouterProcessOptions {
   extraArgs?: string[];
   /** The state folder the router's files live under (the worker passes its own). */
   stateDir?: string;
+  /** The service and environment it routes, recorded in process.json (see resolveRouterName). */
+  scope?: Scope;
 }
 
 export function routerProcessDir(name: string, stateDir: string = defaultStateDir()): string {
@@ -125,7 +133,12 @@ export async function ensureRouterProcess(
   opts: RouterProcessOptions = {},
 ): Promise<RouterProcessInfo> {
   const h = await routerProcessHealth(name, opts.stateDir);
-  if (h.healthy && h.info) return h.info;
+  if (h.healthy && h.info) {
+    if (!opts.scope || h.info.scope) return h.info;
+    const claimed = { ...h.info, scope: opts.scope };
+    writeInfo(claimed, opts.stateDir);
+    return claimed;
+  }
   // alive but not answering: restart
   if (h.running && h.info) await stopRouterProcess(name, { stateDir: opts.stateDir });
 
@@ -174,6 +187,7 @@ export async function ensureRouterProcess(
     routesFile,
     logFile,
     startedAt: new Date().toISOString(),
+    ...(opts.scope ? { scope: opts.scope } : prev?.scope ? { scope: prev.scope } : {}),
   };
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   while (!(await healthz(info.adminUrl)) || (await portIsFree(port))) {
@@ -276,8 +290,17 @@ export async function routerOverrideToken(name: string, stateDir?: string): Prom
   return (await loadTable(path.join(routerProcessDir(name, stateDir), "routes.json")))?.overrideToken;
 }
 
-/** Router name of a service+environment: `<service>-<env>`, sanitised. */
-export function routerNameFor(scope: { service: string; environment: string }): string {
+/** Router name of a service+environment: a readable part and a hash of both (lib/resource-names.ts). */
+export function routerNameFor(scope: Scope): string {
+  return routerName(scope);
+}
+
+/**
+ * The name routers had before names carried a hash: `<service>-<env>`
+ * sanitised, shared by `shop/prod-eu` and `shop-prod/eu`. Only read, to find
+ * routers started under it.
+ */
+export function legacyRouterNameFor(scope: Scope): string {
   return `${scope.service}-${scope.environment}`
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, "-")
@@ -285,16 +308,35 @@ export function routerNameFor(scope: { service: string; environment: string }): 
     .replace(/^-|-$/g, "");
 }
 
+const sameScope = (a: Scope, b: Scope) => a.service === b.service && a.environment === b.environment;
+
+/**
+ * The router of `scope` in `stateDir`: its own name once that router exists;
+ * else a router started under the legacy name, kept rather than replaced
+ * because it holds the serving split and the environment's listen port, when
+ * it records this scope or records none (started by an earlier release:
+ * the first scope to use it claims it, see ensureRouterProcess; a scope that
+ * shared it before hashes existed cannot be told apart); else its own name.
+ */
+export function resolveRouterName(scope: Scope, stateDir?: string): string {
+  const own = routerNameFor(scope);
+  if (fs.existsSync(routerProcessDir(own, stateDir))) return own;
+  const legacy = legacyRouterNameFor(scope);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(legacy) || !fs.existsSync(routerProcessDir(legacy, stateDir))) return own;
+  const recorded = readRouterProcess(legacy, stateDir)?.scope;
+  return !recorded || sameScope(recorded, scope) ? legacy : own;
+}
+
 /**
  * For `createLocalTrafficRouter(routerResolver())` in the worker: finds the
  * router of a scope through its process.json (started by the dev stack / demo).
  */
-export function routerResolver(stateDir?: string): (scope: { service: string; environment: string }) => {
+export function routerResolver(stateDir?: string): (scope: Scope) => {
   adminUrl: string;
   token: string;
 } {
   return (scope) => {
-    const info = readRouterProcess(routerNameFor(scope), stateDir);
+    const info = readRouterProcess(resolveRouterName(scope, stateDir), stateDir);
     if (!info || info.stoppedAt) {
       throw new Error(
         `no local router for ${scope.service}/${scope.environment}: start it with ` +

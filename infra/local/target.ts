@@ -14,7 +14,13 @@ import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import type { TargetContext } from "../target-context";
 import { createLocalInfraDriver } from "./driver";
 import { createLocalReleaseStore } from "./releases";
-import { ensureRouterProcess, type RouterProcessInfo, routerNameFor, routerResolver } from "./router-process";
+import {
+  ensureRouterProcess,
+  legacyRouterNameFor,
+  type RouterProcessInfo,
+  resolveRouterName,
+  routerResolver,
+} from "./router-process";
 import { createLocalTrafficRouter } from "./traffic-router";
 
 type Scope = { service: string; environment: string };
@@ -35,20 +41,24 @@ function scopedRouters(ctx: TargetContext, spec: Spec) {
   const listen = spec.listen ? parseListen(spec.listen) : undefined;
   const pending = new Map<string, Promise<RouterProcessInfo>>();
   const ensure = (scope: Scope): Promise<RouterProcessInfo> => {
-    const name = routerNameFor(scope);
-    const previous = pending.get(name) ?? Promise.resolve(undefined);
+    // Keyed by the legacy name: scopes that could claim one router started by an
+    // earlier release resolve (and claim) one after the other.
+    const key = legacyRouterNameFor(scope);
+    const previous = pending.get(key) ?? Promise.resolve(undefined);
     const next = previous
       .catch(() => undefined)
       .then(() =>
-        ensureRouterProcess(name, { stateDir: ctx.stateDir, ...(listen ? { port: listen.port } : {}) }).catch(
-          (err: Error) => {
-            throw new Error(
-              `the router of ${scope.service}/${scope.environment}${spec.listen ? ` on local.listen ${spec.listen}` : ""} cannot start: ${err.message}`,
-            );
-          },
-        ),
+        ensureRouterProcess(resolveRouterName(scope, ctx.stateDir), {
+          stateDir: ctx.stateDir,
+          scope,
+          ...(listen ? { port: listen.port } : {}),
+        }).catch((err: Error) => {
+          throw new Error(
+            `the router of ${scope.service}/${scope.environment}${spec.listen ? ` on local.listen ${spec.listen}` : ""} cannot start: ${err.message}`,
+          );
+        }),
       );
-    pending.set(name, next);
+    pending.set(key, next);
     return next;
   };
   const router = async (scope: Scope): Promise<TrafficRouter> => {

@@ -87,28 +87,6 @@ export function reapOrphanedPulumiPlugins(settings: PulumiSettings): number[] {
   return reapOrphanedPlugins(settings.backendUrl);
 }
 
-/**
- * After a crash mid-update the checkpoint can carry pending operations; the
- * next `up` refuses to run until they are resolved. Pending creates are
- * cleared through a refresh (the providers here create idempotently, keyed by
- * stable names, so an orphan is re-adopted on the next create); other pending
- * operations are dropped via export/import.
- */
-export async function clearPendingOperations(stack: Stack): Promise<number> {
-  const state = await stack.exportStack();
-  const deployment = state.deployment as { pending_operations?: unknown[] } | undefined;
-  const pending = deployment?.pending_operations?.length ?? 0;
-  if (pending === 0) return 0;
-  await stack.refresh({ clearPendingCreates: true, color: "never" });
-  const after = await stack.exportStack();
-  const afterDeployment = after.deployment as { pending_operations?: unknown[] } | undefined;
-  if ((afterDeployment?.pending_operations?.length ?? 0) > 0) {
-    afterDeployment!.pending_operations = [];
-    await stack.importStack(after);
-  }
-  return pending;
-}
-
 /** Whether the stack exists: a file check on a file backend, `pulumi stack ls` elsewhere. */
 export async function stackExists(
   settings: PulumiSettings,

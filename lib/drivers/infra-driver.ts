@@ -24,6 +24,8 @@ export interface ProvisionedEnvironment {
   outputs: Record<string, unknown>;
   clearedLocks: number;
   clearedPendingOperations: number;
+  /** Of those, pending creates recorded with their provider ID (imported) rather than forgotten. */
+  importedPendingCreates?: number;
 }
 
 export interface ProvisionSpec {

@@ -1,10 +1,16 @@
 /**
  * One schema of views per version.
  *
- * Naming: `<service>_<migration name>`, lower-cased to [a-z0-9_] and kept
- * under PostgreSQL's 63-byte limit (`shop_0002_rename_price`). The name is
- * derived from the migration, not from an app version, because the migration
- * is what defines the shape the app sees, and it is stable across retries.
+ * Naming: `<service>_<environment>_<migration name>` lower-cased to [a-z0-9_]
+ * and cut, then a hash of the exact service, environment and migration name
+ * (`shop_prod_0002_rename_price_3f…`, at most 63 bytes; lib/resource-names.ts),
+ * so `shop`/`prod_eu` and `shop_prod`/`eu`, or `0002.x` and `0002_x`, get
+ * schemas of their own. The name is derived from the migration, not from an
+ * app version, because the migration is what defines the shape the app sees,
+ * and it is stable across retries. Each migration's row records the name it
+ * was started with, and every later command (complete, rollback, contract of
+ * the previous schema) uses the recorded one: schemas made under the earlier
+ * naming (`<service>_<environment>_<migration>` without a hash) keep working.
  *
  * How a client selects its version (documented in lib/migrations/README.md):
  *  - Recommended (works through PgBouncer transaction pooling): one database
@@ -22,15 +28,17 @@
  * names (`shop_0002_x.products`) work the same.
  */
 import type { PoolClient } from "pg";
-import { ident, literal, pgName, qualified } from "./sql";
+import { versionSchemaName as schemaNameOf } from "../resource-names";
+import { ident, literal, qualified } from "./sql";
 import { MigrationError, type SchemaModel } from "./types";
 
 /**
  * Whose version schema it is: the exact service, environment and migration
- * name. Two owners can map onto one schema name (`shop_prod`/`eu` and
- * `shop`/`prod_eu`, or `0002.x` and `0002_x`), so the engine marks each
- * schema it creates with its owner and never replaces or drops a schema that
- * does not carry its mark.
+ * name. Names carry a hash of these, but schemas made under the earlier
+ * naming could be shared by two owners (`shop_prod`/`eu` and `shop`/`prod_eu`),
+ * and anyone may create a schema of any name, so the engine marks each schema
+ * it creates with its owner and never replaces or drops a schema that does
+ * not carry its mark.
  */
 export interface VersionSchemaOwner {
   service: string;
@@ -74,12 +82,9 @@ async function ownership(
   return { ok: true, exists: true };
 }
 
-export function versionSchemaName(service: string, migrationName: string): string {
-  const clean = `${service}_${migrationName}`
-    .toLowerCase()
-    .replace(/[^a-z0-9_]+/g, "_")
-    .replace(/^_+/, "");
-  return pgName(/^[a-z_]/.test(clean) ? clean : `v_${clean}`);
+/** The version schema of `owner` (see the naming above). */
+export function versionSchemaName(owner: VersionSchemaOwner): string {
+  return schemaNameOf(owner);
 }
 
 /** SQL that (re)creates `versionSchema` as views over `baseSchema` per `model`. Idempotent. */

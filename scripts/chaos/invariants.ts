@@ -203,10 +203,11 @@ export async function checkLeaks(
   databaseUrl: string,
   instances: number,
   pulumiSettings: PulumiSettings,
+  stateDir: string,
 ): Promise<Violation[]> {
   const v: Violation[] = [];
   const leak = (detail: string) => v.push({ invariant: "leak", detail });
-  const blueStack = localStackName({ ...r.scope, version: r.expectedBlue });
+  const blueStack = localStackName({ ...r.scope, version: r.expectedBlue }, stateDir);
 
   const routes = await router.getRoutes(r.scope);
   if (
@@ -251,8 +252,7 @@ export async function checkLeaks(
   if (left.unrecordedInternal.length)
     leak(`schema: temporary columns/tables left: ${left.unrecordedInternal.join(", ")}`);
   if (left.invalidIndexes.length) leak(`schema: invalid indexes: ${left.invalidIndexes.join(", ")}`);
-  // Version schemas are named per service and environment.
-  const schema = versionSchemaName(`${r.scope.service}_${r.scope.environment}`, r.currentMigration);
+  const schema = versionSchemaName({ ...r.scope, migration: r.currentMigration });
   if (left.versionSchemas.length !== 1 || left.versionSchemas[0] !== schema) {
     leak(`schema: version schemas [${left.versionSchemas.join(", ")}], expected [${schema}]`);
   }

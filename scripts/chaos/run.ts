@@ -179,7 +179,7 @@ async function checkRun(
       .map((f) => ({ invariant: "harness" as const, detail: `${f.kind}: ${f.detail}` })),
     ...checkOutcome(record),
     ...checkLoad(tally),
-    ...(await checkLeaks(record, rig.traffic, rig.stack.databaseUrl, instances, rig.pulumi)),
+    ...(await checkLeaks(record, rig.traffic, rig.stack.databaseUrl, instances, rig.pulumi, rig.stateDir)),
     ...data.violations,
     ...checkHistory(record),
     ...(await migrationViolations(rig, mig, record, promoted)),

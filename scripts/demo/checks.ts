@@ -26,8 +26,8 @@ export function processesOfStack(stackName: string, stateDir?: string): number[]
     .map((p) => p.pid);
 }
 
-export function stackOf(version: string): string {
-  return localStackName({ ...SCOPE, version });
+export function stackOf(version: string, stateDir: string): string {
+  return localStackName({ ...SCOPE, version }, stateDir);
 }
 
 /** The version's environment is gone: no Pulumi stack, no process. */
@@ -36,7 +36,7 @@ export async function environmentGone(
   stateDir: string,
   version: string,
 ): Promise<Fact> {
-  const name = stackOf(version);
+  const name = stackOf(version, stateDir);
   const procs = processesOfStack(name, stateDir);
   const stack = await stackExists(pulumi, LOCAL_PROJECT, name);
   return {
@@ -50,7 +50,7 @@ export async function environmentUp(
   stateDir: string,
   version: string,
 ): Promise<Fact> {
-  const name = stackOf(version);
+  const name = stackOf(version, stateDir);
   const procs = processesOfStack(name, stateDir);
   const stack = await stackExists(pulumi, LOCAL_PROJECT, name);
   return {

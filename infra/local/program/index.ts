@@ -1,13 +1,33 @@
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
+import { localStackName as stackNameOf } from "../../../lib/resource-names";
 import { LocalProcess } from "./local-process";
 
 /** Pulumi project of the local target; one stack per version environment. */
 export const LOCAL_PROJECT = "shipshape-local";
 
-/** `<service>-<env>-<version>`, lower-cased, anything outside [a-z0-9-] → '-', collapsed, ≤ 100 chars. */
-export function localStackName(ref: { service: string; environment: string; version: string }): string {
+/**
+ * The stack of a version environment in the state folder `stateDir`: a
+ * readable part and a hash of the exact service, environment, version and
+ * (absolute) state folder (lib/resource-names.ts). Its instance keys are
+ * `<stack>/<index>`.
+ */
+export function localStackName(
+  ref: { service: string; environment: string; version: string },
+  stateDir: string,
+): string {
+  return stackNameOf(ref, path.resolve(stateDir));
+}
+
+/**
+ * The name stacks had before names carried a hash: `<service>-<env>-<version>`
+ * sanitised and cut at 100 characters, so different versions could share it
+ * (`1.2` and `1-2`, `shop/prod-eu` and `shop-prod/eu`). Only read, to find
+ * the stacks made under it (driver.ts adopts the ones that prove they are
+ * the version's own).
+ */
+export function legacyLocalStackName(ref: { service: string; environment: string; version: string }): string {
   return `${ref.service}-${ref.environment}-${ref.version}`
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, "-")

@@ -20,12 +20,13 @@ import * as pulumi from "@pulumi/pulumi";
  *           healthPath, key) is a replacement, deleted before the new one is
  *           created (same key → same pidfile/log, and the port is released).
  *
- * Idempotency key: `key` = `<stack>/<instance index>`. The child carries it in
- * its environment (SHIPSHAPE_INSTANCE_KEY) and in the pidfile, so a create
- * that runs again after an interrupted `pulumi up` (pending create cleared,
- * process still alive) finds the pidfile and ADOPTS the live process when it
- * was started from the same spec (spec hash) and answers its health check;
- * otherwise it kills that group and starts afresh. Before every signal a
+ * Idempotency key: `key` = `<stack>/<instance index>`, also the resource's
+ * ID. The child carries it in its environment (SHIPSHAPE_INSTANCE_KEY) and in
+ * the pidfile, so after an interrupted `pulumi up` the pending create is
+ * imported under that ID and `read` finds the pidfile and ADOPTS the live
+ * process when it was started from the same spec (spec hash) and answers its
+ * health check; a create that runs again does the same, and otherwise kills
+ * that group and starts afresh. Before every signal a
  * member of the group is verified to carry the key (Linux: /proc/<pid>/environ;
  * elsewhere `ps -E`), so a recycled pid or pgid (a stranger after a crash or a
  * reboot) is never signalled; what cannot be verified is not signalled.
@@ -377,24 +378,31 @@ export function controller() {
     return killed;
   }
 
-  async function start(inputs: LocalProcessInputs): Promise<LocalProcessOutputs> {
+  /**
+   * The process the pidfile records for `inputs`, as outputs, when it is ours
+   * (key), runs the same spec and answers its health check; else undefined.
+   */
+  async function adopt(inputs: LocalProcessInputs): Promise<LocalProcessOutputs | undefined> {
     const hash = specHash(inputs);
     const prev = readPidFile(inputs.pidFile);
-    if (prev && prev.key === inputs.key && ours(prev.pid, inputs.key)) {
-      if (prev.specHash === hash) {
-        const h = await waitHealthy(prev.pid, prev.port, inputs.healthPath, inputs.startTimeoutMs);
-        if (h.ok) {
-          return {
-            ...inputs,
-            pid: prev.pid,
-            port: prev.port,
-            url: `http://127.0.0.1:${prev.port}`,
-            specHash: hash,
-            adopted: true,
-          };
-        }
-      }
-    }
+    if (!prev || prev.key !== inputs.key || prev.specHash !== hash || !ours(prev.pid, inputs.key))
+      return undefined;
+    const h = await waitHealthy(prev.pid, prev.port, inputs.healthPath, inputs.startTimeoutMs);
+    if (!h.ok) return undefined;
+    return {
+      ...inputs,
+      pid: prev.pid,
+      port: prev.port,
+      url: `http://127.0.0.1:${prev.port}`,
+      specHash: hash,
+      adopted: true,
+    };
+  }
+
+  async function start(inputs: LocalProcessInputs): Promise<LocalProcessOutputs> {
+    const hash = specHash(inputs);
+    const adopted = await adopt(inputs);
+    if (adopted) return adopted;
     await reap(inputs.pidFile, inputs.key);
 
     const port = await freePort();
@@ -442,6 +450,7 @@ export function controller() {
 
   return {
     specHash,
+    adopt,
     start,
     reap,
     reapKeys,
@@ -475,9 +484,15 @@ const localProcessProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async read(id: string, props: LocalProcessOutputs) {
-    // `pulumi refresh`: a process that died is gone from the state.
     const c = controller();
-    if (!props?.pid || !c.ours(props.pid, props.key)) return { id: "", props: {} } as never;
+    if (!props?.pid) {
+      // A pending create being imported (`--import-pending-creates`): only its inputs are
+      // known. It is recorded when its pidfile holds a live, healthy process of that spec.
+      const outs = props?.key ? await c.adopt(props) : undefined;
+      return (outs ? { id, props: outs } : { id: "", props: {} }) as never;
+    }
+    // `pulumi refresh`: a process that died is gone from the state.
+    if (!c.ours(props.pid, props.key)) return { id: "", props: {} } as never;
     return { id, props };
   },
 

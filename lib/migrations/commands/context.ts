@@ -75,8 +75,6 @@ export interface EngineContext {
   readonly service: string;
   /** (service, environment): the rows of the state this engine reads and writes. */
   readonly scope: state.Scope;
-  /** Prefix of version schema names: `<service>_<environment>` (or the service alone). */
-  readonly versionPrefix: string;
   /** Schema holding the real tables. */
   readonly schema: string;
   readonly log: (message: string) => void;
@@ -119,7 +117,6 @@ export function createEngineContext(options: EngineOptions): EngineContext {
     options,
     service,
     scope: { service, environment },
-    versionPrefix: environment ? `${service}_${environment}` : service,
     schema: options.schema ?? "public",
     log,
     policy,

@@ -244,7 +244,7 @@ async function insertAttempt(
     owner,
     attempt: (rolledBack?.attempt ?? 0) + 1,
     baseSchema: engine.schema,
-    versionSchema: versionSchemaName(engine.versionPrefix, definition.name),
+    versionSchema: versionSchemaName({ ...engine.scope, migration: definition.name }),
     previousVersionSchema: previousSchema,
     definition,
     parts: parts?.map((p) => ({ name: p.name, operations: p.operations })) ?? null,

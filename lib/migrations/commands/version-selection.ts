@@ -19,10 +19,11 @@ export async function bindRole(
   return { role, searchPath: row.versionSchema };
 }
 
+/** The schema a start of `migrationName` by this engine creates (a started one: its row's versionSchema). */
 export function versionSchemaOf(
   engine: EngineContext,
   migrationName: string,
 ): { schema: string; searchPath: string; pgOptions: string } {
-  const schema = versionSchemaName(engine.versionPrefix, migrationName);
+  const schema = versionSchemaName({ ...engine.scope, migration: migrationName });
   return { schema, ...connectionSettings(schema) };
 }

@@ -20,7 +20,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import YAML from "yaml";
 import type { DevStackInfo } from "../../../dev/stack/dev-stack";
 import { createLocalInfraDriver } from "../../../infra/local/driver";
-import { stopRouterProcess } from "../../../infra/local/router-process";
+import { localStackName } from "../../../infra/local/program";
+import { routerNameFor, stopRouterProcess } from "../../../infra/local/router-process";
 import { devPulumiSettings } from "../../../infra/pulumi/workspace";
 import { treeDigest } from "../../../lib/artifacts/content";
 import { freePort, portIsFree } from "../../../lib/runtime/free-port";
@@ -144,8 +145,14 @@ afterAll(async () => {
       { service: "shop", environment: shopEnv, version: "v1" },
     ];
     for (const ref of gone) await infra.destroyEnvironment({ deploymentId: "cleanup", ...ref }, () => {});
-    await stopRouterProcess("notes-staging", { purge: true, stateDir: stack.stateDir });
-    await stopRouterProcess(`shop-${shopEnv}`, { purge: true, stateDir: stack.stateDir });
+    await stopRouterProcess(routerNameFor({ service: "notes", environment: "staging" }), {
+      purge: true,
+      stateDir: stack.stateDir,
+    });
+    await stopRouterProcess(routerNameFor({ service: "shop", environment: shopEnv }), {
+      purge: true,
+      stateDir: stack.stateDir,
+    });
   }
   if (dev && dev.exitCode === null) {
     const exited = new Promise((r) => dev.once("exit", r));
@@ -176,7 +183,9 @@ describe("deploy your own service (examples/notes, Python) through the CLI and `
     expect(s.serving).toEqual({ version: "v1", artifactDigest: digest });
     expect(s.artifactDigest).toBe(digest);
     expect(s.activeMigration).toBeNull();
-    const pid = processesOfStack("notes-staging-v1")[0];
+    const pid = processesOfStack(
+      localStackName({ service: "notes", environment: "staging", version: "v1" }, stack.stateDir),
+    )[0];
     expect(fs.realpathSync(`/proc/${pid}/cwd`)).toBe(
       fs.realpathSync(path.join(stack.stateDir, "releases", "notes", "v1", "app")),
     );
@@ -252,7 +261,11 @@ describe("deploy your own service (examples/notes, Python) through the CLI and `
     expect(pinned.rowCount).toBe(0); // renamed aside, not live
     const phases = await migrationPhases(shipshape, notesScope());
     expect(phases).toContain("0003_note_pinned:rolled_back");
-    expect(processesOfStack("notes-staging-v3")).toEqual([]);
+    expect(
+      processesOfStack(
+        localStackName({ service: "notes", environment: "staging", version: "v3" }, stack.stateDir),
+      ),
+    ).toEqual([]);
     expect(((await (await fetch(`${NOTES_URL}/notes`)).json()) as { version: string }).version).toBe("v2");
 
     expect(watched.code, `${watched.out}\n${watched.err}`).toBe(0);
@@ -272,6 +285,10 @@ describe("deploy your own service (examples/notes, Python) through the CLI and `
     expect(String(s.outcomeReason)).toMatch(/notes v1 is already a release with different content/);
     // Refused at preflight, before any side effect: users stay on v2.
     expect(((await (await fetch(`${NOTES_URL}/notes`)).json()) as { version: string }).version).toBe("v2");
-    expect(processesOfStack("notes-staging-v1")).toEqual([]);
+    expect(
+      processesOfStack(
+        localStackName({ service: "notes", environment: "staging", version: "v1" }, stack.stateDir),
+      ),
+    ).toEqual([]);
   });
 });

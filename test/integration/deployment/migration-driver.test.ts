@@ -6,6 +6,11 @@ import { readMigrationBundle } from "../../../client/migration-bundle";
 import type { MigrationBundle } from "../../../lib/deployment/types";
 import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import { createMigrationEngine, type MigrationEngine } from "../../../lib/migrations/engine";
+import { versionSchemaName } from "../../../lib/migrations/versioned-schema";
+
+const vs = (service: string, environment: string, migration: string) =>
+  versionSchemaName({ service, environment, migration });
+
 import { freshDatabase } from "../../support/postgres";
 
 /**
@@ -67,7 +72,7 @@ describe("engineMigrationDriver on real PostgreSQL", () => {
     const first = await d.expand(ref(), database, readMigrationBundle(SHOP), (m) => progress.push(m));
     expect(first.migration).toBe("0002_title_and_cents");
     // Version schemas carry the environment: staging and production of one service never share one.
-    expect(first.versionSchema).toBe("shop_production_0002_title_and_cents");
+    expect(first.versionSchema).toBe(vs("shop", "production", "0002_title_and_cents"));
     expect(await d.expand(ref(), database, readMigrationBundle(SHOP), quiet)).toEqual(first);
     const status = await scope("shop", "production").status();
     expect(status.migrations.map((m) => `${m.name}:${m.phase}:${m.owner}`)).toEqual([
@@ -140,9 +145,9 @@ describe("scopes and owners on one shared database", () => {
       quiet,
     );
     expect([rb.versionSchema, rs.versionSchema, rp.versionSchema]).toEqual([
-      "b_prod_0001_initial",
-      "a_staging_0001_initial",
-      "a_prod_0001_initial",
+      vs("b", "prod", "0001_initial"),
+      vs("a", "staging", "0001_initial"),
+      vs("a", "prod", "0001_initial"),
     ]);
     await expectEachScopeActive();
     await d.close();
@@ -192,11 +197,11 @@ describe("scopes and owners on one shared database", () => {
     await d.contract(ref({ deploymentId: "d2" }), database, "0001_initial", quiet);
     await d.contract(b, database, "0001_initial", quiet);
     const staging = await scope("a", "staging").status();
-    expect(staging.versionSchemas).toEqual(["a_staging_0001_initial"]);
+    expect(staging.versionSchemas).toEqual([vs("a", "staging", "0001_initial")]);
     await d.contract(aStaging, database, "0001_initial", quiet);
-    expect((await scope("b", "prod").status()).versionSchemas).toEqual(["b_prod_0001_initial"]);
+    expect((await scope("b", "prod").status()).versionSchemas).toEqual([vs("b", "prod", "0001_initial")]);
     expect((await scope("shop", "production").status()).versionSchemas).toContain(
-      "shop_production_0001_initial",
+      vs("shop", "production", "0001_initial"),
     );
     await d.close();
   });

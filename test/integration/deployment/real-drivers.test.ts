@@ -8,6 +8,7 @@ import { engineMigrationDriver } from "../../../activities/migration-driver";
 import { createLogNotifier } from "../../../activities/notify-log";
 import { deploymentResult } from "../../../client/deployment-result";
 import { startDeployment } from "../../../client/start";
+import { localStackName } from "../../../infra/local/program";
 import {
   ensureRouterProcess,
   type RouterProcessInfo,
@@ -167,8 +168,12 @@ describe("DeploymentWorkflow on real drivers", () => {
       const routes = await traffic.getRoutes(scope);
       expect(routes.backends.blue?.version).toBe("v2");
       expect(routes.backends.green).toBeUndefined();
-      expect(processesOfStack("shop-e2e-v1")).toEqual([]);
-      const green = processesOfStack("shop-e2e-v2");
+      expect(
+        processesOfStack(localStackName({ service: "shop", environment: "e2e", version: "v1" }, stateDir)),
+      ).toEqual([]);
+      const green = processesOfStack(
+        localStackName({ service: "shop", environment: "e2e", version: "v2" }, stateDir),
+      );
       expect(green.length).toBeGreaterThan(0);
       // v2 runs from its own release folder, a copy of the artifact with the same content digest.
       const release = path.join(stateDir, "releases", "shop", "v2", "app");

@@ -5,6 +5,7 @@ import { Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { deploymentResult } from "../../../client/deployment-result";
 import { startDeployment } from "../../../client/start";
+import { localStackName } from "../../../infra/local/program";
 import {
   ensureRouterProcess,
   type RouterProcessInfo,
@@ -150,7 +151,10 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
 
     // green's instances are being started by `pulumi up` under the first worker: kill it all.
     const deadline = Date.now() + 90_000;
-    while (processesOfStack("shop-crash-v2").length === 0) {
+    while (
+      processesOfStack(localStackName({ service: "shop", environment: "crash", version: "v2" }, stateDir))
+        .length === 0
+    ) {
       if (Date.now() > deadline) throw new Error("green provisioning never started");
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -168,7 +172,9 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
     expect(status.phases.map((p) => p.phase)).toContain("finalizing");
     const routes = await traffic.getRoutes(scope);
     expect(routes.backends.blue?.version).toBe("v2");
-    expect(processesOfStack("shop-crash-v1")).toEqual([]);
+    expect(
+      processesOfStack(localStackName({ service: "shop", environment: "crash", version: "v1" }, stateDir)),
+    ).toEqual([]);
   });
 
   it("two workers on one task queue: the one running provision is SIGKILLed, the other finishes the deployment", {
@@ -205,7 +211,9 @@ describe("DeploymentWorkflow survives a worker SIGKILL", () => {
       healthPath: "/health",
     }).getRoutes(scope);
     expect(routes.backends.blue?.version).toBe("v4");
-    expect(processesOfStack("shop-crash-v4")).toHaveLength(1);
+    expect(
+      processesOfStack(localStackName({ service: "shop", environment: "crash", version: "v4" }, stateDir)),
+    ).toHaveLength(1);
   });
 
   it("killed while a bake timer is pending: the timer fires with no worker, the new worker finishes, and the history replays", {

@@ -64,7 +64,7 @@ function groupAlive(pgid: number): boolean {
 
 /** Waits until `version`'s create is in flight (both instances spawned, not healthy yet). */
 async function startCreate(version: string) {
-  const stackName = localStackName(ref(version));
+  const stackName = localStackName(ref(version), stateDir);
   const { runDir } = localStackPaths(stateDir, stackName);
   const logFile = path.join(stateDir, `child-${version}.log`);
   const input = {
@@ -119,13 +119,20 @@ async function killMidCreate(version: string): Promise<{ orphans: number[]; stac
 describe("local target: crash recovery of pulumi up", () => {
   it("SIGKILL of pulumi up mid-create, then a retry converges with nothing leaked", async () => {
     const { orphans, stackName } = await killMidCreate("v1");
+    const pendingBefore = checkpoint(pulumi, stackName)?.pending.length ?? 0;
+    const lines: string[] = [];
     const env = await localInfraDriver.provisionEnvironment(
       ref("v1"),
       { artifact: SHOP_ARTIFACT, run: slowRun(), env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } },
-      progress,
+      (l) => lines.push(l),
     );
     expect(env.clearedLocks).toBe(1);
-    expect(env.clearedPendingOperations).toBeGreaterThanOrEqual(1);
+    expect(env.clearedPendingOperations).toBe(pendingBefore);
+    // The half-finished creates were imported (recorded under their IDs), not forgotten and
+    // created again: on a target whose resources have fixed names a second create fails.
+    expect(env.importedPendingCreates).toBe(2);
+    expect(lines).toContain("imported 2 pending create(s) left by an interrupted update");
+    expect(lines.filter((l) => /^create instance-/.test(l))).toEqual([]);
     expect(env.instances).toHaveLength(2);
     // The orphaned processes were adopted, not duplicated.
     expect(env.instances.map((i) => i.pid).sort()).toEqual([...orphans].sort());
@@ -173,7 +180,7 @@ describe("local target: crash recovery of pulumi up", () => {
     const run = shopRun();
     const spec = { run, artifact: SHOP_ARTIFACT, env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } };
     const first = await localInfraDriver.provisionEnvironment(ref("v4"), spec, progress);
-    const stackName = localStackName(ref("v4"));
+    const stackName = localStackName(ref("v4"), stateDir);
     const attrs = path.join(backendDir, ".pulumi", "stacks", LOCAL_PROJECT, `${stackName}.json.attrs`);
     expect(fs.existsSync(attrs)).toBe(true);
     fs.writeFileSync(attrs, "");

@@ -63,7 +63,7 @@ describe("local target: environments and the router", () => {
       { artifact: SHOP_ARTIFACT, run: shopRun(), env },
       progress,
     );
-    expect(blue.stackName).toBe("shop-envtest-v1");
+    expect(blue.stackName).toBe(localStackName(ref("v1"), stateDir));
     expect(green.instances).toHaveLength(2);
     for (const i of [...blue.instances, ...green.instances]) {
       expect(i.pid).toBeGreaterThan(0);
@@ -218,9 +218,9 @@ describe("local target: environments and the router", () => {
         progress,
       ),
     ).rejects.toThrow(/exited before it became healthy|not healthy/);
-    expect(processesOfStack(localStackName(ref("v3")))).toEqual([]);
+    expect(processesOfStack(localStackName(ref("v3"), stateDir))).toEqual([]);
     expect(await localInfraDriver.destroyEnvironment(ref("v3"), progress)).toEqual({ existed: true });
-    await expectNothingLeft(localStackName(ref("v3")), stateDir, []);
+    await expectNothingLeft(localStackName(ref("v3"), stateDir), stateDir, []);
 
     await localInfraDriver.destroyEnvironment(ref("v1"), progress);
     await expectNothingLeft(blue.stackName, stateDir, portsOf(blue));

@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { registerMigrateCommand } from "../../../cli/commands/migrate";
 import type { CliContext } from "../../../cli/context";
-import { withDb } from "./helpers";
+import { schemaOf, withDb } from "./helpers";
 
 const SHOP = path.join(__dirname, "../../../examples/shop");
 
@@ -31,21 +31,21 @@ describe("shipshape migrate", () => {
       const started = await cli("start", ...db);
       expect(started).toMatchObject({ code: 0 });
       expect(started.out).toMatch(
-        /0001_initial: complete ran \d+ step\(s\); phase completed; version schema shop_0001_initial/,
+        /0001_initial: complete ran \d+ step\(s\); phase completed; version schema shop_0001_initial_[0-9a-f]{16}/,
       );
       expect(started.out).toMatch(/0002_title_and_cents: start ran \d+ step\(s\); phase active/);
 
       const status = await cli("status", "--json", ...db);
       expect(JSON.parse(status.out)).toMatchObject({
         active: { name: "0002_title_and_cents", phase: "active" },
-        versionSchemas: ["shop_0001_initial", "shop_0002_title_and_cents"],
+        versionSchemas: [schemaOf("0001_initial"), schemaOf("0002_title_and_cents")],
         pending: ["0002_title_and_cents"],
       });
       expect(await cli("verify", ...db)).toMatchObject({ code: 0, out: expect.stringMatching(/ready/) });
       expect((await cli("rollback", ...db)).out).toMatch(/phase rolled_back/);
       expect((await cli("start", ...db)).out).toMatch(/0002_title_and_cents: start .* phase active/);
       expect((await cli("complete", ...db)).out).toMatch(
-        /phase completed; version schema shop_0002_title_and_cents/,
+        /phase completed; version schema shop_0002_title_and_cents_[0-9a-f]{16}/,
       );
       expect((await cli("start", ...db)).out).toBe("nothing pending");
       expect((await cli("purge", "--older-than", "0s", ...db)).out).toMatch(

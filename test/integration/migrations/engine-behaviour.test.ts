@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
 import { loadMigrationsDir } from "../../../lib/migrations/file-format";
 import { seededShop } from "./fixtures/shop";
-import { admin, engineFor, leftovers, withClient, withDb } from "./helpers";
+import { admin, engineFor, leftovers, schemaOf, withClient, withDb } from "./helpers";
 
 const CENTS: MigrationDefinition = {
   name: "0002_cents",
@@ -174,9 +174,15 @@ describe("backfill under concurrent writes from both versions", () => {
     await withDb("conc", async (url) => {
       await seededShop(url, 2000);
       const e = engineFor(url, { backfill: { batchSize: 50, delayMs: 2 } });
-      const oldC = await new Client({ connectionString: url, options: "-c search_path=shop_0001_init" });
+      const oldC = await new Client({
+        connectionString: url,
+        options: `-c search_path=${schemaOf("0001_init")}`,
+      });
       await oldC.connect();
-      const newC = await new Client({ connectionString: url, options: "-c search_path=shop_0002_cents" });
+      const newC = await new Client({
+        connectionString: url,
+        options: `-c search_path=${schemaOf("0002_cents")}`,
+      });
       await newC.connect();
       const expectedCents = new Map<number, number>();
       let inserted = 0;
@@ -201,7 +207,9 @@ describe("backfill under concurrent writes from both versions", () => {
         const newWriter = (async () => {
           // The new version exists once start has created its views.
           for (;;) {
-            const r = await newC.query("SELECT to_regclass('shop_0002_cents.products') IS NOT NULL AS ok");
+            const r = await newC.query(
+              `SELECT to_regclass('${schemaOf("0002_cents")}.products') IS NOT NULL AS ok`,
+            );
             if (r.rows[0].ok) break;
             await new Promise((res) => setTimeout(res, 5));
           }
@@ -252,8 +260,8 @@ describe("verify gate", () => {
         const good = await e.verify();
         expect(good.ok).toBe(true);
         expect(good.checks.map((c) => c.name)).toEqual([
-          "old version views compile (shop_0001_init)",
-          "new version views compile (shop_0002_cents)",
+          `old version views compile (${schemaOf("0001_init")})`,
+          `new version views compile (${schemaOf("0002_cents")})`,
           "round-trip probes (old ⇄ new, rolled back)",
           "backfill finished",
           "pending constraints would validate",
@@ -375,12 +383,12 @@ describe("phase rules, purge and role-based version selection", () => {
       const e = engineFor(url, { grants: [role] });
       try {
         await e.start(CENTS);
-        expect(await e.bindRole(role, "0002_cents")).toEqual({ role, searchPath: "shop_0002_cents" });
+        expect(await e.bindRole(role, "0002_cents")).toEqual({ role, searchPath: schemaOf("0002_cents") });
         const asRole = new Client({ connectionString: url.replace("postgres@", `${role}@`) });
         await asRole.connect();
         try {
           // No SET, no options: the server applies the role's default at connection start.
-          expect((await asRole.query("SHOW search_path")).rows[0].search_path).toBe("shop_0002_cents");
+          expect((await asRole.query("SHOW search_path")).rows[0].search_path).toBe(schemaOf("0002_cents"));
           await asRole.query("INSERT INTO products (title, price_cents) VALUES ('via role', 123)");
           const r = await asRole.query("SELECT title, price_cents FROM products WHERE title = 'via role'");
           expect(r.rows).toEqual([{ title: "via role", price_cents: "123" }]);
@@ -416,7 +424,7 @@ describe("the sample shop's migrations", () => {
       try {
         await e.start(m1);
         await e.complete(m1.name);
-        await withClient(url, "shop_0001_initial", async (c) => {
+        await withClient(url, schemaOf("0001_initial"), async (c) => {
           await c.query("INSERT INTO products (name, price) VALUES ('Mug', 8.5), ('Tea', 3.2)");
           await c.query("INSERT INTO carts (id) VALUES ('cart-1')");
           await c.query(
@@ -427,7 +435,7 @@ describe("the sample shop's migrations", () => {
           );
         });
         await e.start(m2);
-        await withClient(url, "shop_0002_title_and_cents", async (c) => {
+        await withClient(url, schemaOf("0002_title_and_cents"), async (c) => {
           const r = await c.query("SELECT title, price_cents::int FROM products ORDER BY id");
           expect(r.rows).toEqual([
             { title: "Mug", price_cents: 850 },
@@ -442,12 +450,12 @@ describe("the sample shop's migrations", () => {
         const st = await e.status();
         expect(st.active).toMatchObject({ name: "0003_barcode", phase: "starting" });
         expect(st.active?.lastError).toMatch(/order_lines/);
-        await withClient(url, "shop_0002_title_and_cents", async (c) => {
+        await withClient(url, schemaOf("0002_title_and_cents"), async (c) => {
           await c.query("INSERT INTO products (title, price_cents) VALUES ('Pen', 199)");
         });
         await e.rollback("0003_barcode");
         const left = await leftovers(url);
-        expect(left.versionSchemas).toEqual(["shop_0002_title_and_cents"]);
+        expect(left.versionSchemas).toEqual([schemaOf("0002_title_and_cents")]);
         expect(left.triggers).toEqual([]);
         expect(left.aside).toEqual(["products._ss_rb3_barcode"]);
         const a = await admin(url);

@@ -8,6 +8,7 @@ import {
 } from "../../../lib/migrations/engine";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
 import { findLeftovers } from "../../../lib/migrations/leftovers";
+import { versionSchemaName } from "../../../lib/migrations/versioned-schema";
 import { freshDatabase } from "../../support/postgres";
 
 export const SERVICE = "shop";
@@ -55,7 +56,9 @@ export async function withClient<T>(url: string, schema: string, fn: (c: Client)
   }
 }
 
-export const schemaOf = (name: string) => `${SERVICE}_${name}`;
+/** The version schema of a migration of the test service (no environment). */
+export const schemaOf = (migration: string) =>
+  versionSchemaName({ service: SERVICE, environment: "", migration });
 
 /** Starts and completes each migration in turn with an engine of its own: the history a test starts from. */
 export async function applied(url: string, ...migrations: MigrationDefinition[]): Promise<void> {

@@ -14,7 +14,7 @@ import type { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
 import { seededShop } from "./fixtures/shop";
-import { admin, engineFor, leftovers, withClient, withDb } from "./helpers";
+import { admin, engineFor, leftovers, schemaOf, withClient, withDb } from "./helpers";
 
 const CHEAP: MigrationDefinition = {
   name: "0002_cheap",
@@ -78,11 +78,11 @@ describe("complete and rollback never leave a migration stuck", () => {
           "complete failed before contracting anything; fix the cause and run `shipshape migrate complete` again, or run `shipshape migrate rollback`",
         );
         expect((await e.rollback(CHEAP.name)).phase).toBe("rolled_back");
-        expect((await leftovers(url)).versionSchemas).toEqual(["shop_0001_init"]);
+        expect((await leftovers(url)).versionSchemas).toEqual([schemaOf("0001_init")]);
 
         await e.start(CHEAP);
         await expect(e.complete(CHEAP.name)).rejects.toMatchObject({ code: "FAILED" });
-        await withClient(url, "shop_0001_init", (c) => c.query("DELETE FROM products WHERE price >= 5"));
+        await withClient(url, schemaOf("0001_init"), (c) => c.query("DELETE FROM products WHERE price >= 5"));
         expect((await e.complete(CHEAP.name)).phase).toBe("completed");
         expect((await e.status()).active).toBeNull();
       } finally {
@@ -104,8 +104,8 @@ describe("complete and rollback never leave a migration stuck", () => {
           "complete stopped before its first contracting step committed; fix the cause and run `shipshape migrate complete` again, or run `shipshape migrate rollback` (it restores the old version's views)",
         );
         expect((await e.rollback(ARCHIVE.name)).phase).toBe("rolled_back");
-        expect((await leftovers(url)).versionSchemas).toEqual(["shop_0001_init"]);
-        await withClient(url, "shop_0001_init", async (c) => {
+        expect((await leftovers(url)).versionSchemas).toEqual([schemaOf("0001_init")]);
+        await withClient(url, schemaOf("0001_init"), async (c) => {
           await c.query("INSERT INTO products (name, price) VALUES ('after rollback', 1)");
           expect((await c.query("SELECT count(*)::int AS n FROM products")).rows[0].n).toBe(8);
         });

@@ -8,7 +8,7 @@ import { Pool } from "pg";
 import { describe, expect, it } from "vitest";
 import { oneStatementClient } from "../../../lib/migrations/commands/step-runner";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
-import { admin, engineFor, withClient, withDb } from "./helpers";
+import { admin, engineFor, schemaOf, withClient, withDb } from "./helpers";
 
 const INIT: MigrationDefinition = {
   name: "0001_init",
@@ -82,10 +82,10 @@ describe("one statement per query (issue 16)", () => {
             },
           ],
         });
-        await withClient(url, "shop_0001_init", async (c) => {
+        await withClient(url, schemaOf("0001_init"), async (c) => {
           await c.query("INSERT INTO products (name) VALUES ('x')");
         });
-        await withClient(url, "shop_0002_tag", async (c) => {
+        await withClient(url, schemaOf("0002_tag"), async (c) => {
           expect((await c.query("SELECT label FROM products")).rows).toEqual([{ label: "$ss$x;" }]);
         });
       } finally {

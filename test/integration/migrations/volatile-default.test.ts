@@ -9,7 +9,7 @@ import type { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
 import { seededShop } from "./fixtures/shop";
-import { admin, engineFor, leftovers, withClient, withDb } from "./helpers";
+import { admin, engineFor, leftovers, schemaOf, withClient, withDb } from "./helpers";
 
 const VOLATILE: MigrationDefinition = {
   name: "0002_volatile",
@@ -45,8 +45,10 @@ describe("add_column with a volatile default", () => {
           [50, true],
         ]);
         // Both versions insert while the default lives on the new version's view only.
-        await withClient(url, "shop_0001_init", (c) => c.query("INSERT INTO products (name) VALUES ('old')"));
-        await withClient(url, "shop_0002_volatile", (c) =>
+        await withClient(url, schemaOf("0001_init"), (c) =>
+          c.query("INSERT INTO products (name) VALUES ('old')"),
+        );
+        await withClient(url, schemaOf("0002_volatile"), (c) =>
           c.query("INSERT INTO products (name) VALUES ('new')"),
         );
         const during = await a.query(

@@ -8,6 +8,7 @@ import { engineMigrationDriver } from "../../../../activities/migration-driver";
 import { createLogNotifier } from "../../../../activities/notify-log";
 import { deploymentResult } from "../../../../client/deployment-result";
 import { startDeployment } from "../../../../client/start";
+import { localStackName } from "../../../../infra/local/program";
 import { RouterClient } from "../../../../infra/local/router/client";
 import {
   ensureRouterProcess,
@@ -188,7 +189,8 @@ export async function startRig(o: RigOptions): Promise<Rig> {
         clearTimeout(timer);
       }
     },
-    stackName: (version) => `shop-${o.environment}-${version}`,
+    stackName: (version) =>
+      localStackName({ service: "shop", environment: o.environment, version }, o.stateDir),
     async close() {
       worker.shutdown();
       await running.catch(() => undefined);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { localStackName } from "../../../../infra/local/program";
+import { legacyLocalStackName, localStackName } from "../../../../infra/local/program";
 import { createLocalTrafficRouter } from "../../../../infra/local/traffic-router";
 import {
   killAllBackends,
@@ -30,15 +30,24 @@ async function setup() {
   return { router, traffic, b1: b1!, b2: b2!, g1: g1! };
 }
 
-describe("localStackName", () => {
+describe("legacyLocalStackName (the names stacks of earlier releases carry)", () => {
   it("is <service>-<env>-<version>, sanitised for Pulumi", () => {
-    expect(localStackName({ service: "shop", environment: "production", version: "v2" })).toBe(
+    expect(legacyLocalStackName({ service: "shop", environment: "production", version: "v2" })).toBe(
       "shop-production-v2",
     );
-    expect(localStackName({ service: "Shop", environment: "prod", version: "1.4.0+build/7" })).toBe(
+    expect(legacyLocalStackName({ service: "Shop", environment: "prod", version: "1.4.0+build/7" })).toBe(
       "shop-prod-1-4-0-build-7",
     );
-    expect(localStackName({ service: "-a", environment: "b", version: "__" })).toBe("a-b");
+    expect(legacyLocalStackName({ service: "-a", environment: "b", version: "__" })).toBe("a-b");
+  });
+});
+
+describe("localStackName", () => {
+  it("is a readable part and a hash of the exact version and the absolute state folder", () => {
+    const ref = { service: "shop", environment: "production", version: "v2" };
+    expect(localStackName(ref, "/srv/state")).toMatch(/^shop-production-v2-[0-9a-f]{16}$/);
+    expect(localStackName(ref, "/srv/state/../state")).toBe(localStackName(ref, "/srv/state"));
+    expect(localStackName(ref, "/srv/other")).not.toBe(localStackName(ref, "/srv/state"));
   });
 });
 
