@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { instanceUserFor } from "../../../infra/local/instance-user";
 import { LOCAL_PROJECT, legacyLocalStackName, localProgram } from "../../../infra/local/program";
 import {
   ensureRouterProcess,
@@ -114,8 +115,10 @@ describe("local target: names that collided before", () => {
 
 describe("local target: stacks and routers made under the old names", () => {
   it("a legacy stack is adopted by its own version (same processes), not by the one whose name collides", async () => {
-    // What an earlier release made for L: a stack under the old name, its instance keys under it.
+    // What an earlier release made for L: a stack under the old name, its instance keys under it,
+    // run as this worker runs instances (as the instance user when the worker is root).
     const legacy = legacyLocalStackName(L);
+    const runAs = instanceUserFor(process.env);
     expect(legacyLocalStackName(M)).toBe(legacy);
     const { stack } = await openStack(pulumi, {
       projectName: LOCAL_PROJECT,
@@ -136,6 +139,7 @@ describe("local target: stacks and routers made under the old names", () => {
           SHIPSHAPE_VERSION: L.version,
           SHIPSHAPE_ARTIFACT_DIGEST: SHOP_ARTIFACT.digest,
         },
+        ...(runAs ? { runAs: { uid: runAs.uid, gid: runAs.gid } } : {}),
       }),
     });
     await stack.up({ color: "never" });
