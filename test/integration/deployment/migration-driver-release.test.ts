@@ -5,6 +5,7 @@ import { engineMigrationDriver } from "../../../activities/migration-driver";
 import type { MigrationBundle } from "../../../lib/deployment/types";
 import type { VersionEnvironmentRef } from "../../../lib/drivers/common";
 import { createMigrationEngine } from "../../../lib/migrations/engine";
+import { versionSchemaName } from "../../../lib/migrations/versioned-schema";
 import { freshDatabase } from "../../support/postgres";
 
 /**
@@ -17,8 +18,10 @@ import { freshDatabase } from "../../support/postgres";
  * nothing either version wrote.
  */
 const quiet = () => undefined;
-const BLUE_SCHEMA = "shop_production_0001_initial";
-const GREEN_SCHEMA = "shop_production_0004_drop_description";
+const schemaOf = (migration: string) =>
+  versionSchemaName({ service: "shop", environment: "production", migration });
+const BLUE_SCHEMA = schemaOf("0001_initial");
+const GREEN_SCHEMA = schemaOf("0004_drop_description");
 const ref = (deploymentId: string): VersionEnvironmentRef => ({
   deploymentId,
   service: "shop",

@@ -79,7 +79,7 @@ describe("engineMigrationDriver on real PostgreSQL", () => {
       "0001_initial:active:d1",
       "0002_title_and_cents:active:d1",
     ]);
-    expect(status.versionSchemas).toEqual(["shop_production_0002_title_and_cents"]);
+    expect(status.versionSchemas).toEqual([vs("shop", "production", "0002_title_and_cents")]);
     expect(progress[0]).toMatch(/starting 0001_initial, 0002_title_and_cents together/);
     await d.close();
   });
