@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import { loadMigrationFile, type MigrationDefinition } from "../../../lib/migrations/file-format";
-import { admin, applied, engineFor, withClient, withDb } from "./helpers";
+import { admin, applied, engineFor, schemaOf, withClient, withDb } from "./helpers";
 
 const ISSUE = path.join(__dirname, "../../fixtures/migrations/issue");
 const load = (file: string) => loadMigrationFile(path.join(ISSUE, file));
@@ -72,7 +72,7 @@ const SHOP: MigrationDefinition = {
 /** SHOP applied and seeded; returns the shape of products. */
 async function shop(url: string): Promise<Shape> {
   await applied(url, SHOP);
-  await withClient(url, "shop_01_init", async (c) => {
+  await withClient(url, schemaOf("01_init"), async (c) => {
     await c.query("INSERT INTO categories (name) VALUES ('tools'), ('toys')");
     await c.query("INSERT INTO products (code, category_id) VALUES ('h-1', 1), ('s-1', 1), ('b-1', 2)");
   });
@@ -131,7 +131,7 @@ describe("constraints and indexes of a shadowed column", () => {
       const e = engineFor(url);
       try {
         await applied(url, ITEMS);
-        await withClient(url, "shop_01_items", (c) =>
+        await withClient(url, schemaOf("01_items"), (c) =>
           c.query("INSERT INTO items (code) VALUES ('a'), (NULL)"),
         );
         const before = await withAdmin(url, (a) => shapeOf(a, "items"));
@@ -152,12 +152,12 @@ describe("constraints and indexes of a shadowed column", () => {
         expect(await withAdmin(url, (a) => shapeOf(a, "items"))).toEqual(before);
 
         await e.start(second);
-        await withClient(url, "shop_02_code_not_null", async (c) => {
+        await withClient(url, schemaOf("02_code_not_null"), async (c) => {
           await expect(c.query("INSERT INTO items (code) VALUES ('a')")).rejects.toThrow(/items_code_uq/);
         });
         expect((await e.complete(second.name)).phase).toBe("completed");
         expect(await withAdmin(url, (a) => shapeOf(a, "items"))).toEqual(before);
-        await withClient(url, "shop_02_code_not_null", async (c) => {
+        await withClient(url, schemaOf("02_code_not_null"), async (c) => {
           expect((await c.query("SELECT code FROM items ORDER BY id")).rows).toEqual([
             { code: "a" },
             { code: "none-2" },
@@ -180,7 +180,7 @@ describe("constraints and indexes of a shadowed column", () => {
         const code = changeType("02_code_varchar", "code", "varchar(32)");
         await e.start(code);
         expect((await e.verify()).checks.filter((c) => !c.ok)).toEqual([]);
-        await withClient(url, "shop_02_code_varchar", async (c) => {
+        await withClient(url, schemaOf("02_code_varchar"), async (c) => {
           for (const dup of ["h-1", "H-1"]) {
             await expect(c.query("INSERT INTO products (code) VALUES ($1)", [dup])).rejects.toThrow(
               /duplicate key/,
@@ -223,14 +223,14 @@ describe("constraints and indexes of a shadowed column", () => {
         const category = changeType("02_category_bigint", "category_id", "bigint");
         await e.start(category);
         expect((await e.verify()).checks.filter((c) => !c.ok)).toEqual([]);
-        await withClient(url, "shop_02_category_bigint", async (c) => {
+        await withClient(url, schemaOf("02_category_bigint"), async (c) => {
           await expect(
             c.query("INSERT INTO products (code, category_id) VALUES ('n-1', 99)"),
           ).rejects.toThrow(/foreign key/);
         });
         await e.complete(category.name);
         expect(await withAdmin(url, (a) => shapeOf(a, "products"))).toEqual(before);
-        await withClient(url, "shop_02_category_bigint", async (c) => {
+        await withClient(url, schemaOf("02_category_bigint"), async (c) => {
           await expect(
             c.query("INSERT INTO products (code, category_id) VALUES ('n-1', 99)"),
           ).rejects.toThrow(/violates foreign key constraint "products_category_id_fkey"/);

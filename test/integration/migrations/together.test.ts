@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
 import { seededShop } from "./fixtures/shop";
-import { engineFor, fingerprint, leftovers, withClient, withDb } from "./helpers";
+import { engineFor, fingerprint, leftovers, schemaOf, withClient, withDb } from "./helpers";
 
 const SLUG: MigrationDefinition = {
   name: "0002_slug",
@@ -57,8 +57,8 @@ class SimulatedCrash extends Error {}
 
 const RELEASE = [SLUG, TITLE_CENTS, DROP_DESCRIPTION];
 const NAMES = RELEASE.map((m) => m.name);
-const OLD = "shop_0001_init";
-const NEW = "shop_0004_drop_description";
+const OLD = schemaOf("0001_init");
+const NEW = schemaOf("0004_drop_description");
 
 async function run<T>(url: string, fn: (e: ReturnType<typeof engineFor>) => Promise<T>): Promise<T> {
   const e = engineFor(url);
