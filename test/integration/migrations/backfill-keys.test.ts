@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
-import { admin, engineFor, withClient, withDb } from "./helpers";
+import { admin, engineFor, schemaOf, withClient, withDb } from "./helpers";
 
 const LINES: MigrationDefinition = {
   name: "01_lines",
@@ -32,7 +32,7 @@ describe("backfill over a composite primary key", () => {
       try {
         await e.start(LINES);
         await e.complete(LINES.name);
-        await withClient(url, "shop_01_lines", (c) =>
+        await withClient(url, schemaOf("01_lines"), (c) =>
           c.query(
             "INSERT INTO lines SELECT o, l, o * 10 + l FROM generate_series(1, 10) o, generate_series(1, 3) l",
           ),

@@ -75,14 +75,21 @@ describe("shipshape migrate", () => {
       const db = ["--database-url", url, "--dir", path.join(SHOP, "migrations")];
       const started = await cli("start", "--together", ...db);
       expect(started.out).toMatch(
-        /^0002_title_and_cents: start ran \d+ step\(s\); phase active; version schema shop_0002_title_and_cents/,
+        new RegExp(
+          `^0002_title_and_cents: start ran \\d+ step\\(s\\); phase active; version schema ${schemaOf("0002_title_and_cents")};`,
+          "m",
+        ),
       );
       const status = await cli("status", ...db);
       expect(status.out).toMatch(
-        /0001_initial +active +shop_0002_title_and_cents \(one attempt with 0002_title_and_cents\)/,
+        new RegExp(
+          `0001_initial +active +${schemaOf("0002_title_and_cents")} \\(one attempt with 0002_title_and_cents\\)`,
+        ),
       );
       expect(status.out).toMatch(
-        /0002_title_and_cents +active +shop_0002_title_and_cents \(one attempt with 0001_initial\)/,
+        new RegExp(
+          `0002_title_and_cents +active +${schemaOf("0002_title_and_cents")} \\(one attempt with 0001_initial\\)`,
+        ),
       );
       expect(JSON.parse((await cli("status", "--json", ...db)).out)).toMatchObject({
         migrations: [

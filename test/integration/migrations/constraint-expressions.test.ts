@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
-import { admin, applied, engineFor, withClient, withDb } from "./helpers";
+import { admin, applied, engineFor, schemaOf, withClient, withDb } from "./helpers";
 
 const INIT: MigrationDefinition = {
   name: "01_posts",
@@ -40,7 +40,7 @@ describe("a check on a column shadowed in the same migration", () => {
       const a = await admin(url);
       try {
         await applied(url, INIT);
-        await withClient(url, "shop_01_posts", (c) =>
+        await withClient(url, schemaOf("01_posts"), (c) =>
           c.query("INSERT INTO posts (title) VALUES ('hello'), ('world')"),
         );
         const migration: MigrationDefinition = { name: "02_title_text", operations };
@@ -51,7 +51,7 @@ describe("a check on a column shadowed in the same migration", () => {
         );
         expect(onColumn.rows).toEqual([{ attname: "_ss_new_title" }]);
         expect((await e.verify()).checks.filter((c) => !c.ok)).toEqual([]);
-        await withClient(url, "shop_02_title_text", async (c) => {
+        await withClient(url, schemaOf("02_title_text"), async (c) => {
           await expect(c.query("INSERT INTO posts (title) VALUES ('abc')")).rejects.toThrow(/"title_length"/);
         });
 
@@ -63,7 +63,7 @@ describe("a check on a column shadowed in the same migration", () => {
         expect(after.rows).toEqual([
           { conname: "title_length", def: "CHECK ((length(title) > 3))", convalidated: true },
         ]);
-        await withClient(url, "shop_02_title_text", async (c) => {
+        await withClient(url, schemaOf("02_title_text"), async (c) => {
           await expect(c.query("INSERT INTO posts (title) VALUES ('abc')")).rejects.toThrow(/"title_length"/);
           await c.query("INSERT INTO posts (title) VALUES ('long enough')");
         });

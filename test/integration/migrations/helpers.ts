@@ -35,9 +35,19 @@ export function engineFor(url: string, extra: Partial<EngineOptions> = {}): Migr
 }
 
 /** A client of one version: its search_path is the version schema (or `public`). */
+/**
+ * A client that sees `schema` (a version schema). PostgreSQL silently skips a
+ * search_path entry that does not exist, and the client would then read the
+ * base tables instead: a missing schema fails here instead.
+ */
 export async function versionClient(url: string, schema: string): Promise<Client> {
   const c = new Client({ connectionString: url, options: `-c search_path=${schema}` });
   await c.connect();
+  const found = await c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+  if (found.rowCount === 0) {
+    await c.end();
+    throw new Error(`version schema ${schema} does not exist`);
+  }
   return c;
 }
 

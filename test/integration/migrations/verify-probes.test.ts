@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
-import { applied, engineFor, withClient, withDb } from "./helpers";
+import { applied, engineFor, schemaOf, withClient, withDb } from "./helpers";
 
 const INIT: MigrationDefinition = {
   name: "01_accounts",
@@ -29,7 +29,7 @@ const INIT: MigrationDefinition = {
 
 async function seeded(url: string) {
   await applied(url, INIT);
-  await withClient(url, "shop_01_accounts", (c) =>
+  await withClient(url, schemaOf("01_accounts"), (c) =>
     c.query(
       `INSERT INTO accounts (email, status, code, token) VALUES
          ('Alice@Example.com', 'active', 'A-1', 't-1'), ('Bob@Example.com', 'new', 'B-2', NULL),
