@@ -5,9 +5,9 @@
  * digests — so the worker needs no migrations folder, and the run is the
  * same whenever it is replayed.
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { migrationBundleOf } from "../lib/deployment/migration-bundle";
 import type { MigrationBundle } from "../lib/deployment/types";
 import { loadMigrationsDir } from "../lib/migrations/file-format";
 
@@ -21,15 +21,13 @@ export class MigrationBundleError extends Error {
   override name = "MigrationBundleError";
 }
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
 /** Reads and validates a migrations folder (MigrationFileError with file:line:column for a bad file). */
 export function readMigrationBundle(dir: string): MigrationBundle {
   const loaded = loadMigrationsDir(dir); // every file parsed: a typo stops the deploy here
-  const files = loaded.map(({ file }) => {
-    const content = fs.readFileSync(file, "utf8");
-    return { file: path.basename(file), content, sha256: sha256(content) };
-  });
+  const bundle = migrationBundleOf(
+    loaded.map(({ file }) => ({ file: path.basename(file), content: fs.readFileSync(file, "utf8") })),
+  );
+  const { files } = bundle;
   const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.content), 0);
   if (bytes > MAX_MIGRATION_BYTES) {
     const largest = [...files].sort((a, b) => b.content.length - a.content.length).slice(0, 3);
@@ -39,5 +37,5 @@ export function readMigrationBundle(dir: string): MigrationBundle {
         "Keep data loads out of migrations (load them with psql or a job, not with raw_sql in a migration file)",
     );
   }
-  return { files, digest: sha256(files.map((f) => `${f.file} ${f.sha256}`).join("\n")) };
+  return bundle;
 }

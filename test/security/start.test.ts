@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { deploymentResult } from "../../client/deployment-result";
-import type { DeploymentInput, MigrationBundle } from "../../lib/deployment/types";
+import { migrationBundleOf } from "../../lib/deployment/migration-bundle";
+import type { DeploymentInput } from "../../lib/deployment/types";
 import { openPolicyDirectory } from "../../lib/signing/policy-dir";
 import { type DeploymentHandle, input, withDeployment } from "../support/deployment-harness";
 import { createFakes } from "../support/fakes";
@@ -19,6 +20,19 @@ import {
 
 const server = perTestServer();
 const { root, alice, bob, mallory, configPath, policyDir } = team();
+
+/** The status of a start that runs, once it waits at its approval gate (then terminated). */
+const statusAtGate = (starter: ReturnType<typeof signedStarter>) =>
+  withSignedDeployment(
+    server(),
+    policyDir,
+    async (ctx) => {
+      const s = await ctx.until((x) => x.phase === "awaiting-approval", "gate");
+      await (ctx.handle as DeploymentHandle).terminate("test over");
+      return s;
+    },
+    starter,
+  );
 
 describe("the worker pins the signers", () => {
   it("a start with a foreign signers file is refused at preflight, before any side effect", async () => {
@@ -93,16 +107,7 @@ describe("the worker pins the signers", () => {
   });
 
   it("a signed start the worker pins runs, and status says who started it and that it is signed", async () => {
-    const status = await withSignedDeployment(
-      server(),
-      policyDir,
-      async (ctx) => {
-        const s = await ctx.until((x) => x.phase === "awaiting-approval", "gate");
-        await (ctx.handle as DeploymentHandle).terminate("test over");
-        return s;
-      },
-      signedStarter(configPath, alice),
-    );
+    const status = await statusAtGate(signedStarter(configPath, alice));
     expect(status.signing).toMatchObject({ mode: "signed", pinned: true, requester: { identity: "alice" } });
     expect(status.decisions[0]?.signed?.statement).toContain('"type":"shipshape/start@1"');
   });
@@ -110,11 +115,9 @@ describe("the worker pins the signers", () => {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-/** A migration bundle as the CLI reads one (client/migration-bundle.ts). */
-function bundleOf(files: Record<string, string>): MigrationBundle {
-  const list = Object.entries(files).map(([file, content]) => ({ file, content, sha256: sha256(content) }));
-  return { files: list, digest: sha256(list.map((f) => `${f.file} ${f.sha256}`).join("\n")) };
-}
+/** A migration bundle as the CLI reads one. */
+const bundleOf = (files: Record<string, string>) =>
+  migrationBundleOf(Object.entries(files).map(([file, content]) => ({ file, content })));
 
 const addTags =
   "operations:\n  - add_column: { table: products, column: { name: tags, type: text, nullable: true } }\n";
@@ -150,16 +153,7 @@ describe("what the start's signature covers is what runs", () => {
     );
 
   it("a signed start carrying migrations and an artifact digest runs as signed", async () => {
-    const status = await withSignedDeployment(
-      server(),
-      policyDir,
-      async (ctx) => {
-        const s = await ctx.until((x) => x.phase === "awaiting-approval", "gate");
-        await (ctx.handle as DeploymentHandle).terminate("test over");
-        return s;
-      },
-      signedStarter(configPath, alice, { carry: carried }),
-    );
+    const status = await statusAtGate(signedStarter(configPath, alice, { carry: carried }));
     expect(status.signing).toMatchObject({ mode: "signed", requester: { identity: "alice" } });
   });
 

@@ -2,7 +2,7 @@
  * Shared setup of the DeploymentWorkflow tests: one time-skipping server and
  * one workflow bundle per test file, a fresh worker (with fresh fakes) per test.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { WorkflowHandle } from "@temporalio/client";
 import type { DataConverter } from "@temporalio/common";
 import type { TestWorkflowEnvironment } from "@temporalio/testing";
@@ -10,6 +10,7 @@ import { DefaultLogger, Runtime, Worker } from "@temporalio/worker";
 import { createActivities } from "../../activities";
 import { devDataConverter } from "../../lib/codec/data-converter";
 import { type ReleaseConfig, type ReleaseConfigInput, ReleaseConfigSchema } from "../../lib/config/schema";
+import { migrationBundleOf } from "../../lib/deployment/migration-bundle";
 import type { DeploymentInput } from "../../lib/deployment/types";
 import { bundleWorkflows } from "../../workers/workflow-bundle";
 import type { deploymentWorkflow } from "../../workflows";
@@ -85,17 +86,13 @@ export interface RunContext {
   waitUntil(pred: () => boolean | Promise<boolean>, what: string): Promise<void>;
 }
 
-/** The release's migrations as the CLI sends them (client/migration-bundle.ts; the fake driver only counts calls). */
-const MIGRATION_TEXT =
-  "operations:\n  - add_column: { table: products, column: { name: sku, type: text } }\n";
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-const MIGRATION_FILES = [
-  { file: "002_add_sku.yaml", content: MIGRATION_TEXT, sha256: sha256(MIGRATION_TEXT) },
-];
-const MIGRATIONS = {
-  files: MIGRATION_FILES,
-  digest: sha256(MIGRATION_FILES.map((f) => `${f.file} ${f.sha256}`).join("\n")),
-};
+/** The release's migrations as the CLI sends them (the fake driver only counts calls). */
+const MIGRATIONS = migrationBundleOf([
+  {
+    file: "002_add_sku.yaml",
+    content: "operations:\n  - add_column: { table: products, column: { name: sku, type: text } }\n",
+  },
+]);
 
 export function input(config: ReleaseConfig, overrides: Partial<DeploymentInput> = {}): DeploymentInput {
   return {

@@ -9,6 +9,7 @@
  */
 import { ApplicationFailure, patched, workflowInfo } from "@temporalio/workflow";
 import type { Environment } from "../../lib/config/schema";
+import { migrationBundleOf } from "../../lib/deployment/migration-bundle";
 import { type DeploymentInputParsed, FAILURE_TYPES, type SignedRecord } from "../../lib/deployment/types";
 import { parseAllowedSigners, type SignerEntry } from "../../lib/signing/allowed-signers";
 import { fingerprint, parseSignature, publicKeyLine } from "../../lib/signing/sshsig";
@@ -157,12 +158,13 @@ function refuseUnsignedContent(
     );
   }
   if (!input.migrations) return;
-  for (const f of input.migrations.files) {
-    if (sha256Hex(f.content) !== f.sha256) {
+  const recomputed = migrationBundleOf(input.migrations.files);
+  input.migrations.files.forEach((f, i) => {
+    if (recomputed.files[i]?.sha256 !== f.sha256) {
       refuseStart(`migration ${f.file} does not match its digest: the input was altered after signing`);
     }
-  }
-  const digest = sha256Hex(input.migrations.files.map((f) => `${f.file} ${f.sha256}`).join("\n"));
+  });
+  const { digest } = recomputed;
   if (digest !== input.migrations.digest || digest !== s.migrationsDigest) {
     refuseStart(
       `the migrations in the input (sha256 ${digest.slice(0, 12)}…) are not the ones signed (${s.migrationsDigest.slice(0, 12) || "none"}…): the input was altered after signing`,

@@ -11,42 +11,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { EVERYTHING, seededShop } from "./fixtures/shop";
-import { admin, engineFor, fingerprint, leftovers, withDb } from "./helpers";
-
-class SimulatedCrash extends Error {}
-
-/** Runs `fn` with an engine that crashes right after `crashAt`; returns whether it crashed. */
-async function crashing(
-  url: string,
-  crashAt: string,
-  fn: (e: ReturnType<typeof engineFor>) => Promise<unknown>,
-) {
-  const e = engineFor(url, {
-    hooks: {
-      afterStep(step) {
-        if (step === crashAt) throw new SimulatedCrash(step);
-      },
-    },
-  });
-  try {
-    await fn(e);
-    return false;
-  } catch (err) {
-    if (err instanceof SimulatedCrash || (err as Error).cause instanceof SimulatedCrash) return true;
-    throw err;
-  } finally {
-    await e.close();
-  }
-}
-
-async function run<T>(url: string, fn: (e: ReturnType<typeof engineFor>) => Promise<T>): Promise<T> {
-  const e = engineFor(url);
-  try {
-    return await fn(e);
-  } finally {
-    await e.close();
-  }
-}
+import { admin, crashing, engineFor, fingerprint, leftovers, run, withDb } from "./helpers";
 
 /** Every crash point a command passes: each recorded step, plus effect-before-record and first backfill batch. */
 function crashPoints(steps: string[], all: string[]): string[] {

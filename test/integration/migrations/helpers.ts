@@ -150,4 +150,37 @@ export async function fingerprint(url: string, opts: { aside?: boolean } = {}): 
   }
 }
 
+/** Thrown by the crash hook: the engine stops right there, as a crashed process would. */
+export class SimulatedCrash extends Error {}
+
+/** Runs `fn` with an engine of its own, closed afterwards. */
+export async function run<T>(url: string, fn: (e: MigrationEngine) => Promise<T>): Promise<T> {
+  const e = engineFor(url);
+  try {
+    return await fn(e);
+  } finally {
+    await e.close();
+  }
+}
+
+/** Runs `fn` with an engine that crashes right after `crashAt`; returns whether it crashed. */
+export async function crashing(url: string, crashAt: string, fn: (e: MigrationEngine) => Promise<unknown>) {
+  const e = engineFor(url, {
+    hooks: {
+      afterStep(step) {
+        if (step === crashAt) throw new SimulatedCrash(step);
+      },
+    },
+  });
+  try {
+    await fn(e);
+    return false;
+  } catch (err) {
+    if (err instanceof SimulatedCrash || (err as Error).cause instanceof SimulatedCrash) return true;
+    throw err;
+  } finally {
+    await e.close();
+  }
+}
+
 export type { CommandResult, MigrationDefinition };

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { MigrationDefinition } from "../../../lib/migrations/file-format";
 import { seededShop } from "./fixtures/shop";
-import { engineFor, fingerprint, leftovers, schemaOf, withClient, withDb } from "./helpers";
+import { crashing, engineFor, fingerprint, leftovers, run, schemaOf, withClient, withDb } from "./helpers";
 
 const SLUG: MigrationDefinition = {
   name: "0002_slug",
@@ -53,44 +53,10 @@ const DROP_DESCRIPTION: MigrationDefinition = {
     { create_index: { name: "products_slug_idx", table: "products", columns: ["slug"] } },
   ],
 };
-class SimulatedCrash extends Error {}
-
 const RELEASE = [SLUG, TITLE_CENTS, DROP_DESCRIPTION];
 const NAMES = RELEASE.map((m) => m.name);
 const OLD = schemaOf("0001_init");
 const NEW = schemaOf("0004_drop_description");
-
-async function run<T>(url: string, fn: (e: ReturnType<typeof engineFor>) => Promise<T>): Promise<T> {
-  const e = engineFor(url);
-  try {
-    return await fn(e);
-  } finally {
-    await e.close();
-  }
-}
-
-async function crashing(
-  url: string,
-  crashAt: string,
-  fn: (e: ReturnType<typeof engineFor>) => Promise<unknown>,
-) {
-  const e = engineFor(url, {
-    hooks: {
-      afterStep(step) {
-        if (step === crashAt) throw new SimulatedCrash(step);
-      },
-    },
-  });
-  try {
-    await fn(e);
-    return false;
-  } catch (err) {
-    if (err instanceof SimulatedCrash || (err as Error).cause instanceof SimulatedCrash) return true;
-    throw err;
-  } finally {
-    await e.close();
-  }
-}
 
 const phases = async (url: string) =>
   (await run(url, (e) => e.status())).migrations.map((m) => `${m.name}:${m.phase}`);
