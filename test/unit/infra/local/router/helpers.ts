@@ -127,7 +127,10 @@ export function override(router: { table(): { overrideToken?: string } }, target
 }
 
 export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  // A process killed a moment ago (HAProxy, a control process) may still be
+  // removing its socket or pid file while we walk the folder: retry
+  // ENOTEMPTY/EBUSY instead of failing the cleanup.
+  await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 export interface Reply {

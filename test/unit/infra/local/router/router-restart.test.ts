@@ -37,15 +37,33 @@ afterEach(async () => {
     await removeDir(r.dir);
   }
   routers = [];
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+  // Wait for the kills to take effect before removing the folders they write into.
+  await Promise.all(children.splice(0).map(killAndWait));
   // A control process killed by SIGKILL leaves its HAProxy serving (that is the design): stop it here.
+  const haproxyPids: number[] = [];
   for (const events of launchedEvents.splice(0))
     for (const e of events)
-      if (e.event === "haproxy-ready" && typeof e.pid === "number" && isAlive(e.pid))
+      if (e.event === "haproxy-ready" && typeof e.pid === "number" && isAlive(e.pid)) {
         process.kill(e.pid, "SIGKILL");
+        haproxyPids.push(e.pid);
+      }
+  await waitForGone(haproxyPids);
   for (const d of dirs.splice(0)) await removeDir(d);
   await killAllBackends();
 });
+
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+/** Orphaned HAProxies are reaped by init; give the kernel a bounded moment (a zombie still answers kill 0). */
+async function waitForGone(pids: number[]): Promise<void> {
+  const deadline = Date.now() + 3_000;
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
 
 const routesOf = async (r: { adminUrl: string }) => JSON.parse((await admin(r, "/admin/routes")).body);
 
