@@ -9,6 +9,7 @@ import { preflightReleaseConfig } from "../lib/config/preflight";
 import { boundOutput } from "../lib/config/redact";
 import type { ReleaseConfig } from "../lib/config/schema";
 import { ActivityKey, ALREADY_SERVING, FAILURE_TYPES } from "../lib/deployment/types";
+import { InstanceUserError, instanceUserFor } from "../lib/runtime/instance-user";
 import { artifactFailure, type DeploymentDeps, targetOf } from "./deployment-deps";
 import { withHeartbeat } from "./heartbeat";
 
@@ -112,6 +113,17 @@ function refuseConfigPathOutsideRoots(configPath: string, env: Record<string, st
   }
 }
 
+function commandUserOf(env: DeploymentDeps["env"]): { commandUser?: { uid: number; gid: number } } {
+  try {
+    const user = instanceUserFor(env);
+    return user ? { commandUser: { uid: user.uid, gid: user.gid } } : {};
+  } catch (err) {
+    if (err instanceof InstanceUserError)
+      throw ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.invalidConfig);
+    throw err;
+  }
+}
+
 async function checkConfig(
   key: ActivityKey,
   input: PreflightInput,
@@ -121,7 +133,8 @@ async function checkConfig(
   let digest = configDigest(input.config);
   if (input.configPath) {
     refuseConfigPathOutsideRoots(input.configPath, env);
-    const r = await preflightReleaseConfig(input.configPath, env);
+    // The check commands are the release's code: on a root worker, run as its instance user.
+    const r = await preflightReleaseConfig(input.configPath, env, commandUserOf(env));
     if (!r.ok) {
       throw ApplicationFailure.nonRetryable(
         boundOutput(`invalid release config:\n${formatProblems(r.problems)}`, 60, 8000),

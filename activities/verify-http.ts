@@ -3,12 +3,18 @@
  * green instance, and an open-loop load test. Read-only against green (a
  * smoke command is the user's; it must be safe to rerun), so idempotent.
  */
-import { spawn } from "node:child_process";
-import { workerCommandEnvironment } from "../lib/config/check-env";
+import { type CheckEnvironment, checkCommandEnvironment } from "../lib/config/check-env";
 import { redactSecrets } from "../lib/config/redact";
 import type { LoadTest, VerifyCheck } from "../lib/config/schema";
 import type { Progress } from "../lib/drivers/common";
 import type { VerifyCheckResult, VerifyDriver } from "../lib/drivers/verifier";
+import { runConfinedCommand } from "../lib/runtime/confined-command";
+
+/** Who smoke commands run as: a root worker's instance user (they cannot read the worker's files). */
+export interface CommandUser {
+  uid: number;
+  gid: number;
+}
 
 const tail = (text: string, n = 300) => (text.length > n ? `…${text.slice(-n)}` : text);
 
@@ -41,45 +47,26 @@ function headerArg(headers: Record<string, string>): string {
     .join("\n");
 }
 
-function runCommand(
+async function runSmokeCommand(
   command: string,
   greenUrl: string,
   headers: Record<string, string>,
   timeoutMs: number,
+  { env, secrets }: CheckEnvironment,
+  runAs: CommandUser | undefined,
 ): Promise<{ ok: boolean; detail: string }> {
-  // Its output ends up in the failure (history, status): without the worker's
-  // payload keys and Temporal credentials in its environment, bounded while
-  // it runs, and with credential values redacted.
-  const { env, secrets } = workerCommandEnvironment(process.env);
-  const shown = (out: string) => tail(redactSecrets(out, secrets));
-  return new Promise((resolve) => {
-    const child = spawn("sh", ["-c", command], {
-      env: { ...env, GREEN_URL: greenUrl, GREEN_HEADERS: headerArg(headers) },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let out = "";
-    const collect = (d: Buffer) => {
-      out = (out + d.toString("utf8")).slice(-16_000);
-    };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
-    const killGroup = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setTimeout(killGroup, timeoutMs);
-    child.on("exit", killGroup);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (signal)
-        resolve({ ok: false, detail: `killed after ${timeoutMs} ms (${signal}); output: ${shown(out)}` });
-      else resolve({ ok: code === 0, detail: code === 0 ? "exit 0" : `exit ${code}; output: ${shown(out)}` });
-    });
+  // Its output ends up in the failure (history, status): bounded while it
+  // runs, and with the resolved secrets of run.env redacted.
+  const r = await runConfinedCommand({
+    command,
+    env: { ...env, GREEN_URL: greenUrl, GREEN_HEADERS: headerArg(headers) },
+    timeoutMs,
+    ...(runAs ? { runAs } : {}),
   });
+  const shown = tail(redactSecrets(r.output, secrets));
+  if (r.timedOut) return { ok: false, detail: `killed after ${timeoutMs} ms (SIGKILL); output: ${shown}` };
+  if (r.code === 0) return { ok: true, detail: "exit 0" };
+  return { ok: false, detail: `exit ${r.code}; output: ${shown}` };
 }
 
 function p95(xs: number[]): number {
@@ -88,9 +75,14 @@ function p95(xs: number[]): number {
   return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)]!;
 }
 
-export function createHttpVerifyDriver(): VerifyDriver {
+export function createHttpVerifyDriver(options: { runAs?: CommandUser } = {}): VerifyDriver {
   return {
-    async runCheck(check, green, progress: Progress): Promise<VerifyCheckResult> {
+    async runCheck(
+      check,
+      green,
+      progress: Progress,
+      commandEnv?: CheckEnvironment,
+    ): Promise<VerifyCheckResult> {
       if (green.urls.length === 0) return { name: "green", ok: false, detail: "green has no instances" };
       if ("http" in check) {
         const name = `${check.http.method} ${check.http.path}`;
@@ -109,7 +101,16 @@ export function createHttpVerifyDriver(): VerifyDriver {
         };
       }
       progress(`running ${check.command}`);
-      const r = await runCommand(check.command, green.urls[0]!, green.headers ?? {}, check.timeout);
+      // Without a release's environment, the bare allow-list: never the worker's own.
+      const environment = commandEnv ?? checkCommandEnvironment({}, process.env);
+      const r = await runSmokeCommand(
+        check.command,
+        green.urls[0]!,
+        green.headers ?? {},
+        check.timeout,
+        environment,
+        options.runAs,
+      );
       return { name: `command ${check.command}`, ...r };
     },
 

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from "@temporalio/activity";
+import { checkCommandEnvironment } from "../lib/config/check-env";
 import type { LoadTest, VerifyCheck } from "../lib/config/schema";
 import { ActivityKey, FAILURE_TYPES } from "../lib/deployment/types";
 import type { VerifyCheckResult } from "../lib/drivers/verifier";
@@ -18,15 +19,21 @@ export function createVerifyActivities(deps: DeploymentDeps) {
       green: string[];
       checks: VerifyCheck[];
       loadTest?: LoadTest;
+      /** The release's run.env as written (`${env:…}` unresolved): smoke commands get it, as instances do. */
+      runEnv?: Record<string, string | number | boolean>;
     }): Promise<VerifyCheckResult[]> {
       const key = ActivityKey.parse(input.key);
       const target = targetOf(deps, key);
       const { verifier } = target;
       // Where green answers: its instances locally, the load balancer's version rule on AWS.
       const address = await target.greenAddress(key, input.green);
+      // Smoke commands are the repository's code: the environment an instance
+      // gets, never the worker's (cloud credentials, Temporal and payload keys).
+      const commandEnv = checkCommandEnvironment({ run: { env: input.runEnv ?? {} } }, deps.env);
       const results = await withHeartbeat(async (progress) => {
         const out: VerifyCheckResult[] = [];
-        for (const check of input.checks) out.push(await verifier.runCheck(check, address, progress));
+        for (const check of input.checks)
+          out.push(await verifier.runCheck(check, address, progress, commandEnv));
         if (input.loadTest && verifier.loadTest) {
           out.push(await verifier.loadTest(input.loadTest, address, progress));
         }

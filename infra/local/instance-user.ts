@@ -13,55 +13,10 @@
  * starts instances as itself: they could read its files, which is why such a
  * worker should run as a user of its own (see the README's security section).
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-export interface InstanceUser {
-  name: string;
-  uid: number;
-  gid: number;
-}
-
-export class InstanceUserError extends Error {
-  override name = "InstanceUserError";
-}
-
-function idOf(flag: "-u" | "-g", name: string): number {
-  const out = execFileSync("id", [flag, name], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return Number(out.trim());
-}
-
-/**
- * The user instances are started as: undefined when the worker is not root
- * (they run as the worker's user), else SHIPSHAPE_INSTANCE_USER or `nobody`.
- * Never root: a configured user whose uid is 0 is refused.
- */
-export function instanceUserFor(
-  env: Record<string, string | undefined>,
-  workerUid: number | undefined = process.getuid?.(),
-): InstanceUser | undefined {
-  if (workerUid !== 0) return undefined;
-  const name = env.SHIPSHAPE_INSTANCE_USER || "nobody";
-  let uid: number;
-  let gid: number;
-  try {
-    uid = idOf("-u", name);
-    gid = idOf("-g", name);
-  } catch {
-    throw new InstanceUserError(
-      `SHIPSHAPE_INSTANCE_USER=${name}: no such user on this host. The worker runs as root, so its ` +
-        "instances run as an unprivileged user: create that user, or set SHIPSHAPE_INSTANCE_USER to an existing one",
-    );
-  }
-  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid === 0) {
-    throw new InstanceUserError(
-      `SHIPSHAPE_INSTANCE_USER=${name} is root: instances never run as root (they could read the router's ` +
-        "admin token); name an unprivileged user",
-    );
-  }
-  return { name, uid, gid };
-}
+export { type InstanceUser, InstanceUserError, instanceUserFor } from "../../lib/runtime/instance-user";
 
 /**
  * Lets `user` reach `target` below `root`: every folder from `root` down to

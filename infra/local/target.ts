@@ -13,6 +13,7 @@ import type { Target } from "../../lib/drivers/target";
 import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import type { TargetContext } from "../target-context";
 import { createLocalInfraDriver } from "./driver";
+import { instanceUserFor } from "./instance-user";
 import { createLocalReleaseStore } from "./releases";
 import {
   ensureRouterProcess,
@@ -85,13 +86,19 @@ function scopedRouters(ctx: TargetContext, spec: Spec) {
   return { traffic, endpoint };
 }
 
+function runAsInstanceUser(): { runAs?: { uid: number; gid: number } } {
+  const user = instanceUserFor(process.env);
+  return user ? { runAs: { uid: user.uid, gid: user.gid } } : {};
+}
+
 export function createLocalTarget(ctx: TargetContext, spec: Spec): Target {
   const routers = scopedRouters(ctx, spec);
   return {
     kind: "local",
     infra: createLocalInfraDriver({ stateDir: ctx.stateDir, pulumi: ctx.pulumi }),
     router: routers.traffic,
-    verifier: createHttpVerifyDriver(),
+    // Smoke commands are the release's code, like its instances: on a root worker they run as the instance user.
+    verifier: createHttpVerifyDriver(runAsInstanceUser()),
     metrics: createMetricProviders({
       ...(ctx.prometheusUrl ? { prometheus: { url: ctx.prometheusUrl } } : {}),
       httpJson: {},

@@ -9,10 +9,10 @@
 // (check-env.ts), killed as a group on timeout; what they print is bounded and
 // every resolved secret in it is redacted before it becomes a problem.
 
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import { type ConfinedResult, readableBy, runConfinedCommand } from "../runtime/confined-command";
 import type { CheckEnvironment } from "./check-env";
 import { type ContainedPath, containedPath, outsideMessage, repositoryRoot } from "./contained-path";
 import { formatDuration } from "./durations";
@@ -333,62 +333,32 @@ function schemaErrorToProblem(
 
 // ---------------------------------------------------------------------------- check command
 
-interface CommandResult {
-  code: number | null;
-  timedOut: boolean;
-  output: string;
-}
-
 /** Most of a check's output that is kept while it runs (the report shows a tail of it). */
 const MAX_OUTPUT_CHARS = 16_000;
-
-function killGroup(child: ReturnType<typeof spawn>): void {
-  try {
-    if (child.pid) process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
 
 function runCommand(
   command: string,
   cwd: string,
   env: Record<string, string>,
   timeoutMs: number,
-): Promise<CommandResult> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(command, {
-      cwd,
-      env,
-      shell: true,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString("utf8")).slice(-MAX_OUTPUT_CHARS);
-    };
-    child.stdout?.on("data", collect);
-    child.stderr?.on("data", collect);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child);
-    }, timeoutMs);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      resolvePromise({ code: null, timedOut: false, output: e.message });
-    });
-    child.on("exit", () => {
-      // Whatever the shell left running in the background goes with it; this
-      // also closes the pipes a background child still holds.
-      killGroup(child);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, timedOut, output });
-    });
+  runAs: CheckEnvironment["runAs"],
+): Promise<ConfinedResult> {
+  return runConfinedCommand({
+    command,
+    cwd,
+    env,
+    timeoutMs,
+    maxOutputChars: MAX_OUTPUT_CHARS,
+    ...(runAs ? { runAs } : {}),
   });
+}
+
+function checkFix(
+  result: ConfinedResult,
+  c: { display: string; baseDir: string; absolute: string; check: string },
+): string {
+  if (result.timedOut) return "make the check faster or raise `timeout` on this appConfig entry";
+  return `fix ${c.display} (run it yourself: cd ${c.baseDir} && SHIPSHAPE_CONFIG_FILE=${c.absolute} ${c.check})`;
 }
 
 // ---------------------------------------------------------------------------- gate
@@ -519,11 +489,25 @@ export async function checkAppConfigFile(
   if (entry.check !== undefined && options.runChecks === true) {
     const timeoutMs = entry.timeout;
     const checkEnv = options.checkEnv ?? { env: {}, secrets: [] };
+    // A root worker runs checks as its instance user: one that cannot read the
+    // config would fail on a permission, not on the config; say so instead.
+    if (checkEnv.runAs && !readableBy(absolute, checkEnv.runAs)) {
+      problems.push(
+        entryProblem("check", {
+          code: "app-config-check",
+          message: `check command for ${display} not run: uid ${checkEnv.runAs.uid} cannot read ${absolute}`,
+          expected: "the config file readable by the user checks run as",
+          fix: `checks run as SHIPSHAPE_INSTANCE_USER (uid ${checkEnv.runAs.uid}) because the worker runs as root: let that user read the repository (chmod o+rx on it, o+x on its parent folders, o+r on ${display})`,
+        }),
+      );
+      return problems;
+    }
     const result = await runCommand(
       entry.check,
       baseDir,
       { ...checkEnv.env, SHIPSHAPE_CONFIG_FILE: absolute, SHIPSHAPE_CONFIG_FORMAT: format },
       timeoutMs,
+      checkEnv.runAs,
     );
     if (result.timedOut || result.code !== 0) {
       const output = boundOutput(redactSecrets(result.output, checkEnv.secrets));
@@ -535,9 +519,7 @@ export async function checkAppConfigFile(
             : `check command for ${display} failed (${result.code === null ? "could not start" : `exit code ${result.code}`})`,
           expected: "the command exits 0",
           ...(output ? { found: output } : {}),
-          fix: result.timedOut
-            ? "make the check faster or raise `timeout` on this appConfig entry"
-            : `fix ${display} (run it yourself: cd ${baseDir} && SHIPSHAPE_CONFIG_FILE=${absolute} ${entry.check})`,
+          fix: checkFix(result, { display, baseDir, absolute, check: entry.check }),
         }),
       );
     }

@@ -1,4 +1,5 @@
-// The environment an application config `check` command runs in. Never the
+// The environment an application config `check` command and a release's
+// smoke command run in. Never the
 // caller's: a check is code from the repository, and the caller's shell holds
 // cloud credentials, tokens and the payload keys. It gets what an instance of
 // the service gets (`run.env`, resolved), PORT, the SHIPSHAPE_* variables
@@ -17,6 +18,8 @@ export interface CheckEnvironment {
   env: Record<string, string>;
   /** Resolved secret values, longest first (see redact.ts). */
   secrets: string[];
+  /** Who the command runs as (lib/runtime/instance-user.ts); absent: this process's user. */
+  runAs?: { uid: number; gid: number };
 }
 
 function resolveText(text: string, callerEnv: Record<string, string | undefined>): string | undefined {
@@ -53,28 +56,4 @@ export function checkCommandEnvironment(
   }
   const names = new Set(listEnvRefs(raw).map((r) => r.name));
   return { env, secrets: secretValues([...names].map((n) => callerEnv[n])) };
-}
-
-/** Variables of a worker's environment that are credentials by name (their values get redacted). */
-const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|DATABASE_URL|_DSN)/i;
-
-/**
- * For commands a worker runs with its own environment (smoke tests): that
- * environment without the payload keys, the router's admin token and the
- * Temporal credentials, and the
- * values to redact from what the command prints.
- */
-export function workerCommandEnvironment(workerEnv: NodeJS.ProcessEnv): CheckEnvironment {
-  const env: Record<string, string> = {};
-  const secrets: Array<string | undefined> = [];
-  for (const [name, value] of Object.entries(workerEnv)) {
-    if (value === undefined) continue;
-    if (NEVER_PASSED.test(name) || name === "TEMPORAL_API_KEY" || /^TEMPORAL_TLS_CLIENT_KEY/.test(name)) {
-      secrets.push(value);
-      continue;
-    }
-    if (SECRET_NAME.test(name)) secrets.push(value);
-    env[name] = value;
-  }
-  return { env, secrets: secretValues(secrets) };
 }

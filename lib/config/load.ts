@@ -39,6 +39,11 @@ export interface LoadOptions {
    * from `env` (default process.env), never the caller's whole environment.
    */
   runChecks?: boolean;
+  /**
+   * Who the check commands run as (a root worker's instance user: a check is
+   * the release's code and must not read the worker's files). Default: this process's user.
+   */
+  commandUser?: { uid: number; gid: number };
   /** Check that the files the config names exist. Default true. */
   checkFiles?: boolean;
 }
@@ -187,7 +192,12 @@ export async function parseReleaseConfig(
     Array.isArray((raw as { appConfig?: unknown })?.appConfig)
   ) {
     const entries = (raw as { appConfig: unknown[] }).appConfig;
-    const checkEnv = options.runChecks ? checkCommandEnvironment(raw, options.env ?? process.env) : undefined;
+    const checkEnv = options.runChecks
+      ? {
+          ...checkCommandEnvironment(raw, options.env ?? process.env),
+          ...(options.commandUser ? { runAs: options.commandUser } : {}),
+        }
+      : undefined;
     const gated = await Promise.all(
       entries.map((entry, index) => {
         const one = AppConfigEntrySchema.safeParse(entry);

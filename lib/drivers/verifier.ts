@@ -1,3 +1,4 @@
+import type { CheckEnvironment } from "../config/check-env";
 import type { LoadTest, VerifyCheck } from "../config/schema";
 import type { Progress } from "./common";
 
@@ -19,6 +20,16 @@ export interface GreenAddress {
 
 /** Checks green directly (health, smoke, load test) before it gets traffic. */
 export interface VerifyDriver {
-  runCheck(check: VerifyCheck, green: GreenAddress, progress: Progress): Promise<VerifyCheckResult>;
+  /**
+   * `commandEnv`: the whole environment a smoke command runs in (the
+   * allow-list and the release's run.env, as an instance gets) and the
+   * values to redact from its output. Absent: the bare allow-list.
+   */
+  runCheck(
+    check: VerifyCheck,
+    green: GreenAddress,
+    progress: Progress,
+    commandEnv?: CheckEnvironment,
+  ): Promise<VerifyCheckResult>;
   loadTest?(spec: LoadTest, green: GreenAddress, progress: Progress): Promise<VerifyCheckResult>;
 }

@@ -10,6 +10,8 @@ export { runCli as shipshape } from "../support/cli";
 /** A fresh folder with a `.git` folder, so it counts as the config's repository. */
 export function tempRepo(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `shipshape-${prefix}-`));
+  // A checkout as git leaves it (umask 022): a root worker's instance user can read it.
+  fs.chmodSync(dir, 0o755);
   fs.mkdirSync(path.join(dir, ".git"));
   return dir;
 }

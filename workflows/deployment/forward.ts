@@ -114,7 +114,13 @@ async function expandSchema(run: DeploymentRun): Promise<void> {
 async function verifyGreen(run: DeploymentRun, green: GreenEnvironment): Promise<void> {
   const { verify, loadTest } = run.config.release;
   run.phase("verifying-green");
-  const verifyArgs = { key: run.key, green: green.instances, checks: verify };
+  // run.env as written: the activity resolves it on the worker, like provisionGreen.
+  const verifyArgs = {
+    key: run.key,
+    green: green.instances,
+    checks: verify,
+    runEnv: run.input.config.run.env,
+  };
   await call(
     "verifyGreen",
     OPTS.long,

@@ -65,7 +65,12 @@ describe("DeploymentWorkflow on real drivers", () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
       env: { ...base.env, DATABASE_URL: "${env:E2E_DATABASE_URL}", SHOP_AUTO_SCHEMA: "1" },
     };
-    const env = { E2E_DATABASE_URL: db.url };
+    // The worker's environment: a credential of its own must not reach the smoke command.
+    const env = {
+      E2E_DATABASE_URL: db.url,
+      WORKER_ONLY_CREDENTIAL: "worker-only-4b1d",
+      PATH: process.env.PATH,
+    };
     // v1 is production (blue) before the deployment
     const v1 = await localInfraDriver.provisionEnvironment(
       ref("v1"),
@@ -88,7 +93,14 @@ describe("DeploymentWorkflow on real drivers", () => {
       run,
       environments: { e2e: { target: "local" } },
       release: {
-        verify: [{ http: { path: "/health" } }, { http: { path: "/api/products", bodyContains: '"items"' } }],
+        verify: [
+          { http: { path: "/health" } },
+          { http: { path: "/api/products", bodyContains: '"items"' } },
+          // A smoke command gets what an instance gets (run.env resolved), never the worker's own variables.
+          {
+            command: `test "$DATABASE_URL" = "${db.url}" && test "$SHOP_AUTO_SCHEMA" = 1 && test -z "$WORKER_ONLY_CREDENTIAL" && test -z "$E2E_DATABASE_URL"`,
+          },
+        ],
         steps: [
           { weight: 25, bake: "6s" },
           { weight: 100, bake: "4s" },

@@ -1,8 +1,13 @@
+import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogNotifier } from "../../../activities/notify-log";
 import { createHttpVerifyDriver } from "../../../activities/verify-http";
+import { instanceUserFor } from "../../../infra/local/instance-user";
+import { checkCommandEnvironment } from "../../../lib/config/check-env";
 import { VerifyCheckSchema } from "../../../lib/config/schema";
 
 let server: http.Server;
@@ -58,26 +63,69 @@ describe("HTTP verify driver (real HTTP, twin of the fake verifier)", () => {
     expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/exit 3; output: nope/) });
   });
 
-  it("smoke commands never see the payload keys or the router's admin token, and credentials they print are redacted", async () => {
+  it("smoke commands run in the allow-list plus run.env, never the worker's environment, and resolved secrets are redacted", async () => {
     const saved = { ...process.env };
     process.env.SHIPSHAPE_CODEC_KEYS = "k1:c2VjcmV0LWtleS1tYXRlcmlhbC0wMTIzNDU2Nzg5YWI=";
     process.env.SHIPSHAPE_ROUTER_TOKEN = "router-admin-9f8e7d";
+    process.env.AWS_SECRET_ACCESS_KEY = "aws-worker-secret-777";
     process.env.SHOP_API_TOKEN = "tok-abcdef-123456";
+    process.env.SHIPSHAPE_NAMESPACE = "default";
     try {
+      const commandEnv = checkCommandEnvironment(
+        { run: { env: { API_TOKEN: "${env:SHOP_API_TOKEN}", MODE: "smoke" } } },
+        process.env,
+      );
       const r = await driver.runCheck(
         check({
           command:
-            'echo "keys=$SHIPSHAPE_CODEC_KEYS router=$SHIPSHAPE_ROUTER_TOKEN. token=$SHOP_API_TOKEN"; exit 1',
+            'echo "keys=$SHIPSHAPE_CODEC_KEYS router=$SHIPSHAPE_ROUTER_TOKEN aws=$AWS_SECRET_ACCESS_KEY shop=$SHOP_API_TOKEN. api=$API_TOKEN mode=$MODE ns=$SHIPSHAPE_NAMESPACE path=${PATH:+set}"; exit 1',
         }),
         { urls: [url] },
         noop,
+        commandEnv,
       );
-      expect(r.detail).toContain("output: keys= router=. token=[redacted]");
+      expect(r.detail).toContain(
+        "output: keys= router= aws= shop=. api=[redacted] mode=smoke ns=default path=set",
+      );
       expect(r.detail).not.toContain("tok-abcdef-123456");
+      // Without a release's environment: the bare allow-list, still nothing of the worker's.
+      const bare = await driver.runCheck(
+        check({ command: 'echo "aws=$AWS_SECRET_ACCESS_KEY shop=$SHOP_API_TOKEN."; exit 1' }),
+        { urls: [url] },
+        noop,
+      );
+      expect(bare.detail).toContain("output: aws= shop=.");
     } finally {
       process.env = saved;
     }
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    "on a root worker, smoke commands run as the instance user: no root, no worker-only file, a private HOME",
+    async () => {
+      const user = instanceUserFor({});
+      expect(user).toBeDefined();
+      const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-worker-only-"));
+      const tokenFile = path.join(secretDir, "process.json");
+      fs.writeFileSync(tokenFile, '{"token":"router-admin-0c0ffee"}', { mode: 0o600 });
+      try {
+        const confined = createHttpVerifyDriver({ runAs: { uid: user!.uid, gid: user!.gid } });
+        const r = await confined.runCheck(
+          check({
+            command: `echo "uid=$(id -u)"; cat ${tokenFile} 2>&1; echo note > "$HOME/note" && echo home-ok; exit 1`,
+          }),
+          { urls: [url] },
+          noop,
+        );
+        expect(r.detail).toContain(`uid=${user!.uid}`);
+        expect(r.detail).not.toContain("router-admin-0c0ffee");
+        expect(r.detail).toMatch(/Permission denied/);
+        expect(r.detail).toContain("home-ok");
+      } finally {
+        fs.rmSync(secretDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it("load test: counts errors against maxErrorRate", async () => {
     const ok = await driver.loadTest!(
