@@ -12,6 +12,9 @@ import { defineConfig } from "vitest/config";
 //               workflow on the time-skipping server, the CLI) and the
 //               refusals (secrets in history, check commands, path
 //               traversal, oversized input); files start what they need
+//   e2e         slow end-to-end runs on the real local target, one embedded
+//               stack per file (its own Temporal server, so it can restart
+//               it); `npm test` runs it after the others
 const shared = {
   pool: "forks" as const,
   testTimeout: 120_000,
@@ -34,6 +37,7 @@ export default defineConfig({
           globalSetup: ["test/support/integration-setup.ts"],
         },
       },
+      { test: { ...shared, name: "e2e", include: ["test/e2e/**/*.test.ts"] } },
     ],
   },
 });

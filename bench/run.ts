@@ -7,7 +7,14 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-const BENCHMARKS = ["cli-startup", "orchestration", "router", "migrations-backfill", "rollback-speed"];
+const BENCHMARKS = [
+  "cli-startup",
+  "orchestration",
+  "router",
+  "migrations-backfill",
+  "rollback-speed",
+  "worker-kill-recovery",
+];
 
 function main(): number {
   const wanted = process.argv.slice(2);

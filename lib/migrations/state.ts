@@ -169,8 +169,12 @@ export async function ensureStateSchema(c: Pool | PoolClient | Client): Promise<
   `);
 }
 
-/** One fixed key: commands on the same database serialize; other databases are unaffected (advisory locks are per database). */
-const LOCK_KEY = "7320563719841770337"; // arbitrary constant, "shipshape" in spirit
+/**
+ * One fixed key: commands on the same database serialize; other databases are
+ * unaffected (advisory locks are per database). Exported so a test can hold a
+ * command in flight (it waits for this lock) while it crashes the worker.
+ */
+export const COMMAND_LOCK_KEY = "7320563719841770337"; // arbitrary constant, "shipshape" in spirit
 
 /**
  * Takes the per-database command lock on a dedicated session. If the process
@@ -180,13 +184,15 @@ const LOCK_KEY = "7320563719841770337"; // arbitrary constant, "shipshape" in sp
 export async function acquireCommandLock(c: Client, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [LOCK_KEY]);
+    const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [
+      COMMAND_LOCK_KEY,
+    ]);
     if (r.rows[0]?.ok) return;
     if (Date.now() >= deadline) {
       const holder = await c.query<{ pid: number; app: string }>(
         `SELECT pid, application_name AS app FROM pg_locks l JOIN pg_stat_activity a USING (pid)
           WHERE l.locktype = 'advisory' AND l.objid = ($1::bigint & 4294967295)::oid AND l.granted LIMIT 1`,
-        [LOCK_KEY],
+        [COMMAND_LOCK_KEY],
       );
       const h = holder.rows[0];
       throw new MigrationError(
@@ -199,7 +205,7 @@ export async function acquireCommandLock(c: Client, waitMs: number): Promise<voi
 }
 
 export async function releaseCommandLock(c: Client): Promise<void> {
-  await c.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
+  await c.query("SELECT pg_advisory_unlock($1::bigint)", [COMMAND_LOCK_KEY]);
 }
 
 function toRow(r: Record<string, unknown>): MigrationRow {
