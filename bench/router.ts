@@ -201,21 +201,30 @@ async function fixedRate(
   };
 }
 
-/** CPU seconds (user+system) used so far by every process of a process group (Linux /proc). */
-function groupCpuSeconds(pgid: number): number {
-  let ticks = 0;
+/** CPU seconds (user+system) used so far by each command (haproxy, node…) of a process group (Linux /proc). */
+function groupCpuByCommand(pgid: number): Record<string, number> {
+  const out: Record<string, number> = {};
   for (const e of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+      if (Number(f[2]) === pgid) out[comm] = (out[comm] ?? 0) + (Number(f[11]) + Number(f[12])) / 100; // USER_HZ
     } catch {
       // exited meanwhile
     }
   }
-  return ticks / 100; // USER_HZ
+  return out;
 }
+
+/** CPU seconds (user+system) used so far by every process of a process group. */
+function groupCpuSeconds(pgid: number): number {
+  return Object.values(groupCpuByCommand(pgid)).reduce((a, b) => a + b, 0);
+}
+
+/** The router's CPU by process (HAProxy vs its control process, which reads the request log). */
+const routerCpuSplit: Record<string, Record<string, number>> = {};
 
 /** Closed-loop capacity with autocannon: req/s with 32 connections, and CPU per request meanwhile. */
 async function capacity(t: Target, seconds: number) {
@@ -392,8 +401,15 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
     for (let i = 0; i < ROUNDS; i++) {
       for (const t of targets) {
         const c0 = cpu(t);
+        const split0 = t.name === "router" ? groupCpuByCommand(t.groups[0]!) : {};
         const r = await fixedRate(t.name, rate, PHASE_MS / ROUNDS, pickOf(t));
         r.cpuMicrosPerRequest = Math.round(((cpu(t) - c0) / Math.max(1, r.sent)) * 1e6);
+        if (t.name === "router") {
+          const split = (routerCpuSplit[`@${rate}`] ??= {});
+          for (const [comm, secs] of Object.entries(groupCpuByCommand(t.groups[0]!)))
+            split[comm] =
+              (split[comm] ?? 0) + (((secs - (split0[comm] ?? 0)) / Math.max(1, r.sent)) * 1e6) / ROUNDS;
+        }
         parts[t.name] = [...(parts[t.name] ?? []), r];
       }
     }
@@ -589,6 +605,14 @@ async function main(): Promise<void> {
       console.log(`capacity ${t.name}: ${JSON.stringify(cap[t.name])}`);
     }
     out.capacity = cap;
+    // µs of CPU per request by process of the router's group, averaged over the rounds.
+    out.routerCpuSplitMicrosPerRequest = Object.fromEntries(
+      Object.entries(routerCpuSplit).map(([rate, split]) => [
+        rate,
+        Object.fromEntries(Object.entries(split).map(([comm, us]) => [comm, Math.round(us)])),
+      ]),
+    );
+    console.log(`router CPU per request by process: ${JSON.stringify(out.routerCpuSplitMicrosPerRequest)}`);
     // What the router's statistics (HAProxy's request log) counted against what the client sent.
     const stats = await admin.stats(300);
     out.routerObservedRequests = Object.fromEntries(
