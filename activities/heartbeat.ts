@@ -9,7 +9,7 @@ import { Context } from "@temporalio/activity";
  */
 export async function withHeartbeat<T>(
   work: (progress: (message: string) => void) => Promise<T>,
-  everyMs = 2000,
+  everyMs = 1000,
 ): Promise<T> {
   const ctx = Context.current();
   let latest = "started";

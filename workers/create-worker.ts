@@ -36,10 +36,13 @@ export async function createDeploymentWorker(
     shutdownGraceTime: "30 seconds",
     // A killed worker must cost seconds, not tens of seconds:
     // - its sticky queue holds the next workflow task of every run it had
-    //   cached until this timeout sends the task to the normal queue (default 10 s);
-    // - heartbeats go out as the activity beats (every 2 s) instead of being
+    //   cached until this timeout sends the task to the normal queue (default
+    //   10 s); a compensation retried by the workflow after its worker died
+    //   waits this out, so it is short (a live but slow worker merely loses
+    //   its cache and replays);
+    // - heartbeats go out as the activity beats (every 1 s) instead of being
     //   throttled to 80% of the heartbeat timeout, so that timeout can be short.
-    stickyQueueScheduleToStartTimeout: "3 seconds",
+    stickyQueueScheduleToStartTimeout: "1 second",
     maxHeartbeatThrottleInterval: "1 second",
   });
   return { worker, connection };

@@ -17,14 +17,14 @@ const FORWARD_RETRY = {
 } as const;
 
 /**
- * Long activities heartbeat every 2 s (activities/heartbeat.ts) and the worker
+ * Long activities heartbeat every 1 s (activities/heartbeat.ts) and the worker
  * sends each at once (maxHeartbeatThrottleInterval, workers/create-worker.ts);
- * 6 s without one means the worker is gone, and the attempt is retried on
- * another worker: three missed beats, so a busy machine does not time out a
- * live one. (Was 30 s, then 10 s: a killed worker's activity waited that out.)
+ * 5 s without one means the worker is gone, and the attempt is retried on
+ * another worker: four missed beats, so a busy machine does not time out a
+ * live one. (Was 30 s, 10 s, then 6 s: a killed worker's activity waited that out.)
  * Changing timeouts changes no command, so replays of older runs are unaffected.
  */
-const HEARTBEAT_LONG = "6 seconds";
+const HEARTBEAT_LONG = "5 seconds";
 /** Quick calls and measurements do not heartbeat: the timeout only ends an attempt whose worker died. */
 const HEARTBEAT = "10 seconds";
 
