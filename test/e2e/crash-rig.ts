@@ -538,6 +538,18 @@ export function faultProblems(events: HistoryEvent[], f: FaultRecord): string[] 
   if (f.kind === "worker-kill") {
     if (!after.some((e) => e.type === "ACTIVITY_TASK_TIMED_OUT"))
       problems.push(`${f.point}: the killed attempt did not time out`);
+    // A step retried by the workflow (compensations, finalize) goes again at
+    // once: a dead worker says nothing about the step, so no backoff timer.
+    const timedOut = after.find((e) => e.type === "ACTIVITY_TASK_TIMED_OUT");
+    const again = timedOut
+      ? events.find((e) => e.id > timedOut.id && isType(e, "ACTIVITY_TASK_SCHEDULED", f.point))
+      : undefined;
+    if (
+      timedOut &&
+      again &&
+      events.some((e) => e.id > timedOut.id && e.id < again.id && e.type === "TIMER_STARTED")
+    )
+      problems.push(`${f.point}: a backoff timer ran between the timed-out attempt and the next`);
     const startedBy = after.filter((e) => e.type === "ACTIVITY_TASK_STARTED").map((e) => e.identity);
     if (startedBy.at(-1) === f.identity || startedBy.length === 0)
       problems.push(`${f.point} was not run again by a new worker (started by ${startedBy.join(", ")})`);

@@ -7,7 +7,9 @@
  *
  * Retry policy: a compensation never gives up. Each attempt is one activity
  * execution (maximumAttempts 1, so every failure is visible in the status);
- * the workflow retries it with exponential backoff (1s → 60s cap). Once a
+ * the workflow retries it with exponential backoff (1s → 60s cap) — except
+ * after an attempt whose worker died (its heartbeat timed out): that says
+ * nothing about the step, so it is retried at once on another worker. Once a
  * compensation has been failing for longer than the environment's
  * `compensationAttentionAfter`, the deployment enters phase `needs-attention`
  * (search attribute + details + notification) and keeps retrying. An operator
@@ -15,7 +17,14 @@
  * `skipCompensation` (cancel the attempt, mark it skipped, go on); both are
  * recorded with who and why.
  */
-import { CancellationScope, condition, isCancellation } from "@temporalio/workflow";
+import {
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  patched,
+  TimeoutFailure,
+} from "@temporalio/workflow";
 import type { CompensationRecord } from "../../lib/deployment/types";
 import { clip } from "./state";
 
@@ -150,6 +159,8 @@ export async function runReliably(
         await hooks.onAttention(record, started);
       }
       hooks.changed();
+      // The worker died mid-step: no reason to wait before another worker tries.
+      if (workerLost(err) && patched(RETRY_AT_ONCE_AFTER_WORKER_LOSS)) continue;
       const untilAttention = attention
         ? backoff
         : Math.max(0, started + hooks.attentionAfterMs - hooks.now());
@@ -161,6 +172,17 @@ export async function runReliably(
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
   }
+}
+
+export const RETRY_AT_ONCE_AFTER_WORKER_LOSS = "compensation-retry-at-once-after-worker-loss";
+
+/** An attempt that ended because its worker stopped heartbeating (killed, partitioned), not because the step failed. */
+export function workerLost(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === "HEARTBEAT"
+  );
 }
 
 /** The innermost message of an ActivityFailure chain. */

@@ -36,6 +36,9 @@
  *    detail) instead of completing; runs recorded before it still complete.
  *  - "input-length-limits" (workflow.ts): names, `requestedBy` and `reason`
  *    over their length limits fail the start like any other invalid input.
+ *  - "compensation-retry-at-once-after-worker-loss" (saga.ts): a compensation
+ *    attempt whose heartbeat timed out (its worker died) is retried at once
+ *    instead of after the backoff timer.
  *  - "signed-digests-match-input" (signing.ts): a signed start is refused when
  *    the migrations it carries (recomputed from their text) or its artifact
  *    digest are not the ones the signature covers.
