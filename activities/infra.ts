@@ -51,7 +51,7 @@ export function createEnvironmentActivities(deps: DeploymentDeps) {
         .catch((err) => {
           throw artifactFailure(err);
         });
-      const out = await withHeartbeat((progress) =>
+      const out = await withHeartbeat((progress, signal) =>
         target.infra.provisionEnvironment(
           key,
           {
@@ -61,6 +61,7 @@ export function createEnvironmentActivities(deps: DeploymentDeps) {
             artifact: staged,
           },
           progress,
+          signal,
         ),
       );
       return {

@@ -85,7 +85,7 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
   };
 
   return {
-    async provisionEnvironment(ref, spec, progress): Promise<ProvisionedEnvironment> {
+    async provisionEnvironment(ref, spec, progress, signal): Promise<ProvisionedEnvironment> {
       const stackName = versionStackName(ref);
       const aws = await options.target(ref);
       // Without the names (an older caller), every value of the resolved env counts as a secret.
@@ -103,6 +103,7 @@ export function createAwsInfraDriver(options: AwsInfraDriverOptions): InfraDrive
       progress(`pulumi up ${project}/${stackName}`);
       const result = await stack.up({
         color: "never",
+        ...(signal ? { signal } : {}),
         onOutput: (line: string) => {
           const t = line.trim();
           if (t) progress(t.slice(0, 500));

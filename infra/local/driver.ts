@@ -160,6 +160,7 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraD
       ref: VersionEnvironmentRef,
       spec: ProvisionSpec,
       progress: Progress,
+      signal?: AbortSignal,
     ): Promise<ProvisionedEnvironment> {
       const stackName = await stackFor(ref, progress);
       if (runAs) {
@@ -201,7 +202,13 @@ export function createLocalInfraDriver(options: LocalInfraDriverOptions): InfraD
       progress(`pulumi up ${stackName}`);
       // refresh first: an instance whose process died since the last run drops out
       // of the state (LocalProcess.read) and is started again by this same up.
-      const result = await stack.up({ color: "never", refresh: true, onEvent: forward(progress) });
+      signal?.throwIfAborted();
+      const result = await stack.up({
+        color: "never",
+        refresh: true,
+        onEvent: forward(progress),
+        ...(signal ? { signal } : {}),
+      });
       reportCrashLeftovers(progress, 0, reapOrphanedPulumiPlugins(pulumi).length);
       const out = (k: string) => (result.outputs[k]?.value ?? []) as unknown[];
       const urls = out("urls") as string[];

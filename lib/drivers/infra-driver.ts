@@ -43,10 +43,16 @@ export interface ProvisionSpec {
 }
 
 export interface InfraDriver {
+  /**
+   * `signal` aborted: stop the operation (Pulumi cancels gracefully: the
+   * resource in progress finishes, nothing new starts) and settle only once it
+   * has stopped, so nothing keeps creating behind a rollback.
+   */
   provisionEnvironment(
     ref: VersionEnvironmentRef,
     spec: ProvisionSpec,
     progress: Progress,
+    signal?: AbortSignal,
   ): Promise<ProvisionedEnvironment>;
   /** destroy + remove stack; resolves { existed: false } when already gone. */
   destroyEnvironment(ref: VersionEnvironmentRef, progress: Progress): Promise<{ existed: boolean }>;

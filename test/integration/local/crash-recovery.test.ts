@@ -210,4 +210,42 @@ describe("local target: crash recovery of pulumi up", () => {
     expect(pulumiProcesses(pulumi)).toEqual([]);
     await expectNothingLeft(stackName, stateDir, ports);
   });
+
+  it("a provision aborted mid-create (the deployment rolled back) stops pulumi before it settles: nothing is created behind the destroy", async () => {
+    const stackName = localStackName(ref("v5"), stateDir);
+    const { runDir } = localStackPaths(stateDir, stackName);
+    const abort = new AbortController();
+    const provisioning = localInfraDriver
+      .provisionEnvironment(
+        ref("v5"),
+        { artifact: SHOP_ARTIFACT, run: slowRun(), env: { DATABASE_URL: db.url, SHOP_AUTO_SCHEMA: "1" } },
+        progress,
+        abort.signal,
+      )
+      .then(
+        () => "completed",
+        (err: Error) => `failed: ${err.message.split("\n")[0]}`,
+      );
+    // Abort while the instances are being created (spawned, not healthy yet).
+    const deadline = Date.now() + 90_000;
+    const spawned = () =>
+      fs.existsSync(runDir) ? fs.readdirSync(runDir).filter((f) => /^instance-\d+\.json$/.test(f)) : [];
+    while (spawned().length === 0) {
+      if (Date.now() > deadline) throw new Error("the create never started");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    abort.abort();
+    const outcome = await provisioning;
+    // It stopped rather than finishing the update, and no pulumi runs on behind it.
+    expect(outcome).toMatch(/^failed: /);
+    expect(pulumiCliProcesses(pulumi)).toEqual([]);
+    const ports = spawned().map(
+      (f) => JSON.parse(fs.readFileSync(path.join(runDir, f), "utf8")).port as number,
+    );
+    // The compensation then leaves nothing, and nothing appears afterwards.
+    await localInfraDriver.destroyEnvironment(ref("v5"), progress);
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(processesOfStack(stackName)).toEqual([]);
+    await expectNothingLeft(stackName, stateDir, ports);
+  });
 });
