@@ -42,6 +42,8 @@ export interface LoadEvent {
   version: string | null;
   /** `x-shipshape-backend` (blue/green, set by the router), if any. */
   backend: string | null;
+  /** `x-shop-instance` (the port of the instance that answered), if any. */
+  instance?: string | null;
   /** The parsed JSON body (or null). */
   body: unknown;
 }
@@ -150,7 +152,16 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
       } catch {
         answer = null;
       }
-      opts.onResponse?.({ at: Date.now(), kind, status: res.status, version, backend, body: answer });
+      const instance = res.headers.get("x-shop-instance");
+      opts.onResponse?.({
+        at: Date.now(),
+        kind,
+        status: res.status,
+        version,
+        backend,
+        instance,
+        body: answer,
+      });
       if (res.status >= 500) r.errors++;
       return res.ok ? (answer ?? undefined) : undefined;
     } catch (err) {
