@@ -166,7 +166,6 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
       stateDir: rig.stateDir,
       pulumi: rig.pulumi,
       query: (q, p) => rig?.pool.query(q, p) as Promise<unknown>,
-      routes: (scope) => (rig as CampaignRig).traffic.getRoutes(scope),
     });
     cleanups.add(() => cleanUpSecondService(rig as CampaignRig, s.log));
     const ctx = {

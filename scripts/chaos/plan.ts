@@ -92,10 +92,18 @@ const DURATION_MS: Record<FaultKind, [number, number]> = {
   "multi-migration": [2, 4],
 };
 
+/**
+ * Latest moment per kind, when earlier than the campaign's: the second
+ * service must start while the shop's deployment still provisions and
+ * expands (its schema work overlapping the shop's), not after it closed.
+ */
+const LATEST_AFTER_MS: Partial<Record<FaultKind, number>> = { "concurrent-service": 6000 };
+
 /** One fault of `kind` at a seeded moment within `afterMs`, with a seeded duration in its kind's range. */
 export function planFault(random: Random, kind: FaultKind, [from, to]: [number, number]): FaultPlan {
   const [lo, hi] = DURATION_MS[kind];
-  return { kind, afterMs: randomInt(random, from, to), durationMs: randomInt(random, lo, hi) };
+  const latest = Math.max(from, Math.min(to, LATEST_AFTER_MS[kind] ?? to));
+  return { kind, afterMs: randomInt(random, from, latest), durationMs: randomInt(random, lo, hi) };
 }
 
 function dealFaults(random: Random, runs: number, perRun: number): FaultKind[][] {

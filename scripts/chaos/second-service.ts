@@ -23,7 +23,8 @@ import { buildDeploymentInput } from "../../client/release-input";
 import { startDeployment } from "../../client/start";
 import { SHOP_ARTIFACT } from "../../dev/stack/shop-blue";
 import { localStackName } from "../../infra/local/program";
-import { routerNameFor, stopRouterProcess } from "../../infra/local/router-process";
+import { readRouterProcess, resolveRouterName, stopRouterProcess } from "../../infra/local/router-process";
+import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
 import type { PulumiSettings } from "../../infra/pulumi/settings";
 import type { DeploymentResult } from "../../lib/deployment/types";
 import type { InfraDriver } from "../../lib/drivers/infra-driver";
@@ -121,10 +122,6 @@ export function createSecondService(o: {
   stateDir: string;
   pulumi: PulumiSettings;
   query: (sql: string, params?: unknown[]) => Promise<unknown>;
-  routes: (scope: typeof SECOND_SCOPE) => Promise<{
-    backends: { blue?: { version: string } | null; green?: { version: string } | null };
-    split: { blue: number };
-  }>;
 }): SecondService {
   let blue: string | null = null;
   let count = 0;
@@ -196,7 +193,18 @@ export function createSecondService(o: {
         return v;
       }
       if (d.result.outcome === "needs-attention") bad(`needs-attention: ${d.result.reason}`);
-      const routes = await o.routes(SECOND_SCOPE);
+      // The ledger's own router (the worker started it for the ledger's first deployment).
+      const info = readRouterProcess(resolveRouterName(SECOND_SCOPE, o.stateDir), o.stateDir);
+      if (!info) {
+        if (blue) bad("its router is gone");
+        return v;
+      }
+      const traffic = createLocalTrafficRouter({
+        adminUrl: info.adminUrl,
+        token: info.token,
+        healthPath: "/health",
+      });
+      const routes = await traffic.getRoutes(SECOND_SCOPE);
       if (
         (routes.backends.blue?.version ?? null) !== blue ||
         routes.backends.green ||
@@ -252,7 +260,8 @@ export async function cleanUpSecondService(
       .catch((err) => log(`  · destroy ${st}: ${String(err)}`));
   }
   await reapScopeProcesses(prefix);
-  await stopRouterProcess(routerNameFor(SECOND_SCOPE), { purge: true, stateDir: rig.stateDir }).catch(
-    () => undefined,
-  );
+  await stopRouterProcess(resolveRouterName(SECOND_SCOPE, rig.stateDir), {
+    purge: true,
+    stateDir: rig.stateDir,
+  }).catch(() => undefined);
 }
