@@ -30,6 +30,8 @@ export interface TimelineEntry {
   backend?: string | null;
   instance?: string | null;
   kind?: string;
+  /** No answer: a client timeout or the connection error's code (a dead backend and a stalled one look alike otherwise). */
+  error?: string;
 }
 
 export interface ConfirmedOrder {
@@ -89,6 +91,7 @@ export function startTraffic(options: {
         backend: e.backend,
         instance: e.instance ?? null,
         kind: e.kind,
+        ...(e.error ? { error: e.error } : {}),
       });
       const orderId = (e.body as { orderId?: unknown } | null)?.orderId;
       if (
@@ -151,5 +154,6 @@ export function probeLogLine(e: TimelineEntry): string {
     e.version ?? "-",
     e.backend ?? "-",
     e.instance ?? "-",
+    ...(e.error ? [`(${e.error})`] : []),
   ].join(" ");
 }

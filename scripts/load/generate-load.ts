@@ -44,6 +44,8 @@ export interface LoadEvent {
   backend: string | null;
   /** `x-shop-instance` (the port of the instance that answered), if any. */
   instance?: string | null;
+  /** Why no answer came (status "network"): the timeout, or the connection error's code. */
+  error?: string;
   /** The parsed JSON body (or null). */
   body: unknown;
 }
@@ -170,6 +172,7 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
       r.errors++;
       r.networkErrors++;
       inc(r.byStatus, "network");
+      const e = err as { name?: string; cause?: { code?: string } };
       opts.onResponse?.({
         at: Date.now(),
         kind,
@@ -177,6 +180,7 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
         version: null,
         backend: null,
         body: null,
+        error: e.name === "TimeoutError" ? `timeout ${timeoutMs} ms` : (e.cause?.code ?? e.name ?? "error"),
       });
       return undefined;
     }
