@@ -7,36 +7,47 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { randomInt, seededRandom } from "../../lib/random/seeded";
+import { routerProcessDir } from "../../infra/local/router-process";
+import { seededRandom } from "../../lib/random/seeded";
 import { portIsFree } from "../../lib/runtime/free-port";
 import { stateDir } from "../../lib/runtime/paths";
 import { CampaignCleanups } from "./cleanups";
-import { type CampaignOptions, DEFAULT_CAMPAIGN, FAULT_KINDS, planCampaign, type RunPlan } from "./plan";
+import {
+  type CampaignOptions,
+  DEFAULT_CAMPAIGN,
+  FAULT_KINDS,
+  planCampaign,
+  planFault,
+  type RunPlan,
+} from "./plan";
 import { SCOPE } from "./release";
 import type { CampaignResult, CampaignSettings, RunSummary } from "./results";
 import { type CampaignRig, startCampaignRig } from "./rig";
 import { type CampaignProgress, type RunContext, runOnce } from "./run";
+import { cleanUpSecondService, createSecondService, SECOND_SCOPE } from "./second-service";
 import { instancesByStack, pulumiProcesses } from "./system";
 
 /** At most this many extra runs for fault kinds the planned runs never injected (--require-every-fault). */
 const MAX_COVERAGE_RUNS = 3;
 
-/** A healthy run that injects, early, every fault kind no run has injected yet (null: none missing). */
-function coverageRun(runs: RunSummary[], index: number, random: () => number): RunPlan | null {
-  const missing = FAULT_KINDS.filter(
+/**
+ * A healthy run that injects, early, every fault kind no run has injected yet
+ * (null: none missing). An early `abort` would end the run before it
+ * finalizes, so while `abort-in-finalize` is missing too, `abort` waits for
+ * the next coverage run.
+ */
+export function coverageRun(runs: RunSummary[], index: number, random: () => number): RunPlan | null {
+  let missing = FAULT_KINDS.filter(
     (k) => !runs.some((r) => r.faults.some((f) => f.kind === k && f.injectedAt !== null)),
   );
   if (missing.length === 0) return null;
+  if (missing.includes("abort-in-finalize")) missing = missing.filter((k) => k !== "abort");
   return {
     index,
     version: `c${index}`,
     health: "healthy",
     approvalGate: missing.includes("approve"),
-    faults: missing.map((kind) => ({
-      kind,
-      afterMs: randomInt(random, 500, 5000),
-      durationMs: randomInt(random, 500, 2500),
-    })),
+    faults: missing.map((kind) => planFault(random, kind, [500, 5000])),
   };
 }
 
@@ -52,6 +63,7 @@ async function runAll(
     completed: [],
     currentMigration: "0001_initial",
     carried: [],
+    destroyed: [],
   };
   const queue = [...plans];
   let coverageRuns = 0;
@@ -77,16 +89,25 @@ async function runAll(
   return progress.blue;
 }
 
-/** Stops the load and destroys blue: no instance of the campaign may still run afterwards. */
-async function teardown(rig: CampaignRig, blue: string, result: CampaignResult): Promise<void> {
+/** Stops the load and destroys blue (and the second service's): no instance of the campaign may still run afterwards. */
+async function teardown(
+  rig: CampaignRig,
+  blues: Array<{ scope: { service: string; environment: string }; version: string }>,
+  result: CampaignResult,
+): Promise<void> {
   await rig.stopLoad();
-  await rig.infra.destroyEnvironment({ deploymentId: "chaos-cleanup", ...SCOPE, version: blue }, () => {});
-  const leftover = instancesByStack(`${SCOPE.service}-${SCOPE.environment}-`);
-  for (const [stackName, pids] of leftover)
-    result.finalViolations.push({
-      invariant: "leak",
-      detail: `after teardown: ${stackName} still runs ${pids.join(", ")}`,
-    });
+  for (const b of blues) {
+    await rig.infra.destroyEnvironment(
+      { deploymentId: "chaos-cleanup", ...b.scope, version: b.version },
+      () => {},
+    );
+    const leftover = instancesByStack(`${b.scope.service}-${b.scope.environment}-`);
+    for (const [stackName, pids] of leftover)
+      result.finalViolations.push({
+        invariant: "leak",
+        detail: `after teardown: ${stackName} still runs ${pids.join(", ")}`,
+      });
+  }
 }
 
 /** After the cleanups: no pulumi process, and every port the campaign used is free. */
@@ -137,9 +158,21 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     // Everything of the campaign (the worker's state, Pulumi backend, releases) lives under `dir`.
     rig = await startCampaignRig({ dir, settings: s, random, cleanups, startedAt: t0 });
     infraPorts = rig.infraPorts;
+    const secondService = createSecondService({
+      dir: path.join(dir, "ledger-release"),
+      client: rig.client,
+      taskQueue: rig.stack.taskQueue,
+      databaseUrl: rig.stack.databaseUrl,
+      stateDir: rig.stateDir,
+      pulumi: rig.pulumi,
+      query: (q, p) => rig?.pool.query(q, p) as Promise<unknown>,
+    });
+    cleanups.add(() => cleanUpSecondService(rig as CampaignRig, s.log));
     const ctx = {
       settings: s,
       random,
+      secondService,
+      routerLog: path.join(routerProcessDir(rig.routerName, rig.stateDir), "router.log"),
       reportDir,
       stopping: () => cleanups.stopping,
       onUnexpectedWorkerExit: () => {
@@ -147,7 +180,12 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
       },
     };
     const blue = await runAll(rig, plans, ctx, result);
-    await teardown(rig, blue, result);
+    const ledger = secondService.blue();
+    await teardown(
+      rig,
+      [{ scope: SCOPE, version: blue }, ...(ledger ? [{ scope: SECOND_SCOPE, version: ledger }] : [])],
+      result,
+    );
   } finally {
     await cleanups.runAll();
   }

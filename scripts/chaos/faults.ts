@@ -15,9 +15,10 @@ import type { PulumiSettings } from "../../infra/pulumi/settings";
 import type { AppliedRoutes, TrafficRouter } from "../../lib/drivers/traffic-router";
 import { signalGroup } from "../../lib/runtime/process-group";
 import type { deploymentWorkflow } from "../../workflows";
-import { abortUpdate, approveUpdate } from "../../workflows/deployment/messages";
+import { abortUpdate, approveUpdate, statusQuery } from "../../workflows/deployment/messages";
 import type { MetricsEndpoint } from "./metrics-endpoint";
 import type { FaultKind, FaultPlan } from "./plan";
+import type { SecondService, SecondServiceDeployment } from "./second-service";
 import { pulumiCliProcesses } from "./system";
 
 export interface FaultRecord {
@@ -52,6 +53,9 @@ export interface FaultContext {
     scope: { service: string; environment: string };
     traffic: TrafficRouter;
   };
+  /** The second service on the database (concurrent-service), and its deployments of this run. */
+  secondService: SecondService;
+  secondDeployments: SecondServiceDeployment[];
   log(line: string): void;
 }
 
@@ -216,6 +220,50 @@ async function abortDeployment(_plan: FaultPlan, ctx: FaultContext, hit: Hit): P
 }
 
 /**
+ * A second service starts deploying on the same database now, while the
+ * shop's deployment runs; the fault lasts until that deployment closed
+ * (its own invariants are checked after the run: second-service.ts).
+ */
+async function deploySecondService(_plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  hit.mark();
+  const d = await ctx.secondService.deploy();
+  ctx.secondDeployments.push(d);
+  hit.repaired(
+    `ledger ${d.version} deployed on the same database alongside: ${d.result?.outcome ?? `did not end (${d.failure})`} in ${hit.secondsSince()} s${d.result?.reason ? ` — ${d.result.reason.slice(0, 120)}` : ""}`,
+  );
+}
+
+/**
+ * An abort that arrives once the deployment is finalizing (the point of no
+ * return: routes final, blue being decommissioned, schema contracted): the
+ * status is watched from the start of the run, the abort sent the moment it
+ * says `finalizing`. It must be refused, and the deployment must still
+ * promote (checkOutcome). A run that ends without finalizing (rolled back)
+ * never reaches it; the fault is carried to the next run.
+ */
+async function abortWhileFinalizing(_plan: FaultPlan, ctx: FaultContext, hit: Hit): Promise<void> {
+  while (!ctx.closed()) {
+    const phase = await ctx.handle.query(statusQuery).then(
+      (st) => st.phase,
+      () => null, // no worker or no server right now
+    );
+    if (phase === "finalizing") {
+      hit.mark();
+      const r = await sendUpdate(ctx, () =>
+        ctx.handle.executeUpdate(abortUpdate, {
+          args: [{ by: "bob", reason: "chaos: abort while finalizing" }],
+        }),
+      );
+      hit.record.accepted = r.accepted;
+      hit.repaired(`${r.accepted ? "ACCEPTED" : "refused"} while finalizing: ${r.message}`);
+      return;
+    }
+    await sleep(50);
+  }
+  hit.record.detail = "not reached: the deployment ended without finalizing";
+}
+
+/**
  * Sent now, whatever the deployment is doing; refused while the gate is not
  * pending yet, so the approver tries again, like a person would.
  */
@@ -253,7 +301,21 @@ const INJECTORS: Record<FaultKind, Injector> = {
   "proxy-kill": killProxy,
   abort: abortDeployment,
   approve: approveGate,
+  "abort-in-finalize": abortWhileFinalizing,
+  // Not injected at a moment of the run: run.ts shapes the run with them (scripts/chaos/run-shapes.ts).
+  "redeploy-serving": notAMomentFault,
+  "concurrent-service": deploySecondService,
+  "multi-migration": notAMomentFault,
 };
+
+/** Kinds that watch the deployment from its start instead of waiting for their planned moment. */
+const WATCH_FROM_START: readonly FaultKind[] = ["abort-in-finalize"];
+/** Kinds that shape the run (run.ts) rather than hit it at a moment (injectFault never gets them). */
+export const RUN_SHAPE_KINDS: readonly FaultKind[] = ["redeploy-serving", "multi-migration"];
+
+async function notAMomentFault(plan: FaultPlan): Promise<void> {
+  throw new Error(`chaos: ${plan.kind} is not injected at a moment of the run`);
+}
 
 /** Waits for the fault's moment (none if the deployment ends first), then injects it. */
 export async function injectFault(
@@ -270,7 +332,8 @@ export async function injectFault(
     accepted: null,
     detail: "not reached: the deployment ended first",
   };
-  if (!(await untilOrClosed(ctx, startedAt + plan.afterMs))) return record;
+  const moment = WATCH_FROM_START.includes(plan.kind) ? startedAt : startedAt + plan.afterMs;
+  if (!(await untilOrClosed(ctx, moment))) return record;
   await INJECTORS[plan.kind](plan, ctx, {
     record,
     mark() {

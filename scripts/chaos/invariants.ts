@@ -21,7 +21,16 @@ import { instancesByStack, pendingOperations, pulumiLocks, pulumiProcesses, pulu
 import type { ConfirmedOrder, ErrorClass, TimelineEntry } from "./traffic";
 
 export interface Violation {
-  invariant: "outcome" | "load" | "leak" | "data" | "history" | "harness" | "worker-stays-up";
+  invariant:
+    | "outcome"
+    | "load"
+    | "serving"
+    | "leak"
+    | "data"
+    | "history"
+    | "harness"
+    | "worker-stays-up"
+    | "second-service";
   detail: string;
 }
 
@@ -85,6 +94,7 @@ export function checkOutcome(r: RunRecord): Violation[] {
     return [{ invariant: "outcome", detail: `the deployment did not end: ${r.failure ?? "unknown"}` }];
   const { outcome, reason } = r.result;
   const abort = r.faults.find((f) => f.kind === "abort" && f.accepted);
+  const lateAbort = r.faults.find((f) => f.kind === "abort-in-finalize" && f.injectedAt !== null);
   const injected = r.faults.filter((f) => f.injectedAt !== null && f.kind !== "approve");
   if (outcome === "needs-attention") {
     // Every fault of a run is repaired, so nothing justifies leaving it to a human.
@@ -99,6 +109,14 @@ export function checkOutcome(r: RunRecord): Violation[] {
       detail: `abort was accepted (${abort.detail}) but the outcome is ${outcome}`,
     });
   }
+  // Finalizing is the point of no return: an abort then is refused, and the deployment still promotes.
+  if (lateAbort?.accepted)
+    v.push({ invariant: "outcome", detail: `abort accepted while finalizing: ${lateAbort.detail}` });
+  if (lateAbort && outcome !== "promoted")
+    v.push({
+      invariant: "outcome",
+      detail: `an abort refused while finalizing, yet the outcome is ${outcome}`,
+    });
   if (outcome === "rolled-back") {
     if (!reason) v.push({ invariant: "outcome", detail: "rolled back without a reason" });
     if (r.plan.health === "healthy" && !abort && injected.length === 0) {
@@ -136,8 +154,10 @@ export interface LoadTally {
  * blue (+ in-flight grace) — that is the canary doing its job; a failed
  * connection or a router answer while the router's HAProxy was killed and
  * not yet back (+ grace) — nothing can serve users while the only proxy is
- * dead. Everything else — a request answered by a dead backend, no backend,
- * or a 5xx of a healthy version — is unexplained, and the tolerance for it is zero.
+ * dead. Everything else — a request answered by a dead backend or a 5xx of
+ * a healthy version — is unexplained, and the tolerance for it is zero. A
+ * 503 for lack of a backend is the serving invariant's (checkServing): it is
+ * counted here, never explained by a proxy restart.
  */
 export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
   const t: LoadTally = {
@@ -146,9 +166,7 @@ export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
     byWindow: {},
     unexplained: [],
   };
-  const dbWindows = r.faults
-    .filter((f) => f.kind === "postgres-stop" && f.injectedAt !== null)
-    .map((f) => [f.injectedAt as number, (f.repairedAt ?? r.endedAt) + DB_RECOVERY_GRACE_MS] as const);
+  const dbWindows = databaseOutages(r);
   const windowOf = (at: number) => {
     for (const f of r.faults) {
       if (f.injectedAt === null) continue;
@@ -167,13 +185,20 @@ export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
     const inDb = dbWindows.some(([a, b]) => e.at >= a && e.at <= b);
     const badCanary =
       e.errorClass === "app" && r.plan.health === "bad" && e.version === r.plan.version && e.at <= badUntil;
-    const noProxy = e.errorClass !== "app" && proxyDown.some(([a, b]) => e.at >= a && e.at <= b);
+    const noProxy = e.errorClass === "dead-backend" && proxyDown.some(([a, b]) => e.at >= a && e.at <= b);
     const w = inDb ? "postgres-stop" : badCanary ? "bad-version" : noProxy ? "proxy-kill" : windowOf(e.at);
     t.byWindow[w] = (t.byWindow[w] ?? 0) + 1;
-    if (!inDb && !badCanary && !noProxy)
+    if (!inDb && !badCanary && !noProxy && e.errorClass !== "no-backend")
       t.unexplained.push({ at: e.at, errorClass: e.errorClass, version: e.version });
   }
   return t;
+}
+
+/** When PostgreSQL was down in the run, each window widened by DB_RECOVERY_GRACE_MS. */
+export function databaseOutages(r: Pick<RunRecord, "faults" | "endedAt">): Array<readonly [number, number]> {
+  return r.faults
+    .filter((f) => f.kind === "postgres-stop" && f.injectedAt !== null)
+    .map((f) => [f.injectedAt as number, (f.repairedAt ?? r.endedAt) + DB_RECOVERY_GRACE_MS] as const);
 }
 
 export function checkLoad(tally: LoadTally): Violation[] {
@@ -193,6 +218,111 @@ export function checkLoad(tally: LoadTally): Violation[] {
         .join(", ")} (first at ${new Date(tally.unexplained[0]?.at ?? 0).toISOString()})`,
     },
   ];
+}
+
+// ─────────────────────────────────────────────────────────────── serving
+
+/** A version whose instances a deployment destroyed, and when (the destroying activity completed). */
+export interface DestroyedVersion {
+  version: string;
+  at: number;
+  by: string;
+  run: number;
+}
+
+/**
+ * An answer stamped up to this long after the destroy completed may still be
+ * one the instance sent before it was stopped: the probe stamps a response
+ * when its event loop gets to it, and two shared cores can hold it back.
+ */
+export const DESTROYED_ANSWER_GRACE_MS = 1_000;
+
+/**
+ * The versions a run destroyed, read from its history: green (the run's
+ * version) when `destroyGreen` completed, the previous blue when
+ * `decommissionBlue` completed. A redeploy of the serving version has the
+ * serving version as "green": should it ever get to destroyGreen, blue itself
+ * is recorded destroyed, and every answer blue gives afterwards is a violation.
+ */
+export function destroyedIn(
+  events: HistoryEvent[],
+  run: { index: number; version: string; previousBlue: string },
+): DestroyedVersion[] {
+  const out: DestroyedVersion[] = [];
+  for (const e of events) {
+    if (e.type !== "ACTIVITY_TASK_COMPLETED") continue;
+    if (e.activity === "destroyGreen")
+      out.push({ version: run.version, at: e.at, by: "destroyGreen", run: run.index });
+    if (e.activity === "decommissionBlue")
+      out.push({ version: run.previousBlue, at: e.at, by: "decommissionBlue", run: run.index });
+  }
+  return out;
+}
+
+export interface ServingTally {
+  /** 503 no_healthy_backend answers outside a database outage. */
+  noBackend: Array<{ at: number }>;
+  /** Answers by a version after it had been destroyed (+ grace). */
+  servedByDestroyed: Array<{
+    at: number;
+    version: string;
+    instance: string | null;
+    destroyed: DestroyedVersion;
+  }>;
+}
+
+/**
+ * What a probe on the serving address may never see, in any run: a 503 for
+ * lack of a backend — except while PostgreSQL is down (+ grace), when the
+ * shop's own /health fails on every instance and the router rightly has no
+ * healthy one — and an answer from a version that was destroyed (by this run
+ * or any earlier one: `destroyed` is the campaign's list so far).
+ */
+export function tallyServing(
+  entries: TimelineEntry[],
+  destroyed: DestroyedVersion[],
+  dbWindows: Array<readonly [number, number]>,
+): ServingTally {
+  const t: ServingTally = { noBackend: [], servedByDestroyed: [] };
+  const firstDestroy = new Map<string, DestroyedVersion>();
+  for (const d of destroyed) {
+    const seen = firstDestroy.get(d.version);
+    if (!seen || d.at < seen.at) firstDestroy.set(d.version, d);
+  }
+  for (const e of entries) {
+    if (e.errorClass === "no-backend" && !dbWindows.some(([a, b]) => e.at >= a && e.at <= b))
+      t.noBackend.push({ at: e.at });
+    const d = e.version === null ? undefined : firstDestroy.get(e.version);
+    if (d && e.at > d.at + DESTROYED_ANSWER_GRACE_MS)
+      t.servedByDestroyed.push({
+        at: e.at,
+        version: e.version as string,
+        instance: e.instance ?? null,
+        destroyed: d,
+      });
+  }
+  return t;
+}
+
+export function checkServing(t: ServingTally): Violation[] {
+  const v: Violation[] = [];
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (t.noBackend.length > 0)
+    v.push({
+      invariant: "serving",
+      detail: `${t.noBackend.length} request(s) answered 503 no_healthy_backend outside any database outage (first at ${iso(t.noBackend[0]?.at ?? 0)})`,
+    });
+  if (t.servedByDestroyed.length > 0) {
+    const first = t.servedByDestroyed[0] as ServingTally["servedByDestroyed"][number];
+    v.push({
+      invariant: "serving",
+      detail:
+        `${t.servedByDestroyed.length} request(s) answered by a destroyed version: first ${first.version}` +
+        `${first.instance ? ` (instance :${first.instance})` : ""} at ${iso(first.at)}, destroyed by ` +
+        `${first.destroyed.by} of run ${first.destroyed.run} at ${iso(first.destroyed.at)}`,
+    });
+  }
+  return v;
 }
 
 // ─────────────────────────────────────────────────────────────── leaks
@@ -233,7 +363,10 @@ export async function checkLeaks(
     if (version === r.expectedBlue) continue;
     for (const port of ports) if (!(await portIsFree(port))) leak(`port: ${port} of ${version} still bound`);
   }
-  const stacks = pulumiStacks(pulumiSettings);
+  // Only the shop's: a second service on the database (concurrent-service) keeps its own blue.
+  const stacks = pulumiStacks(pulumiSettings).filter((st) =>
+    st.startsWith(`${r.scope.service}-${r.scope.environment}-`),
+  );
   if (stacks.length !== 1 || stacks[0] !== blueStack)
     leak(`pulumi stacks: [${stacks.join(", ")}], expected [${blueStack}]`);
   const locks = pulumiLocks(pulumiSettings);
@@ -264,7 +397,7 @@ export async function checkLeaks(
 export async function checkData(
   query: (sql: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>,
   orders: ConfirmedOrder[],
-  promoted: { column: string; lastIdBeforeRun: number; previousBlue: string } | null,
+  promoted: { columns: string[]; lastIdBeforeRun: number; previousBlue: string } | null,
 ): Promise<{ violations: Violation[]; byVersion: Record<string, number> }> {
   const byVersion: Record<string, number> = {};
   for (const o of orders) byVersion[o.version] = (byVersion[o.version] ?? 0) + 1;
@@ -288,20 +421,21 @@ export async function checkData(
     if (changed.length > 0)
       v.push({ invariant: "data", detail: `${changed.length} order(s) changed version` });
   }
-  if (promoted) {
-    // The promoted migration's `up` must have reached every row the new version
-    // did not write itself: rows from before the run (backfill) and rows the
-    // previous version wrote during the run (trigger). Rows the new version
-    // writes after contract carry no value by design (nullable, no default).
+  // The promoted migrations' `up` must have reached every row the new version
+  // did not write itself: rows from before the run (backfill) and rows the
+  // previous version wrote during the run (trigger). Rows the new version
+  // writes after contract carry no value by design (nullable, no default).
+  for (const column of promoted?.columns ?? []) {
+    if (!promoted) break;
     const nulls = await query(
-      `SELECT count(*)::int AS n FROM orders WHERE "${promoted.column}" IS NULL AND (id <= $1 OR version = $2)`,
+      `SELECT count(*)::int AS n FROM orders WHERE "${column}" IS NULL AND (id <= $1 OR version = $2)`,
       [promoted.lastIdBeforeRun, promoted.previousBlue],
     );
     const n = Number(nulls.rows[0]?.n ?? 0);
     if (n > 0) {
       v.push({
         invariant: "data",
-        detail: `${n} order(s) of the previous version without ${promoted.column} after promotion (backfill/trigger missed them)`,
+        detail: `${n} order(s) of the previous version without ${column} after promotion (backfill/trigger missed them)`,
       });
     }
   }
@@ -311,6 +445,7 @@ export async function checkData(
 // ─────────────────────────────────────────────────────────────── history
 
 const PULUMI_ACTIVITIES = ["provisionGreen", "destroyGreen", "decommissionBlue"];
+const SCHEMA_ACTIVITIES = ["expandSchema", "contractSchema", "rollbackSchema"];
 /** How a rolled-back run's history may end: failed (since "rolled-back-fails-workflow"), or completed (before). */
 const CLOSED_ROLLED_BACK = ["WORKFLOW_EXECUTION_FAILED", "WORKFLOW_EXECUTION_COMPLETED"];
 const CLOSED = (e: { type: string }) => CLOSED_ROLLED_BACK.includes(e.type);
@@ -360,7 +495,11 @@ export function checkHistory(r: RunRecord): Violation[] {
  *  - metrics-outage: the first metrics scrape answered after the outage;
  *  - proxy-kill: the first successful user request after the new HAProxy was in place;
  *  - abort: all traffic back on blue (or the rollback finished, if green had none);
- *  - approve: the next traffic step applied after the approval was accepted.
+ *  - approve: the next traffic step applied after the approval was accepted;
+ *  - abort-in-finalize: the deployment closed (promoted) after the refused abort;
+ *  - redeploy-serving: the redeploy of the serving version closed (rolled back);
+ *  - concurrent-service: the second service's deployment closed;
+ *  - multi-migration: the last schema activity (expand, contract or rollback) completed.
  */
 export function recoveredAt(
   r: RunRecord,
@@ -395,5 +534,16 @@ export function recoveredAt(
     case "approve":
       if (!f.accepted) return null;
       return after(back, (e) => e.type === "ACTIVITY_TASK_COMPLETED" && e.activity === "setTrafficWeight");
+    case "abort-in-finalize":
+      return after(at, CLOSED);
+    case "redeploy-serving":
+    case "concurrent-service":
+      return f.repairedAt;
+    case "multi-migration":
+      return (
+        r.events
+          .filter((e) => e.type === "ACTIVITY_TASK_COMPLETED" && SCHEMA_ACTIVITIES.includes(e.activity ?? ""))
+          .at(-1)?.at ?? null
+      );
   }
 }

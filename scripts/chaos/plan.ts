@@ -20,6 +20,10 @@ export const FAULT_KINDS = [
   "abort",
   "approve",
   "proxy-kill",
+  "redeploy-serving",
+  "concurrent-service",
+  "abort-in-finalize",
+  "multi-migration",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -31,7 +35,9 @@ export const FaultPlanSchema = z.object({
    * worker-kill: how long the worker stays dead; postgres-stop / metrics-outage:
    * how long the outage lasts; temporal-restart: extra downtime on top of the
    * restart; pulumi-kill: how long the pulumi process lives before the kill;
-   * proxy-kill: unused (the router's control process starts a new HAProxy at once).
+   * proxy-kill: unused (the router's control process starts a new HAProxy at once);
+   * redeploy-serving: how long after its start the redeploy of the serving version is aborted;
+   * concurrent-service: unused; multi-migration: how many migrations the release carries.
    */
   durationMs: z.number().int().nonnegative(),
 });
@@ -80,7 +86,25 @@ const DURATION_MS: Record<FaultKind, [number, number]> = {
   abort: [0, 0],
   approve: [0, 0],
   "proxy-kill": [0, 0],
+  "redeploy-serving": [0, 1500],
+  "concurrent-service": [0, 0],
+  "abort-in-finalize": [0, 0],
+  "multi-migration": [2, 4],
 };
+
+/**
+ * Latest moment per kind, when earlier than the campaign's: the second
+ * service must start while the shop's deployment still provisions and
+ * expands (its schema work overlapping the shop's), not after it closed.
+ */
+const LATEST_AFTER_MS: Partial<Record<FaultKind, number>> = { "concurrent-service": 6000 };
+
+/** One fault of `kind` at a seeded moment within `afterMs`, with a seeded duration in its kind's range. */
+export function planFault(random: Random, kind: FaultKind, [from, to]: [number, number]): FaultPlan {
+  const [lo, hi] = DURATION_MS[kind];
+  const latest = Math.max(from, Math.min(to, LATEST_AFTER_MS[kind] ?? to));
+  return { kind, afterMs: randomInt(random, from, latest), durationMs: randomInt(random, lo, hi) };
+}
 
 function dealFaults(random: Random, runs: number, perRun: number): FaultKind[][] {
   const deck: FaultKind[] = [];
@@ -112,14 +136,7 @@ export function planCampaign(input: CampaignOptions): RunPlan[] {
   const badCount = Math.round(o.runs * o.badShare);
   const bad = new Set(shuffled(random, [...Array(o.runs).keys()]).slice(0, badCount));
   return kinds.map((ks, i) => {
-    const faults = ks.map((kind) => {
-      const [lo, hi] = DURATION_MS[kind];
-      return {
-        kind,
-        afterMs: randomInt(random, o.minAfterMs, o.maxAfterMs),
-        durationMs: randomInt(random, lo, hi),
-      };
-    });
+    const faults = ks.map((kind) => planFault(random, kind, [o.minAfterMs, o.maxAfterMs]));
     faults.sort((a, b) => a.afterMs - b.afterMs);
     return RunPlanSchema.parse({
       index: i + 1,

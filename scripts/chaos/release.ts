@@ -63,23 +63,52 @@ export function releaseFor(
 
 export interface RunMigration {
   name: string;
-  column: string;
+  /** The column it adds to `orders` (filled by trigger and backfill; the data check reads it). */
+  column: string | null;
   text: string;
 }
 
-/** The run's migration: a nullable column on `orders` filled by trigger and backfill (so expand/contract have real work). */
-export function migrationOf(plan: RunPlan): RunMigration {
-  const column = `chaos_${plan.version}`;
-  return {
-    name: `${String(plan.index + 1).padStart(4, "0")}_chaos_${plan.version}`,
-    column,
-    text: `description: orders get ${column} (chaos run ${plan.index})
-operations:
-  - add_column:
+const addColumn = (column: string, version: string) => `  - add_column:
       table: orders
-      column: { name: ${column}, type: text, nullable: true, up: "'${plan.version}:' || coalesce(version, '?')" }
-`,
+      column: { name: ${column}, type: text, nullable: true, up: "'${version}:' || coalesce(version, '?')" }
+`;
+
+/**
+ * The run's migrations: a nullable column on `orders` filled by trigger and
+ * backfill (so expand/contract have real work). A run with the
+ * `multi-migration` fault releases several at once (its durationMs is the
+ * count): the column, an index on it, then one more column per migration —
+ * started together at expand, completed together at contract.
+ */
+export function migrationsOf(plan: RunPlan): RunMigration[] {
+  const v = plan.version;
+  const prefix = String(plan.index + 1).padStart(4, "0");
+  const count = plan.faults.find((f) => f.kind === "multi-migration")?.durationMs ?? 1;
+  const column = `chaos_${v}`;
+  const first: RunMigration = {
+    name: count > 1 ? `${prefix}_chaos_${v}_1` : `${prefix}_chaos_${v}`,
+    column,
+    text: `description: orders get ${column} (chaos run ${plan.index})\noperations:\n${addColumn(column, v)}`,
   };
+  const more: RunMigration[] = [];
+  for (let i = 2; i <= count; i++) {
+    const name = `${prefix}_chaos_${v}_${i}`;
+    if (i === 2) {
+      more.push({
+        name,
+        column: null,
+        text: `description: an index on orders.${column} (chaos run ${plan.index})\noperations:\n  - create_index: { name: ${column}_idx, table: orders, columns: [${column}] }\n`,
+      });
+    } else {
+      const extra = `${column}_${i}`;
+      more.push({
+        name,
+        column: extra,
+        text: `description: orders get ${extra} (chaos run ${plan.index})\noperations:\n${addColumn(extra, v)}`,
+      });
+    }
+  }
+  return [first, ...more];
 }
 
 /** The migrations folder a run's deployment reads: the shop's initial migration, then `files`. */

@@ -143,7 +143,7 @@ export function formatReport(rep: CampaignReport): string {
   lines.push(
     `worker exited on its own: ${rep.unexpectedWorkerExits} time(s)${rep.unexpectedWorkerExits > 0 ? " (restarted; each a worker-stays-up violation)" : ""}`,
   );
-  lines.push(`worker log of every run: ${rep.reportDir}/run-<n>/worker.log`);
+  lines.push(`logs of every run (worker.log, probe.log, router.log): ${rep.reportDir}/run-<n>/`);
   if (rep.kindsNeverInjected.length > 0) lines.push(`never injected: ${rep.kindsNeverInjected.join(", ")}`);
   lines.push(`invariant violations: ${rep.violations.length}`);
   for (const v of rep.violations) lines.push(`  ✗ run ${v.run} [${v.invariant}] ${v.detail}`);

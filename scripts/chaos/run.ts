@@ -3,6 +3,8 @@
  * operator follows it, wait for the outcome, then check every invariant
  * before the next run starts (the next run builds on what this one left).
  */
+
+import fs from "node:fs";
 import path from "node:path";
 import type { WorkflowHandle } from "@temporalio/client";
 import { deploymentResult } from "../../client/deployment-result";
@@ -11,7 +13,7 @@ import type { DeploymentResult } from "../../lib/deployment/types";
 import { randomInt } from "../../lib/random/seeded";
 import type { deploymentWorkflow } from "../../workflows";
 import { statusQuery } from "../../workflows/deployment/messages";
-import { type FaultContext, type FaultRecord, injectFault } from "./faults";
+import { type FaultContext, type FaultRecord, injectFault, RUN_SHAPE_KINDS } from "./faults";
 import { fetchEvents, type HistoryEvent } from "./history";
 import {
   checkData,
@@ -19,19 +21,27 @@ import {
   checkLeaks,
   checkLoad,
   checkOutcome,
+  checkServing,
   checkWorkerStaysUp,
+  type DestroyedVersion,
+  databaseOutages,
+  destroyedIn,
   type LoadTally,
   type RunRecord,
   recoveredAt,
   tallyLoad,
+  tallyServing,
   type Violation,
 } from "./invariants";
 import { followRun, type RunObservations, superviseWorker } from "./operator";
 import type { FaultKind, FaultPlan, RunPlan } from "./plan";
-import { GATE, migrationOf, type RunMigration, releaseFor, SCOPE, stageMigrations } from "./release";
+import { checkRedeploy, type Redeploy, redeployServing } from "./redeploy";
+import { GATE, migrationsOf, type RunMigration, releaseFor, SCOPE, stageMigrations } from "./release";
 import type { CampaignSettings, FaultOutcome, RunSummary } from "./results";
 import type { CampaignRig } from "./rig";
-import { keepWorkerLog, workerLogMark } from "./worker-log";
+import type { SecondService } from "./second-service";
+import { probeLogLine } from "./traffic";
+import { keepLogPart, keepWorkerLog, workerLogMark } from "./worker-log";
 
 const RUN_TIMEOUT_MS = 6 * 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,6 +54,8 @@ export interface CampaignProgress {
   currentMigration: string;
   /** Faults that never hit (their deployment ended first): they join the next run. */
   carried: FaultPlan[];
+  /** Every version a deployment of the campaign destroyed so far, and when: none may answer afterwards. */
+  destroyed: DestroyedVersion[];
 }
 
 export interface RunContext {
@@ -54,6 +66,10 @@ export interface RunContext {
   runCount: number;
   /** The campaign's report folder: each run keeps its worker log in `run-<n>/` there. */
   reportDir: string;
+  /** The second service on the campaign's database (concurrent-service). */
+  secondService: SecondService;
+  /** The shop router's log file: each run keeps its part in `run-<n>/router.log`. */
+  routerLog: string;
   stopping(): boolean;
   onUnexpectedWorkerExit(): void;
 }
@@ -78,19 +94,21 @@ function withCarriedFaults(
 
 function injectFaults(plan: RunPlan, ctx: FaultContext, startedAt: number): Promise<FaultRecord[]> {
   return Promise.all(
-    plan.faults.map((f) =>
-      injectFault(f, ctx, startedAt).catch(
-        (err): FaultRecord => ({
-          kind: f.kind,
-          plannedAfterMs: f.afterMs,
-          durationMs: f.durationMs,
-          injectedAt: null,
-          repairedAt: null,
-          accepted: null,
-          detail: `harness error: ${err instanceof Error ? err.message : String(err)}`,
-        }),
+    plan.faults
+      .filter((f) => !RUN_SHAPE_KINDS.includes(f.kind))
+      .map((f) =>
+        injectFault(f, ctx, startedAt).catch(
+          (err): FaultRecord => ({
+            kind: f.kind,
+            plannedAfterMs: f.afterMs,
+            durationMs: f.durationMs,
+            injectedAt: null,
+            repairedAt: null,
+            accepted: null,
+            detail: `harness error: ${err instanceof Error ? err.message : String(err)}`,
+          }),
+        ),
       ),
-    ),
   );
 }
 
@@ -134,19 +152,21 @@ async function readHistory(handle: WorkflowHandle<typeof deploymentWorkflow>, se
 /** The run's migration ended as its deployment did (completed when promoted, else rolled back) and none is active. */
 async function migrationViolations(
   rig: CampaignRig,
-  mig: RunMigration,
+  migs: RunMigration[],
   record: RunRecord,
   promoted: boolean,
 ): Promise<Violation[]> {
   const violations: Violation[] = [];
   const engineStatus = await rig.engine.status();
-  const phase = engineStatus.migrations.find((m) => m.name === mig.name)?.phase ?? "absent";
-  const expectedPhase = promoted ? "completed" : "rolled_back";
-  if (record.result && phase !== expectedPhase && !(phase === "absent" && !promoted))
-    violations.push({
-      invariant: "leak",
-      detail: `migration ${mig.name} is ${phase}, expected ${expectedPhase}`,
-    });
+  for (const mig of migs) {
+    const phase = engineStatus.migrations.find((m) => m.name === mig.name)?.phase ?? "absent";
+    const expectedPhase = promoted ? "completed" : "rolled_back";
+    if (record.result && phase !== expectedPhase && !(phase === "absent" && !promoted))
+      violations.push({
+        invariant: "leak",
+        detail: `migration ${mig.name} is ${phase}, expected ${expectedPhase}`,
+      });
+  }
   if (engineStatus.active)
     violations.push({ invariant: "leak", detail: `migration ${engineStatus.active.name} still active` });
   return violations;
@@ -161,17 +181,26 @@ interface RunChecks {
 async function checkRun(
   rig: CampaignRig,
   record: RunRecord,
-  mig: RunMigration,
+  migs: RunMigration[],
   before: { lastId: number; blue: string },
   instances: number,
+  destroyed: DestroyedVersion[],
 ): Promise<RunChecks> {
   const promoted = record.result?.outcome === "promoted";
-  const tally = tallyLoad(record, rig.load.between(record.startedAt, Date.now()));
+  const entries = rig.load.between(record.startedAt, Date.now());
+  const tally = tallyLoad(record, entries);
+  const serving = tallyServing(entries, destroyed, databaseOutages(record));
   const orders = rig.load.orders.filter((o) => o.at >= record.startedAt && o.at <= Date.now());
   const data = await checkData(
     (q, p) => rig.pool.query(q, p),
     orders,
-    promoted ? { column: mig.column, lastIdBeforeRun: before.lastId, previousBlue: before.blue } : null,
+    promoted
+      ? {
+          columns: migs.flatMap((m) => (m.column ? [m.column] : [])),
+          lastIdBeforeRun: before.lastId,
+          previousBlue: before.blue,
+        }
+      : null,
   );
   const violations: Violation[] = [
     ...record.faults
@@ -179,10 +208,11 @@ async function checkRun(
       .map((f) => ({ invariant: "harness" as const, detail: `${f.kind}: ${f.detail}` })),
     ...checkOutcome(record),
     ...checkLoad(tally),
+    ...checkServing(serving),
     ...(await checkLeaks(record, rig.traffic, rig.stack.databaseUrl, instances, rig.pulumi, rig.stateDir)),
     ...data.violations,
     ...checkHistory(record),
-    ...(await migrationViolations(rig, mig, record, promoted)),
+    ...(await migrationViolations(rig, migs, record, promoted)),
   ];
   return { violations, tally, orders: data.byVersion };
 }
@@ -250,6 +280,8 @@ async function deployUnderFaults(rig: CampaignRig, plan: RunPlan, ctx: RunContex
     active,
     pulumi: rig.pulumi,
     router: { name: rig.routerName, stateDir: rig.stateDir, scope: SCOPE, traffic: rig.traffic },
+    secondService: ctx.secondService,
+    secondDeployments: [],
     log: ctx.settings.log,
   };
   const faultTasks = injectFaults(plan, faultCtx, startedAt);
@@ -277,7 +309,35 @@ async function deployUnderFaults(rig: CampaignRig, plan: RunPlan, ctx: RunContex
     faults,
     seen: following.observations,
     instances: input.config.run.instances,
+    secondDeployments: faultCtx.secondDeployments,
   };
+}
+
+/** A multi-migration release "hits" when the run starts; it has settled when the last schema activity completed. */
+function multiMigrationRecord(plan: RunPlan, startedAt: number, migs: RunMigration[]): FaultRecord[] {
+  const f = plan.faults.find((x) => x.kind === "multi-migration");
+  if (!f) return [];
+  return [
+    {
+      kind: "multi-migration",
+      plannedAfterMs: f.afterMs,
+      durationMs: f.durationMs,
+      injectedAt: startedAt,
+      repairedAt: null,
+      accepted: null,
+      detail: `${migs.length} migrations in one release: ${migs.map((m) => m.name).join(", ")}`,
+    },
+  ];
+}
+
+/** Every request of the run as the users saw it, and the router's log of the run: kept for diagnosis. */
+function keepProbeLog(rig: CampaignRig, record: RunRecord, runDir: string): void {
+  fs.mkdirSync(runDir, { recursive: true });
+  const lines = rig.load.between(record.startedAt, Date.now()).map(probeLogLine);
+  fs.writeFileSync(
+    path.join(runDir, "probe.log"),
+    `# at kind status class version backend instance\n${lines.join("\n")}\n`,
+  );
 }
 
 /**
@@ -293,20 +353,51 @@ export async function runOnce(
   const progress = ctx.progress;
   const { plan, postponed } = withCarriedFaults(planned, progress.carried);
   progress.carried = postponed;
-  const mig = migrationOf(plan);
-  stageMigrations(rig.migrationsDir, [...progress.completed, mig]);
+  const migs = migrationsOf(plan);
+  stageMigrations(rig.migrationsDir, [...progress.completed, ...migs]);
   announce(ctx, plan);
   const before = { blue: progress.blue, lastId: await lastOrderId(rig) };
   const workerLogFile = rig.stack.worker?.logFile ?? path.join(rig.stack.stateDir, "worker.log");
   const logFrom = workerLogMark(workerLogFile);
+  const routerLogFrom = workerLogMark(ctx.routerLog);
+  const runDir = path.join(ctx.reportDir, `run-${plan.index}`);
 
   const run = await deployUnderFaults(rig, plan, ctx);
   const history = await readHistory(run.handle, run.seen);
   if (run.outcome.result?.outcome === "promoted") {
     progress.blue = plan.version;
-    progress.completed.push(mig);
-    progress.currentMigration = mig.name;
+    progress.completed.push(...migs);
+    progress.currentMigration = (migs.at(-1) as RunMigration).name;
   }
+  progress.destroyed.push(
+    ...destroyedIn(history.events, { index: plan.index, version: plan.version, previousBlue: before.blue }),
+  );
+  // After the run's deployment closed: redeploy what serves now, and abort it.
+  const redeployPlan = plan.faults.find((f) => f.kind === "redeploy-serving");
+  let redeploy: Redeploy | null = null;
+  if (redeployPlan && run.outcome.result) {
+    stageMigrations(rig.migrationsDir, progress.completed);
+    redeploy = await redeployServing(
+      rig,
+      plan,
+      redeployPlan,
+      progress.blue,
+      ctx.settings.seed,
+      ctx.settings.log,
+    );
+    progress.destroyed.push(
+      ...destroyedIn(redeploy.events, {
+        index: plan.index,
+        version: progress.blue,
+        previousBlue: progress.blue,
+      }),
+    );
+  }
+  const faultRecords = [
+    ...run.faults,
+    ...multiMigrationRecord(plan, run.startedAt, migs),
+    ...(redeploy ? [redeploy.record] : []),
+  ];
   const record: RunRecord = {
     plan,
     scope: SCOPE,
@@ -315,7 +406,7 @@ export async function runOnce(
     failure: run.outcome.failure ?? history.failure,
     status: run.seen.status,
     events: history.events,
-    faults: run.faults,
+    faults: faultRecords,
     operator: run.seen.operator,
     startedAt: run.startedAt,
     endedAt: run.endedAt,
@@ -323,23 +414,27 @@ export async function runOnce(
     portsSeen: run.seen.portsSeen,
     trafficRestoredAt: run.seen.trafficRestoredAt,
   };
-  const checks = await checkRun(rig, record, mig, before, run.instances);
+  const checks = await checkRun(rig, record, migs, before, run.instances, progress.destroyed);
+  if (redeploy) checks.violations.push(...checkRedeploy(redeploy));
+  for (const d of run.secondDeployments) checks.violations.push(...(await ctx.secondService.check(d)));
   // A worker that died after the deployment closed (while the checks ran) belongs to this run too.
   await superviseWorker(
     { rig, active: new Set(), onUnexpectedWorkerExit: ctx.onUnexpectedWorkerExit, log: ctx.settings.log },
     run.seen,
   );
-  const workerLog = keepWorkerLog(workerLogFile, logFrom, path.join(ctx.reportDir, `run-${plan.index}`));
+  const workerLog = keepWorkerLog(workerLogFile, logFrom, runDir);
+  keepLogPart(ctx.routerLog, routerLogFrom, path.join(runDir, "router.log"));
+  keepProbeLog(rig, record, runDir);
   checks.violations.push(...checkWorkerStaysUp(run.seen.workerExits, run.startedAt, workerLog));
 
   const probes = { firstSuccessAfter: rig.load.firstSuccessAfter, scrapes: rig.metrics.answeredAt };
   for (const ports of run.seen.portsSeen.values()) for (const port of ports) rig.infraPorts.push(port);
-  const faults = run.faults.map((f) => ({
+  const faults = faultRecords.map((f) => ({
     ...f,
     run: plan.index,
     recoveredAt: recoveredAt(record, f, probes),
   }));
-  for (const f of run.faults) {
+  for (const f of faultRecords) {
     if (f.injectedAt === null)
       progress.carried.push({
         kind: f.kind,

@@ -9,9 +9,10 @@ import { generateLoad, type LoadEvent, type LoadReport } from "../load/generate-
 
 /**
  * What went wrong for the user, by who is to blame:
- *  - dead-backend: the router picked an instance that did not answer (502/504)
- *    or the connection to the router itself failed — the failure the
- *    deployment machinery must never cause;
+ *  - dead-backend: the router picked an instance that did not answer (its
+ *    own 502/503/504 `backend_unreachable` / `backend_timeout`, no shop
+ *    version on it) or the connection to the router itself failed — the
+ *    failure the deployment machinery must never cause;
  *  - no-backend: the router had no healthy instance at all (503);
  *  - app: the shop answered 5xx itself (a bad version, or its database is down).
  */
@@ -21,7 +22,16 @@ export interface TimelineEntry {
   at: number;
   ok: boolean;
   errorClass: ErrorClass | null;
+  /** The shop version that answered (`x-shop-version`), null when the router answered itself or nobody did. */
   version: string | null;
+  /** HTTP status, or "network" (kept for the run's probe log). */
+  status?: number | "network";
+  /** The router's backend (blue/green) and the instance's port, when the shop answered. */
+  backend?: string | null;
+  instance?: string | null;
+  kind?: string;
+  /** No answer: a client timeout or the connection error's code (a dead backend and a stalled one look alike otherwise). */
+  error?: string;
 }
 
 export interface ConfirmedOrder {
@@ -35,7 +45,8 @@ export function classify(e: LoadEvent): ErrorClass | null {
   if (e.status < 500) return null;
   const body = e.body as { error?: unknown } | null;
   if (e.status === 503 && body?.error === "no_healthy_backend") return "no-backend";
-  if ((e.status === 502 || e.status === 504) && e.version === null) return "dead-backend";
+  // The router's own answers carry no shop version: it could not reach, or hear back from, an instance.
+  if (e.version === null && (e.status === 502 || e.status === 503 || e.status === 504)) return "dead-backend";
   return "app";
 }
 
@@ -76,6 +87,11 @@ export function startTraffic(options: {
         ok: errorClass === null,
         errorClass,
         version: e.version,
+        status: e.status,
+        backend: e.backend,
+        instance: e.instance ?? null,
+        kind: e.kind,
+        ...(e.error ? { error: e.error } : {}),
       });
       const orderId = (e.body as { orderId?: unknown } | null)?.orderId;
       if (
@@ -126,4 +142,18 @@ export function startTraffic(options: {
       return running;
     },
   };
+}
+
+/** One line of a run's probe log: every request the users made, as they saw it (kept in the run's report folder). */
+export function probeLogLine(e: TimelineEntry): string {
+  return [
+    new Date(e.at).toISOString(),
+    e.kind ?? "-",
+    String(e.status ?? "-"),
+    e.errorClass ?? "ok",
+    e.version ?? "-",
+    e.backend ?? "-",
+    e.instance ?? "-",
+    ...(e.error ? [`(${e.error})`] : []),
+  ].join(" ");
 }

@@ -15,8 +15,12 @@ export function workerLogMark(logFile: string): number {
 
 /** Copies what the worker logged since `from` to `<runDir>/worker.log`; returns that file. */
 export function keepWorkerLog(logFile: string, from: number, runDir: string): string {
-  fs.mkdirSync(runDir, { recursive: true });
-  const out = path.join(runDir, "worker.log");
+  return keepLogPart(logFile, from, path.join(runDir, "worker.log"));
+}
+
+/** Copies what `logFile` got since `from` (a workerLogMark) to `out` (the router's log is kept the same way). */
+export function keepLogPart(logFile: string, from: number, out: string): string {
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   if (!fs.existsSync(logFile)) {
     fs.writeFileSync(out, "");
     return out;

@@ -42,6 +42,10 @@ export interface LoadEvent {
   version: string | null;
   /** `x-shipshape-backend` (blue/green, set by the router), if any. */
   backend: string | null;
+  /** `x-shop-instance` (the port of the instance that answered), if any. */
+  instance?: string | null;
+  /** Why no answer came (status "network"): the timeout, or the connection error's code. */
+  error?: string;
   /** The parsed JSON body (or null). */
   body: unknown;
 }
@@ -150,7 +154,16 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
       } catch {
         answer = null;
       }
-      opts.onResponse?.({ at: Date.now(), kind, status: res.status, version, backend, body: answer });
+      const instance = res.headers.get("x-shop-instance");
+      opts.onResponse?.({
+        at: Date.now(),
+        kind,
+        status: res.status,
+        version,
+        backend,
+        instance,
+        body: answer,
+      });
       if (res.status >= 500) r.errors++;
       return res.ok ? (answer ?? undefined) : undefined;
     } catch (err) {
@@ -159,6 +172,7 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
       r.errors++;
       r.networkErrors++;
       inc(r.byStatus, "network");
+      const e = err as { name?: string; cause?: { code?: string } };
       opts.onResponse?.({
         at: Date.now(),
         kind,
@@ -166,6 +180,7 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
         version: null,
         backend: null,
         body: null,
+        error: e.name === "TimeoutError" ? `timeout ${timeoutMs} ms` : (e.cause?.code ?? e.name ?? "error"),
       });
       return undefined;
     }

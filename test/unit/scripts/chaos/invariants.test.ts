@@ -5,14 +5,20 @@ import {
   checkHistory,
   checkLoad,
   checkOutcome,
+  checkServing,
   checkWorkerStaysUp,
   DB_RECOVERY_GRACE_MS,
+  DESTROYED_ANSWER_GRACE_MS,
+  databaseOutages,
+  destroyedIn,
   PROXY_RESTART_GRACE_MS,
   type RunRecord,
   recoveredAt,
   tallyLoad,
+  tallyServing,
 } from "../../../../scripts/chaos/invariants";
 import type { RunPlan } from "../../../../scripts/chaos/plan";
+import { checkRedeploy } from "../../../../scripts/chaos/redeploy";
 import { classify, type TimelineEntry } from "../../../../scripts/chaos/traffic";
 
 const plan = (over: Partial<RunPlan> = {}): RunPlan => ({
@@ -83,6 +89,9 @@ describe("classify", () => {
   it("blames the router for dead and missing backends, the app for its own 5xx", () => {
     expect(classify({ ...base, status: "network" })).toBe("dead-backend");
     expect(classify({ ...base, status: 502, body: { error: "backend_unreachable" } })).toBe("dead-backend");
+    // No instance accepted the connection: the router's own 503, not the shop's.
+    expect(classify({ ...base, status: 503, body: { error: "backend_unreachable" } })).toBe("dead-backend");
+    expect(classify({ ...base, status: 503, version: "c1", body: { status: "unhealthy" } })).toBe("app");
     expect(classify({ ...base, status: 503, body: { error: "no_healthy_backend" } })).toBe("no-backend");
     expect(classify({ ...base, status: 500, version: "c1" })).toBe("app");
     expect(classify({ ...base, status: 200, version: "c1" })).toBeNull();
@@ -207,5 +216,116 @@ describe("worker-stays-up", () => {
 
   it("a run whose worker stayed up has none", () => {
     expect(checkWorkerStaysUp([], 0, "/reports/run-1/worker.log")).toEqual([]);
+  });
+});
+
+describe("serving: no 503 for lack of a backend, no answer from a destroyed version", () => {
+  const answered = (at: number, version: string, instance = "4101"): TimelineEntry => ({
+    at,
+    ok: true,
+    errorClass: null,
+    version,
+    instance,
+  });
+  const events = [
+    ev(1, 1000, "ACTIVITY_TASK_COMPLETED", { activity: "provisionGreen" }),
+    ev(2, 20_000, "ACTIVITY_TASK_COMPLETED", { activity: "finalizeRoutes" }),
+    ev(3, 25_000, "ACTIVITY_TASK_COMPLETED", { activity: "decommissionBlue" }),
+    ev(4, 26_000, "ACTIVITY_TASK_FAILED", { activity: "destroyGreen" }),
+  ];
+
+  it("reads the destroyed versions from the history: the previous blue on decommission, green on destroyGreen", () => {
+    expect(destroyedIn(events, { index: 4, version: "c4", previousBlue: "c2" })).toEqual([
+      { version: "c2", at: 25_000, by: "decommissionBlue", run: 4 },
+    ]);
+    const rolledBack = [ev(9, 30_000, "ACTIVITY_TASK_COMPLETED", { activity: "destroyGreen" })];
+    expect(destroyedIn(rolledBack, { index: 5, version: "c5", previousBlue: "c4" })).toEqual([
+      { version: "c5", at: 30_000, by: "destroyGreen", run: 5 },
+    ]);
+  });
+
+  it("counts every answer a destroyed version gave after its destroy (+grace), in this run or a later one", () => {
+    const destroyed = destroyedIn(events, { index: 4, version: "c4", previousBlue: "c2" });
+    const t = tallyServing(
+      [
+        answered(24_000, "c2"), // before the decommission
+        answered(25_000 + DESTROYED_ANSWER_GRACE_MS, "c2"), // sent before the stop, stamped late
+        answered(27_000, "c4"), // the new blue
+        answered(90_000, "c2", "4102"), // a destroyed version answering a run later
+      ],
+      destroyed,
+      [],
+    );
+    expect(t.servedByDestroyed.map((x) => x.at)).toEqual([90_000]);
+    const [v] = checkServing(t);
+    expect(v?.invariant).toBe("serving");
+    expect(v?.detail).toMatch(
+      /1 request\(s\) answered by a destroyed version: first c2 \(instance :4102\).*decommissionBlue of run 4/,
+    );
+    expect(checkServing(tallyServing([answered(90_000, "c4")], destroyed, []))).toEqual([]);
+  });
+
+  it("a 503 for lack of a backend is a violation except while the database is down (+grace), proxy restart or not", () => {
+    const r = record({
+      faults: [
+        fault({ kind: "postgres-stop", injectedAt: 10_000, repairedAt: 12_000 }),
+        fault({ kind: "proxy-kill", injectedAt: 40_000, repairedAt: 40_300 }),
+      ],
+    });
+    const noBackend = (at: number) => err(at, "no-backend");
+    const entries = [
+      noBackend(11_000),
+      noBackend(12_000 + DB_RECOVERY_GRACE_MS),
+      noBackend(40_100), // a new HAProxy must come back with its healthy servers up
+      noBackend(12_000 + DB_RECOVERY_GRACE_MS + 1),
+    ];
+    const t = tallyServing(entries, [], databaseOutages(r));
+    expect(t.noBackend.map((x) => x.at)).toEqual([40_100, 12_000 + DB_RECOVERY_GRACE_MS + 1]);
+    expect(checkServing(t)[0]?.detail).toMatch(/^2 request\(s\) answered 503 no_healthy_backend outside/);
+    // The load invariant leaves them to this one (counted, not double-reported).
+    const load = tallyLoad(r, entries);
+    expect(load.byClass["no-backend"]).toBe(4);
+    expect(load.unexplained).toEqual([]);
+  });
+
+  it("an abort while finalizing is refused and the deployment still promotes", () => {
+    const late = (accepted: boolean) => fault({ kind: "abort-in-finalize", accepted, detail: "x" });
+    const result = (outcome: "promoted" | "rolled-back") => ({
+      deploymentId: "d",
+      outcome,
+      reason: "r",
+      compensations: [],
+      decisions: [],
+    });
+    expect(checkOutcome(record({ faults: [late(false)], result: result("promoted") }))).toEqual([]);
+    expect(checkOutcome(record({ faults: [late(true)], result: result("promoted") }))[0]?.detail).toMatch(
+      /abort accepted while finalizing/,
+    );
+    expect(checkOutcome(record({ faults: [late(false)], result: result("rolled-back") }))[0]?.detail).toMatch(
+      /refused while finalizing, yet the outcome is rolled-back/,
+    );
+  });
+
+  it("a redeploy of the serving version must roll back without touching it", () => {
+    const rolledBack = {
+      deploymentId: "d",
+      outcome: "rolled-back" as const,
+      reason: "already serving",
+      compensations: [],
+      decisions: [],
+    };
+    const preflightOnly = [ev(1, 1, "ACTIVITY_TASK_SCHEDULED", { activity: "preflightDeployment" })];
+    expect(checkRedeploy({ version: "c3", result: rolledBack, events: preflightOnly })).toEqual([]);
+    const touched = [...preflightOnly, ev(2, 2, "ACTIVITY_TASK_SCHEDULED", { activity: "provisionGreen" })];
+    expect(
+      checkRedeploy({ version: "c3", result: rolledBack, events: touched }).map((v) => v.detail),
+    ).toEqual(["redeploy of the serving version c3 ran provisionGreen on what users are on"]);
+    expect(
+      checkRedeploy({
+        version: "c3",
+        result: { ...rolledBack, outcome: "promoted" },
+        events: preflightOnly,
+      })[0]?.detail,
+    ).toMatch(/ended promoted, expected rolled-back/);
   });
 });

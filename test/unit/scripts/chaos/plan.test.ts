@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CAMPAIGN, FAULT_KINDS, planCampaign } from "../../../../scripts/chaos/plan";
+import { seededRandom } from "../../../../lib/random/seeded";
+import { coverageRun } from "../../../../scripts/chaos/campaign";
+import {
+  DEFAULT_CAMPAIGN,
+  FAULT_KINDS,
+  type FaultKind,
+  planCampaign,
+  type RunPlan,
+} from "../../../../scripts/chaos/plan";
+import { migrationsOf } from "../../../../scripts/chaos/release";
+import type { RunSummary } from "../../../../scripts/chaos/results";
 
 describe("chaos campaign plan", () => {
   it("is the same for the same seed and differs for another", () => {
@@ -54,5 +64,46 @@ describe("chaos campaign plan", () => {
 
   it("rejects a nonsensical campaign with the field that is wrong", () => {
     expect(() => planCampaign({ ...DEFAULT_CAMPAIGN, seed: 1, runs: 0 })).toThrow(/runs/);
+  });
+});
+
+describe("run shapes of the new fault kinds", () => {
+  const plan = (faults: RunPlan["faults"]): RunPlan => ({
+    index: 4,
+    version: "c4",
+    health: "healthy",
+    approvalGate: false,
+    faults,
+  });
+
+  it("a multi-migration release carries durationMs migrations, in order: the column, its index, more columns", () => {
+    expect(migrationsOf(plan([])).map((m) => m.name)).toEqual(["0005_chaos_c4"]);
+    const migs = migrationsOf(plan([{ kind: "multi-migration", afterMs: 0, durationMs: 3 }]));
+    expect(migs.map((m) => m.name)).toEqual(["0005_chaos_c4_1", "0005_chaos_c4_2", "0005_chaos_c4_3"]);
+    expect([...migs.map((m) => m.name)].sort()).toEqual(migs.map((m) => m.name));
+    expect(migs.map((m) => m.column)).toEqual(["chaos_c4", null, "chaos_c4_3"]);
+    expect(migs[1]?.text).toMatch(
+      /create_index: \{ name: chaos_c4_idx, table: orders, columns: \[chaos_c4\] \}/,
+    );
+  });
+
+  it("plans multi-migration with 2–4 migrations and the second service early in the run", () => {
+    const runs = planCampaign({ ...DEFAULT_CAMPAIGN, seed: 9, runs: 60 });
+    const of = (k: string) => runs.flatMap((r) => r.faults.filter((f) => f.kind === k));
+    expect(of("multi-migration").length).toBeGreaterThan(0);
+    for (const f of of("multi-migration")) expect([2, 3, 4]).toContain(f.durationMs);
+    expect(of("concurrent-service").length).toBeGreaterThan(0);
+    for (const f of of("concurrent-service")) expect(f.afterMs).toBeLessThanOrEqual(6000);
+  });
+
+  it("a coverage run holds an early abort back while abort-in-finalize still has to hit", () => {
+    const injected = (kinds: FaultKind[]) =>
+      [{ faults: kinds.map((kind) => ({ kind, injectedAt: 1 })) }] as unknown as RunSummary[];
+    const all = FAULT_KINDS.filter((k) => k !== "abort" && k !== "abort-in-finalize");
+    const first = coverageRun(injected(all), 6, seededRandom(1));
+    expect(first?.faults.map((f) => f.kind)).toEqual(["abort-in-finalize"]);
+    const second = coverageRun(injected([...all, "abort-in-finalize"]), 7, seededRandom(1));
+    expect(second?.faults.map((f) => f.kind)).toEqual(["abort"]);
+    expect(coverageRun(injected([...FAULT_KINDS]), 8, seededRandom(1))).toBeNull();
   });
 });
