@@ -405,7 +405,8 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
         const r = await fixedRate(t.name, rate, PHASE_MS / ROUNDS, pickOf(t));
         r.cpuMicrosPerRequest = Math.round(((cpu(t) - c0) / Math.max(1, r.sent)) * 1e6);
         if (t.name === "router") {
-          const split = (routerCpuSplit[`@${rate}`] ??= {});
+          routerCpuSplit[`@${rate}`] ??= {};
+          const split = routerCpuSplit[`@${rate}`]!;
           for (const [comm, secs] of Object.entries(groupCpuByCommand(t.groups[0]!)))
             split[comm] =
               (split[comm] ?? 0) + (((secs - (split0[comm] ?? 0)) / Math.max(1, r.sent)) * 1e6) / ROUNDS;
