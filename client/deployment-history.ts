@@ -13,6 +13,7 @@ import {
 } from "@temporalio/common/lib/internal-non-workflow";
 import { temporal } from "@temporalio/proto";
 import { FAILURE_TYPES } from "../lib/deployment/types";
+import { continuedFrom, joinRuns } from "../lib/report/chain";
 import type { DecodedHistory, HistoryEvent } from "../lib/report/history-events";
 
 type IHistory = temporal.api.history.v1.IHistory;
@@ -78,12 +79,15 @@ async function decodeEvent(
 ): Promise<HistoryEvent | null> {
   const at = { id: Number(e.eventId ?? 0), atMs: ms(e.eventTime) };
   switch (e.eventType) {
-    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+    case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: {
+      const a = e.workflowExecutionStartedEventAttributes;
       return {
         ...at,
         type: "started",
-        input: await first(converter, e.workflowExecutionStartedEventAttributes?.input),
+        input: await first(converter, a?.input),
+        ...(a?.continuedExecutionRunId ? { continuedFrom: a.continuedExecutionRunId } : {}),
       };
+    }
     case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
       return { ...at, type: "task-started" };
     case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
@@ -221,4 +225,24 @@ export async function fetchDecodedHistory(
   const resolvedRunId = runId ?? (await handle.describe()).runId;
   const history = await client.workflow.getHandle(workflowId, resolvedRunId).fetchHistory();
   return decodeHistory(history, client.options.loadedDataConverter, { workflowId, runId: resolvedRunId });
+}
+
+/** How far back a chain is followed: a week's watch at a 10 s interval is ~170 runs. */
+const MAX_RUNS = 1_000;
+
+/**
+ * A deployment's whole history: the run (the latest without `runId`) and the
+ * runs it continued from, joined (lib/report/chain.ts). A deployment that
+ * never continued as new is its one run.
+ */
+export async function fetchDecodedDeployment(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<DecodedHistory> {
+  const runs = [await fetchDecodedHistory(client, workflowId, runId)];
+  for (let from = continuedFrom(runs[0]!); from && runs.length < MAX_RUNS; from = continuedFrom(runs[0]!)) {
+    runs.unshift(await fetchDecodedHistory(client, workflowId, from));
+  }
+  return joinRuns(runs);
 }

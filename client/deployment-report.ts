@@ -9,7 +9,7 @@ import { chartAssets } from "../lib/report/assets";
 import { extractReport, type StatusPart } from "../lib/report/extract";
 import { renderReportHtml } from "../lib/report/html";
 import type { ReportModel } from "../lib/report/model";
-import { fetchDecodedHistory } from "./deployment-history";
+import { fetchDecodedDeployment } from "./deployment-history";
 import { tryStatus } from "./deployments-query";
 
 /** How long a running deployment's status query may take before the report does without it. */
@@ -28,7 +28,8 @@ async function statusWithin(client: Client, workflowId: string, runId: string): 
 }
 
 /**
- * The report model of a run (the latest without `runId`). A finished run's
+ * The report model of a deployment: the run (the latest without `runId`) and
+ * the runs it continued from during a long bake. A finished run's
  * history holds everything (its result lists decisions and compensations); a
  * running one's decisions and compensations come from the `status` query
  * when a worker answers it in time.
@@ -38,7 +39,7 @@ export async function deploymentReport(
   workflowId: string,
   runId?: string,
 ): Promise<ReportModel> {
-  const history = await fetchDecodedHistory(client, workflowId, runId);
+  const history = await fetchDecodedDeployment(client, workflowId, runId);
   const running = !history.events.some((e) => e.type === "completed" || e.type === "closed");
   const status = running ? await statusWithin(client, workflowId, history.runId) : null;
   return extractReport(history, status ? { status } : {});

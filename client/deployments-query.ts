@@ -1,5 +1,6 @@
 import type { Client, WorkflowExecutionInfo } from "@temporalio/client";
 import type { DeploymentRecord } from "../lib/delivery-stats";
+import { CHAIN_MEMO } from "../lib/deployment/continuation";
 import type { DeploymentResult } from "../lib/deployment/types";
 import type { DeploymentStatus } from "../workflows/deployment/state";
 import { deploymentResult } from "./deployment-result";
@@ -18,9 +19,14 @@ function quote(v: string): string {
   return `'${v.replace(/'/g, "")}'`;
 }
 
-/** A visibility query over deployment workflows, filtered by the Shipshape search attributes. */
+/**
+ * A visibility query over deployment workflows, filtered by the Shipshape
+ * search attributes. A deployment that baked long is a chain of runs
+ * (workflows/deployment/continuation.ts): only its latest run is listed, and
+ * it stands for the whole deployment (toRow).
+ */
 export function visibilityQuery(f: DeploymentFilter): string {
-  const parts = [`WorkflowType = ${quote(DEPLOYMENT_WORKFLOW_TYPE)}`];
+  const parts = [`WorkflowType = ${quote(DEPLOYMENT_WORKFLOW_TYPE)}`, `ExecutionStatus != 'ContinuedAsNew'`];
   if (f.service) parts.push(`ShipshapeService = ${quote(f.service)}`);
   if (f.environment) parts.push(`ShipshapeEnvironment = ${quote(f.environment)}`);
   if (f.phase) parts.push(`ShipshapePhase = ${quote(f.phase)}`);
@@ -44,6 +50,8 @@ export interface DeploymentRow {
   /** What was deployed and its digest (the start memo; absent on deployments started before it was kept). */
   artifact: string | null;
   artifactDigest: string | null;
+  /** Runs of the deployment (more than one when it continued as new during a long bake). */
+  runs: number;
 }
 
 function sa(info: WorkflowExecutionInfo, key: string): string {
@@ -51,8 +59,14 @@ function sa(info: WorkflowExecutionInfo, key: string): string {
   return Array.isArray(v) && v.length ? String(v[0]) : "";
 }
 
+function memoNumber(info: WorkflowExecutionInfo, key: string): number | null {
+  const v = info.memo?.[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** A run as the deployment it belongs to: a continued run starts when its deployment's first run did. */
 export function toRow(info: WorkflowExecutionInfo): DeploymentRow {
-  const start = info.startTime.getTime();
+  const start = memoNumber(info, CHAIN_MEMO.startedAtMs) ?? info.startTime.getTime();
   const close = info.closeTime?.getTime() ?? null;
   return {
     workflowId: info.workflowId,
@@ -65,11 +79,12 @@ export function toRow(info: WorkflowExecutionInfo): DeploymentRow {
       sa(info, "ShipshapeOutcome") ||
       (info.status.name === "RUNNING" ? "running" : info.status.name.toLowerCase()),
     status: info.status.name,
-    startTime: info.startTime.toISOString(),
+    startTime: new Date(start).toISOString(),
     closeTime: info.closeTime?.toISOString() ?? null,
     durationMs: close === null ? null : close - start,
     artifact: typeof info.memo?.artifact === "string" ? info.memo.artifact : null,
     artifactDigest: typeof info.memo?.artifactDigest === "string" ? info.memo.artifactDigest : null,
+    runs: memoNumber(info, CHAIN_MEMO.runs) ?? 1,
   };
 }
 
@@ -80,7 +95,10 @@ export async function listDeployments(
 ): Promise<DeploymentRow[]> {
   const rows: DeploymentRow[] = [];
   for await (const info of client.workflow.list({ query: visibilityQuery(f) })) {
-    rows.push(toRow(info));
+    const row = toRow(info);
+    // The query selects runs by their own start; a long deployment started before that.
+    if (f.sinceMs && Date.parse(row.startTime) < f.sinceMs) continue;
+    rows.push(row);
     if (rows.length >= limit) break;
   }
   return rows;

@@ -6,9 +6,17 @@
  * patched() change of behaviour; the committed fixtures are what released
  * workflow code produced, and test/workflow/replay.test.ts replays them
  * through the current code to catch non-determinism.
+ *
+ * A scenario marked `chain` continues as new (a long bake) and writes every
+ * run of its chain, gzipped: <scenario>-run<n>.json.gz. The fixture
+ * long-bake-before-continue-as-new.json.gz (4,741 events, one run) was
+ * recorded by the code released before the "long-bakes-continue-as-new" patch
+ * (commit 6e47f49, a 70 min bake at a 10 s interval): it checks that a run
+ * past the threshold that never continued as new still replays.
  */
 import fs from "node:fs";
 import path from "node:path";
+import zlib from "node:zlib";
 import { temporal } from "@temporalio/proto";
 import { deploymentResult } from "../client/deployment-result";
 import { openPolicyDirectory } from "../lib/signing/policy-dir";
@@ -54,6 +62,19 @@ const LONG = releaseConfig({
   ],
   postPromotion: { watch: "10s", keepPrevious: "1m" },
 });
+/** 70 min at a 10 s interval: past CONTINUE_AS_NEW_AFTER_EVENTS, so the run continues as new once. */
+const LONGER = releaseConfig({
+  steps: [
+    { weight: 50, bake: "70m" },
+    { weight: 100, bake: "10s" },
+  ],
+  postPromotion: { watch: "10s", keepPrevious: "1m" },
+});
+/** Healthy for the first `n` measurements, failing after. */
+const failingAfter = (n: number): FakeOptions => {
+  let measured = 0;
+  return { errorRate: () => (++measured > n ? 0.2 : 0.001) };
+};
 
 interface Scenario {
   name: string;
@@ -63,6 +84,8 @@ interface Scenario {
   drive: (ctx: RunContext, f: Fakes) => Promise<unknown>;
   /** A signed start (and its worker policy); run on a server of its own, whose clock no other scenario moved. */
   signed?: boolean;
+  /** It continues as new: every run of the chain is written (gzipped). */
+  chain?: boolean;
 }
 
 /** Keys, signers file and worker policy for the signed scenarios (ssh-keygen, as users make them). */
@@ -154,6 +177,16 @@ const SCENARIOS: Scenario[] = [
       return deploymentResult(ctx.handle);
     },
   },
+  // Recorded after the 'long-bakes-continue-as-new' patch: a bake that continues
+  // as new once, then promotes; and one that fails late, in its second run.
+  { name: "long-bake-continued", config: LONGER, chain: true, drive: result },
+  {
+    name: "long-bake-continued-fails-late",
+    config: LONGER,
+    options: failingAfter(400),
+    chain: true,
+    drive: result,
+  },
   {
     name: "needs-attention-skip",
     options: { verifyOk: false },
@@ -168,6 +201,22 @@ const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+type History = Awaited<ReturnType<RunContext["handle"]["fetchHistory"]>>;
+
+/** Every run of the deployment, first to last (each run's start names the run it continued from). */
+async function chainHistories(ctx: RunContext): Promise<History[]> {
+  const client = ctx.handle.client;
+  const runs: History[] = [];
+  let runId: string | undefined = (await ctx.handle.describe()).runId;
+  while (runId) {
+    const history: History = await client.getHandle(ctx.handle.workflowId, runId).fetchHistory();
+    runs.unshift(history);
+    runId =
+      history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  return runs;
+}
 
 async function main(): Promise<void> {
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
@@ -191,14 +240,14 @@ async function main(): Promise<void> {
             dataConverter: h.dataConverter,
           }
         : h;
-      const history = await withDeployment(
+      const histories = await withDeployment(
         server,
         fakes,
         input(s.config ?? (signing ? signedConfig() : releaseConfig())),
         async (ctx) => {
           const r = (await s.drive(ctx, fakes)) as { outcome: string };
           console.log(`${s.name}: ${r.outcome}`);
-          return ctx.handle.fetchHistory();
+          return s.chain ? chainHistories(ctx) : [await ctx.handle.fetchHistory()];
         },
         // The replay test runs each history under its file name as workflow id, and a start signature covers it.
         signing
@@ -208,17 +257,24 @@ async function main(): Promise<void> {
         if (server !== h) await server.env.teardown();
         signing?.cleanup();
       });
-      // protobufjs' canonical object form (enums as names, int64 as strings,
-      // bytes as base64); the replay test reads it back with History.fromObject.
-      const json = temporal.api.history.v1.History.toObject(
-        temporal.api.history.v1.History.fromObject(history),
-        {
-          longs: String,
-          enums: String,
-          bytes: String,
-        },
-      );
-      fs.writeFileSync(path.join(HISTORIES_DIR, `${s.name}.json`), `${JSON.stringify(json)}\n`);
+      histories.forEach((history, i) => {
+        // protobufjs' canonical object form (enums as names, int64 as strings,
+        // bytes as base64); the replay test reads it back with History.fromObject.
+        const json = temporal.api.history.v1.History.toObject(
+          temporal.api.history.v1.History.fromObject(history),
+          {
+            longs: String,
+            enums: String,
+            bytes: String,
+          },
+        );
+        const text = `${JSON.stringify(json)}\n`;
+        if (s.chain) {
+          const file = path.join(HISTORIES_DIR, `${s.name}-run${i + 1}.json.gz`);
+          fs.writeFileSync(file, zlib.gzipSync(text, { level: 9 }));
+          console.log(`  run ${i + 1}: ${json.events?.length} events`);
+        } else fs.writeFileSync(path.join(HISTORIES_DIR, `${s.name}.json`), text);
+      });
     }
   } finally {
     await h.env.teardown();

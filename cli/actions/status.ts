@@ -64,9 +64,13 @@ export async function watchDeployment(
   let drawn = 0;
   let lastSignature = "";
   let workerMissingSaid = false;
+  let unanswered = 0;
   for (;;) {
+    // The handle names no run: queries go to the latest run, so a deployment
+    // that continues as new during a long bake is followed into its next run.
     const status = await tryStatus(client, handle.workflowId);
     const outcome = status?.outcome ?? (await closedOutcome(handle));
+    unanswered = status ? 0 : unanswered + 1;
     if (status) {
       workerMissingSaid = false;
       const lines = renderStatus(status, { nowMs: Date.now(), typicalMs: typical, uiLink: link });
@@ -104,7 +108,8 @@ export async function watchDeployment(
           lastSignature = signature;
         }
       }
-    } else if (!outcome && !workerMissingSaid) {
+    } else if (!outcome && !workerMissingSaid && unanswered > 1) {
+      // One miss is not news: a run that has just continued as new answers after its first task.
       ctx.stderr(
         "… no worker is answering right now (restarting?); the deployment is durable — still watching",
       );

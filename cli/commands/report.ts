@@ -15,7 +15,10 @@ export function registerReport(program: Command, ctx: CliContext): void {
     .description(
       "a picture of one deployment: traffic weights, every metric's blue and green series with its limit and verdicts, phases, decisions, compensations, time to recovery",
     )
-    .option("--run <id>", "this run of the deployment (default: the latest)")
+    .option(
+      "--run <id>",
+      "this run of the deployment (default: the latest); a long bake's runs before it are read with it",
+    )
     .option("--html <file>", "write a self-contained HTML page (opens offline)")
     .option("--json", "print the report's data as JSON")
     .addHelpText(

@@ -67,6 +67,10 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
   lines.push(...releaseLines(s));
   const signing = signingLine(s);
   if (signing) lines.push(signing);
+  if (s.chain)
+    lines.push(
+      `long bake: run ${s.chain.runs} of this deployment (continued as new to stay within Temporal's history limits; first run ${s.chain.firstRunId})`,
+    );
   lines.push("");
   s.phases.forEach((p, i) => {
     const next = s.phases[i + 1];

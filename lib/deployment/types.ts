@@ -97,6 +97,12 @@ export const DeploymentInput = z.object({
       usedNonces: z.array(z.string()).default([]),
     })
     .optional(),
+  /**
+   * Set only by the workflow when it continues as new: the state it carries
+   * over (workflows/deployment/continuation.ts validates it; a start that
+   * carries it is refused).
+   */
+  continued: z.unknown().optional(),
 });
 export type DeploymentInput = z.input<typeof DeploymentInput>;
 

@@ -179,7 +179,8 @@ export function extractReport(history: DecodedHistory, options: { status?: Statu
   return ReportModelSchema.parse({
     workflowId: history.workflowId,
     runId: history.runId,
-    deploymentId: result?.deploymentId ?? input.deploymentId ?? history.runId,
+    // Without a named one, the deployment ID is its first run's ID.
+    deploymentId: result?.deploymentId ?? input.deploymentId ?? history.runIds?.[0] ?? history.runId,
     service: input.service,
     environment: input.environment,
     version: input.version,

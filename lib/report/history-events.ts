@@ -14,7 +14,8 @@ interface At {
 }
 
 export type HistoryEvent =
-  | (At & { type: "started"; input: unknown })
+  /** `continuedFrom`: the run this one continued as new from (a long bake's chain of runs). */
+  | (At & { type: "started"; input: unknown; continuedFrom?: string })
   /** Every workflow task start: workflow code's Date.now() during that task is this time. */
   | (At & { type: "task-started" })
   | (At & { type: "activity-scheduled"; activity: string; input: unknown })
@@ -32,6 +33,9 @@ export type HistoryEvent =
 
 export interface DecodedHistory {
   workflowId: string;
+  /** The (last) run. */
   runId: string;
+  /** Every run of the deployment, first to last, when it continued as new (chain.ts joined them). */
+  runIds?: string[];
   events: HistoryEvent[];
 }

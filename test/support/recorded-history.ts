@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import zlib from "node:zlib";
 import { loadDataConverter } from "@temporalio/common/lib/internal-non-workflow";
 import { temporal } from "@temporalio/proto";
 import { decodeHistory } from "../../client/deployment-history";
@@ -19,8 +20,13 @@ export function recordedHistoryNames(): string[] {
     .map((f) => path.basename(f, ".json"));
 }
 
+/** `name`.json, or `name`.json.gz for the long ones (a run of a long bake's chain). */
 export async function recordedHistory(name: string): Promise<DecodedHistory> {
-  const json = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, `${name}.json`), "utf8"));
+  const plain = path.join(HISTORIES_DIR, `${name}.json`);
+  const raw = fs.existsSync(plain)
+    ? fs.readFileSync(plain)
+    : zlib.gunzipSync(fs.readFileSync(path.join(HISTORIES_DIR, `${name}.json.gz`)));
+  const json = JSON.parse(raw.toString("utf8"));
   const history = temporal.api.history.v1.History.fromObject(json);
   return decodeHistory(history, loadDataConverter(), {
     workflowId: "shipshape:shop:production",

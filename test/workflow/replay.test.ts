@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import zlib from "node:zlib";
 import { temporal } from "@temporalio/proto";
 import { Worker } from "@temporalio/worker";
 import { describe, expect, it } from "vitest";
@@ -12,9 +13,15 @@ import { bundleWorkflows } from "../../workers/workflow-bundle";
  * deployment on upgrade fails here (wrap it in patched()). The histories were
  * recorded before payloads were encrypted: replaying them through the
  * project's data converter (AES-GCM codec) checks it passes them through.
+ * Long histories (thousands of events) are kept gzipped (.json.gz).
  */
 const DIR = path.join(__dirname, "..", "fixtures", "histories");
-const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".json"));
+const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".json") || f.endsWith(".json.gz"));
+
+function readHistory(file: string): Record<string, unknown> {
+  const raw = fs.readFileSync(path.join(DIR, file));
+  return JSON.parse((file.endsWith(".gz") ? zlib.gunzipSync(raw) : raw).toString("utf8"));
+}
 
 describe("replay of recorded DeploymentWorkflow histories", () => {
   it("has recorded scenarios", () => {
@@ -24,10 +31,8 @@ describe("replay of recorded DeploymentWorkflow histories", () => {
   it("every history replays deterministically on the current code", async () => {
     const bundle = await bundleWorkflows();
     const histories = files.map((f) => ({
-      workflowId: path.basename(f, ".json"),
-      history: temporal.api.history.v1.History.fromObject(
-        JSON.parse(fs.readFileSync(path.join(DIR, f), "utf8")),
-      ),
+      workflowId: f.replace(/\.json(\.gz)?$/, ""),
+      history: temporal.api.history.v1.History.fromObject(readHistory(f)),
     }));
     const results: Array<{ id: string; error: string | null }> = [];
     for await (const r of Worker.runReplayHistories(

@@ -13,6 +13,10 @@
  * error on every query of the finished deployment (found by the chaos suite).
  * Runs that started before that change keep the clock (patch
  * "bake-time-counted-by-timers").
+ *
+ * Each interval is a checkpoint where a run whose history has grown long
+ * continues as new (continuation.ts); the next run resumes the bake at the
+ * time baked so far (`BakePlace`).
  */
 import { condition, patched } from "@temporalio/workflow";
 import { concludeStep, recordInterval, resumeAnalysis } from "../../lib/analysis/aggregate";
@@ -24,6 +28,7 @@ import {
 import { comparesWithBaseline, judgeAll } from "../../lib/analysis/judges";
 import type { AnalysisVerdict, MetricSpec } from "../../lib/analysis/types";
 import { call, OPTS } from "./activities";
+import { type BakeProgress, continueAsNewIfLong, type ResumePoint } from "./continuation";
 import type { TrafficItem } from "./plan";
 import { type DeploymentRun, now, StopDeployment } from "./run";
 import { recordVerdict } from "./state";
@@ -36,6 +41,13 @@ interface AnalysedStep {
   intervalMs: number;
   specs: MetricSpec[];
   promoting: () => boolean;
+  resumeAt: (p: BakeProgress) => ResumePoint;
+}
+
+/** Where a bake is in the deployment, for a continued run to resume it; `progress` when it resumes one. */
+export interface BakePlace {
+  resumeAt: (p: BakeProgress) => ResumePoint;
+  progress?: BakeProgress;
 }
 
 /**
@@ -49,10 +61,11 @@ export async function bakeAndAnalyse(
   weight: number,
   bakeMs: number,
   item: TrafficItem | null,
+  place: BakePlace,
 ): Promise<void> {
   const section = run.config.release.analysis;
   const promoting = () => item !== null && run.promoteRequest !== null;
-  if (!section) return bakeWithoutAnalysis(run, bakeMs, promoting);
+  if (!section) return bakeWithoutAnalysis(run, bakeMs - (place.progress?.bakedMs ?? 0), promoting);
   const step: AnalysedStep = {
     stepIndex,
     weight,
@@ -60,13 +73,16 @@ export async function bakeAndAnalyse(
     intervalMs: effectiveAnalysis(section, item?.analysis).interval,
     specs: metricSpecsFromConfig(section, item?.analysis),
     promoting,
+    resumeAt: place.resumeAt,
   };
   run.analysis = {
     ...run.analysis,
     limits: { ...run.analysis.limits, ...analysisLimitsFromConfig(section, item?.analysis) },
   };
+  let progress = place.progress;
   for (;;) {
-    await bakeMeasuring(run, step);
+    await bakeMeasuring(run, step, progress);
+    progress = undefined; // after an analysis pause the step is baked again from the start
     const c = concludeStep(run.analysis, now());
     run.analysis = c.state;
     syncAnalysis(run, c.verdict);
@@ -92,11 +108,15 @@ async function bakeWithoutAnalysis(run: DeploymentRun, bakeMs: number, promoting
   }
 }
 
-/** Bakes the step, measuring once per interval (at least once, even when promoted). */
-async function bakeMeasuring(run: DeploymentRun, step: AnalysedStep): Promise<void> {
-  let elapsed = 0;
-  let measured = false;
+/**
+ * Bakes the step, measuring once per interval (at least once, even when
+ * promoted); `from`: what an earlier run of the chain baked of it.
+ */
+async function bakeMeasuring(run: DeploymentRun, step: AnalysedStep, from?: BakeProgress): Promise<void> {
+  let elapsed = from?.bakedMs ?? 0;
+  let measured = from?.measured ?? false;
   while (!measured || (elapsed < step.bakeMs && !step.promoting())) {
+    await continueAsNewIfLong(run, step.resumeAt({ bakedMs: elapsed, measured }));
     await run.holdIfPaused();
     const wait = step.promoting() ? 0 : Math.min(step.intervalMs, step.bakeMs - elapsed);
     if (wait > 0) {

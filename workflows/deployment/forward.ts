@@ -9,8 +9,10 @@ import { sleep } from "@temporalio/workflow";
 import type { GreenEnvironment } from "../../lib/deployment/types";
 import { call, OPTS } from "./activities";
 import { bakeAndAnalyse } from "./bake";
+import { compensationFor } from "./compensations";
+import type { BakeProgress, ResumePoint } from "./continuation";
 import { awaitApproval } from "./gates";
-import { type DeploymentRun, now } from "./run";
+import { type DeploymentRun, now, StopDeployment } from "./run";
 
 export async function forward(run: DeploymentRun): Promise<void> {
   await preflight(run);
@@ -18,6 +20,22 @@ export async function forward(run: DeploymentRun): Promise<void> {
   if (run.plan.hasDatabase) await expandSchema(run);
   await verifyGreen(run, green);
   await runPlanItems(run, green);
+  await afterPromotion(run);
+}
+
+/**
+ * A run that continued an earlier one (continuation.ts): everything before
+ * the bake it was in is done and its compensations are on the saga; it bakes
+ * on from where the previous run stopped, then goes on as `forward` does.
+ */
+export async function resumeForward(run: DeploymentRun, at: ResumePoint): Promise<void> {
+  const progress = { bakedMs: at.bakedMs, measured: at.measured };
+  if (at.stage === "post-promotion-watch") {
+    await afterPromotion(run, { promotedAtMs: at.promotedAtMs, progress });
+    return;
+  }
+  if (!run.green) throw new StopDeployment("continued run: green is not known", "failure");
+  await runPlanItems(run, run.green, { step: at.step, progress });
   await afterPromotion(run);
 }
 
@@ -68,11 +86,7 @@ async function provisionGreen(run: DeploymentRun): Promise<GreenEnvironment> {
   const { key, input } = run;
   run.phase("provisioning-green");
   // Registered before the call: a half-done provision is torn down too (destroy is a no-op when nothing exists).
-  run.saga.register({
-    name: "destroyGreen",
-    kind: "infra",
-    run: () => call("destroyGreen", OPTS.reliable, `destroy green ${input.version}`, { key }),
-  });
+  run.saga.register(compensationFor(run, "destroyGreen"));
   const green = await call("provisionGreen", OPTS.long, `provision green ${input.version}`, {
     key,
     run: input.config.run,
@@ -87,18 +101,7 @@ async function expandSchema(run: DeploymentRun): Promise<void> {
   const { key, input } = run;
   run.phase("expanding-schema");
   // Registered before the call, like destroyGreen: a half-done expansion is rolled back too.
-  run.saga.register({
-    name: "rollbackSchema",
-    kind: "schema",
-    run: async () => {
-      await call("rollbackSchema", OPTS.reliable, `roll back schema of ${input.version}`, {
-        key,
-        ...run.database,
-        migration: run.migration,
-      });
-      run.status.activeMigration = null;
-    },
-  });
+  run.saga.register(compensationFor(run, "rollbackSchema"));
   const expanded = await call("expandSchema", OPTS.long, `expand schema for ${input.version}`, {
     key,
     ...run.database,
@@ -129,10 +132,29 @@ async function verifyGreen(run: DeploymentRun, green: GreenEnvironment): Promise
   );
 }
 
-/** Approval gates and traffic steps in plan order; green is attached (at 0%) before the first step. */
-async function runPlanItems(run: DeploymentRun, green: GreenEnvironment): Promise<void> {
-  let attached = false;
-  for (const item of run.plan.items) {
+/**
+ * Approval gates and traffic steps in plan order; green is attached (at 0%)
+ * before the first step. `resume`: a continued run starts inside the bake of
+ * traffic step `step` (its weight is set).
+ */
+async function runPlanItems(
+  run: DeploymentRun,
+  green: GreenEnvironment,
+  resume?: { step: number; progress: BakeProgress },
+): Promise<void> {
+  const { items } = run.plan;
+  const from = resume ? items.findIndex((i) => i.kind === "traffic" && i.index === resume.step) : 0;
+  if (from < 0) throw new StopDeployment(`continued run: no traffic step ${resume?.step}`, "failure");
+  let attached = resume !== undefined;
+  for (const [i, item] of items.entries()) {
+    if (i < from) continue;
+    if (resume && i === from && item.kind === "traffic") {
+      await bakeAndAnalyse(run, item.index, item.weight, run.promoteRequest ? 0 : item.bakeMs, item, {
+        resumeAt: (p) => ({ stage: "traffic-step", step: item.index, ...p }),
+        progress: resume.progress,
+      });
+      continue;
+    }
     await run.holdIfPaused();
     if (item.kind === "approval") {
       await awaitApproval(run, item.gate);
@@ -145,7 +167,9 @@ async function runPlanItems(run: DeploymentRun, green: GreenEnvironment): Promis
     }
     run.status.step = { index: item.index, total: item.total, weight: item.weight };
     await setWeight(run, item.index, item.weight);
-    await bakeAndAnalyse(run, item.index, item.weight, run.promoteRequest ? 0 : item.bakeMs, item);
+    await bakeAndAnalyse(run, item.index, item.weight, run.promoteRequest ? 0 : item.bakeMs, item, {
+      resumeAt: (p) => ({ stage: "traffic-step", step: item.index, ...p }),
+    });
   }
 }
 
@@ -153,28 +177,7 @@ async function attachGreen(run: DeploymentRun, green: GreenEnvironment): Promise
   const { key, input, status } = run;
   // Registered before the call: a half-done attach is undone too; while blue
   // is still unknown (null) the activity reads it back from the router.
-  run.saga.register({
-    name: "restoreTraffic",
-    kind: "traffic",
-    run: async () => {
-      const restored = await call(
-        "restoreTrafficToBlue",
-        OPTS.reliable,
-        `all traffic back to ${run.blue?.version ?? "blue"}`,
-        {
-          key,
-          blue: run.blue,
-        },
-      );
-      status.weights = { blue: 100, green: 0 };
-      status.serving =
-        restored?.blueVersion && restored.blueVersion === run.servingBefore?.version
-          ? run.servingBefore
-          : restored?.blueVersion
-            ? { version: restored.blueVersion, artifactDigest: null }
-            : null;
-    },
-  });
+  run.saga.register(compensationFor(run, "restoreTraffic"));
   run.blue = (
     await call("attachGreen", OPTS.quick, `attach green ${input.version} at 0%`, {
       key,
@@ -199,13 +202,23 @@ async function setWeight(run: DeploymentRun, stepIndex: number, weight: number):
   run.refresh();
 }
 
-/** At 100%: the post-promotion watch, then blue stays warm until keepPrevious (counted from promotion) has passed. */
-async function afterPromotion(run: DeploymentRun): Promise<void> {
+/**
+ * At 100%: the post-promotion watch, then blue stays warm until keepPrevious
+ * (counted from promotion) has passed. `resume`: a continued run starts
+ * inside the watch.
+ */
+async function afterPromotion(
+  run: DeploymentRun,
+  resume?: { promotedAtMs: number; progress: BakeProgress },
+): Promise<void> {
   const { plan } = run;
-  const promotedAt = now();
+  const promotedAt = resume ? resume.promotedAtMs : now();
   if (plan.watchMs > 0) {
     run.phase("post-promotion-watch");
-    await bakeAndAnalyse(run, plan.trafficSteps + 1, 100, plan.watchMs, null);
+    await bakeAndAnalyse(run, plan.trafficSteps + 1, 100, plan.watchMs, null, {
+      resumeAt: (p) => ({ stage: "post-promotion-watch", promotedAtMs: promotedAt, ...p }),
+      ...(resume ? { progress: resume.progress } : {}),
+    });
   }
   // Counted like bake time (bake.ts): by the timers that ran, unless the run predates that patch.
   const keepLeft = run.bakeByTimers

@@ -35,6 +35,8 @@ import type {
 } from "../../lib/deployment/types";
 import { SA } from "../../lib/search-attributes";
 import { call, OPTS } from "./activities";
+import { compensationFor } from "./compensations";
+import type { Continuation } from "./continuation";
 import { renderDetails } from "./details";
 import { buildPlan, type Plan } from "./plan";
 import { errorText, type ReliableControls, type ReliableHooks, Saga } from "./saga";
@@ -99,6 +101,9 @@ export class DeploymentRun {
   servingBefore: ServingVersion | null = null;
   analysis: AnalysisState;
 
+  /** Set when this run continued an earlier one (continuation.ts): the runs of the deployment so far. */
+  readonly chain: Continuation["chain"] | null;
+
   private publishedPhase: Phase | null = null;
   private phaseBeforeAttention: Phase = "rolling-back";
 
@@ -106,6 +111,8 @@ export class DeploymentRun {
     readonly input: DeploymentInputParsed,
     readonly envConfig: Environment,
     readonly deploymentId: string,
+    /** What the previous run of the chain carried over; null for the first run. */
+    readonly continued: Continuation | null = null,
   ) {
     this.key = {
       deploymentId,
@@ -116,18 +123,42 @@ export class DeploymentRun {
       target: targetSpecOf(input.config, input.environment),
     };
     this.plan = buildPlan(input.config);
-    this.bakeByTimers = patched("bake-time-counted-by-timers");
-    this.signedDecisions = patched("signed-decisions");
+    // A continued run keeps the behaviour its chain started with.
+    this.bakeByTimers = continued ? continued.behaviour.bakeByTimers : patched("bake-time-counted-by-timers");
+    this.signedDecisions = continued ? continued.behaviour.signedDecisions : patched("signed-decisions");
     // Runs recorded before signing existed take every name as given, as they did.
     this.signing = this.signedDecisions
       ? signingFromInput(input, envConfig, deploymentId, now())
       : RunSigning.legacy();
-    this.status = initialStatus(input, deploymentId, this.plan);
+    this.status = continued ? continued.status : initialStatus(input, deploymentId, this.plan);
+    // What the earlier runs learnt (the worker's pinned policy) stays; the signers are re-read from the input.
+    if (continued?.status.signing) Object.assign(this.signing.status, continued.status.signing);
     if (this.signedDecisions) this.status.signing = this.signing.status;
     this.saga = new Saga(this.status.compensations);
     this.reliableHooks = this.compensationHooks();
     const section = input.config.release.analysis;
     this.analysis = initialAnalysisState(section ? analysisLimitsFromConfig(section) : {});
+    this.chain = continued?.chain ?? null;
+    if (continued) this.carryOver(continued);
+  }
+
+  /** Takes over the state of the previous run of the chain (continuation.ts). */
+  private carryOver(c: Continuation): void {
+    for (const [nonce, atMs] of c.usedNonces) this.signing.usedNonces.set(nonce, atMs);
+    for (const name of c.saga) {
+      const record = this.status.compensations.find((r) => r.name === name);
+      if (record) this.saga.restore(compensationFor(this, name), record);
+    }
+    this.green = c.green;
+    this.blue = c.blue;
+    this.migration = c.migration;
+    this.servingBefore = c.servingBefore;
+    this.baselineSkipNoted = c.baselineSkipNoted;
+    this.analysis = c.analysis;
+    this.promoteRequest = c.promoteRequest;
+    this.status.chain = c.chain;
+    // The continue-as-new carried the search attributes: the phase is published already.
+    this.publishedPhase = this.status.phase;
   }
 
   get config(): DeploymentInputParsed["config"] {
@@ -147,6 +178,10 @@ export class DeploymentRun {
 
   /** The search attributes and memo of the run, and the first phase and decision. */
   start(): void {
+    if (this.continued) {
+      this.refresh();
+      return;
+    }
     const { input } = this;
     upsertSearchAttributes([
       { key: SA.service, value: input.service },

@@ -82,6 +82,19 @@ export class Saga {
     this.entries.push({ ...entry, record });
   }
 
+  /**
+   * Puts back a compensation registered by an earlier run of the chain
+   * (continuation.ts), with its record as that run left it (already in the log).
+   */
+  restore(entry: SagaEntry, record: CompensationRecord): void {
+    this.entries.push({ ...entry, record });
+  }
+
+  /** The registered compensations' names, in registration order. */
+  names(): string[] {
+    return this.entries.map((e) => e.name);
+  }
+
   get size(): number {
     return this.entries.length;
   }

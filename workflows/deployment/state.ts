@@ -84,6 +84,11 @@ export interface DeploymentStatus {
   decisions: DecisionRecord[];
   /** Whether decisions are signed, by whom the start was, and the signers (absent on runs older than signing). */
   signing?: SigningStatus;
+  /**
+   * Set once the deployment has continued as new (a long bake): how many runs
+   * it has had, the first one's ID and start. Absent while it is one run.
+   */
+  chain?: { runs: number; firstRunId: string; startedAtMs: number };
 }
 
 export const clip = (text: string, max = MAX_TEXT): string =>

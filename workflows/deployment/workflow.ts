@@ -42,12 +42,16 @@
  *  - "signed-digests-match-input" (signing.ts): a signed start is refused when
  *    the migrations it carries (recomputed from their text) or its artifact
  *    digest are not the ones the signature covers.
+ *  - "long-bakes-continue-as-new" (continuation.ts, used by bake.ts): a run
+ *    whose history grows long continues as new at the next analysis
+ *    checkpoint, carrying the whole deployment; the next run resumes the bake
+ *    where it was (forward.ts `resumeForward`).
  *
  * The modules: run.ts (state), handlers.ts (updates), signing.ts (signed
  * decisions), forward.ts, gates.ts, bake.ts, rollback.ts, finalize.ts,
  * activities.ts (activity options).
  */
-import { ApplicationFailure, patched, workflowInfo } from "@temporalio/workflow";
+import { ApplicationFailure, ContinueAsNew, patched, workflowInfo } from "@temporalio/workflow";
 import type { Environment } from "../../lib/config/schema";
 import {
   DeploymentInput,
@@ -56,20 +60,23 @@ import {
   FAILURE_TYPES,
   inputLengthProblems,
 } from "../../lib/deployment/types";
+import { type Continuation, ContinuationSchema } from "./continuation";
 import { finalize } from "./finalize";
-import { forward } from "./forward";
+import { forward, resumeForward } from "./forward";
 import { registerHandlers } from "./handlers";
 import { rollback } from "./rollback";
 import { DeploymentRun } from "./run";
 
 export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<DeploymentResult> {
-  const { input, envConfig } = validateInput(rawInput);
-  const run = new DeploymentRun(input, envConfig, input.deploymentId ?? workflowInfo().runId);
+  const { input, envConfig, continued } = validateInput(rawInput);
+  const run = new DeploymentRun(input, envConfig, input.deploymentId ?? workflowInfo().runId, continued);
   run.start();
   registerHandlers(run);
   try {
-    await run.forwardScope.run(() => forward(run));
+    await run.forwardScope.run(() => (continued ? resumeForward(run, continued.resumeAt) : forward(run)));
   } catch (err) {
+    // Continuing as new is how a long bake goes on (continuation.ts), not a failure.
+    if (err instanceof ContinueAsNew) throw err;
     const result = await rollback(run, err);
     if (patched("rolled-back-fails-workflow")) throw rolledBackFailure(result);
     return result;
@@ -95,6 +102,7 @@ function rolledBackFailure(result: DeploymentResult): ApplicationFailure {
 function validateInput(rawInput: DeploymentInput): {
   input: DeploymentInputParsed;
   envConfig: Environment;
+  continued: Continuation | null;
 } {
   const tooLong = inputLengthProblems(rawInput);
   if (tooLong.length > 0 && patched("input-length-limits")) {
@@ -130,5 +138,27 @@ function validateInput(rawInput: DeploymentInput): {
       FAILURE_TYPES.invalidConfig,
     );
   }
-  return { input, envConfig };
+  return { input, envConfig, continued: continuedState(input) };
+}
+
+/**
+ * What the previous run carried over. Only the workflow itself continues as
+ * new, so a start that carries state is refused: it could claim gates passed.
+ */
+function continuedState(input: DeploymentInputParsed): Continuation | null {
+  if (input.continued === undefined) return null;
+  const invalid = (why: string) =>
+    ApplicationFailure.nonRetryable(
+      `invalid deployment input — continued: ${why}`,
+      FAILURE_TYPES.invalidInput,
+    );
+  if (!workflowInfo().continuedFromExecutionRunId) {
+    throw invalid("only a run that continues as new carries state over; a start cannot");
+  }
+  const parsed = ContinuationSchema.safeParse(input.continued);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  // The status is the workflow's own, checked structurally (the schema keeps it as it was).
+  return parsed.data as Continuation;
 }
