@@ -7,6 +7,7 @@ import { createPreflightActivities } from "./preflight";
 import { createSigningPolicyActivities, type SigningPolicyDeps } from "./signing-policy";
 import { createTrafficActivities } from "./traffic";
 import { createVerifyActivities } from "./verify";
+import { createWatchActivities } from "./watch";
 
 export type { DeploymentDeps } from "./deployment-deps";
 
@@ -25,6 +26,7 @@ export function createActivities(deps: DeploymentDeps & SigningPolicyDeps) {
     ...createTrafficActivities(deps),
     ...createVerifyActivities(deps),
     ...createAnalysisActivities(deps),
+    ...createWatchActivities(deps),
     ...createNotifyActivities(deps),
     ...createSigningPolicyActivities(deps),
   };

@@ -187,6 +187,27 @@ const SCENARIOS: Scenario[] = [
     chain: true,
     drive: result,
   },
+  // Recorded after the 'watch-critical-metrics-within-interval' patch (real time: a
+  // watch holds the time-skipping clock): the watch trips in the first interval; and
+  // a healthy bake whose watches end with their intervals.
+  {
+    name: "watch-trips",
+    options: { watchable: true, errorRate: (w) => (w === 10 ? 0.2 : 0.001) },
+    drive: result,
+  },
+  {
+    name: "watch-quiet",
+    options: { watchable: true },
+    config: releaseConfig({
+      steps: [{ weight: 100, bake: "3s" }],
+      analysis: {
+        interval: "1s",
+        metrics: [{ name: "error-rate", provider: "router", query: "error_rate", max: "1%", critical: true }],
+      },
+      postPromotion: { watch: "1s", keepPrevious: "1s" },
+    }),
+    drive: result,
+  },
   {
     name: "needs-attention-skip",
     options: { verifyOk: false },

@@ -85,6 +85,8 @@ export function createRouterProvider(options: RouterProviderOptions): MetricProv
   const maxWindow = options.maxWindowSeconds ?? 300;
   return {
     name: "router",
+    // In-memory counters with 1 s buckets: polled within an interval (activities/watch.ts).
+    watchable: true,
     async measure(req: MeasureRequest): Promise<Measurement> {
       const metric = req.metric.name;
       const query = req.metric.query.trim();

@@ -14,6 +14,7 @@ export function createScopedRouterProvider(
 ): MetricProvider {
   return {
     name: "router",
+    watchable: true,
     async measure(req: MeasureRequest) {
       let client: RouterClient;
       try {

@@ -57,6 +57,14 @@ export interface MeasureRequest {
 export interface MetricProvider {
   /** The provider name used in the config (`router`, `prometheus`, `http-json`, …). */
   readonly name: string;
+  /**
+   * Cheap to ask several times a second, with numbers that move within a
+   * second (the local router's own counters): the analysis then watches its
+   * critical threshold metrics within each interval (activities/watch.ts) and
+   * judges a bad release as soon as its window holds minRequests requests.
+   * Absent: measured once per interval only.
+   */
+  readonly watchable?: boolean;
   measure(request: MeasureRequest): Promise<Measurement>;
 }
 

@@ -46,6 +46,15 @@ export const OPTS = {
     heartbeatTimeout: HEARTBEAT,
     retry: { ...FORWARD_RETRY, maximumAttempts: 3 },
   },
+  // Watching critical metrics within an interval (watch.ts): heartbeats every poll, ends with
+  // the interval; cancelled (and waited for) only on a promote; a failed watch leaves the
+  // interval to its timer.
+  watch: {
+    startToCloseTimeout: "1 day",
+    heartbeatTimeout: HEARTBEAT_LONG,
+    retry: { maximumAttempts: 1 },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  },
   notify: { startToCloseTimeout: "30 seconds", retry: { initialInterval: "1 second", maximumAttempts: 3 } },
   // One attempt per activity execution: saga.ts retries forever and shows every failure.
   reliable: {

@@ -17,8 +17,13 @@
  * Each interval is a checkpoint where a run whose history has grown long
  * continues as new (continuation.ts); the next run resumes the bake at the
  * time baked so far (`BakePlace`).
+ *
+ * Within an interval the critical threshold metrics are watched (watch.ts):
+ * when one fails the interval ends there and is measured and judged at once,
+ * instead of at the interval's end.
  */
 import { condition, patched } from "@temporalio/workflow";
+import type { WatchedMetric } from "../../activities/watch";
 import { concludeStep, recordInterval, resumeAnalysis } from "../../lib/analysis/aggregate";
 import {
   analysisLimitsFromConfig,
@@ -32,6 +37,7 @@ import { type BakeProgress, continueAsNewIfLong, type ResumePoint } from "./cont
 import type { TrafficItem } from "./plan";
 import { type DeploymentRun, now, StopDeployment } from "./run";
 import { recordVerdict } from "./state";
+import { type IntervalEnd, waitWatching, watchedMetrics, watchedNow } from "./watch";
 
 /** One step being baked with analysis. */
 interface AnalysedStep {
@@ -42,6 +48,8 @@ interface AnalysedStep {
   specs: MetricSpec[];
   promoting: () => boolean;
   resumeAt: (p: BakeProgress) => ResumePoint;
+  /** The critical threshold metrics watched within each interval (watch.ts); emptied when the watch is turned off. */
+  watched: WatchedMetric[];
 }
 
 /** Where a bake is in the deployment, for a continued run to resume it; `progress` when it resumes one. */
@@ -74,7 +82,9 @@ export async function bakeAndAnalyse(
     specs: metricSpecsFromConfig(section, item?.analysis),
     promoting,
     resumeAt: place.resumeAt,
+    watched: [],
   };
+  step.watched = watchedMetrics(step.specs);
   run.analysis = {
     ...run.analysis,
     limits: { ...run.analysis.limits, ...analysisLimitsFromConfig(section, item?.analysis) },
@@ -119,17 +129,41 @@ async function bakeMeasuring(run: DeploymentRun, step: AnalysedStep, from?: Bake
     await continueAsNewIfLong(run, step.resumeAt({ bakedMs: elapsed, measured }));
     await run.holdIfPaused();
     const wait = step.promoting() ? 0 : Math.min(step.intervalMs, step.bakeMs - elapsed);
-    if (wait > 0) {
+    let tripped: Extract<IntervalEnd, { kind: "tripped" }> | null = null;
+    const watched = wait > 0 ? await watchedNow(run, step.watched) : [];
+    if (watched.length > 0) {
+      const t0 = now();
+      const end = await waitWatching(run, step, watched, wait);
+      if (end.kind === "tripped") tripped = end;
+      // Counted like bakeFor: an interval the watch ended counts whole (it is judged now).
+      elapsed += run.bakeByTimers ? (end.kind === "promoted" ? 0 : wait) : now() - t0;
+    } else if (wait > 0) {
       const baked = await bakeFor(run, step.promoting, wait);
       elapsed += baked;
     }
-    await measureInterval(run, step, wait);
+    await measureInterval(run, step, wait, tripped ? trippedWindowMs(tripped.watchedMs) : undefined);
+    // Still going: the interval's judgement did not confirm the watch (their windows differ), so
+    // this step is judged at interval ends only rather than cut short again and again.
+    if (tripped) step.watched = [];
     measured = true;
   }
 }
 
-/** Measures the last interval (`waitedMs` long) and judges it; fails or pauses the deployment on the verdict. */
-async function measureInterval(run: DeploymentRun, step: AnalysedStep, waitedMs: number): Promise<void> {
+/** The window the watch tripped on, in the whole seconds the providers count in. */
+function trippedWindowMs(watchedMs: number): number {
+  return Math.max(1, Math.ceil(watchedMs / 1000)) * 1000;
+}
+
+/**
+ * Measures the last interval (`waitedMs` long, or `windowMs` when the watch
+ * ended it early) and judges it; fails or pauses the deployment on the verdict.
+ */
+async function measureInterval(
+  run: DeploymentRun,
+  step: AnalysedStep,
+  waitedMs: number,
+  windowMs?: number,
+): Promise<void> {
   const { stepIndex, weight } = step;
   const specs = judgedSpecs(run, step.specs);
   const measurements = await call(
@@ -141,7 +175,7 @@ async function measureInterval(run: DeploymentRun, step: AnalysedStep, waitedMs:
       step: stepIndex,
       interval: run.analysis.intervals,
       baselineVersion: run.blue?.version ?? null,
-      windowMs: Math.max(waitedMs, step.intervalMs),
+      windowMs: windowMs ?? Math.max(waitedMs, step.intervalMs),
       metrics: specs.map((s) => ({
         name: s.name,
         provider: s.provider,

@@ -94,6 +94,8 @@ export class DeploymentRun {
 
   green: GreenEnvironment | null = null;
   blue: BlueInfo | null = null;
+  /** The critical metrics the worker can poll within an interval (watch.ts), once asked. */
+  watchable: string[] | null = null;
   /** Whether the first deployment's note on skipped baseline judges is in the decision log. */
   baselineSkipNoted = false;
   migration: string | null = null;

@@ -46,6 +46,9 @@
  *    whose history grows long continues as new at the next analysis
  *    checkpoint, carrying the whole deployment; the next run resumes the bake
  *    where it was (forward.ts `resumeForward`).
+ *  - "watch-critical-metrics-within-interval" (watch.ts, used by bake.ts):
+ *    within each interval a watch activity polls the critical threshold
+ *    metrics of pollable providers; a failure ends the interval at once.
  *
  * The modules: run.ts (state), handlers.ts (updates), signing.ts (signed
  * decisions), forward.ts, gates.ts, bake.ts, rollback.ts, finalize.ts,

@@ -1,42 +1,15 @@
 import fs from "node:fs";
-import path from "node:path";
 import { expect } from "vitest";
-import { createLocalInfraDriver } from "../../../infra/local/driver";
 import { LOCAL_PROJECT, localStackPaths } from "../../../infra/local/program";
 import { fileBackendDir, type PulumiSettings } from "../../../infra/pulumi/settings";
 import { listLocks } from "../../../infra/pulumi/stack-locks";
 import { devPulumiSettings, stackExists } from "../../../infra/pulumi/workspace";
-import type { StagedArtifact } from "../../../lib/drivers/artifact-store";
-import type { ProvisionedEnvironment, RunSpec } from "../../../lib/drivers/infra-driver";
+import type { ProvisionedEnvironment } from "../../../lib/drivers/infra-driver";
 import { portIsFree } from "../../../lib/runtime/free-port";
-import { PROJECT_ROOT } from "../../../lib/runtime/paths";
 import { processesOfStack } from "../../../scripts/demo/checks";
 import { stackCheckpoint } from "../../support/inspect";
 
-export const SHOP_COMMAND = "node server.js";
-
-/** The shop's artifact folder as a staged release (driver-level tests run it in place). */
-export const SHOP_ARTIFACT: StagedArtifact = {
-  location: path.join(PROJECT_ROOT, "examples", "shop"),
-  digest: "sha256:shop-in-place",
-};
-
-export function shopRun(overrides: Partial<RunSpec> = {}): RunSpec {
-  return {
-    command: SHOP_COMMAND,
-    instances: 2,
-    healthPath: "/health",
-    env: { SHOP_CONFIG: "config/app.json" },
-    startTimeout: 20_000,
-    ...overrides,
-  };
-}
-
-/** The local infra driver of a test's state folder (dev Pulumi settings under it). */
-export function localDriver(stateDir: string) {
-  const pulumi = devPulumiSettings(stateDir);
-  return { pulumi, driver: createLocalInfraDriver({ stateDir, pulumi }) };
-}
+export { localDriver, SHOP_ARTIFACT, SHOP_COMMAND, shopRun } from "./shop";
 
 export function backendDirOf(pulumi: PulumiSettings): string {
   const dir = fileBackendDir(pulumi);

@@ -34,6 +34,12 @@ export interface FakeOptions {
   verifyOk?: boolean;
   /** Migration the version brings (null = none). */
   migration?: string | null;
+  /**
+   * The router metrics can be polled within an interval (MetricProvider.watchable),
+   * as the real router's can. Off by default: a watch is an activity that runs for
+   * the whole interval, and the time-skipping server does not skip time meanwhile.
+   */
+  watchable?: boolean;
 }
 
 export interface Fakes {
@@ -144,6 +150,7 @@ export function createFakes(options: FakeOptions = {}): Fakes {
 
   const routerMetrics: MetricProvider = {
     name: "router",
+    watchable: options.watchable ?? false,
     async measure(q) {
       calls.push(`measure:${q.metric.name}@${routes.split.green}`);
       const err = options.metricsError?.(routes.split.green) ?? null;

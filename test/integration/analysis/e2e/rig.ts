@@ -27,7 +27,7 @@ import { WORKFLOWS_PATH } from "../../../../workers/workflow-bundle";
 import { statusQuery } from "../../../../workflows/deployment/messages";
 import type { DeploymentStatus } from "../../../../workflows/deployment/state";
 import { singleTarget } from "../../../support/fakes";
-import { localDriver, SHOP_ARTIFACT } from "../../local/helpers";
+import { localDriver, SHOP_ARTIFACT } from "../../local/shop";
 
 /**
  * Shared by test/integration/analysis/end-to-end.test.ts and bench/rollback-speed.ts:
