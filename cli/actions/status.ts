@@ -46,6 +46,19 @@ async function closedOutcome(handle: WorkflowHandle): Promise<string | null> {
   }
 }
 
+/** How long a new run (a start, a continue-as-new) may take to answer its first query. */
+const NEW_RUN_GRACE_MS = 10_000;
+
+async function justStarted(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    // The latest run of the chain (no run id), not necessarily the one watch started with.
+    const d = await client.workflow.getHandle(workflowId).describe();
+    return Date.now() - d.startTime.getTime() < NEW_RUN_GRACE_MS;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Polls the status query and redraws. It is only a client: when no worker can
  * answer (worker restarting) it says so and keeps waiting; the deployment
@@ -64,13 +77,11 @@ export async function watchDeployment(
   let drawn = 0;
   let lastSignature = "";
   let workerMissingSaid = false;
-  let unanswered = 0;
   for (;;) {
     // The handle names no run: queries go to the latest run, so a deployment
     // that continues as new during a long bake is followed into its next run.
     const status = await tryStatus(client, handle.workflowId);
     const outcome = status?.outcome ?? (await closedOutcome(handle));
-    unanswered = status ? 0 : unanswered + 1;
     if (status) {
       workerMissingSaid = false;
       const lines = renderStatus(status, { nowMs: Date.now(), typicalMs: typical, uiLink: link });
@@ -108,8 +119,8 @@ export async function watchDeployment(
           lastSignature = signature;
         }
       }
-    } else if (!outcome && !workerMissingSaid && unanswered > 1) {
-      // One miss is not news: a run that has just continued as new answers after its first task.
+    } else if (!outcome && !workerMissingSaid && !(await justStarted(client, handle.workflowId))) {
+      // A run that has just started (or continued as new) answers after its first task: not news.
       ctx.stderr(
         "… no worker is answering right now (restarting?); the deployment is durable — still watching",
       );
