@@ -12,9 +12,11 @@ import { defineConfig } from "vitest/config";
 //               workflow on the time-skipping server, the CLI) and the
 //               refusals (secrets in history, check commands, path
 //               traversal, oversized input); files start what they need
-//   e2e         slow end-to-end runs on the real local target, one embedded
-//               stack per file (its own Temporal server, so it can restart
-//               it); `npm test` runs it after the others
+//   e2e         slow scenarios, run by `npm run test:e2e` after `npm test`:
+//               the crash points on the real local target (one embedded
+//               stack per file, its own Temporal server so it can restart
+//               it) and the day- and week-long bakes on the time-skipping
+//               server (thousands of analysis intervals each)
 const shared = {
   pool: "forks" as const,
   testTimeout: 120_000,
