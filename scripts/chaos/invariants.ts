@@ -145,6 +145,8 @@ export interface LoadTally {
   byWindow: Record<string, number>;
   /** Errors the tolerance does not cover. */
   unexplained: Array<{ at: number; errorClass: ErrorClass; version: string | null }>;
+  /** GETs the users sent again after their connection closed without an answer (reported, not errors when the retry was answered). */
+  retriedAfterClose: number;
 }
 
 /**
@@ -165,6 +167,7 @@ export function tallyLoad(r: RunRecord, entries: TimelineEntry[]): LoadTally {
     byClass: { "dead-backend": 0, "no-backend": 0, app: 0 },
     byWindow: {},
     unexplained: [],
+    retriedAfterClose: entries.filter((e) => e.retriedAfter !== undefined).length,
   };
   const dbWindows = databaseOutages(r);
   const windowOf = (at: number) => {

@@ -23,6 +23,8 @@ export interface CampaignReport {
   outcomes: Record<string, number>;
   faults: Record<FaultKind, KindStats>;
   requests: number;
+  /** GETs sent again after their keep-alive connection closed without an answer (as HTTP clients do). */
+  retriedAfterClose: number;
   userErrors: Record<string, number>;
   violations: Array<{ run: number | "final"; invariant: string; detail: string }>;
   unexpectedWorkerExits: number;
@@ -65,10 +67,12 @@ export function summarize(r: CampaignResult): CampaignReport {
   const outcomes: Record<string, number> = {};
   const userErrors: Record<string, number> = {};
   let requests = 0;
+  let retriedAfterClose = 0;
   const violations: CampaignReport["violations"] = [];
   for (const run of r.runs) {
     outcomes[run.outcome] = (outcomes[run.outcome] ?? 0) + 1;
     requests += run.load.requests;
+    retriedAfterClose += run.load.retriedAfterClose ?? 0;
     for (const [w, n] of Object.entries(run.load.byWindow)) userErrors[w] = (userErrors[w] ?? 0) + n;
     for (const f of run.faults) {
       const k = faults[f.kind];
@@ -100,6 +104,7 @@ export function summarize(r: CampaignResult): CampaignReport {
     outcomes,
     faults,
     requests,
+    retriedAfterClose,
     userErrors,
     violations,
     unexpectedWorkerExits: r.unexpectedWorkerExits,
@@ -131,7 +136,7 @@ export function formatReport(rep: CampaignReport): string {
   }
   lines.push("");
   lines.push(
-    `load: ${rep.requests} requests; failed requests by window: ${
+    `load: ${rep.requests} requests (${rep.retriedAfterClose} GET(s) sent again after their connection closed without an answer); failed requests by window: ${
       Object.entries(rep.userErrors)
         .map(([w, n]) => `${w} ${n}`)
         .join(", ") || "none"

@@ -246,7 +246,7 @@ function logRun(log: (line: string) => void, summary: RunSummary, checks: RunChe
     `  ${summary.violations.length === 0 ? "✓" : "✗"} ${summary.outcome} in ${(summary.durationMs / 1000).toFixed(1)} s${summary.reason ? ` — ${summary.reason.slice(0, 160)}` : ""}`,
   );
   log(
-    `    load: ${checks.tally.requests} requests, errors ${JSON.stringify(checks.tally.byWindow)}; orders ${JSON.stringify(summary.orders)}`,
+    `    load: ${checks.tally.requests} requests, errors ${JSON.stringify(checks.tally.byWindow)}, ${checks.tally.retriedAfterClose} GET(s) sent again after a closed connection; orders ${JSON.stringify(summary.orders)}`,
   );
   for (const v of summary.violations) log(`    ✗ [${v.invariant}] ${v.detail}`);
 }

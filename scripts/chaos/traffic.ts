@@ -32,6 +32,8 @@ export interface TimelineEntry {
   kind?: string;
   /** No answer: a client timeout or the connection error's code (a dead backend and a stalled one look alike otherwise). */
   error?: string;
+  /** The request was a GET sent again after its connection closed without an answer (that first failure's code). */
+  retriedAfter?: string;
 }
 
 export interface ConfirmedOrder {
@@ -92,6 +94,7 @@ export function startTraffic(options: {
         instance: e.instance ?? null,
         kind: e.kind,
         ...(e.error ? { error: e.error } : {}),
+        ...(e.retriedAfter ? { retriedAfter: e.retriedAfter } : {}),
       });
       const orderId = (e.body as { orderId?: unknown } | null)?.orderId;
       if (
@@ -155,5 +158,6 @@ export function probeLogLine(e: TimelineEntry): string {
     e.backend ?? "-",
     e.instance ?? "-",
     ...(e.error ? [`(${e.error})`] : []),
+    ...(e.retriedAfter ? [`[retried after ${e.retriedAfter}]`] : []),
   ].join(" ");
 }

@@ -46,6 +46,12 @@ export interface LoadEvent {
   instance?: string | null;
   /** Why no answer came (status "network"): the timeout, or the connection error's code. */
   error?: string;
+  /**
+   * A GET or HEAD whose connection closed without any answer was sent once
+   * more, as browsers and HTTP clients do for idempotent requests (RFC 9110
+   * 9.2.2): the code of that first failure. The answer (or failure) is the retry's.
+   */
+  retriedAfter?: string;
   /** The parsed JSON body (or null). */
   body: unknown;
 }
@@ -54,6 +60,8 @@ export interface LoadReport {
   requests: number;
   errors: number;
   networkErrors: number;
+  /** Idempotent requests sent a second time after their connection closed without an answer (see LoadEvent.retriedAfter). */
+  retriedAfterClose: number;
   errorRate: number;
   durationMs: number;
   achievedRps: number;
@@ -75,6 +83,7 @@ function emptyReport(): LoadReport {
     requests: 0,
     errors: 0,
     networkErrors: 0,
+    retriedAfterClose: 0,
     errorRate: 0,
     durationMs: 0,
     achievedRps: 0,
@@ -123,6 +132,14 @@ function pacer(opts: LoadOptions, started: number): () => Promise<boolean> {
   };
 }
 
+const IDEMPOTENT = new Set(["GET", "HEAD"]);
+
+/** The code of a failure where the connection closed before any answer (a reused keep-alive connection the other side closed), else undefined. */
+export function closedWithoutAnswer(err: unknown): string | undefined {
+  const code = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" ? code : undefined;
+}
+
 type Call = (kind: string, method: string, path: string, body?: unknown) => Promise<unknown>;
 
 /** One request, recorded in the report; the parsed answer of a 2xx, else undefined. Throws Stop when the run is over. */
@@ -134,12 +151,21 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
     const t0 = performance.now();
     inc(r.byKind, kind);
     r.requests++;
-    try {
-      const res = await fetch(`${base}${path}`, {
+    let retriedAfter: string | undefined;
+    const send = () =>
+      fetch(`${base}${path}`, {
         method,
         headers: { ...(body ? { "content-type": "application/json" } : {}), ...opts.headers },
         body: body ? JSON.stringify(body) : undefined,
         signal: AbortSignal.timeout(timeoutMs),
+      });
+    try {
+      const res = await send().catch((err: unknown) => {
+        const code = closedWithoutAnswer(err);
+        if (!code || !IDEMPOTENT.has(method)) throw err;
+        retriedAfter = code;
+        r.retriedAfterClose++;
+        return send();
       });
       const text = await res.text();
       latencies.push(performance.now() - t0);
@@ -163,6 +189,7 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
         backend,
         instance,
         body: answer,
+        ...(retriedAfter ? { retriedAfter } : {}),
       });
       if (res.status >= 500) r.errors++;
       return res.ok ? (answer ?? undefined) : undefined;
@@ -181,6 +208,7 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
         backend: null,
         body: null,
         error: e.name === "TimeoutError" ? `timeout ${timeoutMs} ms` : (e.cause?.code ?? e.name ?? "error"),
+        ...(retriedAfter ? { retriedAfter } : {}),
       });
       return undefined;
     }
@@ -311,7 +339,8 @@ async function main(): Promise<void> {
       .join(" ");
   process.stdout.write(
     `${report.requests} requests in ${report.durationMs} ms (${report.achievedRps} req/s), ` +
-      `errors ${report.errors} (${(report.errorRate * 100).toFixed(2)}%, network ${report.networkErrors})\n` +
+      `errors ${report.errors} (${(report.errorRate * 100).toFixed(2)}%, network ${report.networkErrors}; ` +
+      `${report.retriedAfterClose} GET(s) sent again after their connection closed without an answer)\n` +
       `  backends: ${fmt(report.byBackend)}\n  versions: ${fmt(report.byVersion)}\n` +
       `  status:   ${fmt(report.byStatus)}\n  kinds:    ${fmt(report.byKind)}\n` +
       `  latency ms: p50 ${report.latencyMs.p50} p95 ${report.latencyMs.p95} p99 ${report.latencyMs.p99} max ${report.latencyMs.max}\n` +
