@@ -135,6 +135,8 @@ export async function runReliably(
   record.startedAtMs = started;
   let backoff = INITIAL_BACKOFF_MS;
   let attention = false;
+  /** The previous attempt was retried at once after its worker died. */
+  let retriedAtOnce = false;
   /** Whether an operator skipped the step (skipCompensation update) while it ran or waited. */
   const skipRequested = (): boolean => {
     if (!ctl.skip) return false;
@@ -173,7 +175,14 @@ export async function runReliably(
       }
       hooks.changed();
       // The worker died mid-step: no reason to wait before another worker tries.
-      if (workerLost(err) && patched(RETRY_AT_ONCE_AFTER_WORKER_LOSS)) continue;
+      // Once in a row only: a step that keeps going silent (hung, not killed)
+      // backs off like any failure instead of filling the history every 5 s.
+      const lost = workerLost(err);
+      if (lost && !retriedAtOnce && patched(RETRY_AT_ONCE_AFTER_WORKER_LOSS)) {
+        retriedAtOnce = true;
+        continue;
+      }
+      if (!lost) retriedAtOnce = false;
       const untilAttention = attention
         ? backoff
         : Math.max(0, started + hooks.attentionAfterMs - hooks.now());
