@@ -8,6 +8,26 @@ import { PROJECT_ROOT } from "../../lib/runtime/paths";
 /** The sample shop's artifact folder: what every shop version runs from. */
 export const SHOP_ARTIFACT = path.join(PROJECT_ROOT, "examples", "shop");
 
+/** The database as a release config names it: the worker resolves it from its environment. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a shipshape.yaml `${env:…}` reference, not a template
+export const DATABASE_URL_REF = "${env:DATABASE_URL}";
+
+/**
+ * The release-config parts every harness-written shop config shares (chaos'
+ * second service, the crash-point rig): how the shop runs on the local target
+ * against the stack's database, and where its migrations are.
+ */
+export const SHOP_RELEASE_BASE = {
+  run: {
+    command: "node server.js",
+    instances: 1,
+    healthPath: "/health",
+    startTimeout: "30s",
+    env: { DATABASE_URL: DATABASE_URL_REF, SHOP_CONFIG: "config/app.json" },
+  },
+  database: { url: DATABASE_URL_REF, migrations: "./migrations" },
+} as const;
+
 /**
  * The sample shop's first version, started the way a deployment would start
  * it — its artifact staged as a release, then a local Pulumi stack running

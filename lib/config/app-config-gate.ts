@@ -336,23 +336,6 @@ function schemaErrorToProblem(
 /** Most of a check's output that is kept while it runs (the report shows a tail of it). */
 const MAX_OUTPUT_CHARS = 16_000;
 
-function runCommand(
-  command: string,
-  cwd: string,
-  env: Record<string, string>,
-  timeoutMs: number,
-  runAs: CheckEnvironment["runAs"],
-): Promise<ConfinedResult> {
-  return runConfinedCommand({
-    command,
-    cwd,
-    env,
-    timeoutMs,
-    maxOutputChars: MAX_OUTPUT_CHARS,
-    ...(runAs ? { runAs } : {}),
-  });
-}
-
 function checkFix(
   result: ConfinedResult,
   c: { display: string; baseDir: string; absolute: string; check: string },
@@ -502,13 +485,14 @@ export async function checkAppConfigFile(
       );
       return problems;
     }
-    const result = await runCommand(
-      entry.check,
-      baseDir,
-      { ...checkEnv.env, SHIPSHAPE_CONFIG_FILE: absolute, SHIPSHAPE_CONFIG_FORMAT: format },
+    const result = await runConfinedCommand({
+      command: entry.check,
+      cwd: baseDir,
+      env: { ...checkEnv.env, SHIPSHAPE_CONFIG_FILE: absolute, SHIPSHAPE_CONFIG_FORMAT: format },
       timeoutMs,
-      checkEnv.runAs,
-    );
+      maxOutputChars: MAX_OUTPUT_CHARS,
+      ...(checkEnv.runAs ? { runAs: checkEnv.runAs } : {}),
+    });
     if (result.timedOut || result.code !== 0) {
       const output = boundOutput(redactSecrets(result.output, checkEnv.secrets));
       problems.push(

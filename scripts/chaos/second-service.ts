@@ -21,7 +21,7 @@ import YAML from "yaml";
 import { deploymentResult } from "../../client/deployment-result";
 import { buildDeploymentInput } from "../../client/release-input";
 import { startDeployment } from "../../client/start";
-import { SHOP_ARTIFACT } from "../../dev/stack/shop-blue";
+import { SHOP_ARTIFACT, SHOP_RELEASE_BASE } from "../../dev/stack/shop-blue";
 import { localStackName } from "../../infra/local/program";
 import { readRouterProcess, resolveRouterName, stopRouterProcess } from "../../infra/local/router-process";
 import { createLocalTrafficRouter } from "../../infra/local/traffic-router";
@@ -79,10 +79,6 @@ operations:
 `;
 }
 
-/** The worker resolves it from its environment (the campaign's database), like the shop's config does. */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: a shipshape.yaml `${env:…}` reference, not a template
-const DATABASE_URL_REF = "${env:DATABASE_URL}";
-
 /** The ledger's release: the chaos config with its own service name, no analysis, short steps. */
 function writeRelease(dir: string, migrations: Array<{ name: string; text: string }>): string {
   const migDir = path.join(dir, "migrations");
@@ -91,15 +87,8 @@ function writeRelease(dir: string, migrations: Array<{ name: string; text: strin
   for (const m of migrations) fs.writeFileSync(path.join(migDir, `${m.name}.yaml`), m.text);
   const config = {
     service: SECOND_SCOPE.service,
-    run: {
-      command: "node server.js",
-      instances: 1,
-      healthPath: "/health",
-      startTimeout: "30s",
-      env: { DATABASE_URL: DATABASE_URL_REF, SHOP_CONFIG: "config/app.json" },
-    },
+    ...SHOP_RELEASE_BASE,
     environments: { [SECOND_SCOPE.environment]: { target: "local" } },
-    database: { url: DATABASE_URL_REF, migrations: "./migrations" },
     release: {
       verify: [{ http: { path: "/health", expect: 200 } }],
       steps: [

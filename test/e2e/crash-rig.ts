@@ -27,7 +27,7 @@ import { deploymentResult } from "../../client/deployment-result";
 import { buildDeploymentInput } from "../../client/release-input";
 import { startDeployment } from "../../client/start";
 import { type LocalStack, startLocalStack } from "../../dev/stack/local-stack";
-import { SHOP_ARTIFACT, startShopAsBlue } from "../../dev/stack/shop-blue";
+import { SHOP_ARTIFACT, SHOP_RELEASE_BASE, startShopAsBlue } from "../../dev/stack/shop-blue";
 import { createLocalInfraDriver } from "../../infra/local/driver";
 import { localStackName, localStackPaths } from "../../infra/local/program";
 import {
@@ -158,21 +158,10 @@ export interface CrashRig {
   stop(): Promise<void>;
 }
 
-/** The worker resolves it: the release config names its database as a user's does. */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
-const DATABASE_URL_REF = "${env:DATABASE_URL}";
-
 const releaseConfig = (mode: Mode) => ({
   service: SCOPE.service,
-  run: {
-    command: "node server.js",
-    instances: 1,
-    healthPath: "/health",
-    startTimeout: "30s",
-    env: { DATABASE_URL: DATABASE_URL_REF, SHOP_CONFIG: "config/app.json" },
-  },
+  ...SHOP_RELEASE_BASE,
   environments: { [SCOPE.environment]: { target: "local" } },
-  database: { url: DATABASE_URL_REF, migrations: "./migrations" },
   release: {
     verify: [{ http: { path: "/health", expect: 200 } }],
     // rollback: the 50% bake outlasts any crash; the rig aborts it. promote: the
