@@ -32,6 +32,8 @@ export interface TimelineEntry {
   kind?: string;
   /** No answer: a client timeout or the connection error's code (a dead backend and a stalled one look alike otherwise). */
   error?: string;
+  /** How a failed connection ended (see LoadEvent.failure), for the probe log. */
+  failure?: LoadEvent["failure"];
   /** The request was a GET sent again after its connection closed without an answer (that first failure's code). */
   retriedAfter?: string;
 }
@@ -94,6 +96,7 @@ export function startTraffic(options: {
         instance: e.instance ?? null,
         kind: e.kind,
         ...(e.error ? { error: e.error } : {}),
+        ...(e.failure ? { failure: e.failure } : {}),
         ...(e.retriedAfter ? { retriedAfter: e.retriedAfter } : {}),
       });
       const orderId = (e.body as { orderId?: unknown } | null)?.orderId;
@@ -147,6 +150,11 @@ export function startTraffic(options: {
   };
 }
 
+function failureText(f: NonNullable<TimelineEntry["failure"]>): string {
+  const sock = f.localPort === undefined ? "" : ` port ${f.localPort} wrote ${f.bytesWritten} read ${f.bytesRead}`;
+  return `{after ${f.elapsedMs} ms${sock}}`;
+}
+
 /** One line of a run's probe log: every request the users made, as they saw it (kept in the run's report folder). */
 export function probeLogLine(e: TimelineEntry): string {
   return [
@@ -158,6 +166,7 @@ export function probeLogLine(e: TimelineEntry): string {
     e.backend ?? "-",
     e.instance ?? "-",
     ...(e.error ? [`(${e.error})`] : []),
+    ...(e.failure ? [failureText(e.failure)] : []),
     ...(e.retriedAfter ? [`[retried after ${e.retriedAfter}]`] : []),
   ].join(" ");
 }

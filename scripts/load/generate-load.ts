@@ -47,6 +47,12 @@ export interface LoadEvent {
   /** Why no answer came (status "network"): the timeout, or the connection error's code. */
   error?: string;
   /**
+   * For a connection that failed (status "network"): how long the request ran,
+   * and what the socket carried (undici's report), so a log tells a
+   * request that never left from one whose answer never came.
+   */
+  failure?: { elapsedMs: number; localPort?: number; bytesWritten?: number; bytesRead?: number };
+  /**
    * A GET or HEAD whose connection closed without any answer was sent once
    * more, as browsers and HTTP clients do for idempotent requests (RFC 9110
    * 9.2.2): the code of that first failure. The answer (or failure) is the retry's.
@@ -200,6 +206,8 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
       r.networkErrors++;
       inc(r.byStatus, "network");
       const e = err as { name?: string; cause?: { code?: string } };
+      const sock = (err as { cause?: { socket?: { localPort?: number; bytesWritten?: number; bytesRead?: number } } })
+        .cause?.socket;
       opts.onResponse?.({
         at: Date.now(),
         kind,
@@ -208,6 +216,10 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
         backend: null,
         body: null,
         error: e.name === "TimeoutError" ? `timeout ${timeoutMs} ms` : (e.cause?.code ?? e.name ?? "error"),
+        failure: {
+          elapsedMs: Math.round(performance.now() - t0),
+          ...(sock ? { localPort: sock.localPort, bytesWritten: sock.bytesWritten, bytesRead: sock.bytesRead } : {}),
+        },
         ...(retriedAfter ? { retriedAfter } : {}),
       });
       return undefined;

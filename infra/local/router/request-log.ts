@@ -9,7 +9,7 @@ import type { Outcome } from "./stats";
 // per message), so the reader pays one read() for many requests instead of
 // one datagram each. Line format (log-format in haproxy-config.ts):
 //
-//   R <backend> <server> <status> <latency µs> <termination state> <retries>
+//   R <backend> <server> <status> <latency µs> <termination state> <retries> <client port>
 //
 // Lines not starting with "R " are HAProxy's own events (server up/down…).
 //
@@ -30,6 +30,8 @@ export interface RequestLogEntry {
   termination: string;
   /** Failed connection attempts that were retried (hidden from the user if the retry worked). */
   retries: number;
+  /** The client's source port (matches a client's own record of a failed connection). */
+  clientPort?: number;
 }
 
 export function parseRequestLine(line: string): RequestLogEntry | undefined {
@@ -39,7 +41,16 @@ export function parseRequestLine(line: string): RequestLogEntry | undefined {
   const latencyUs = Number(f[4]);
   const retries = Number(f[6]!.replace(/^\+/, ""));
   if (!Number.isFinite(status) || !Number.isFinite(latencyUs) || !Number.isFinite(retries)) return undefined;
-  return { backend: f[1]!, server: f[2]!, status, latencyMs: latencyUs / 1000, termination: f[5]!, retries };
+  const clientPort = Number(f[7]);
+  return {
+    backend: f[1]!,
+    server: f[2]!,
+    status,
+    latencyMs: latencyUs / 1000,
+    termination: f[5]!,
+    retries,
+    ...(Number.isInteger(clientPort) ? { clientPort } : {}),
+  };
 }
 
 /**
@@ -56,6 +67,11 @@ export function outcomeOf(e: RequestLogEntry): Outcome | "unrouted" {
   if (cause === "S") return { kind: "connection", latencyMs: e.latencyMs };
   if (cause === "C" || cause === "c") return { kind: "response", status: 499, latencyMs: e.latencyMs };
   return { kind: "response", status: e.status, latencyMs: e.latencyMs };
+}
+
+/** A request that did not end normally (HAProxy's termination state is not `--`) or got a 5xx: worth a line in the router log. */
+export function isAbnormal(e: RequestLogEntry): boolean {
+  return e.termination !== "--" || e.status >= 500 || e.status < 0;
 }
 
 /** Upstream attempts that failed at connection level: the retried ones, plus the last if it failed too. */

@@ -8,7 +8,14 @@ import { type DataPlaneState, HaproxyDataPlane } from "./data-plane";
 import { haproxyFiles, serverName } from "./haproxy-config";
 import { type HealthOptions, healthOptions } from "./health";
 import { createRouterMetrics } from "./prometheus";
-import { outcomeOf, parseRequestLine, startLogSink, upstreamFailures } from "./request-log";
+import {
+  isAbnormal,
+  outcomeOf,
+  parseRequestLine,
+  type RequestLogEntry,
+  startLogSink,
+  upstreamFailures,
+} from "./request-log";
 import { type RoutesView, routesView } from "./routes-view";
 import { type BackendName, type RoutesPatch, type RoutingTable, RoutingTableStore } from "./routing-table";
 import { RouterStats } from "./stats";
@@ -64,6 +71,33 @@ export interface RouterHandle {
 
 const HOST = "127.0.0.1";
 
+/**
+ * Logs requests that ended abnormally (a 5xx, a closed or timed-out
+ * connection) with HAProxy's termination state and the client's port, at most
+ * ABNORMAL_PER_SECOND a second (then a count of the rest): what an operator
+ * needs to explain a user's failed request, without a log line per request.
+ */
+const ABNORMAL_PER_SECOND = 20;
+function abnormalRequestLog(log: (e: Record<string, unknown>) => void) {
+  let second = 0;
+  let logged = 0;
+  let suppressed = 0;
+  return (e: RequestLogEntry) => {
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== second) {
+      if (suppressed > 0) log({ event: "requests-abnormal-suppressed", count: suppressed });
+      second = now;
+      logged = 0;
+      suppressed = 0;
+    }
+    if (logged++ >= ABNORMAL_PER_SECOND) {
+      suppressed++;
+      return;
+    }
+    log({ event: "request-abnormal", ...e });
+  };
+}
+
 export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   if (!opts.token) throw new Error("router admin token is required");
   const log =
@@ -73,9 +107,11 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const defaultWindowSeconds = opts.defaultWindowSeconds ?? 30;
   let dataPlane: HaproxyDataPlane | undefined;
 
+  const abnormal = abnormalRequestLog(log);
   const sink = await startLogSink((line) => {
     const e = parseRequestLine(line);
     if (!e || !dataPlane) return; // HAProxy's own events also reach its stderr (the router log)
+    if (isAbnormal(e)) abnormal(e);
     const outcome = outcomeOf(e);
     if (outcome === "unrouted") return stats.unrouted();
     const current = store.current.backends[e.backend as BackendName];

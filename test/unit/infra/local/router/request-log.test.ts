@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { outcomeOf, parseRequestLine, upstreamFailures } from "../../../../../infra/local/router/request-log";
+import { isAbnormal, outcomeOf, parseRequestLine, upstreamFailures } from "../../../../../infra/local/router/request-log";
 
 // The lines HAProxy writes with the router's log-format:
-//   R <backend> <server> <status> <latency µs> <termination state> <retries>
+//   R <backend> <server> <status> <latency µs> <termination state> <retries> <client port>
 
 describe("request log lines", () => {
   it("parses a line, and ignores HAProxy's own events", () => {
@@ -19,6 +19,15 @@ describe("request log lines", () => {
       parseRequestLine("Server blue/127.0.0.1:4001 is DOWN, reason: Layer4 connection problem"),
     ).toBeUndefined();
     expect(parseRequestLine("R blue")).toBeUndefined();
+  });
+
+  it("reads the client's port, and tells abnormal endings from normal ones", () => {
+    expect(parseRequestLine("R blue 127.0.0.1:4001 200 1834 -- 0 51234")?.clientPort).toBe(51234);
+    expect(isAbnormal(parseRequestLine("R blue a:1 200 900 -- 0 5")!)).toBe(false);
+    expect(isAbnormal(parseRequestLine("R blue a:1 201 900 -- +1 5")!)).toBe(false);
+    expect(isAbnormal(parseRequestLine("R blue a:1 -1 900 SD 0 5")!)).toBe(true);
+    expect(isAbnormal(parseRequestLine("R blue a:1 502 900 SH 0 5")!)).toBe(true);
+    expect(isAbnormal(parseRequestLine("R blue a:1 200 900 CD 0 5")!)).toBe(true);
   });
 
   it("classifies outcomes the way analysis counts errors", () => {
