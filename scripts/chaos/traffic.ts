@@ -151,7 +151,8 @@ export function startTraffic(options: {
 }
 
 function failureText(f: NonNullable<TimelineEntry["failure"]>): string {
-  const sock = f.localPort === undefined ? "" : ` port ${f.localPort} wrote ${f.bytesWritten} read ${f.bytesRead}`;
+  const sock =
+    f.localPort === undefined ? "" : ` port ${f.localPort} wrote ${f.bytesWritten} read ${f.bytesRead}`;
   return `{after ${f.elapsedMs} ms${sock}}`;
 }
 

@@ -206,8 +206,9 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
       r.networkErrors++;
       inc(r.byStatus, "network");
       const e = err as { name?: string; cause?: { code?: string } };
-      const sock = (err as { cause?: { socket?: { localPort?: number; bytesWritten?: number; bytesRead?: number } } })
-        .cause?.socket;
+      const sock = (
+        err as { cause?: { socket?: { localPort?: number; bytesWritten?: number; bytesRead?: number } } }
+      ).cause?.socket;
       opts.onResponse?.({
         at: Date.now(),
         kind,
@@ -218,7 +219,9 @@ function caller(opts: LoadOptions, r: LoadReport, latencies: number[], slot: () 
         error: e.name === "TimeoutError" ? `timeout ${timeoutMs} ms` : (e.cause?.code ?? e.name ?? "error"),
         failure: {
           elapsedMs: Math.round(performance.now() - t0),
-          ...(sock ? { localPort: sock.localPort, bytesWritten: sock.bytesWritten, bytesRead: sock.bytesRead } : {}),
+          ...(sock
+            ? { localPort: sock.localPort, bytesWritten: sock.bytesWritten, bytesRead: sock.bytesRead }
+            : {}),
         },
         ...(retriedAfter ? { retriedAfter } : {}),
       });

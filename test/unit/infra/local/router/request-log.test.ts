@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { isAbnormal, outcomeOf, parseRequestLine, upstreamFailures } from "../../../../../infra/local/router/request-log";
+import {
+  isAbnormal,
+  outcomeOf,
+  parseRequestLine,
+  upstreamFailures,
+} from "../../../../../infra/local/router/request-log";
 
 // The lines HAProxy writes with the router's log-format:
 //   R <backend> <server> <status> <latency µs> <termination state> <retries> <client port>
