@@ -48,6 +48,7 @@ export const PURE_LIB = [
   "lib/deployment/",
   "lib/drivers/",
   "lib/names.ts",
+  "lib/notifications/context.ts",
   "lib/random/",
   "lib/search-attributes.ts",
   "lib/signing/allowed-signers.ts",
