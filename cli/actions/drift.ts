@@ -1,0 +1,68 @@
+// What `shipshape drift <service>/<env>` does (declared in cli/commands/drift.ts):
+// one drift check through the worker (client/drift.ts), printed as a table of
+// differences. Exit 0: none, 1: drift, 2: nothing to compare / usage.
+
+import { checkDrift, DriftCheckError } from "../../client/drift";
+import { connectTemporal } from "../../client/temporal-client";
+import { formatTable } from "../../lib/text-table";
+import type { DriftOptions } from "../commands/drift";
+import { type CliContext, EXIT_FAILED, EXIT_OK } from "../context";
+import { CliError } from "../errors";
+
+export function parseScope(ref: string): { service: string; environment: string } {
+  const m = /^([a-z][a-z0-9-]*)[/:]([a-z][a-z0-9-]*)$/.exec(ref);
+  if (!m) throw new CliError(`"${ref}" is not <service>/<environment>, e.g. shop/production`);
+  return { service: m[1]!, environment: m[2]! };
+}
+
+export async function showDrift(ctx: CliContext, ref: string, options: DriftOptions): Promise<void> {
+  const scope = parseScope(ref);
+  const temporal = await connectTemporal();
+  try {
+    const { promoted, report } = await checkDrift(temporal.client, scope, {
+      ...(options.taskQueue ? { taskQueue: options.taskQueue } : {}),
+    }).catch((err) => {
+      if (err instanceof DriftCheckError) throw new CliError(err.message);
+      throw err;
+    });
+    const drifted = report.differences.length > 0;
+    ctx.exitCode = drifted ? EXIT_FAILED : EXIT_OK;
+    if (options.json) {
+      ctx.stdout(
+        JSON.stringify(
+          {
+            service: scope.service,
+            environment: scope.environment,
+            promoted: {
+              workflowId: promoted.row.workflowId,
+              runId: promoted.row.runId,
+              version: promoted.version,
+              artifactDigest: promoted.artifactDigest,
+              instances: promoted.instances,
+            },
+            drift: drifted,
+            differences: report.differences,
+          },
+          null,
+          2,
+        ),
+      );
+      return;
+    }
+    const head = `${scope.service}/${scope.environment}: compared with ${promoted.version} promoted by ${promoted.row.workflowId} (run ${promoted.row.runId})`;
+    if (!drifted) {
+      ctx.stdout(`✓ ${head}\n  no drift: router, stack, instances and artifact are as promoted`);
+      return;
+    }
+    ctx.stdout(`✗ ${head}\n  ${report.differences.length} difference(s):`);
+    const rows = report.differences.map((d) => [d.what, d.expected, d.actual]);
+    ctx.stdout(
+      formatTable([{ header: "what" }, { header: "expected" }, { header: "found" }], rows, {
+        indent: "  ",
+        rule: true,
+      }).join("\n"),
+    );
+  } finally {
+    await temporal.close();
+  }
+}
