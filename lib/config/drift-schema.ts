@@ -21,7 +21,9 @@ export const OnDriftSchema = z
     description:
       "Before provisioning green, blue is compared with what its last promoted deployment recorded (`shipshape drift`): fail refuses the deployment, warn records the differences and goes on. Default warn",
   })
-  .default("warn");
+  // No zod default: the normalized config (and its digest) of an environment
+  // that does not set it stays what it was; readers apply `?? "warn"`.
+  .optional();
 
 export const RequiresSchema = z
   .strictObject({
