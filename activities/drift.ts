@@ -6,9 +6,15 @@
  * the last promoted deployment's history) and by the deployment's preflight
  * (no recorded state given: blue's own stack and release record stand for it).
  */
+import { Context } from "@temporalio/activity";
 import { z } from "zod";
 import { TargetSpec } from "../lib/deployment/target-spec";
-import { type DriftDifference, driftDifferences, RecordedState } from "../lib/drift/differences";
+import {
+  type DriftDifference,
+  driftDifferences,
+  formatDifferences,
+  RecordedState,
+} from "../lib/drift/differences";
 import type { Target } from "../lib/drivers/target";
 import type { DeploymentDeps } from "./deployment-deps";
 import { withHeartbeat } from "./heartbeat";
@@ -19,6 +25,8 @@ export const CheckDriftInput = z.object({
   target: TargetSpec,
   /** What the last promoted deployment left running; absent: what the router says is blue, as its stack records it. */
   recorded: RecordedState.optional(),
+  /** Send a `drift` notification when there is drift (scheduled checks). */
+  notify: z.boolean().optional(),
 });
 export type CheckDriftInput = z.input<typeof CheckDriftInput>;
 
@@ -70,7 +78,7 @@ export function createDriftActivities(deps: DeploymentDeps) {
     async checkDrift(raw: CheckDriftInput): Promise<DriftReport> {
       const input = CheckDriftInput.parse(raw);
       const target = deps.targets.forSpec(input.target);
-      return withHeartbeat((progress) =>
+      const report = await withHeartbeat((progress) =>
         inspectDrift(
           target,
           { service: input.service, environment: input.environment },
@@ -78,6 +86,19 @@ export function createDriftActivities(deps: DeploymentDeps) {
           progress,
         ),
       );
+      if (input.notify && report.differences.length > 0) {
+        const scope = `${input.service}/${input.environment}`;
+        // Keyed by the check's run: a retried activity does not notify twice.
+        const { info } = Context.current();
+        const run = info.workflowExecution?.runId ?? info.activityId;
+        await deps.notifier.send({
+          key: `drift:${scope}:${run}`,
+          deploymentId: `drift:${scope}`,
+          event: "drift",
+          text: `${scope}: ${report.version} has drifted: ${formatDifferences(report.differences)}`,
+        });
+      }
+      return report;
     },
   };
 }

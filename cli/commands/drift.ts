@@ -7,6 +7,8 @@ import type { CliContext } from "../context";
 export interface DriftOptions {
   json?: boolean;
   taskQueue?: string;
+  every?: string;
+  unschedule?: boolean;
 }
 
 export function registerDrift(program: Command, ctx: CliContext): void {
@@ -16,12 +18,17 @@ export function registerDrift(program: Command, ctx: CliContext): void {
       "compare what runs with what the last promoted deployment recorded (router, stack, instances, artifact); exits 1 on drift",
     )
     .option("--json", "print the report as JSON")
+    .option(
+      "--every <interval>",
+      "instead of checking now: a Temporal Schedule checks every <interval> (e.g. 15m) and notifies on drift",
+    )
+    .option("--unschedule", "remove the schedule made with --every")
     .option("--task-queue <name>", "worker task queue (advanced)")
     .addHelpText(
       "after",
       "\nA worker of the environment inspects it (a Pulumi refresh preview, the router's table and data plane,\n" +
         "the release files); nothing is changed. Exit 0: no drift, 1: drift, 2: nothing to compare or a usage error.\n\n" +
-        "Example:\n  shipshape drift shop/production",
+        "Examples:\n  shipshape drift shop/production\n  shipshape drift shop/production --every 15m",
     )
     .action(async (ref: string, options: DriftOptions) => {
       const { showDrift } = await import("../actions/drift");

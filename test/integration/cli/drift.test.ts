@@ -82,7 +82,12 @@ beforeAll(async () => {
   fs.writeFileSync(
     configFile,
     `service: ${service}
-run: { command: node server.js, instances: 2, healthPath: /health, startTimeout: 20s }
+run:
+  command: node server.js
+  instances: 2
+  healthPath: /health
+  startTimeout: 20s
+  env: { API_TOKEN: "\${env:DRIFT_TEST_TOKEN}", GREETING: literal-greeting-value }
 environments:
   staging:
     target: local
@@ -110,7 +115,7 @@ release:
       targets: createTargets({ stateDir, pulumi, log: () => {} }),
       migrations: createFakes().deps.migrations,
       notifier: createLogNotifier(() => {}),
-      env: { PATH: process.env.PATH },
+      env: { PATH: process.env.PATH, DRIFT_TEST_TOKEN: "drift-test-secret-4f2a" },
     }),
   });
   workerRun = worker.run();
@@ -220,5 +225,23 @@ describe("shipshape drift and requires.promotedIn on the real local target", () 
     expect(s.drift?.version).toBe("v2");
     expect(s.drift?.differences.map((d) => d.actual)).toContain("refresh would delete it");
     expect(s.decisions.find((d) => d.kind === "drift")?.reason).toContain("onDrift: warn");
+  });
+
+  it("parity lists what differs between staging and production, never a secret's value", {
+    timeout: 120_000,
+  }, async () => {
+    const r = await runCli("parity", service, "staging", "production", "--task-queue", taskQueue);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toMatch(/config environment\.onDrift\s+\(not set\)\s+fail/);
+    expect(r.out).toMatch(/config environment\.requires\.promotedIn\s+\(not set\)\s+staging/);
+    expect(r.out).toMatch(/promoted version\s+v3\s+v1/);
+    expect(r.out).toMatch(/drift\s+none\s+\d+ difference\(s\)/);
+    // The same config everywhere else: run.env is not a difference, and no value of it is printed.
+    expect(r.out).not.toContain("run.env");
+    expect(r.out + r.err).not.toContain("drift-test-secret-4f2a");
+    const json = JSON.parse(
+      (await runCli("parity", service, "staging", "production", "--json", "--task-queue", taskQueue)).out,
+    );
+    expect(json.same).toBe(false);
   });
 });
