@@ -17,6 +17,7 @@ import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createActivities } from "../../../activities";
 import { createLogNotifier } from "../../../activities/notify-log";
+import { driftScheduleId } from "../../../client/drift-schedule";
 import { deploymentWorkflowId } from "../../../client/start";
 import { LOCAL_PROJECT, localStackName } from "../../../infra/local/program";
 import { RouterClient } from "../../../infra/local/router/client";
@@ -42,6 +43,8 @@ let client: Client;
 let clientConnection: Connection;
 let worker: Worker;
 let workerRun: Promise<void>;
+/** What the worker's notifier sent. */
+const notified: string[] = [];
 
 /** A release: a tiny HTTP service that answers with its version. */
 function artifactOf(version: string): string {
@@ -114,7 +117,7 @@ release:
     activities: createActivities({
       targets: createTargets({ stateDir, pulumi, log: () => {} }),
       migrations: createFakes().deps.migrations,
-      notifier: createLogNotifier(() => {}),
+      notifier: createLogNotifier((line) => notified.push(line)),
       env: { PATH: process.env.PATH, DRIFT_TEST_TOKEN: "drift-test-secret-4f2a" },
     }),
   });
@@ -243,5 +246,28 @@ describe("shipshape drift and requires.promotedIn on the real local target", () 
       (await runCli("parity", service, "staging", "production", "--json", "--task-queue", taskQueue)).out,
     );
     expect(json.same).toBe(false);
+  });
+
+  it("a Temporal Schedule checks for drift and notifies (--every), and is removed (--unschedule)", {
+    timeout: 120_000,
+  }, async () => {
+    const made = await runCli("drift", `${service}/production`, "--every", "1h", "--task-queue", taskQueue);
+    expect(made.code, made.out + made.err).toBe(0);
+    const handle = client.schedule.getHandle(driftScheduleId(service, "production"));
+    expect((await handle.describe()).spec.intervals?.[0]?.every).toBe(3_600_000);
+    // Production still runs v1 with a killed instance: a scheduled check now notifies.
+    await handle.trigger();
+    const deadline = Date.now() + 90_000;
+    while (!notified.some((l) => l.includes(`drift:${service}/production drift:`))) {
+      if (Date.now() > deadline) throw new Error(`no drift notification; sent: ${notified.join("\n")}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(notified.find((l) => l.includes(`drift:${service}/production`))).toContain(
+      "refresh would delete it",
+    );
+    const removed = await runCli("drift", `${service}/production`, "--unschedule");
+    expect(removed.code).toBe(0);
+    expect(removed.out).toContain("removed");
+    await expect(handle.describe()).rejects.toThrow();
   });
 });
