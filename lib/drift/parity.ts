@@ -53,7 +53,9 @@ export function configDifferences(
     const { environments, ...rest } = config;
     const out = new Map<string, string>();
     flatten(rest, "", out);
-    flatten((environments as Record<string, Json> | undefined)?.[env] ?? {}, "environment", out);
+    const section = (environments as Record<string, Json> | undefined)?.[env] ?? {};
+    // onDrift has no zod default (existing configs keep their digest): its effective value is warn.
+    flatten({ onDrift: "warn", ...(section as Record<string, Json>) }, "environment", out);
     return out;
   };
   const a = view(configA, envA);

@@ -235,7 +235,8 @@ describe("shipshape drift and requires.promotedIn on the real local target", () 
   }, async () => {
     const r = await runCli("parity", service, "staging", "production", "--task-queue", taskQueue);
     expect(r.code, r.out + r.err).toBe(1);
-    expect(r.out).toMatch(/config environment\.onDrift\s+\(not set\)\s+fail/);
+    // Effective: staging's onDrift is the default.
+    expect(r.out).toMatch(/config environment\.onDrift\s+warn\s+fail/);
     expect(r.out).toMatch(/config environment\.requires\.promotedIn\s+\(not set\)\s+staging/);
     expect(r.out).toMatch(/promoted version\s+v3\s+v1/);
     expect(r.out).toMatch(/drift\s+none\s+\d+ difference\(s\)/);
