@@ -1,6 +1,7 @@
 import { createAnalysisActivities } from "./analysis";
 import { createMigrationActivities } from "./database";
 import type { DeploymentDeps } from "./deployment-deps";
+import { createDriftActivities } from "./drift";
 import { createEnvironmentActivities } from "./infra";
 import { createNotifyActivities } from "./notify";
 import { createPreflightActivities } from "./preflight";
@@ -29,6 +30,7 @@ export function createActivities(deps: DeploymentDeps & SigningPolicyDeps) {
     ...createWatchActivities(deps),
     ...createNotifyActivities(deps),
     ...createSigningPolicyActivities(deps),
+    ...createDriftActivities(deps),
   };
 }
 

@@ -8,9 +8,12 @@ import { formatProblems } from "../lib/config/format";
 import { preflightReleaseConfig } from "../lib/config/preflight";
 import { boundOutput } from "../lib/config/redact";
 import type { ReleaseConfig } from "../lib/config/schema";
-import { ActivityKey, ALREADY_SERVING, FAILURE_TYPES } from "../lib/deployment/types";
+import { ActivityKey, ALREADY_SERVING, DRIFT_DETECTED, FAILURE_TYPES } from "../lib/deployment/types";
+import { type DriftDifference, formatDifferences } from "../lib/drift/differences";
+import type { Target } from "../lib/drivers/target";
 import { InstanceUserError, instanceUserFor } from "../lib/runtime/instance-user";
 import { artifactFailure, type DeploymentDeps, targetOf } from "./deployment-deps";
+import { inspectDrift } from "./drift";
 import { withHeartbeat } from "./heartbeat";
 
 export interface PreflightInput {
@@ -36,6 +39,14 @@ export interface PreflightResult {
   endpoint: string | null;
   /** What users are on before this deployment (null: nothing is serving). */
   serving: ServingVersion | null;
+  /** Blue differs from what was promoted and the environment says onDrift: warn (absent: no drift). */
+  drift?: PreflightDrift;
+}
+
+export interface PreflightDrift {
+  version: string;
+  onDrift: "warn" | "fail";
+  differences: DriftDifference[];
 }
 
 /**
@@ -67,6 +78,7 @@ export function createPreflightActivities(deps: DeploymentDeps) {
           ALREADY_SERVING,
         );
       }
+      const drift = blue ? await checkBlueDrift(target, key, input.config, blue.version) : undefined;
       const staged = await withHeartbeat((progress) => {
         progress(`staging ${input.artifact}`);
         return target.artifacts.stage(key, input.artifact, input.artifactDigest ?? null);
@@ -79,9 +91,52 @@ export function createPreflightActivities(deps: DeploymentDeps) {
         artifactDigest: staged.digest,
         endpoint: await target.endpoint(scope),
         serving: blue ? { version: blue.version, artifactDigest: servingDigest } : null,
+        ...(drift ? { drift } : {}),
       };
     },
   };
+}
+
+/**
+ * Blue against what its promotion left (activities/drift.ts), before green is
+ * provisioned: `onDrift: fail` refuses the deployment (non-retryable, with
+ * every difference), `warn` returns them for the status and decision log. A
+ * check that cannot run is a difference too: under `fail` it refuses (and is
+ * retried like any transient failure), under `warn` it is recorded.
+ */
+async function checkBlueDrift(
+  target: Target,
+  key: ActivityKey,
+  config: ReleaseConfig,
+  blueVersion: string,
+): Promise<PreflightDrift | undefined> {
+  const onDrift = config.environments[key.environment]?.onDrift ?? "warn";
+  const scope = { service: key.service, environment: key.environment };
+  let differences: DriftDifference[];
+  try {
+    const report = await withHeartbeat((progress) => inspectDrift(target, scope, undefined, progress));
+    differences = report.differences;
+  } catch (err) {
+    if (onDrift === "fail") throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    differences = [
+      { what: "drift check", expected: "completed", actual: `failed: ${message.slice(0, 500)}` },
+    ];
+  }
+  if (differences.length === 0) return undefined;
+  if (onDrift === "fail") {
+    throw ApplicationFailure.nonRetryable(
+      boundOutput(
+        `${key.service}/${key.environment} has drifted from what its last promotion (${blueVersion}) left running, ` +
+          `and environments.${key.environment}.onDrift is fail: nothing was provisioned. ${formatDifferences(differences)}. ` +
+          `See \`shipshape drift ${key.service}/${key.environment}\`; restore what was promoted (or deploy with onDrift: warn)`,
+        60,
+        8000,
+      ),
+      DRIFT_DETECTED,
+    );
+  }
+  return { version: blueVersion, onDrift, differences };
 }
 
 /**

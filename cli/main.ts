@@ -15,6 +15,7 @@ import { registerControls } from "./commands/controls";
 import { registerDemo } from "./commands/demo";
 import { registerDeploy } from "./commands/deploy";
 import { registerDev } from "./commands/dev";
+import { registerDrift } from "./commands/drift";
 import { registerList } from "./commands/list";
 import { registerMigrateCommand } from "./commands/migrate";
 import { registerReport } from "./commands/report";
@@ -51,6 +52,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerControls(program, ctx);
   registerStats(program, ctx);
   registerReport(program, ctx);
+  registerDrift(program, ctx);
   registerDev(program, ctx);
   registerDemo(program, ctx);
   registerCodecServer(program, ctx);

@@ -25,6 +25,7 @@ import { TASK_QUEUE } from "../lib/names";
 import { SA } from "../lib/search-attributes";
 import type { deploymentWorkflow } from "../workflows";
 import { statusQuery } from "../workflows/deployment/messages";
+import { checkPromotionPath } from "./promotion-path";
 
 export function deploymentWorkflowId(service: string, environment: string): string {
   return `shipshape:${service}:${environment}`;
@@ -53,6 +54,8 @@ export async function startDeployment(
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deploymentWorkflow>> {
   const tooLong = inputLengthProblems(input);
   if (tooLong.length > 0) throw new InvalidDeploymentInputError(tooLong.join("; "));
+  // A stage that requires an earlier one: refused unless that one promoted the same release.
+  await checkPromotionPath(client, input);
   const workflowId = deploymentWorkflowId(input.service, input.environment);
   try {
     return await client.workflow.start<typeof deploymentWorkflow>("deploymentWorkflow", {

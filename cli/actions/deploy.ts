@@ -6,6 +6,7 @@
 
 import path from "node:path";
 import { listDeployments } from "../../client/deployments-query";
+import { PromotionRequiredError } from "../../client/promotion-path";
 import { buildDeploymentInput, ReleaseInputError, type ReleaseRequest } from "../../client/release-input";
 import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
 import { connectTemporal, webUiLink } from "../../client/temporal-client";
@@ -79,6 +80,7 @@ async function start(ctx: CliContext, unsigned: DeploymentInput, options: Deploy
     try {
       handle = await startDeployment(temporal.client, input, { taskQueue: options.taskQueue });
     } catch (err) {
+      if (err instanceof PromotionRequiredError) throw new CliError(err.message);
       if (err instanceof DeploymentAlreadyRunningError) {
         throw new CliError(
           `${err.message}\n  watch it: shipshape watch ${input.service}/${input.environment}`,

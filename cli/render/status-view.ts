@@ -103,6 +103,13 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
     );
   }
   if (s.paused) lines.push("", `⏸ paused by ${s.paused.by}: ${s.paused.reason}`);
+  if (s.drift?.differences.length) {
+    // onDrift: warn — deployed over a blue that was not as promoted.
+    lines.push("", `⚠ blue ${s.drift.version} had drifted from its promotion (onDrift: warn):`);
+    for (const d of s.drift.differences.slice(0, 10))
+      lines.push(`  ${d.what}: expected ${d.expected}, found ${d.actual}`);
+    if (s.drift.differences.length > 10) lines.push(`  … ${s.drift.differences.length - 10} more (--json)`);
+  }
   if (s.needsAttention) {
     lines.push(
       "",

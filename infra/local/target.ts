@@ -12,9 +12,11 @@ import type { TargetSpec } from "../../lib/deployment/target-spec";
 import type { Target } from "../../lib/drivers/target";
 import type { TrafficRouter } from "../../lib/drivers/traffic-router";
 import type { TargetContext } from "../target-context";
+import { createLocalDriftInspector } from "./drift";
 import { createLocalInfraDriver } from "./driver";
 import { instanceUserFor } from "./instance-user";
 import { createLocalReleaseStore } from "./releases";
+import { RouterClient } from "./router/client";
 import {
   ensureRouterProcess,
   legacyRouterNameFor,
@@ -62,6 +64,10 @@ function scopedRouters(ctx: TargetContext, spec: Spec) {
     pending.set(key, next);
     return next;
   };
+  const routerClient = async (scope: Scope): Promise<RouterClient> => {
+    const info = await ensure(scope);
+    return new RouterClient({ adminUrl: info.adminUrl, token: info.token, timeoutMs: 10_000 });
+  };
   const router = async (scope: Scope): Promise<TrafficRouter> => {
     const info = await ensure(scope);
     return createLocalTrafficRouter({
@@ -83,7 +89,8 @@ function scopedRouters(ctx: TargetContext, spec: Spec) {
     getRoutes: async (scope) => (await router(scope)).getRoutes(scope),
     waitApplied: async (scope, v, ms) => (await router(scope)).waitApplied(scope, v, ms),
   };
-  return { traffic, endpoint };
+  const routes = async (scope: Scope) => (await routerClient(scope)).getRoutes();
+  return { traffic, endpoint, routes };
 }
 
 function runAsInstanceUser(): { runAs?: { uid: number; gid: number } } {
@@ -93,6 +100,7 @@ function runAsInstanceUser(): { runAs?: { uid: number; gid: number } } {
 
 export function createLocalTarget(ctx: TargetContext, spec: Spec): Target {
   const routers = scopedRouters(ctx, spec);
+  const artifacts = createLocalReleaseStore({ stateDir: ctx.stateDir });
   return {
     kind: "local",
     infra: createLocalInfraDriver({ stateDir: ctx.stateDir, pulumi: ctx.pulumi }),
@@ -105,8 +113,14 @@ export function createLocalTarget(ctx: TargetContext, spec: Spec): Target {
       // Each service+environment has its own router: the provider finds the request's.
       extra: { router: createScopedRouterProvider(routerResolver(ctx.stateDir)) },
     }),
-    artifacts: createLocalReleaseStore({ stateDir: ctx.stateDir }),
+    artifacts,
     greenAddress: async (_ref, instances) => ({ urls: instances }),
     endpoint: routers.endpoint,
+    drift: createLocalDriftInspector({
+      stateDir: ctx.stateDir,
+      pulumi: ctx.pulumi,
+      artifacts,
+      routes: routers.routes,
+    }),
   };
 }

@@ -16,6 +16,7 @@
 
 import { z } from "zod";
 import { METRIC_PROVIDER_NAMES } from "../drivers/metric-provider";
+import { driftEnvironmentFields } from "./drift-schema";
 import { DURATION_PATTERN, parseDuration } from "./durations";
 import { parsePercent } from "./percent";
 import {
@@ -291,6 +292,7 @@ export const EnvironmentSchema = z
       "How long a failing compensation retries before the deployment is marked needs-attention",
     ).prefault("10m"),
     aws: AwsTargetSchema.optional(),
+    ...driftEnvironmentFields,
   })
   .superRefine((value, ctx) => report(ctx, checkEnvironment(value)));
 

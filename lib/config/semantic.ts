@@ -8,6 +8,7 @@
 import { envRefSyntaxIssues } from "./env-refs";
 import { parsePercent } from "./percent";
 import type { PathSegment, Severity } from "./problems";
+import { checkPromotionPaths } from "./promotion-paths";
 
 export interface SemanticIssue {
   /** Absolute path for checkSemantics; relative to the checked value for the per-object checks. */
@@ -302,6 +303,7 @@ function prefix(at: PathSegment[], issues: SemanticIssue[]): SemanticIssue[] {
 export function checkCrossSections(config: unknown): SemanticIssue[] {
   if (!isObj(config)) return [];
   const out: SemanticIssue[] = [];
+  out.push(...checkPromotionPaths(config.environments));
   const release = isObj(config.release) ? config.release : {};
   const steps = Array.isArray(release.steps) ? release.steps : [];
   const firstGate = steps.findIndex((s) => isObj(s) && typeof s.approval === "string" && !("weight" in s));

@@ -177,6 +177,7 @@ export interface DecisionRecord {
     | "approve"
     | "reject"
     | "approval-timeout"
+    | "drift"
     | "abort"
     | "cancel"
     | "pause"
@@ -240,6 +241,13 @@ export interface BlueInfo {
  * the workflow's activity options, so workflow histories replay unchanged.
  */
 export const ALREADY_SERVING = "AlreadyServing";
+
+/**
+ * Failure type of a deployment refused because blue drifted and the
+ * environment says `onDrift: fail` (preflight). Kept out of FAILURE_TYPES
+ * for the same reason as ALREADY_SERVING.
+ */
+export const DRIFT_DETECTED = "DriftDetected";
 
 export const FAILURE_TYPES = {
   invalidConfig: "InvalidConfig",

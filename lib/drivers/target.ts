@@ -8,6 +8,7 @@
 import type { TargetSpec } from "../deployment/target-spec";
 import type { ArtifactStore } from "./artifact-store";
 import type { VersionEnvironmentRef } from "./common";
+import type { DriftInspector } from "./drift-inspector";
 import type { InfraDriver } from "./infra-driver";
 import type { MetricProviders } from "./metric-provider";
 import type { TrafficRouter } from "./traffic-router";
@@ -24,6 +25,8 @@ export interface Target {
   greenAddress(ref: VersionEnvironmentRef, instances: string[]): Promise<GreenAddress>;
   /** The URL users hit for the service in this environment (its stable public address), once known. */
   endpoint(scope: { service: string; environment: string }): Promise<string | null>;
+  /** Drift detection (`shipshape drift`, `onDrift`); absent: this target cannot be checked. */
+  drift?: DriftInspector;
 }
 
 /** The worker's targets: one per environment spec, built on first use. */

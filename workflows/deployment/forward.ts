@@ -5,7 +5,7 @@
  * post-promotion watch and the keep window. Each side effect registers its
  * compensation on the saga as it happens.
  */
-import { sleep } from "@temporalio/workflow";
+import { patched, sleep } from "@temporalio/workflow";
 import type { GreenEnvironment } from "../../lib/deployment/types";
 import { call, OPTS } from "./activities";
 import { bakeAndAnalyse } from "./bake";
@@ -59,6 +59,21 @@ async function preflight(run: DeploymentRun): Promise<void> {
   status.endpoint = checked.endpoint ?? null;
   status.serving = checked.serving ?? null;
   run.servingBefore = status.serving;
+  if (checked.drift?.differences.length) {
+    // onDrift: warn — the deployment goes on, and says over what.
+    const { version, differences } = checked.drift;
+    status.drift = { version, differences };
+    run.decide({
+      kind: "drift",
+      by: "shipshape",
+      reason: `blue ${version} has drifted from its promotion (onDrift: warn): ${differences
+        .map((d) => `${d.what}: expected ${d.expected}, found ${d.actual}`)
+        .join("; ")}`,
+    });
+    // Only runs that saw drift reach this (no recorded history does): the patch marks the new call.
+    if (patched("drift-warning-notified"))
+      await run.notify("drift", `${run.input.service}/${run.input.environment}: blue ${version} has drifted`);
+  }
   run.refresh();
   if (run.signedDecisions) await confirmSigningPolicy(run);
 }

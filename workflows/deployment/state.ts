@@ -89,6 +89,8 @@ export interface DeploymentStatus {
    * it has had, the first one's ID and start. Absent while it is one run.
    */
   chain?: { runs: number; firstRunId: string; startedAtMs: number };
+  /** Blue had drifted when the deployment checked it (preflight, onDrift: warn); absent: no drift. */
+  drift?: { version: string; differences: Array<{ what: string; expected: string; actual: string }> };
 }
 
 export const clip = (text: string, max = MAX_TEXT): string =>
