@@ -1,6 +1,7 @@
 import { createAnalysisActivities } from "./analysis";
 import { createMigrationActivities } from "./database";
 import type { DeploymentDeps } from "./deployment-deps";
+import { createHookActivities } from "./hooks";
 import { createEnvironmentActivities } from "./infra";
 import { createNotifyActivities } from "./notify";
 import { createPreflightActivities } from "./preflight";
@@ -28,6 +29,7 @@ export function createActivities(deps: DeploymentDeps & SigningPolicyDeps) {
     ...createAnalysisActivities(deps),
     ...createWatchActivities(deps),
     ...createNotifyActivities(deps),
+    ...createHookActivities(deps),
     ...createSigningPolicyActivities(deps),
   };
 }

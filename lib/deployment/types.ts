@@ -183,6 +183,7 @@ export interface DecisionRecord {
     | "resume"
     | "promote"
     | "analysis"
+    | "hook"
     | "retry-compensation"
     | "skip-compensation"
     | "failure";

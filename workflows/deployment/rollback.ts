@@ -5,6 +5,7 @@
  */
 import { CancellationScope, isCancellation, log } from "@temporalio/workflow";
 import type { DeploymentResult } from "../../lib/deployment/types";
+import { postRolloutHooks } from "./hooks";
 import { type DeploymentRun, StopDeployment } from "./run";
 import { errorText } from "./saga";
 import { clip } from "./state";
@@ -24,6 +25,7 @@ export async function rollback(run: DeploymentRun, err: unknown): Promise<Deploy
     .map((c) => `${c.name} (by ${c.skippedBy})`);
   const outcomeReason =
     skipped.length > 0 ? `${reason}; skipped compensations: ${skipped.join(", ")}` : reason;
+  await postRolloutHooks(run, "rolled-back", reason);
   await CancellationScope.nonCancellable(() =>
     run.notify("rolled-back", `${run.label} rolled back: ${reason}`),
   );
