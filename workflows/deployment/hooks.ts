@@ -14,8 +14,8 @@
  *                       interval; a "no" is recorded in the status, it stops nothing
  *   postRolloutHooks    once the deployment has ended (promoted or rolled back)
  *
- * A gate is asked every `interval` until it says yes (2xx / exit 0); its
- * `timeout` is a timer, so the wait is the same on replay. On timeout,
+ * A gate is asked every `interval` until it says yes (2xx / exit 0), up to
+ * `timeout` of waiting between calls (counted by timers, the same on replay). On timeout,
  * `onTimeout: abort` rolls back, `pause` pauses the deployment until an
  * operator resumes it (the resume is the yes, recorded with who and why).
  *
@@ -25,7 +25,7 @@
  * asks patched("deployment-hooks") only when the environment has hooks of
  * its type.
  */
-import { CancellationScope, condition, isCancellation, log, patched, sleep } from "@temporalio/workflow";
+import { CancellationScope, isCancellation, log, patched, sleep } from "@temporalio/workflow";
 import { HOOK_DEFAULTS, type Hook, type HookType, hooksOfType } from "../../lib/config/hooks-schema";
 import { answerLine, type HookAnswer, type HookRequest } from "../../lib/deployment/hook-request";
 import { deploymentContext } from "../../lib/notifications/context";
@@ -127,32 +127,21 @@ async function gate(run: DeploymentRun, name: string, hook: Hook): Promise<void>
   entry.timeoutAtMs = entry.sinceMs + hook.timeout;
   entry.onTimeout = onTimeout;
   run.refresh();
-  // The timeout is a timer of its own (not a clock difference): replays see it fire at the same point.
-  let expired = false;
-  const timer = new CancellationScope();
-  timer
-    .run(() => sleep(hook.timeout))
-    .then(
-      () => {
-        expired = true;
-      },
-      () => undefined, // cancelled: the gate said yes, or the deployment stopped
-    );
-  try {
-    for (;;) {
-      await rollbackRequested(run);
-      const answer = await ask(run, name, hook, Math.min(interval, HOOK_DEFAULTS.gateCallTimeoutMs));
-      if (answer.ok) {
-        entry.state = "passed";
-        run.refresh();
-        decideHook(run, name, `${hook.type} gate ${name} said yes (${entry.lastAnswer})`);
-        return;
-      }
-      if (expired) break;
-      await condition(() => expired, interval);
+  // The wait is counted by the timers that ran, not by clock differences, so a replay (after a
+  // worker died mid-task) gives up at the same call: the calls themselves add to the wall time.
+  for (let waited = 0; ; ) {
+    await rollbackRequested(run);
+    const answer = await ask(run, name, hook, Math.min(interval, HOOK_DEFAULTS.gateCallTimeoutMs));
+    if (answer.ok) {
+      entry.state = "passed";
+      run.refresh();
+      decideHook(run, name, `${hook.type} gate ${name} said yes (${entry.lastAnswer})`);
+      return;
     }
-  } finally {
-    timer.cancel();
+    if (waited >= hook.timeout) break;
+    const pause = Math.min(interval, hook.timeout - waited);
+    await sleep(pause);
+    waited += pause;
   }
   entry.state = "timed-out";
   const why = `${hook.type} gate ${name} did not say yes within ${fmt(hook.timeout)} (${entry.calls} calls, last: ${entry.lastAnswer}); onTimeout: ${onTimeout}`;
