@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the config writes the literal ${env:NAME} syntax
 /**
  * Hooks and gates (workflows/deployment/hooks.ts) against real HTTP
  * receivers on loopback: the workflow's requests go through the real hook

@@ -25,7 +25,8 @@ async function problems(hooksYaml: string): Promise<string[]> {
 
 describe("environments.<env>.hooks", () => {
   it("normalizes durations and fills defaults per type", async () => {
-    const r = await parse(`      ticket: { type: confirm-rollout, url: "https://hooks.example.com/ok", secret: "\${env:HOOK_SECRET}" }
+    const r =
+      await parse(`      ticket: { type: confirm-rollout, url: "https://hooks.example.com/ok", secret: "\${env:HOOK_SECRET}" }
       smoke: { type: pre-rollout, command: ./smoke.sh, timeout: 2m }
       go-live: { type: confirm-promotion, url: "https://x.example/c", timeout: 30m, interval: 1m, onTimeout: pause }
       load: { type: rollout, url: "https://load.example/", metadata: { rps: "50" } }
@@ -64,7 +65,9 @@ describe("environments.<env>.hooks", () => {
   });
 
   it("refuses a literal secret without echoing it", async () => {
-    const found = await problems('      a: { type: pre-rollout, url: "http://x/", secret: hunter2-very-secret }\n');
+    const found = await problems(
+      '      a: { type: pre-rollout, url: "http://x/", secret: hunter2-very-secret }\n',
+    );
     expect(found).toEqual([
       expect.stringMatching(
         /^10:\d+ environments\.production\.hooks\.a\.secret secret must be an \$\{env:NAME\} reference.*HOOK_SECRET/,
@@ -75,7 +78,9 @@ describe("environments.<env>.hooks", () => {
 
   it("keeps interval and onTimeout to gates, and names the type", async () => {
     expect(await problems('      a: { type: rollout, url: "http://x/", onTimeout: pause }\n')).toEqual([
-      expect.stringMatching(/onTimeout applies to gates \(confirm-rollout, confirm-promotion\) only; a rollout hook/),
+      expect.stringMatching(
+        /onTimeout applies to gates \(confirm-rollout, confirm-promotion\) only; a rollout hook/,
+      ),
     ]);
     expect(
       await problems('      a: { type: confirm-rollout, url: "http://x/", interval: 5m, timeout: 1m }\n'),
@@ -83,9 +88,11 @@ describe("environments.<env>.hooks", () => {
   });
 
   it("suggests the hook types on a typo, and refuses bad names", async () => {
-    expect((await problems('      a: { type: pre-rolout, url: "http://x/" }\n')).join("\n")).toMatch(/pre-rollout/);
-    expect((await problems('      Smoke_Test: { type: pre-rollout, url: "http://x/" }\n')).join("\n")).toMatch(
-      /`Smoke_Test` is not a valid name.*rename it, e.g. smoke-test/,
+    expect((await problems('      a: { type: pre-rolout, url: "http://x/" }\n')).join("\n")).toMatch(
+      /pre-rollout/,
     );
+    expect(
+      (await problems('      Smoke_Test: { type: pre-rollout, url: "http://x/" }\n')).join("\n"),
+    ).toMatch(/`Smoke_Test` is not a valid name.*rename it, e.g. smoke-test/);
   });
 });
