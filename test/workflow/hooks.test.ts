@@ -6,7 +6,10 @@
  * from a script.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { deploymentReport } from "../../client/deployment-report";
 import { deploymentResult } from "../../client/deployment-result";
+import { chartAssets } from "../../lib/report/assets";
+import { renderReportHtml } from "../../lib/report/html";
 import { resumeUpdate } from "../../workflows/deployment/messages";
 import {
   createHarness,
@@ -117,12 +120,22 @@ describe("hooks and gates", () => {
       },
     });
     const fakes = fakesWithSecret();
-    const { result, status } = await withDeployment(h, fakes, input(config), async (ctx) => ({
+    const { result, status, report } = await withDeployment(h, fakes, input(config), async (ctx) => ({
       result: await deploymentResult(ctx.handle),
       status: await ctx.status(),
+      report: await deploymentReport(h.env.client, ctx.handle.workflowId),
     }));
     expect(result.outcome).toBe("promoted");
     expect(gate.received.map((r) => r.request.deployment.weights.green)).toEqual([10, 10]);
+    // The HTML report shows every call from the history: the gate's 503 then its 200.
+    expect(report.hookCalls.map((c) => [c.name, c.type, c.greenPercent, c.ok, c.answer])).toEqual([
+      ["go-live", "confirm-promotion", 10, false, "HTTP 503: change freeze"],
+      ["go-live", "confirm-promotion", 10, true, "HTTP 200"],
+      ["tell", "post-rollout", 100, true, "HTTP 204"],
+    ]);
+    const html = renderReportHtml(report, chartAssets(), { generatedAtMs: 0 });
+    expect(html).toContain('<section id="hooks"><h2>Hooks and gates</h2>');
+    expect(html).toContain('<span class="bad">HTTP 503: change freeze</span>');
     expect(gate.received.every((r) => r.signature?.ok)).toBe(true);
     expect(gate.received.map((r) => r.request.callId)).toEqual(["dep-1:go-live:1", "dep-1:go-live:2"]);
     expect(gate.received[0]?.request.metadata).toEqual({ ticket: "CHG-42" });
