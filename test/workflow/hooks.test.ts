@@ -222,6 +222,18 @@ describe("hooks and gates", () => {
     expect(status.hooks?.[0]?.lastAnswer).toBe("HTTP 500: load generator busy");
   });
 
+  it("without an analysis section, rollout hooks are called once as each traffic step starts", async () => {
+    const load = await receiver(() => ({ status: 200 }));
+    const config = releaseConfig(
+      { ...STEPS, analysis: undefined },
+      { hooks: { load: { type: "rollout", url: load.url } } },
+    );
+    const fakes = createFakes();
+    const result = await withDeployment(h, fakes, input(config), (ctx) => deploymentResult(ctx.handle));
+    expect(result.outcome).toBe("promoted");
+    expect(load.received.map((r) => r.request.deployment.weights.green)).toEqual([10, 100]);
+  });
+
   it("a rollback hook that says yes rolls back, traffic first", async () => {
     const kill = await receiver((n) => (n < 1 ? { status: 404 } : { status: 200, text: "incident INC-7" }));
     const config = releaseConfig(STEPS, { hooks: { "kill-switch": { type: "rollback", url: kill.url } } });

@@ -76,7 +76,14 @@ export async function bakeAndAnalyse(
 ): Promise<void> {
   const section = run.config.release.analysis;
   const promoting = () => item !== null && run.promoteRequest !== null;
-  if (!section) return bakeWithoutAnalysis(run, bakeMs - (place.progress?.bakedMs ?? 0), promoting);
+  if (!section) {
+    // No intervals: a traffic step asks its rollback and rollout hooks once, as it starts (hooks.ts).
+    if (item) {
+      await rollbackRequested(run);
+      await rolloutHooks(run);
+    }
+    return bakeWithoutAnalysis(run, bakeMs - (place.progress?.bakedMs ?? 0), promoting);
+  }
   const step: AnalysedStep = {
     stepIndex,
     weight,

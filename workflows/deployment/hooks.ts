@@ -12,6 +12,7 @@
  *                       (2xx / exit 0) rolls back (Flagger's manual-rollback switch)
  *   rolloutHooks        every analysis interval of every traffic step, alongside the
  *                       interval; a "no" is recorded in the status, it stops nothing
+ *                       (without an analysis section: both once as each traffic step starts)
  *   postRolloutHooks    once the deployment has ended (promoted or rolled back)
  *
  * A gate is asked every `interval` until it says yes (2xx / exit 0), up to
