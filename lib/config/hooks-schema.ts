@@ -45,6 +45,11 @@ export const HOOK_DEFAULTS = {
 
 /** Bounds the status (one entry per hook) and the calls per interval. */
 export const MAX_HOOKS = 20;
+/**
+ * A gate's polls per wait: each is ~11 history events, and a gate does not
+ * continue as new, so 1,000 (~11k events) stays far below Temporal's 51,200.
+ */
+export const MAX_GATE_CALLS = 1_000;
 
 const HOOK_NAME = /^[a-z][a-z0-9-]*$/;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
@@ -156,14 +161,25 @@ function hookIssues(h: z.output<typeof HookInputSchema>): Issue[] {
           expected: `no ${key}`,
           fix: `remove ${key}, or make the hook a confirm-rollout / confirm-promotion gate`,
         });
-  } else if (h.interval !== undefined && h.timeout !== undefined && h.interval > h.timeout) {
-    out.push({
-      path: ["interval"],
-      message: "the gate's interval is longer than its timeout: it would be asked once",
-      code: "hook-interval",
-      expected: "interval ≤ timeout",
-      fix: "shorten interval or lengthen timeout",
-    });
+  } else {
+    const timeout = h.timeout ?? HOOK_DEFAULTS.gateTimeoutMs;
+    const interval = h.interval ?? HOOK_DEFAULTS.gateIntervalMs;
+    if (interval > timeout)
+      out.push({
+        path: ["interval"],
+        message: "the gate's interval is longer than its timeout: it would be asked once",
+        code: "hook-interval",
+        expected: "interval ≤ timeout",
+        fix: "shorten interval or lengthen timeout",
+      });
+    else if (timeout / interval > MAX_GATE_CALLS)
+      out.push({
+        path: [h.interval === undefined ? "timeout" : "interval"],
+        message: `the gate would be asked up to ${Math.ceil(timeout / interval)} times (timeout / interval); at most ${MAX_GATE_CALLS} keep the deployment's history bounded`,
+        code: "hook-too-many-calls",
+        expected: `timeout / interval ≤ ${MAX_GATE_CALLS}`,
+        fix: `set interval to at least ${Math.ceil(timeout / MAX_GATE_CALLS / 1000)}s`,
+      });
   }
   return out;
 }

@@ -85,6 +85,11 @@ describe("environments.<env>.hooks", () => {
     expect(
       await problems('      a: { type: confirm-rollout, url: "http://x/", interval: 5m, timeout: 1m }\n'),
     ).toEqual([expect.stringMatching(/interval is longer than its timeout/)]);
+    expect(await problems('      a: { type: confirm-rollout, url: "http://x/", timeout: 24h }\n')).toEqual([
+      expect.stringMatching(
+        /hooks\.a\.timeout the gate would be asked up to 8640 times .* at most 1000 .* set interval to at least 87s/,
+      ),
+    ]);
   });
 
   it("suggests the hook types on a typo, and refuses bad names", async () => {
