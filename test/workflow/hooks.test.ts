@@ -10,7 +10,7 @@ import { deploymentReport } from "../../client/deployment-report";
 import { deploymentResult } from "../../client/deployment-result";
 import { chartAssets } from "../../lib/report/assets";
 import { renderReportHtml } from "../../lib/report/html";
-import { resumeUpdate } from "../../workflows/deployment/messages";
+import { abortUpdate, resumeUpdate } from "../../workflows/deployment/messages";
 import {
   createHarness,
   type Harness,
@@ -205,6 +205,30 @@ describe("hooks and gates", () => {
     expect(result.decisions).toContainEqual(
       expect.objectContaining({ kind: "resume", by: "carol", reason: "confirmed by phone" }),
     );
+  });
+
+  it("an abort while a gate waits rolls back; the gate is no longer waiting", async () => {
+    const gate = await receiver(() => ({ status: 503, text: "not yet" }));
+    const config = releaseConfig(STEPS, {
+      hooks: { ticket: { type: "confirm-rollout", url: gate.url, interval: "200ms", timeout: "2m" } },
+    });
+    const fakes = createFakes();
+    const { result, status } = await withDeployment(h, fakes, input(config), async (ctx) => {
+      await ctx.until(
+        (s) => s.phase === "awaiting-approval" && (s.hooks?.[0]?.calls ?? 0) >= 2,
+        "gate polled",
+      );
+      await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "wrong build" }] });
+      return { result: await deploymentResult(ctx.handle), status: await ctx.status() };
+    });
+    expect(result.outcome).toBe("rolled-back");
+    expect(result.reason).toBe("aborted by bob: wrong build");
+    expect(status.hooks?.[0]).toMatchObject({
+      name: "ticket",
+      state: "failed",
+      lastAnswer: "HTTP 503: not yet",
+    });
+    expect(fakes.effects().filter((c) => TRAFFIC.test(c))).toEqual([]);
   });
 
   it("rollout hooks are called every analysis interval of every traffic step; a no is recorded, not a rollback", async () => {

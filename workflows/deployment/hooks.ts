@@ -115,7 +115,13 @@ async function gates(run: DeploymentRun, type: "confirm-rollout" | "confirm-prom
   const before = run.status.phase;
   // A confirm gate is an approval by another system: `shipshape list --phase awaiting-approval` finds it.
   run.phase("awaiting-approval");
-  for (const { name, hook } of hooks) await gate(run, name, hook);
+  try {
+    for (const { name, hook } of hooks) await gate(run, name, hook);
+  } catch (err) {
+    // Stopped while waiting (an abort, a rollback hook): the gate is not waiting anymore.
+    for (const h of run.status.hooks ?? []) if (h.state === "waiting") h.state = "failed";
+    throw err;
+  }
   run.phase(before);
 }
 

@@ -54,7 +54,8 @@ export interface HookStatus {
   type: HookType;
   /**
    * calling: a call in flight; waiting: a gate asking again; passed: said yes (a rollback
-   * hook: said no, nothing to roll back); failed: said no (or no answer); timed-out: a gate
+   * hook: said no, nothing to roll back); failed: said no (or no answer; a gate: or the deployment
+   * stopped while it waited); timed-out: a gate
    * gave up; triggered: a rollback hook said yes, the deployment rolled back.
    */
   state: "calling" | "waiting" | "passed" | "failed" | "timed-out" | "triggered";
