@@ -157,7 +157,7 @@ async function gate(run: DeploymentRun, name: string, hook: Hook): Promise<void>
   // pause: the existing pause — an operator resumes (the yes) or aborts.
   run.status.paused = { by: `hook:${name}`, reason: clip(why), sinceMs: now() };
   run.refresh();
-  await run.notify("hook-paused", `${run.label}: ${why}`);
+  // holdIfPaused is the one pause checkpoint (phase paused, and whatever a pause tells people).
   await run.holdIfPaused();
   entry.state = "passed";
   entry.lastAnswer = clip(`resumed by an operator after the timeout (last: ${entry.lastAnswer})`, 300);
