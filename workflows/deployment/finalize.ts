@@ -25,8 +25,8 @@ export async function finalize(run: DeploymentRun): Promise<DeploymentResult> {
       run.ran.push(record);
     }
   });
+  await postRolloutHooks(run, "promoted", null);
   const reason = skipped.length > 0 ? `promoted; skipped by an operator: ${skipped.join(", ")}` : null;
-  await postRolloutHooks(run, "promoted", reason);
   await CancellationScope.nonCancellable(() => run.notify("promoted", `${run.label} promoted`));
   return run.finish("promoted", reason);
 }

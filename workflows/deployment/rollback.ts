@@ -20,12 +20,12 @@ export async function rollback(run: DeploymentRun, err: unknown): Promise<Deploy
   run.phase("rolling-back");
   log.warn("rolling back", { reason });
   run.ran.push(...(await run.saga.compensate(run.reliableHooks)));
+  await postRolloutHooks(run, "rolled-back", reason);
   const skipped = status.compensations
     .filter((c) => c.status === "skipped")
     .map((c) => `${c.name} (by ${c.skippedBy})`);
   const outcomeReason =
     skipped.length > 0 ? `${reason}; skipped compensations: ${skipped.join(", ")}` : reason;
-  await postRolloutHooks(run, "rolled-back", reason);
   await CancellationScope.nonCancellable(() =>
     run.notify("rolled-back", `${run.label} rolled back: ${reason}`),
   );
