@@ -10,7 +10,7 @@ import { deploymentReport } from "../../client/deployment-report";
 import { deploymentResult } from "../../client/deployment-result";
 import { chartAssets } from "../../lib/report/assets";
 import { renderReportHtml } from "../../lib/report/html";
-import { abortUpdate, resumeUpdate } from "../../workflows/deployment/messages";
+import { abortUpdate, pauseUpdate, resumeUpdate } from "../../workflows/deployment/messages";
 import {
   createHarness,
   type Harness,
@@ -229,6 +229,30 @@ describe("hooks and gates", () => {
       lastAnswer: "HTTP 503: not yet",
     });
     expect(fakes.effects().filter((c) => TRAFFIC.test(c))).toEqual([]);
+  });
+
+  it("a pause asked for while a gate waits holds after the gate's yes, before any traffic", async () => {
+    let confirmed = false;
+    const gate = await receiver(() => (confirmed ? { status: 200 } : { status: 503 }));
+    const config = releaseConfig(STEPS, {
+      hooks: { ticket: { type: "confirm-rollout", url: gate.url, interval: "200ms", timeout: "2m" } },
+    });
+    const fakes = createFakes();
+    const { result, paused } = await withDeployment(h, fakes, input(config), async (ctx) => {
+      await ctx.until(
+        (s) => s.phase === "awaiting-approval" && (s.hooks?.[0]?.calls ?? 0) >= 1,
+        "gate polled",
+      );
+      await ctx.handle.executeUpdate(pauseUpdate, { args: [{ by: "carol", reason: "incident elsewhere" }] });
+      confirmed = true;
+      const paused = await ctx.until((s) => s.phase === "paused", "paused after the gate");
+      await ctx.handle.executeUpdate(resumeUpdate, { args: [{ by: "carol", reason: "clear" }] });
+      return { paused, result: await deploymentResult(ctx.handle) };
+    });
+    expect(paused.hooks?.[0]?.state).toBe("passed");
+    expect(paused.weights).toEqual({ blue: 100, green: 0 });
+    expect(paused.step.index).toBe(0);
+    expect(result.outcome).toBe("promoted");
   });
 
   it("rollout hooks are called every analysis interval of every traffic step; a no is recorded, not a rollback", async () => {

@@ -123,6 +123,8 @@ async function gates(run: DeploymentRun, type: "confirm-rollout" | "confirm-prom
     throw err;
   }
   run.phase(before);
+  // A pause asked for while the gate waited holds here, before anything moves on.
+  await run.holdIfPaused();
 }
 
 async function gate(run: DeploymentRun, name: string, hook: Hook): Promise<void> {
