@@ -2,6 +2,7 @@ import { createAnalysisActivities } from "./analysis";
 import { createMigrationActivities } from "./database";
 import type { DeploymentDeps } from "./deployment-deps";
 import { createDriftActivities } from "./drift";
+import { createHookActivities } from "./hooks";
 import { createEnvironmentActivities } from "./infra";
 import { createNotifyActivities } from "./notify";
 import { createPreflightActivities } from "./preflight";
@@ -29,6 +30,7 @@ export function createActivities(deps: DeploymentDeps & SigningPolicyDeps) {
     ...createAnalysisActivities(deps),
     ...createWatchActivities(deps),
     ...createNotifyActivities(deps),
+    ...createHookActivities(deps),
     ...createSigningPolicyActivities(deps),
     ...createDriftActivities(deps),
   };

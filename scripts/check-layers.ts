@@ -39,6 +39,7 @@ export const PURE_LIB = [
   "lib/config/durations.ts",
   "lib/config/env-refs.ts",
   "lib/config/format.ts",
+  "lib/config/hooks-schema.ts",
   "lib/config/json-schema.ts",
   "lib/config/limits.ts",
   "lib/config/percent.ts",

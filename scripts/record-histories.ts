@@ -38,6 +38,7 @@ import {
   withDeployment,
 } from "../test/support/deployment-harness";
 import { createFakes, type FakeOptions, type Fakes } from "../test/support/fakes";
+import { startReceiver } from "../test/support/hook-receiver";
 import { createTimeSkippingEnv } from "../test/support/time-skipping";
 import {
   abortUpdate,
@@ -86,6 +87,8 @@ interface Scenario {
   signed?: boolean;
   /** It continues as new: every run of the chain is written (gzipped). */
   chain?: boolean;
+  /** A config that needs something running while it records (a hook receiver), and how to stop it. */
+  prepare?: () => Promise<{ config: ReturnType<typeof releaseConfig>; close: () => Promise<void> }>;
 }
 
 /** Keys, signers file and worker policy for the signed scenarios (ssh-keygen, as users make them). */
@@ -106,7 +109,39 @@ let signing: ReturnType<typeof signedSetup> | undefined;
 
 const result = (ctx: RunContext) => deploymentResult(ctx.handle);
 
+/** Every hook type against one loopback receiver: confirm-promotion says 503 once, then yes; the rollback hook says no. */
+async function hooksConfig() {
+  let gatePolls = 0;
+  const receiver = await startReceiver((_n, req) => {
+    if (req.hook.type === "confirm-promotion") return { status: ++gatePolls === 1 ? 503 : 200 };
+    return { status: req.hook.type === "rollback" ? 404 : 200 };
+  });
+  const hook = (type: string, extra: Record<string, string> = {}) => ({ type, url: receiver.url, ...extra });
+  const config = releaseConfig(
+    {
+      steps: [
+        { weight: 10, bake: "20s" },
+        { weight: 100, bake: "20s" },
+      ],
+      postPromotion: { watch: "10s", keepPrevious: "1m" },
+    },
+    {
+      hooks: {
+        ticket: hook("confirm-rollout"),
+        smoke: hook("pre-rollout"),
+        load: hook("rollout"),
+        "kill-switch": hook("rollback"),
+        "go-live": hook("confirm-promotion", { interval: "15s" }),
+        tell: hook("post-rollout"),
+      },
+    },
+  );
+  return { config, close: () => receiver.close() };
+}
+
 const SCENARIOS: Scenario[] = [
+  // Recorded after the 'deployment-hooks' patch: every hook type, a gate polled twice.
+  { name: "hooks-gates", prepare: hooksConfig, drive: result },
   { name: "happy-path", drive: result },
   // Recorded after the 'bake-time-counted-by-timers' patch: the history carries its marker.
   { name: "happy-path-bake-by-timers", drive: result },
@@ -250,6 +285,7 @@ async function main(): Promise<void> {
     const unknown = only.filter((n) => !SCENARIOS.some((s) => s.name === n));
     if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
     for (const s of SCENARIOS.filter((x) => only.length === 0 || only.includes(x.name))) {
+      const prepared = await s.prepare?.();
       const fakes = createFakes(s.options);
       s.setup?.(fakes);
       signing = s.signed ? signedSetup() : undefined;
@@ -264,7 +300,7 @@ async function main(): Promise<void> {
       const histories = await withDeployment(
         server,
         fakes,
-        input(s.config ?? (signing ? signedConfig() : releaseConfig())),
+        input(prepared?.config ?? s.config ?? (signing ? signedConfig() : releaseConfig())),
         async (ctx) => {
           const r = (await s.drive(ctx, fakes)) as { outcome: string };
           console.log(`${s.name}: ${r.outcome}`);
@@ -277,6 +313,7 @@ async function main(): Promise<void> {
       ).finally(async () => {
         if (server !== h) await server.env.teardown();
         signing?.cleanup();
+        await prepared?.close();
       });
       histories.forEach((history, i) => {
         // protobufjs' canonical object form (enums as names, int64 as strings,

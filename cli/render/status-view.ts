@@ -1,4 +1,4 @@
-import type { DeploymentStatus } from "../../workflows/deployment/state";
+import type { DeploymentStatus, HookStatus } from "../../workflows/deployment/state";
 
 /**
  * The `watch` / `status` view, as plain lines (pure: the caller decides
@@ -102,6 +102,7 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
       `  shipshape approve ${s.service}/${s.environment} --gate ${a.gate} ${s.signing?.mode === "signed" ? "--key <your key>" : "--as <name>"} --reason "…"`,
     );
   }
+  lines.push(...hookLines(s, o.nowMs));
   if (s.paused) lines.push("", `⏸ paused by ${s.paused.by}: ${s.paused.reason}`);
   if (s.drift?.differences.length) {
     // onDrift: warn — deployed over a blue that was not as promoted.
@@ -128,6 +129,32 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
     }
   }
   if (o.uiLink) lines.push("", `Web UI: ${o.uiLink}`);
+  return lines;
+}
+
+const HOOK_MARK: Record<HookStatus["state"], string> = {
+  calling: "●",
+  waiting: "⏸",
+  passed: "✓",
+  failed: "✗",
+  "timed-out": "✗",
+  triggered: "↺",
+};
+
+/** The environment's hooks and gates as the deployment reached them (statuses of older runs have none). */
+export function hookLines(s: DeploymentStatus, nowMs: number): string[] {
+  if (!s.hooks || s.hooks.length === 0) return [];
+  const lines = ["", "hooks:"];
+  for (const h of s.hooks) {
+    const calls = `${h.calls} call${h.calls === 1 ? "" : "s"}`;
+    let state: string = h.state;
+    if (h.state === "waiting" && h.timeoutAtMs !== null)
+      state = `waiting ${formatMs(nowMs - h.sinceMs)}, gives up in about ${formatMs(Math.max(0, h.timeoutAtMs - nowMs))} (onTimeout: ${h.onTimeout})`;
+    else if (h.state === "triggered") state = "asked to roll back";
+    lines.push(
+      `  ${HOOK_MARK[h.state]} ${h.type} ${h.name}: ${state} (${calls})${h.lastAnswer ? ` — ${h.lastAnswer}` : ""}`,
+    );
+  }
   return lines;
 }
 

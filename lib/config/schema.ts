@@ -18,6 +18,7 @@ import { z } from "zod";
 import { METRIC_PROVIDER_NAMES } from "../drivers/metric-provider";
 import { driftEnvironmentFields } from "./drift-schema";
 import { DURATION_PATTERN, parseDuration } from "./durations";
+import { HooksSchema } from "./hooks-schema";
 import { parsePercent } from "./percent";
 import {
   APP_CONFIG_FORMATS,
@@ -293,6 +294,7 @@ export const EnvironmentSchema = z
     ).prefault("10m"),
     aws: AwsTargetSchema.optional(),
     ...driftEnvironmentFields,
+    hooks: HooksSchema.optional(),
   })
   .superRefine((value, ctx) => report(ctx, checkEnvironment(value)));
 

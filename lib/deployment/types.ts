@@ -184,6 +184,7 @@ export interface DecisionRecord {
     | "resume"
     | "promote"
     | "analysis"
+    | "hook"
     | "retry-compensation"
     | "skip-compensation"
     | "failure";

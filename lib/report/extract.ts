@@ -6,6 +6,7 @@
  *   - traffic weights: setTrafficWeight / restoreTrafficToBlue / finalizeRoutes results;
  *   - metric series and verdicts: the collectMeasurements activities, judged
  *     again (metric-series.ts);
+ *   - hook calls and gate polls: the callHook activities (hooks.ts);
  *   - decisions and compensations: the workflow result (or, while it runs,
  *     the accepted updates and the compensation activities); a status from
  *     the `status` query, when a worker answers it, is preferred for these
@@ -25,6 +26,7 @@ import {
   toDecision,
 } from "./decisions";
 import type { DecodedHistory } from "./history-events";
+import { hookCallsOf } from "./hooks";
 import {
   type AnalysisSource,
   CollectInputSchema,
@@ -198,5 +200,6 @@ export function extractReport(history: DecodedHistory, options: { status?: Statu
     decisions,
     compensations,
     recovery: recoveryOf(phases, decisions, compensations, maxGreen, blueVersion),
+    hookCalls: hookCallsOf(t),
   });
 }

@@ -175,12 +175,26 @@ function sections(model: ReportModel): string {
         "compensations",
       )
     : "<p>None ran: nothing had to be undone.</p>";
+  const hooks = model.hookCalls.length
+    ? `<section id="hooks"><h2>Hooks and gates</h2>${table(
+        ["time", "hook", "type", "green", "answer"],
+        model.hookCalls.map((c) => [
+          at(model, c.atMs),
+          esc(c.name),
+          esc(c.type),
+          `${c.greenPercent}%`,
+          `<span class="${c.ok === true ? "good" : c.ok === false ? "bad" : ""}">${esc(c.answer)}</span>`,
+        ]),
+        "hooks",
+      )}</section>`
+    : "";
   return `<section id="traffic"><h2>Traffic</h2>
 <p class="legend"><span class="sw green"></span>green ${esc(model.version)} <span class="sw blue"></span>blue ${esc(model.blueVersion ?? "")} · shaded: phases · dashed: decisions</p>
 <div class="chart" id="chart-weights"></div>
 <details><summary>${model.weights.length} weight changes</summary>${weights}</details></section>
 ${analysis(model)}
 <section id="phases"><h2>Phases</h2>${phases}</section>
+${hooks}
 <section id="decisions"><h2>Decisions</h2>${decisions}</section>
 <section id="compensations"><h2>Compensations</h2>${compensations}</section>`;
 }

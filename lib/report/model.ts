@@ -68,6 +68,18 @@ export const CompensationSchema = z.object({
   lastError: z.string().nullable(),
 });
 
+/** One call of a hook or poll of a gate (lib/report/hooks.ts). */
+export const HookCallSchema = z.object({
+  atMs: Ms,
+  name: z.string(),
+  type: z.string(),
+  /** Green's traffic when it was called. */
+  greenPercent: z.number(),
+  /** Said yes (2xx / exit 0); null: no answer recorded. */
+  ok: z.boolean().nullable(),
+  answer: z.string(),
+});
+
 export const RecoverySchema = z.object({
   /** When the deployment was stopped: the failing verdict or the decision that stopped it. */
   stoppedAtMs: Ms,
@@ -99,6 +111,8 @@ export const ReportModelSchema = z.object({
   decisions: z.array(DecisionSchema),
   compensations: z.array(CompensationSchema),
   recovery: RecoverySchema.nullable(),
+  /** Hook calls and gate polls, in order (absent in models made before hooks). */
+  hookCalls: z.array(HookCallSchema).default([]),
 });
 
 export type WeightPoint = z.infer<typeof WeightPointSchema>;
@@ -108,4 +122,5 @@ export type PhaseSpan = z.infer<typeof PhaseSpanSchema>;
 export type ReportDecision = z.infer<typeof DecisionSchema>;
 export type ReportCompensation = z.infer<typeof CompensationSchema>;
 export type Recovery = z.infer<typeof RecoverySchema>;
+export type HookCall = z.infer<typeof HookCallSchema>;
 export type ReportModel = z.infer<typeof ReportModelSchema>;

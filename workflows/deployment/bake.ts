@@ -34,6 +34,7 @@ import { comparesWithBaseline, judgeAll } from "../../lib/analysis/judges";
 import type { AnalysisVerdict, MetricSpec } from "../../lib/analysis/types";
 import { call, OPTS } from "./activities";
 import { type BakeProgress, continueAsNewIfLong, type ResumePoint } from "./continuation";
+import { rollbackRequested, rolloutHooks } from "./hooks";
 import type { TrafficItem } from "./plan";
 import { type DeploymentRun, now, StopDeployment } from "./run";
 import { recordVerdict } from "./state";
@@ -50,6 +51,8 @@ interface AnalysedStep {
   resumeAt: (p: BakeProgress) => ResumePoint;
   /** The critical threshold metrics watched within each interval (watch.ts); emptied when the watch is turned off. */
   watched: WatchedMetric[];
+  /** A traffic step (not the post-promotion watch): its intervals call the rollout hooks (hooks.ts). */
+  rolloutHooks: boolean;
 }
 
 /** Where a bake is in the deployment, for a continued run to resume it; `progress` when it resumes one. */
@@ -73,7 +76,14 @@ export async function bakeAndAnalyse(
 ): Promise<void> {
   const section = run.config.release.analysis;
   const promoting = () => item !== null && run.promoteRequest !== null;
-  if (!section) return bakeWithoutAnalysis(run, bakeMs - (place.progress?.bakedMs ?? 0), promoting);
+  if (!section) {
+    // No intervals: a traffic step asks its rollback and rollout hooks once, as it starts (hooks.ts).
+    if (item) {
+      await rollbackRequested(run);
+      await rolloutHooks(run);
+    }
+    return bakeWithoutAnalysis(run, bakeMs - (place.progress?.bakedMs ?? 0), promoting);
+  }
   const step: AnalysedStep = {
     stepIndex,
     weight,
@@ -83,6 +93,7 @@ export async function bakeAndAnalyse(
     promoting,
     resumeAt: place.resumeAt,
     watched: [],
+    rolloutHooks: item !== null,
   };
   step.watched = watchedMetrics(step.specs);
   run.analysis = {
@@ -130,6 +141,15 @@ async function bakeMeasuring(run: DeploymentRun, step: AnalysedStep, from?: Bake
     await run.holdIfPaused();
     const wait = step.promoting() ? 0 : Math.min(step.intervalMs, step.bakeMs - elapsed);
     let tripped: Extract<IntervalEnd, { kind: "tripped" }> | null = null;
+    // Hooks (hooks.ts): a rollback hook saying yes rolls back now; rollout hooks run alongside
+    // the interval (a load generator drives it) and are awaited before it is measured.
+    if (step.rolloutHooks) await rollbackRequested(run);
+    let hookError: unknown = null;
+    const hooked = step.rolloutHooks
+      ? rolloutHooks(run).catch((err) => {
+          hookError = err;
+        })
+      : null;
     const watched = wait > 0 ? await watchedNow(run, step.watched) : [];
     if (watched.length > 0) {
       const t0 = now();
@@ -140,6 +160,10 @@ async function bakeMeasuring(run: DeploymentRun, step: AnalysedStep, from?: Bake
     } else if (wait > 0) {
       const baked = await bakeFor(run, step.promoting, wait);
       elapsed += baked;
+    }
+    if (hooked) {
+      await hooked;
+      if (hookError) throw hookError;
     }
     await measureInterval(run, step, wait, tripped ? trippedWindowMs(tripped.watchedMs) : undefined);
     // Still going: the interval's judgement did not confirm the watch (their windows differ), so

@@ -29,6 +29,15 @@ export function renderDetails(s: DeploymentStatus): string {
       `**Waiting for approval** \`${p.gate}\` (approvers: ${p.approvers.join(", ") || "any"}) until ${new Date(p.timeoutAtMs).toISOString()}`,
     );
   }
+  for (const h of s.hooks ?? []) {
+    const wait =
+      h.state === "waiting" && h.timeoutAtMs !== null
+        ? ` until ${new Date(h.timeoutAtMs).toISOString()} (onTimeout: ${h.onTimeout})`
+        : "";
+    lines.push(
+      `Hook \`${h.name}\` (${h.type}): **${h.state}**${wait}, ${h.calls} call${h.calls === 1 ? "" : "s"}${h.lastAnswer ? ` — ${h.lastAnswer}` : ""}`,
+    );
+  }
   const latest = s.analysis.verdicts[s.analysis.verdicts.length - 1];
   if (latest) lines.push(`Analysis (${s.analysis.status}): ${latest.line}`);
   lines.push("", "| phase | duration |", "|---|---|");

@@ -7,6 +7,7 @@
 import { CancellationScope } from "@temporalio/workflow";
 import type { DeploymentResult } from "../../lib/deployment/types";
 import { call, OPTS } from "./activities";
+import { postRolloutHooks } from "./hooks";
 import type { DeploymentRun } from "./run";
 import { newCompensationRecord, runReliably, type SagaEntry } from "./saga";
 
@@ -24,6 +25,7 @@ export async function finalize(run: DeploymentRun): Promise<DeploymentResult> {
       run.ran.push(record);
     }
   });
+  await postRolloutHooks(run, "promoted", null);
   const reason = skipped.length > 0 ? `promoted; skipped by an operator: ${skipped.join(", ")}` : null;
   await CancellationScope.nonCancellable(() => run.notify("promoted", `${run.label} promoted`));
   return run.finish("promoted", reason);

@@ -12,6 +12,7 @@ import { bakeAndAnalyse } from "./bake";
 import { compensationFor } from "./compensations";
 import type { BakeProgress, ResumePoint } from "./continuation";
 import { awaitApproval } from "./gates";
+import { beforeFirstTraffic, beforePromotion } from "./hooks";
 import { type DeploymentRun, now, StopDeployment } from "./run";
 
 export async function forward(run: DeploymentRun): Promise<void> {
@@ -175,6 +176,9 @@ async function runPlanItems(
       await awaitApproval(run, item.gate);
       continue;
     }
+    // Hooks and gates (hooks.ts): before the first traffic, and before the step giving green all traffic.
+    if (!attached) await beforeFirstTraffic(run);
+    if (item.index === item.total) await beforePromotion(run);
     run.phase("shifting-traffic");
     if (!attached) {
       await attachGreen(run, green);

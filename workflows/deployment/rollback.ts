@@ -5,6 +5,7 @@
  */
 import { CancellationScope, isCancellation, log } from "@temporalio/workflow";
 import type { DeploymentResult } from "../../lib/deployment/types";
+import { postRolloutHooks } from "./hooks";
 import { type DeploymentRun, StopDeployment } from "./run";
 import { errorText } from "./saga";
 import { clip } from "./state";
@@ -19,6 +20,7 @@ export async function rollback(run: DeploymentRun, err: unknown): Promise<Deploy
   run.phase("rolling-back");
   log.warn("rolling back", { reason });
   run.ran.push(...(await run.saga.compensate(run.reliableHooks)));
+  await postRolloutHooks(run, "rolled-back", reason);
   const skipped = status.compensations
     .filter((c) => c.status === "skipped")
     .map((c) => `${c.name} (by ${c.skippedBy})`);

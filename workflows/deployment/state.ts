@@ -8,6 +8,7 @@
  *   reason / error strings ≤ MAX_TEXT characters
  */
 import type { AnalysisVerdict, MetricResult } from "../../lib/analysis/types";
+import type { HookType } from "../../lib/config/hooks-schema";
 import type { CompensationRecord, DecisionRecord, Outcome, Phase } from "../../lib/deployment/types";
 import type { SigningStatus } from "./signing";
 
@@ -42,6 +43,31 @@ export interface AnalysisInterval {
   weightPercent: number;
   atMs: number;
   results: Array<Omit<MetricResult, "stats">>;
+}
+
+/**
+ * One hook of the environment (hooks.ts), once the deployment has reached it.
+ * Bounded by the config (at most MAX_HOOKS in hooks-schema.ts).
+ */
+export interface HookStatus {
+  name: string;
+  type: HookType;
+  /**
+   * calling: a call in flight; waiting: a gate asking again; passed: said yes (a rollback
+   * hook: said no, nothing to roll back); failed: said no (or no answer; a gate: or the deployment
+   * stopped while it waited); timed-out: a gate
+   * gave up; triggered: a rollback hook said yes, the deployment rolled back.
+   */
+  state: "calling" | "waiting" | "passed" | "failed" | "timed-out" | "triggered";
+  calls: number;
+  /** When the hook (a gate: its wait) was first reached. */
+  sinceMs: number;
+  /** A gate: when it gives up (onTimeout). */
+  timeoutAtMs: number | null;
+  onTimeout: "abort" | "pause" | null;
+  /** "HTTP 503: not yet" / "exit 1: …" / "no answer: …" */
+  lastAnswer: string | null;
+  lastAtMs: number | null;
 }
 
 export interface DeploymentStatus {
@@ -91,6 +117,8 @@ export interface DeploymentStatus {
   chain?: { runs: number; firstRunId: string; startedAtMs: number };
   /** Blue had drifted when the deployment checked it (preflight, onDrift: warn); absent: no drift. */
   drift?: { version: string; differences: Array<{ what: string; expected: string; actual: string }> };
+  /** The environment's hooks and gates as they were reached (absent on runs without hooks, and older runs). */
+  hooks?: HookStatus[];
 }
 
 export const clip = (text: string, max = MAX_TEXT): string =>
