@@ -1,5 +1,6 @@
 import { createAnalysisActivities } from "./analysis";
 import { createMigrationActivities } from "./database";
+import { createDeliverNotificationActivities } from "./deliver-notification";
 import type { DeploymentDeps } from "./deployment-deps";
 import { createEnvironmentActivities } from "./infra";
 import { createNotifyActivities } from "./notify";
@@ -28,6 +29,7 @@ export function createActivities(deps: DeploymentDeps & SigningPolicyDeps) {
     ...createAnalysisActivities(deps),
     ...createWatchActivities(deps),
     ...createNotifyActivities(deps),
+    ...createDeliverNotificationActivities(deps),
     ...createSigningPolicyActivities(deps),
   };
 }

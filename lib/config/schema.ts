@@ -17,6 +17,7 @@
 import { z } from "zod";
 import { METRIC_PROVIDER_NAMES } from "../drivers/metric-provider";
 import { DURATION_PATTERN, parseDuration } from "./durations";
+import { NotificationsSchema } from "./notifications-schema";
 import { parsePercent } from "./percent";
 import {
   APP_CONFIG_FORMATS,
@@ -291,6 +292,7 @@ export const EnvironmentSchema = z
       "How long a failing compensation retries before the deployment is marked needs-attention",
     ).prefault("10m"),
     aws: AwsTargetSchema.optional(),
+    notifications: NotificationsSchema.optional(),
   })
   .superRefine((value, ctx) => report(ctx, checkEnvironment(value)));
 

@@ -94,6 +94,7 @@ function nextInput(run: DeploymentRun, resumeAt: ResumePoint): DeploymentInput &
     promoteRequest: run.promoteRequest,
     behaviour: { bakeByTimers: run.bakeByTimers, signedDecisions: run.signedDecisions },
     usedNonces,
+    ...(run.outbox ? { notifications: run.notifications.carry() } : {}),
     chain,
   };
   return {

@@ -25,7 +25,8 @@ export async function finalize(run: DeploymentRun): Promise<DeploymentResult> {
     }
   });
   const reason = skipped.length > 0 ? `promoted; skipped by an operator: ${skipped.join(", ")}` : null;
-  await CancellationScope.nonCancellable(() => run.notify("promoted", `${run.label} promoted`));
+  run.emit("promoted", `${run.label} promoted`, reason ? { reason } : {});
+  await CancellationScope.nonCancellable(() => run.legacyNotify("promoted", `${run.label} promoted`));
   return run.finish("promoted", reason);
 }
 

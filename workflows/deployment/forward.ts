@@ -167,6 +167,13 @@ async function runPlanItems(
     }
     run.status.step = { index: item.index, total: item.total, weight: item.weight };
     await setWeight(run, item.index, item.weight);
+    run.emit(
+      "step-reached",
+      `${run.label}: step ${item.index}/${item.total}, ${item.weight}% of traffic on green`,
+      {
+        step: { index: item.index, total: item.total, weight: item.weight },
+      },
+    );
     await bakeAndAnalyse(run, item.index, item.weight, run.promoteRequest ? 0 : item.bakeMs, item, {
       resumeAt: (p) => ({ stage: "traffic-step", step: item.index, ...p }),
     });
