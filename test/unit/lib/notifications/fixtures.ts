@@ -1,4 +1,4 @@
-import { type Notification, NOTIFICATION_SCHEMA_VERSION } from "../../../../lib/notifications/payload";
+import { NOTIFICATION_SCHEMA_VERSION, type Notification } from "../../../../lib/notifications/payload";
 
 /** A notification as the workflow builds it (rolled back by a failing metric). */
 export function samplePayload(overrides: Partial<Notification> = {}): Notification {

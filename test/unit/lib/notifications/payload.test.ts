@@ -26,7 +26,14 @@ describe("notification payload v1", () => {
 });
 
 describe("shipshape commands in notifications", () => {
-  const base = { service: "shop", environment: "production", gate: null, paused: false, abortable: true, signed: false };
+  const base = {
+    service: "shop",
+    environment: "production",
+    gate: null,
+    paused: false,
+    abortable: true,
+    signed: false,
+  };
 
   it("offers approve / reject for the waiting gate and abort while the deployment can be aborted", () => {
     expect(shipshapeCommands({ ...base, gate: "before-full-traffic" })).toEqual({
@@ -78,7 +85,9 @@ describe("Slack message", () => {
       }),
     );
     const last = m.blocks.at(-1) as { text: { text: string } };
-    expect(last.text.text.split("\n")[0]).toBe('Approve: `shipshape approve shop/production --gate go --reason "why"`');
+    expect(last.text.text.split("\n")[0]).toBe(
+      'Approve: `shipshape approve shop/production --gate go --reason "why"`',
+    );
     expect(JSON.stringify(m.blocks)).toContain("*Gate:* go (approvers: bob)");
   });
 });
