@@ -18,15 +18,15 @@ export type Behaviour = { kind: "answer"; status: number } | { kind: "hang" };
 export interface Receiver {
   url: string;
   received: Received[];
-  /** How the next requests are answered (default 200). */
-  behave(b: Behaviour): void;
+  /** How the next requests are answered (default 200); a function gets the request's index (0-based). */
+  behave(b: Behaviour | ((index: number) => Behaviour)): void;
   /** Bodies of the requests answered 2xx, parsed. */
   accepted(): Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
 export async function startReceiver(): Promise<Receiver> {
-  let behaviour: Behaviour = { kind: "answer", status: 200 };
+  let behave: (index: number) => Behaviour = () => ({ kind: "answer", status: 200 });
   const received: Received[] = [];
   const hung = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
@@ -34,6 +34,7 @@ export async function startReceiver(): Promise<Receiver> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
+      const behaviour = behave(received.length);
       if (behaviour.kind === "hang") {
         received.push({ body, headers: req.headers, answered: "hung" });
         hung.add(res);
@@ -50,7 +51,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: `http://127.0.0.1:${port}/hook`,
     received,
     behave(b) {
-      behaviour = b;
+      behave = typeof b === "function" ? b : () => b;
     },
     accepted: () =>
       received
