@@ -9,7 +9,13 @@ import { deploymentResult } from "../../client/deployment-result";
 import { NotificationSchema } from "../../lib/notifications/payload";
 import { SIGNATURE_HEADER, verifySignature } from "../../lib/notifications/signature";
 import { abortUpdate } from "../../workflows/deployment/messages";
-import { createHarness, type Harness, input, releaseConfig, withDeployment } from "../support/deployment-harness";
+import {
+  createHarness,
+  type Harness,
+  input,
+  releaseConfig,
+  withDeployment,
+} from "../support/deployment-harness";
 import { createFakes, type Fakes } from "../support/fakes";
 import { type Receiver, startReceiver } from "../support/notification-receiver";
 
@@ -68,7 +74,11 @@ describe("notifications from a deployment", () => {
     expect(events.slice(-2)).toEqual(["promoted", "finished"]);
     expect(events.filter((e) => e === "step-reached")).toHaveLength(2);
     expect(events).toContain("analysis-verdict");
-    expect(got.find((p) => p.event === "step-reached")?.details.step).toEqual({ index: 1, total: 2, weight: 50 });
+    expect(got.find((p) => p.event === "step-reached")?.details.step).toEqual({
+      index: 1,
+      total: 2,
+      weight: 50,
+    });
     expect(got.at(-1)?.details.outcome).toBe("promoted");
     // The failed attempts were for event 1, sent again with the same id.
     const failed = receiver.received.filter((r) => r.answered === 503).map((r) => JSON.parse(r.body).id);
@@ -84,18 +94,29 @@ describe("notifications from a deployment", () => {
     );
     await withDeployment(h, fakes, input(config), async (ctx) => {
       await ctx.until((s) => s.pendingApprovals.length > 0, "the gate waits, 10% on green");
-      await ctx.waitUntil(() => receiver.received.length > 0, "a notification reaches the receiver (and hangs)");
+      await ctx.waitUntil(
+        () => receiver.received.length > 0,
+        "a notification reaches the receiver (and hangs)",
+      );
       await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "errors in the logs" }] });
       // The rollback completes — traffic back on blue, green destroyed — while the receiver has not answered once.
       const ended = await ctx.until((s) => s.outcome === "rolled-back", "rolled back");
-      expect(fakes.effects().slice(-4)).toEqual(["weight:0", "backends:v1", "rollbackSchema:002_add_sku", "destroy:v2"]);
+      expect(fakes.effects().slice(-4)).toEqual([
+        "weight:0",
+        "backends:v1",
+        "rollbackSchema:002_add_sku",
+        "destroy:v2",
+      ]);
       expect(ended.compensations.every((c) => c.status === "done")).toBe(true);
       expect(receiver.received.length).toBeGreaterThan(0);
       expect(receiver.received.every((r) => r.answered === "hung")).toBe(true);
 
       // The receiver recovers: the events still arrive, in order, and the run ends after the last one.
       receiver.behave({ kind: "answer", status: 200 });
-      await ctx.waitUntil(() => acceptedPayloads().some((p) => p.event === "finished"), "every event delivered");
+      await ctx.waitUntil(
+        () => acceptedPayloads().some((p) => p.event === "finished"),
+        "every event delivered",
+      );
       const result = await deploymentResult(ctx.handle);
       expect(result.outcome).toBe("rolled-back");
     });
