@@ -42,8 +42,18 @@ function fakesWithSecret(): Fakes {
   return { ...fakes, deps: { ...fakes.deps, env: { HOOK_SECRET: SECRET } } };
 }
 
-function webhook(timeout = "1s") {
-  return { notifications: [{ type: "webhook", url: receiver.url, secret: "${env:HOOK_SECRET}", timeout }] };
+function webhook(timeout = "1s", events?: string[]) {
+  return {
+    notifications: [
+      {
+        type: "webhook",
+        url: receiver.url,
+        secret: "${env:HOOK_SECRET}",
+        timeout,
+        ...(events ? { events } : {}),
+      },
+    ],
+  };
 }
 
 /** Every 2xx-answered request: signature checked, payload parsed with the published schema. */
@@ -137,4 +147,43 @@ describe("notifications from a deployment", () => {
     const hung = receiver.received.filter((r) => r.answered === "hung").map((r) => JSON.parse(r.body).id);
     expect(new Set(hung)).toEqual(new Set(["dep-1:1"]));
   });
+});
+
+describe("notifications across continue-as-new", () => {
+  it("a long bake that continues as new keeps one sequence: every event once (by id), in order, none lost", async () => {
+    const fakes = fakesWithSecret();
+    // 70 min at a 10 s interval: past 4,000 history events, so the run continues as new.
+    const config = releaseConfig(
+      {
+        steps: [
+          { weight: 50, bake: "70m" },
+          { weight: 100, bake: "10s" },
+        ],
+        postPromotion: { watch: "10s", keepPrevious: "1m" },
+      },
+      webhook(),
+    );
+    const runs = await withDeployment(h, fakes, input(config), async (ctx) => {
+      const result = await deploymentResult(ctx.handle);
+      expect(result.outcome).toBe("promoted");
+      return (await ctx.status()).chain?.runs ?? 1;
+    });
+    expect(runs).toBeGreaterThanOrEqual(2);
+    const got = acceptedPayloads();
+    // At-least-once: an event in flight when the run continued may arrive twice, with the same id and body.
+    const byId = new Map<string, string>();
+    for (const p of got) {
+      const seen = byId.get(p.id);
+      if (seen) expect(JSON.stringify(p)).toBe(seen);
+      byId.set(p.id, JSON.stringify(p));
+    }
+    const unique = [...byId.values()].map((b) => JSON.parse(b) as (typeof got)[number]);
+    expect(unique.map((p) => p.sequence)).toEqual(unique.map((_, i) => i + 1));
+    expect(unique.filter((p) => p.event === "started")).toHaveLength(1);
+    expect(unique.filter((p) => p.event === "analysis-verdict").length).toBeGreaterThan(400);
+    expect(unique.at(-1)?.event).toBe("finished");
+    // Arrival order is sequence order (a repeat only ever re-sends the last one in flight).
+    const firstArrival = got.filter((p, i) => got.findIndex((q) => q.id === p.id) === i);
+    expect(firstArrival.map((p) => p.sequence)).toEqual(unique.map((p) => p.sequence));
+  }, 240_000);
 });

@@ -17,9 +17,10 @@
  * - End of the deployment: after the outcome is set (traffic already back on
  *   blue, or promoted) the run waits at most DRAIN_MS for the lanes to empty,
  *   then ends; what is still undelivered is dropped with a warning.
- * - Continue-as-new (long bakes): the undelivered events, the one in flight
- *   included, go to the next run, which sends them first (the one in flight
- *   may then arrive twice: same `id`).
+ * - Continue-as-new (long bakes): the lanes are frozen (no delivery starts in
+ *   the same workflow task as the continue-as-new), and the undelivered
+ *   events, the one in flight included, go to the next run, which sends them
+ *   first (the one in flight may then arrive twice: same `id`).
  *
  * Runs recorded before the outbox (patch "notifications-outbox") called the
  * old inline `notify` activity, awaited; they replay that way (run.ts).
@@ -59,6 +60,8 @@ export class Notifications {
   private sequence: number;
   private readonly lanes: Lane[];
   private started = false;
+  /** Set when the run continues as new: lanes start nothing more (the next run sends what is left). */
+  private frozen = false;
 
   constructor(
     private readonly key: ActivityKey,
@@ -116,6 +119,11 @@ export class Notifications {
     }
   }
 
+  /** Before continuing as new: no lane starts another delivery in this run. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
   /** The state a continued run takes over (continuation.ts). */
   carry(): CarriedNotifications {
     return {
@@ -128,7 +136,7 @@ export class Notifications {
     const sink = lane.sink === LOG_SINK ? ({ type: "log" } as const) : this.sinks[lane.sink];
     if (!sink) return;
     for (;;) {
-      await condition(() => lane.queue.length > 0);
+      await condition(() => lane.queue.length > 0 && !this.frozen);
       const payload = lane.queue[0]!;
       lane.busy = true;
       try {
