@@ -17,77 +17,82 @@ import { NOTIFICATION_EVENTS } from "./events";
 export const NOTIFICATION_SCHEMA_VERSION = 1;
 export const NOTIFICATION_SCHEMA_ID = "https://shipshape.dev/schema/notification.schema.json";
 
+/** A field with its description (the JSON Schema receivers read carries it). */
+const d = <T extends z.ZodType>(schema: T, description: string): T => schema.meta({ description });
+
 export const VerdictRowSchema = z
   .object({
     metric: z.string(),
     verdict: z.enum(["pass", "marginal", "fail", "inconclusive", "error"]),
-    critical: z.boolean(),
-    /** Green's value (null when there was no data). */
-    value: z.number().nullable(),
-    /** Blue's value, when the judge compares with it. */
-    baseline: z.number().nullable(),
-    /** What the value was judged against, e.g. "max 1%". */
-    threshold: z.string(),
-    /** One line with the metric and the numbers. */
-    reason: z.string(),
+    critical: d(z.boolean(), "A failure of a critical metric fails the deployment at once"),
+    value: d(z.number().nullable(), "Green's value; null when there was no data"),
+    baseline: d(z.number().nullable(), "Blue's value, when the judge compares with it"),
+    threshold: d(z.string(), 'What the value was judged against, e.g. "max 1%"'),
+    reason: d(z.string(), "One line with the metric and the numbers"),
   })
   .meta({ description: "One metric of an analysis verdict" });
 
+const StepSchema = z.object({ index: z.number().int(), total: z.number().int(), weight: z.number() });
+const TrippingMetricSchema = z.object({
+  metric: z.string(),
+  value: z.number().nullable(),
+  threshold: z.string(),
+  line: z.string(),
+});
+
 export const NotificationDetailsSchema = z
   .object({
-    /** phase-changed: the phase left and the phase entered. */
-    fromPhase: z.enum(PHASES),
-    toPhase: z.enum(PHASES),
-    /** step-reached, analysis-verdict: the traffic step (the post-promotion watch is total + 1). */
-    step: z.object({ index: z.number().int(), total: z.number().int(), weight: z.number() }),
-    /** analysis-verdict: continue / fail / pause, its line, and one row per metric. */
-    decision: z.enum(["continue", "fail", "pause"]),
-    verdictLine: z.string(),
-    verdicts: z.array(VerdictRowSchema),
-    /** approval-requested / approved / rejected: the gate and who may decide. */
-    gate: z.string(),
-    approvers: z.array(z.string()),
-    /** Who decided (approved, rejected, paused, resumed) and why; the approver for approved. */
-    by: z.string(),
-    reason: z.string(),
-    /** rolled-back: the analysis metric that tripped the rollback, when analysis did. */
-    trippingMetric: z
-      .object({ metric: z.string(), value: z.number().nullable(), threshold: z.string(), line: z.string() })
-      .nullable(),
-    /** needs-attention: the compensation that keeps failing, since when, and its last error. */
-    compensation: z.string(),
-    failingSince: z.string(),
-    lastError: z.string(),
-    /** finished: how the deployment ended. */
-    outcome: z.enum(["promoted", "rolled-back", "needs-attention"]),
+    fromPhase: d(z.enum(PHASES), "phase-changed: the phase left"),
+    toPhase: d(z.enum(PHASES), "phase-changed: the phase entered"),
+    step: d(
+      StepSchema,
+      "step-reached, analysis-verdict: the traffic step (the post-promotion watch is total + 1)",
+    ),
+    decision: d(z.enum(["continue", "fail", "pause"]), "analysis-verdict: what the verdict decided"),
+    verdictLine: d(z.string(), "analysis-verdict: the verdict in one line"),
+    verdicts: d(z.array(VerdictRowSchema), "analysis-verdict, rolled-back: one row per metric"),
+    gate: d(z.string(), "approval-requested, approved, rejected: the gate"),
+    approvers: d(z.array(z.string()), "approval-requested: who may decide (empty: anyone)"),
+    by: d(z.string(), "started, approved, rejected, paused, resumed: who"),
+    reason: d(z.string(), "Why: the stated reason, or for rolled-back and finished the outcome's reason"),
+    trippingMetric: d(
+      TrippingMetricSchema.nullable(),
+      "rolled-back: the analysis metric that tripped the rollback; null when analysis did not",
+    ),
+    compensation: d(z.string(), "needs-attention: the compensation that keeps failing"),
+    failingSince: d(z.string(), "needs-attention: since when (ISO 8601)"),
+    lastError: d(z.string(), "needs-attention: its last error"),
+    outcome: d(z.enum(["promoted", "rolled-back", "needs-attention"]), "finished: how the deployment ended"),
   })
   .partial()
   .meta({ description: "Event-specific fields; which are set depends on `event`" });
 
 export const NotificationCommandsSchema = z
   .object({
-    status: z.string(),
-    approve: z.string(),
-    reject: z.string(),
-    abort: z.string(),
-    resume: z.string(),
+    status: d(z.string(), "Show the deployment"),
+    approve: d(z.string(), "Approve the waiting gate"),
+    reject: d(z.string(), "Reject the waiting gate (rolls back)"),
+    abort: d(z.string(), "Abort and roll back (while it can be aborted)"),
+    resume: d(z.string(), "Resume a paused deployment"),
   })
   .partial()
   .meta({ description: "The exact `shipshape` commands that act on this deployment now" });
 
 export const NotificationSchema = z
   .object({
-    schemaVersion: z.literal(NOTIFICATION_SCHEMA_VERSION),
-    /** `<deploymentId>:<sequence>`: the idempotency key (the same on every retry of this event). */
-    id: z.string(),
-    /** 1, 2, 3… per deployment (across continue-as-new): receivers order and de-duplicate by it. */
-    sequence: z.number().int().positive(),
+    schemaVersion: d(z.literal(NOTIFICATION_SCHEMA_VERSION), "Bumped only by an incompatible change"),
+    id: d(
+      z.string(),
+      "`<deploymentId>:<sequence>`: the idempotency key, the same on every retry of this event",
+    ),
+    sequence: d(
+      z.number().int().positive(),
+      "1, 2, 3… over every event of the deployment (across continue-as-new): the order",
+    ),
     event: z.enum(NOTIFICATION_EVENTS),
-    /** When it happened (workflow time), ISO 8601. */
-    at: z.string(),
+    at: d(z.string(), "When it happened (workflow time), ISO 8601"),
     deployment: DeploymentContextSchema,
-    /** One readable line. */
-    summary: z.string(),
+    summary: d(z.string(), "One readable line"),
     details: NotificationDetailsSchema,
     commands: NotificationCommandsSchema,
   })

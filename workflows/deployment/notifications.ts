@@ -51,9 +51,8 @@ interface Lane {
   /** Index into the environment's `notifications`, or LOG_SINK. */
   sink: number;
   events: ReadonlySet<string>;
+  /** The head is the event being delivered. */
   queue: Notification[];
-  /** The head of the queue is being delivered. */
-  busy: boolean;
 }
 
 export class Notifications {
@@ -70,8 +69,8 @@ export class Notifications {
   ) {
     this.sequence = carried?.nextSequence ?? 1;
     this.lanes = [
-      { sink: LOG_SINK, events: new Set(LOG_EVENTS), queue: [], busy: false },
-      ...sinks.map((s, i) => ({ sink: i, events: new Set<string>(s.events), queue: [], busy: false })),
+      { sink: LOG_SINK, events: new Set(LOG_EVENTS), queue: [] },
+      ...sinks.map((s, i) => ({ sink: i, events: new Set<string>(s.events), queue: [] })),
     ];
     for (const p of carried?.pending ?? []) this.lanes.find((l) => l.sink === p.sink)?.queue.push(p.payload);
   }
@@ -138,7 +137,6 @@ export class Notifications {
     for (;;) {
       await condition(() => lane.queue.length > 0 && !this.frozen);
       const payload = lane.queue[0]!;
-      lane.busy = true;
       try {
         await call(
           "deliverNotification",
@@ -153,7 +151,6 @@ export class Notifications {
           error: errorText(err),
         });
       }
-      lane.busy = false;
       lane.queue.shift();
     }
   }
