@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { deploymentResult } from "../../client/deployment-result";
 import { NotificationSchema } from "../../lib/notifications/payload";
 import { SIGNATURE_HEADER, verifySignature } from "../../lib/notifications/signature";
-import { abortUpdate } from "../../workflows/deployment/messages";
+import { abortUpdate, pauseUpdate, resumeUpdate } from "../../workflows/deployment/messages";
 import {
   createHarness,
   type Harness,
@@ -16,7 +16,7 @@ import {
   releaseConfig,
   withDeployment,
 } from "../support/deployment-harness";
-import { createFakes, type Fakes } from "../support/fakes";
+import { createFakes, type FakeOptions, type Fakes } from "../support/fakes";
 import { type Receiver, startReceiver } from "../support/notification-receiver";
 
 const SECRET = "webhook-secret-for-tests";
@@ -37,8 +37,8 @@ afterEach(async () => {
 });
 
 /** Fakes whose worker has the webhook secret in its environment. */
-function fakesWithSecret(): Fakes {
-  const fakes = createFakes();
+function fakesWithSecret(options: FakeOptions = {}): Fakes {
+  const fakes = createFakes(options);
   return { ...fakes, deps: { ...fakes.deps, env: { HOOK_SECRET: SECRET } } };
 }
 
@@ -146,6 +146,44 @@ describe("notifications from a deployment", () => {
     // Every event sent to the receiver while it hung was the first one, sent again (same id).
     const hung = receiver.received.filter((r) => r.answered === "hung").map((r) => JSON.parse(r.body).id);
     expect(new Set(hung)).toEqual(new Set(["dep-1:1"]));
+  });
+});
+
+describe("what the events say", () => {
+  it("pause and resume name who; an analysis failure's verdict table and tripping metric reach the receiver", async () => {
+    const fakes = fakesWithSecret({ errorRate: (w) => (w === 50 ? 0.2 : 0.001) });
+    const result = await withDeployment(h, fakes, input(releaseConfig({}, webhook())), async (ctx) => {
+      await ctx.until((s) => s.step.index === 1, "step 1");
+      await ctx.handle.executeUpdate(pauseUpdate, { args: [{ by: "carol", reason: "checking dashboards" }] });
+      await ctx.until((s) => s.phase === "paused", "paused");
+      await ctx.handle.executeUpdate(resumeUpdate, { args: [{ by: "carol", reason: "all fine" }] });
+      return deploymentResult(ctx.handle);
+    });
+    expect(result.outcome).toBe("rolled-back");
+    const got = acceptedPayloads();
+    expect(got.map((p) => p.sequence)).toEqual(got.map((_, i) => i + 1));
+    const paused = got.find((p) => p.event === "paused");
+    expect(paused?.details).toEqual({ by: "carol", reason: "checking dashboards" });
+    expect(paused?.commands.resume).toBe("shipshape resume shop/production");
+    expect(got.find((p) => p.event === "resumed")?.details).toEqual({ by: "carol", reason: "all fine" });
+    const failed = got.find((p) => p.event === "analysis-verdict" && p.details.decision === "fail");
+    expect(failed?.details.step).toEqual({ index: 2, total: 3, weight: 50 });
+    expect(failed?.details.verdicts).toEqual([
+      expect.objectContaining({ metric: "error-rate", verdict: "fail", value: 0.2, threshold: "max 1%" }),
+    ]);
+    const rolledBack = got.find((p) => p.event === "rolled-back");
+    expect(rolledBack?.details.reason).toMatch(
+      /analysis failed: error-rate 20(\.0)?% > max 1% at 50% traffic/,
+    );
+    expect(rolledBack?.details.trippingMetric).toMatchObject({
+      metric: "error-rate",
+      value: 0.2,
+      threshold: "max 1%",
+    });
+    expect(got.at(-1)?.details).toMatchObject({ outcome: "rolled-back" });
+    expect(got.map((p) => p.event).indexOf("paused")).toBeLessThan(
+      got.map((p) => p.event).indexOf("resumed"),
+    );
   });
 });
 
