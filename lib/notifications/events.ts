@@ -22,6 +22,13 @@ export const NOTIFICATION_EVENTS = [
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 /**
+ * How long a deployment that has ended waits for its notifications to go out
+ * before its workflow closes (the next deployment of the service and
+ * environment can start only then).
+ */
+export const NOTIFICATION_DRAIN_MS = 2 * 60_000;
+
+/**
  * What the worker's log (the always-on sink) prints: the events a person
  * reading the log acts on, not every phase change and every verdict, which
  * would also cost history events for each deployment.

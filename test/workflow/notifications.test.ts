@@ -6,11 +6,13 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { deploymentResult } from "../../client/deployment-result";
+import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
 import { NotificationSchema } from "../../lib/notifications/payload";
 import { SIGNATURE_HEADER, verifySignature } from "../../lib/notifications/signature";
 import { abortUpdate, pauseUpdate, resumeUpdate } from "../../workflows/deployment/messages";
 import {
   createHarness,
+  type DeploymentHandle,
   type Harness,
   input,
   releaseConfig,
@@ -98,38 +100,64 @@ describe("notifications from a deployment", () => {
   it("a receiver that hangs cannot hold up a rollback; once it recovers it gets the events in order", async () => {
     receiver.behave({ kind: "hang" });
     const fakes = fakesWithSecret();
+    let taskQueue = "";
     const config = releaseConfig(
       { steps: [{ weight: 10 }, { approval: "go-live" }, { weight: 100 }] },
       webhook("1s"),
     );
-    await withDeployment(h, fakes, input(config), async (ctx) => {
-      await ctx.until((s) => s.pendingApprovals.length > 0, "the gate waits, 10% on green");
-      await ctx.waitUntil(
-        () => receiver.received.length > 0,
-        "a notification reaches the receiver (and hangs)",
-      );
-      await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "errors in the logs" }] });
-      // The rollback completes — traffic back on blue, green destroyed — while the receiver has not answered once.
-      const ended = await ctx.until((s) => s.outcome === "rolled-back", "rolled back");
-      expect(fakes.effects().slice(-4)).toEqual([
-        "weight:0",
-        "backends:v1",
-        "rollbackSchema:002_add_sku",
-        "destroy:v2",
-      ]);
-      expect(ended.compensations.every((c) => c.status === "done")).toBe(true);
-      expect(receiver.received.length).toBeGreaterThan(0);
-      expect(receiver.received.every((r) => r.answered === "hung")).toBe(true);
+    await withDeployment(
+      h,
+      fakes,
+      input(config),
+      async (ctx) => {
+        await ctx.until((s) => s.pendingApprovals.length > 0, "the gate waits, 10% on green");
+        await ctx.waitUntil(
+          () => receiver.received.length > 0,
+          "a notification reaches the receiver (and hangs)",
+        );
+        await ctx.handle.executeUpdate(abortUpdate, { args: [{ by: "bob", reason: "errors in the logs" }] });
+        // The rollback completes — traffic back on blue, green destroyed — while the receiver has not answered once.
+        const ended = await ctx.until((s) => s.outcome === "rolled-back", "rolled back");
+        expect(fakes.effects().slice(-4)).toEqual([
+          "weight:0",
+          "backends:v1",
+          "rollbackSchema:002_add_sku",
+          "destroy:v2",
+        ]);
+        expect(ended.compensations.every((c) => c.status === "done")).toBe(true);
+        expect(receiver.received.length).toBeGreaterThan(0);
+        expect(receiver.received.every((r) => r.answered === "hung")).toBe(true);
 
-      // The receiver recovers: the events still arrive, in order, and the run ends after the last one.
-      receiver.behave({ kind: "answer", status: 200 });
-      await ctx.waitUntil(
-        () => acceptedPayloads().some((p) => p.event === "finished"),
-        "every event delivered",
-      );
-      const result = await deploymentResult(ctx.handle);
-      expect(result.outcome).toBe("rolled-back");
-    });
+        // Until its last notifications are out (bounded), the next deployment is told why it must wait.
+        const next = await startDeployment(
+          h.env.client,
+          input(config, { version: "v3", deploymentId: undefined }),
+          {
+            taskQueue,
+          },
+        ).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(next).toBeInstanceOf(DeploymentAlreadyRunningError);
+        expect((next as Error).message).toMatch(
+          /has ended \(rolled-back\) and is still sending its last notifications — at most 2 min more/,
+        );
+
+        // The receiver recovers: the events still arrive, in order, and the run ends after the last one.
+        receiver.behave({ kind: "answer", status: 200 });
+        await ctx.waitUntil(
+          () => acceptedPayloads().some((p) => p.event === "finished"),
+          "every event delivered",
+        );
+        const result = await deploymentResult(ctx.handle);
+        expect(result.outcome).toBe("rolled-back");
+      },
+      async (client, tq) => {
+        taskQueue = tq;
+        return (await startDeployment(client, input(config), { taskQueue: tq })) as DeploymentHandle;
+      },
+    );
     const got = acceptedPayloads();
     expect(got.map((p) => p.sequence)).toEqual(got.map((_, i) => i + 1));
     const events = got.map((p) => p.event);

@@ -28,7 +28,7 @@
 import { CancellationScope, condition, log } from "@temporalio/workflow";
 import type { NotificationSink } from "../../lib/config/notifications-schema";
 import type { ActivityKey } from "../../lib/deployment/types";
-import { LOG_EVENTS } from "../../lib/notifications/events";
+import { LOG_EVENTS, NOTIFICATION_DRAIN_MS } from "../../lib/notifications/events";
 import type { Notification } from "../../lib/notifications/payload";
 import { call, notificationOptions } from "./activities";
 import { errorText } from "./saga";
@@ -36,7 +36,7 @@ import { errorText } from "./saga";
 /** Events waiting per sink; the oldest waiting is dropped past it. */
 export const MAX_PENDING = 100;
 /** How long a finished deployment waits for its notifications to go out. */
-export const DRAIN_MS = 2 * 60_000;
+export const DRAIN_MS = NOTIFICATION_DRAIN_MS;
 
 /** The worker log (the always-on sink): lane -1. */
 export const LOG_SINK = -1;
