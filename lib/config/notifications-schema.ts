@@ -21,6 +21,7 @@ const secret = z
     description:
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
       "HMAC-SHA256 key the body is signed with (X-Shipshape-Signature); a reference ${env:NAME} only, resolved on the worker",
+    pattern: SECRET_REF.source,
   })
   .superRefine((value, ctx) => {
     if (SECRET_REF.test(value)) return;
