@@ -1,5 +1,6 @@
 import { createAnalysisActivities } from "./analysis";
 import { createMigrationActivities } from "./database";
+import { createDeliverNotificationActivities } from "./deliver-notification";
 import type { DeploymentDeps } from "./deployment-deps";
 import { createDriftActivities } from "./drift";
 import { createHookActivities } from "./hooks";
@@ -31,6 +32,7 @@ export function createActivities(deps: DeploymentDeps & SigningPolicyDeps) {
     ...createWatchActivities(deps),
     ...createNotifyActivities(deps),
     ...createHookActivities(deps),
+    ...createDeliverNotificationActivities(deps),
     ...createSigningPolicyActivities(deps),
     ...createDriftActivities(deps),
   };

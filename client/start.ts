@@ -22,6 +22,7 @@ import {
 } from "@temporalio/client";
 import { type DeploymentInput, inputLengthProblems } from "../lib/deployment/types";
 import { TASK_QUEUE } from "../lib/names";
+import { NOTIFICATION_DRAIN_MS } from "../lib/notifications/events";
 import { SA } from "../lib/search-attributes";
 import type { deploymentWorkflow } from "../workflows";
 import { statusQuery } from "../workflows/deployment/messages";
@@ -98,6 +99,13 @@ async function describeRunning(client: Client, workflowId: string, input: Deploy
       const s = await handle.query(statusQuery);
       phase = `${s.phase}, step ${s.step.index}/${s.step.total}`;
       by = `, started by ${s.requestedBy}`;
+      // Ended, but still delivering its last notifications (bounded: workflows/deployment/notifications.ts).
+      if (s.outcome)
+        return new DeploymentAlreadyRunningError(
+          `cannot deploy ${input.service} ${input.version} to ${input.environment} yet: deployment ${workflowId} run ${runId} has ended (${s.outcome}) and is still sending its last notifications — at most ${NOTIFICATION_DRAIN_MS / 60_000} min more. Try again then.`,
+          workflowId,
+          runId,
+        );
     } catch {
       // no worker to answer the query: the search attributes still say enough
     }

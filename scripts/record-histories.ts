@@ -256,6 +256,28 @@ const SCENARIOS: Scenario[] = [
       return deploymentResult(ctx.handle);
     },
   },
+  // Recorded after the 'notifications-outbox' patch: events queued and delivered by
+  // background lanes (the worker log and a command sink), a gate approved, the
+  // run waiting for its lanes after the outcome.
+  {
+    name: "notifications-outbox",
+    config: releaseConfig(
+      {
+        steps: [{ weight: 10 }, { approval: "go-live" }, { weight: 100, bake: "20s" }],
+        postPromotion: { watch: "20s", keepPrevious: "1m" },
+      },
+      {
+        notifications: [
+          { type: "command", command: "true", events: ["step-reached", "approved", "finished"] },
+        ],
+      },
+    ),
+    drive: async (ctx) => {
+      await ctx.until((s) => s.phase === "awaiting-approval", "gate");
+      await ctx.handle.executeUpdate(approveUpdate, { args: [{ gate: "go-live", by: "bob", reason: "ok" }] });
+      return deploymentResult(ctx.handle);
+    },
+  },
 ];
 
 type History = Awaited<ReturnType<RunContext["handle"]["fetchHistory"]>>;

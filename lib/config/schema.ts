@@ -19,6 +19,7 @@ import { METRIC_PROVIDER_NAMES } from "../drivers/metric-provider";
 import { driftEnvironmentFields } from "./drift-schema";
 import { DURATION_PATTERN, parseDuration } from "./durations";
 import { HooksSchema } from "./hooks-schema";
+import { NotificationsSchema } from "./notifications-schema";
 import { parsePercent } from "./percent";
 import {
   APP_CONFIG_FORMATS,
@@ -295,6 +296,7 @@ export const EnvironmentSchema = z
     aws: AwsTargetSchema.optional(),
     ...driftEnvironmentFields,
     hooks: HooksSchema.optional(),
+    notifications: NotificationsSchema.optional(),
   })
   .superRefine((value, ctx) => report(ctx, checkEnvironment(value)));
 

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { AnalysisStateSchema } from "../analysis/types";
+import { NotificationSchema } from "../notifications/payload";
 
 /** The compensations the forward path registers, by name (workflows/deployment/compensations.ts). */
 export const COMPENSATION_NAMES = ["destroyGreen", "rollbackSchema", "restoreTraffic"] as const;
@@ -67,6 +68,16 @@ export const ContinuationSchema = z.object({
   behaviour: z.object({ bakeByTimers: z.boolean(), signedDecisions: z.boolean() }),
   /** Spent nonces and when they were signed: a replayed signed decision stays refused. */
   usedNonces: z.array(z.tuple([z.string(), z.number()])),
+  /**
+   * Outbox runs (workflows/deployment/notifications.ts): the next event's
+   * sequence number and the events not yet delivered, by sink (-1: the worker log).
+   */
+  notifications: z
+    .object({
+      nextSequence: z.number().int().positive(),
+      pending: z.array(z.object({ sink: z.number().int().min(-1), payload: NotificationSchema })),
+    })
+    .optional(),
   chain: z.object({
     /** Runs so far, this one included. */
     runs: z.number().int().min(2),

@@ -81,7 +81,7 @@ describe("DeploymentWorkflow: drift of blue before green is provisioned", () => 
     const decision = status.decisions.find((d) => d.kind === "drift");
     expect(decision?.by).toBe("shipshape");
     expect(decision?.reason).toContain("onDrift: warn");
-    expect(fakes.calls).toContain("notify:drift");
+    expect(fakes.calls).toContain("notify:drift-detected");
   });
 
   it("no drift: nothing recorded, even under onDrift: fail", async () => {

@@ -5,6 +5,7 @@
 import { ActivityCancellationType, proxyActivities } from "@temporalio/workflow";
 import type { Activities } from "../../activities";
 import { FAILURE_TYPES } from "../../lib/deployment/types";
+import { NOTIFICATION_REFUSED } from "../../lib/notifications/delivery";
 
 type Opts = Parameters<typeof proxyActivities>[0];
 
@@ -63,6 +64,25 @@ export const OPTS = {
     retry: { maximumAttempts: 1 },
   },
 } satisfies Record<string, Opts>;
+
+/**
+ * Delivering one notification to one sink (notifications.ts): an attempt
+ * lasts the sink's timeout plus a margin; Temporal retries it with backoff
+ * (1 s → 1 min) for up to 30 minutes, then the lane gives the event up (a
+ * warning) and goes on. Nothing waits for it but its lane.
+ */
+export function notificationOptions(sinkTimeoutMs: number): Opts {
+  return {
+    startToCloseTimeout: sinkTimeoutMs + 30_000,
+    scheduleToCloseTimeout: "30 minutes",
+    retry: {
+      initialInterval: "1 second",
+      backoffCoefficient: 2,
+      maximumInterval: "1 minute",
+      nonRetryableErrorTypes: [NOTIFICATION_REFUSED],
+    },
+  };
+}
 
 /** An activity call with an explicit summary (shown in the Web UI) and options. */
 export function call<K extends keyof Activities>(

@@ -31,7 +31,8 @@ import {
   metricSpecsFromConfig,
 } from "../../lib/analysis/from-config";
 import { comparesWithBaseline, judgeAll } from "../../lib/analysis/judges";
-import type { AnalysisVerdict, MetricSpec } from "../../lib/analysis/types";
+import type { AnalysisVerdict, MetricResult, MetricSpec } from "../../lib/analysis/types";
+import type { VerdictRow } from "../../lib/notifications/payload";
 import { call, OPTS } from "./activities";
 import { type BakeProgress, continueAsNewIfLong, type ResumePoint } from "./continuation";
 import { rollbackRequested, rolloutHooks } from "./hooks";
@@ -220,6 +221,12 @@ async function measureInterval(
   const r = recordInterval(run.analysis, results, { stepIndex, weightPercent: weight, atMs });
   run.analysis = r.state;
   syncAnalysis(run, r.verdict);
+  run.emit("analysis-verdict", `${run.label}: analysis ${r.decision} at ${weight}%: ${r.verdict.line}`, {
+    step: { index: stepIndex, total: run.plan.trafficSteps, weight },
+    decision: r.decision,
+    verdictLine: r.verdict.line,
+    verdicts: verdictRows(results),
+  });
   if (r.decision === "fail") throw new StopDeployment(`analysis failed: ${r.verdict.line}`, "analysis");
   if (r.decision === "pause") await analysisPause(run, r.verdict.line);
 }
@@ -245,6 +252,19 @@ function judgedSpecs(run: DeploymentRun, specs: readonly MetricSpec[]): readonly
   return specs.filter((s) => !comparesWithBaseline(s));
 }
 
+/** The per-metric rows a notification carries (lib/notifications/payload.ts). */
+export function verdictRows(results: readonly MetricResult[]): VerdictRow[] {
+  return results.map((x) => ({
+    metric: x.metric,
+    verdict: x.verdict,
+    critical: x.critical,
+    value: x.value,
+    baseline: x.baseline,
+    threshold: x.threshold,
+    reason: x.reason,
+  }));
+}
+
 function syncAnalysis(run: DeploymentRun, v?: AnalysisVerdict): void {
   const { status } = run;
   status.analysis.status = run.plan.hasAnalysis ? run.analysis.status : "off";
@@ -256,7 +276,8 @@ function syncAnalysis(run: DeploymentRun, v?: AnalysisVerdict): void {
 async function analysisPause(run: DeploymentRun, line: string): Promise<void> {
   run.status.paused = { by: "analysis", reason: line, sinceMs: now() };
   run.decide({ kind: "analysis", by: "analysis", reason: `paused: ${line}` });
-  await run.notify("analysis-paused", `${run.label}: ${line}`);
+  // Outbox runs announce the pause from holdIfPaused (by "analysis", with this line as the reason).
+  await run.legacyNotify("analysis-paused", `${run.label}: ${line}`);
   await run.holdIfPaused();
   run.analysis = resumeAnalysis(run.analysis);
   syncAnalysis(run);

@@ -62,6 +62,8 @@ export async function continueAsNewIfLong(run: DeploymentRun, resumeAt: ResumePo
   if (!historyIsLong() || !patched("long-bakes-continue-as-new")) return;
   // An update still being confirmed (a signed promote) finishes in this run, not half in each.
   await condition(allHandlersFinished);
+  // Deliveries in flight are abandoned with this run (the next run sends them again, same id); none starts now.
+  if (run.outbox) run.notifications.freeze();
   const next = nextInput(run, resumeAt);
   const info = workflowInfo();
   await makeContinueAsNewFunc<(input: DeploymentInput) => Promise<unknown>>({
@@ -94,6 +96,7 @@ function nextInput(run: DeploymentRun, resumeAt: ResumePoint): DeploymentInput &
     promoteRequest: run.promoteRequest,
     behaviour: { bakeByTimers: run.bakeByTimers, signedDecisions: run.signedDecisions },
     usedNonces,
+    ...(run.outbox ? { notifications: run.notifications.carry() } : {}),
     chain,
   };
   return {

@@ -27,7 +27,8 @@ export async function finalize(run: DeploymentRun): Promise<DeploymentResult> {
   });
   await postRolloutHooks(run, "promoted", null);
   const reason = skipped.length > 0 ? `promoted; skipped by an operator: ${skipped.join(", ")}` : null;
-  await CancellationScope.nonCancellable(() => run.notify("promoted", `${run.label} promoted`));
+  run.emit("promoted", `${run.label} promoted`, reason ? { reason } : {});
+  await CancellationScope.nonCancellable(() => run.legacyNotify("promoted", `${run.label} promoted`));
   return run.finish("promoted", reason);
 }
 

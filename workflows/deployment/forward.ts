@@ -5,7 +5,7 @@
  * post-promotion watch and the keep window. Each side effect registers its
  * compensation on the saga as it happens.
  */
-import { patched, sleep } from "@temporalio/workflow";
+import { sleep } from "@temporalio/workflow";
 import type { GreenEnvironment } from "../../lib/deployment/types";
 import { call, OPTS } from "./activities";
 import { bakeAndAnalyse } from "./bake";
@@ -71,9 +71,13 @@ async function preflight(run: DeploymentRun): Promise<void> {
         .map((d) => `${d.what}: expected ${d.expected}, found ${d.actual}`)
         .join("; ")}`,
     });
-    // Only runs that saw drift reach this (no recorded history does): the patch marks the new call.
-    if (patched("drift-warning-notified"))
-      await run.notify("drift", `${run.input.service}/${run.input.environment}: blue ${version} has drifted`);
+    run.emit(
+      "drift-detected",
+      `${run.label}: blue ${version} has drifted from its promotion (onDrift: warn)`,
+      {
+        differences,
+      },
+    );
   }
   run.refresh();
   if (run.signedDecisions) await confirmSigningPolicy(run);
@@ -186,6 +190,13 @@ async function runPlanItems(
     }
     run.status.step = { index: item.index, total: item.total, weight: item.weight };
     await setWeight(run, item.index, item.weight);
+    run.emit(
+      "step-reached",
+      `${run.label}: step ${item.index}/${item.total}, ${item.weight}% of traffic on green`,
+      {
+        step: { index: item.index, total: item.total, weight: item.weight },
+      },
+    );
     await bakeAndAnalyse(run, item.index, item.weight, run.promoteRequest ? 0 : item.bakeMs, item, {
       resumeAt: (p) => ({ stage: "traffic-step", step: item.index, ...p }),
     });

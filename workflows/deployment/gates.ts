@@ -26,10 +26,9 @@ export async function awaitApproval(run: DeploymentRun, gate: string): Promise<v
   const approvals = run.envConfig.approvals ?? ANYONE_MAY_APPROVE;
   run.phase("awaiting-approval");
   openGate(run, gate, approvals);
-  await run.notify(
-    "awaiting-approval",
-    `${run.label}: gate ${gate} waits for ${approvals.approvers.join(", ") || "an approver"}`,
-  );
+  const text = `${run.label}: gate ${gate} waits for ${approvals.approvers.join(", ") || "an approver"}`;
+  run.emit("approval-requested", text, { gate, approvers: approvals.approvers });
+  await run.legacyNotify("awaiting-approval", text);
   const decided = await condition(() => run.gateDecision !== null, approvals.timeout);
   run.status.pendingApprovals = [];
   if (!decided) {
@@ -38,6 +37,12 @@ export async function awaitApproval(run: DeploymentRun, gate: string): Promise<v
     throw new StopDeployment(why, "approval-timeout");
   }
   const decision = run.gateDecision;
+  if (decision)
+    run.emit(
+      decision.kind === "approve" ? "approved" : "rejected",
+      `${run.label}: gate ${gate} ${decision.kind === "approve" ? "approved" : "rejected"} by ${decision.by}: ${decision.reason}`,
+      { gate, by: decision.by, reason: decision.reason },
+    );
   if (decision?.kind === "reject")
     throw new StopDeployment(`gate ${gate} rejected by ${decision.by}: ${decision.reason}`, "reject");
 }

@@ -5,6 +5,7 @@
  */
 import { CancellationScope, isCancellation, log } from "@temporalio/workflow";
 import type { DeploymentResult } from "../../lib/deployment/types";
+import type { NotificationDetails } from "../../lib/notifications/payload";
 import { postRolloutHooks } from "./hooks";
 import { type DeploymentRun, StopDeployment } from "./run";
 import { errorText } from "./saga";
@@ -26,10 +27,27 @@ export async function rollback(run: DeploymentRun, err: unknown): Promise<Deploy
     .map((c) => `${c.name} (by ${c.skippedBy})`);
   const outcomeReason =
     skipped.length > 0 ? `${reason}; skipped compensations: ${skipped.join(", ")}` : reason;
+  run.emit("rolled-back", `${run.label} rolled back: ${reason}`, {
+    reason: clip(outcomeReason),
+    trippingMetric: err instanceof StopDeployment && err.kind === "analysis" ? trippingMetric(run) : null,
+  });
   await CancellationScope.nonCancellable(() =>
-    run.notify("rolled-back", `${run.label} rolled back: ${reason}`),
+    run.legacyNotify("rolled-back", `${run.label} rolled back: ${reason}`),
   );
   return run.finish("rolled-back", outcomeReason);
+}
+
+/** The metric whose failure stopped the deployment: the failing verdict's metric, with its latest numbers. */
+function trippingMetric(run: DeploymentRun): NotificationDetails["trippingMetric"] {
+  const verdict = [...run.status.analysis.verdicts].reverse().find((v) => v.decision === "fail");
+  if (!verdict?.metric) return null;
+  const result = run.status.analysis.latest?.results.find((r) => r.metric === verdict.metric);
+  return {
+    metric: verdict.metric,
+    value: result?.value ?? null,
+    threshold: result?.threshold ?? "",
+    line: verdict.line,
+  };
 }
 
 /** An abort update wins over the cancellation it caused; a StopDeployment carries its own reason. */

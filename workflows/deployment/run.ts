@@ -33,11 +33,16 @@ import type {
   Outcome,
   Phase,
 } from "../../lib/deployment/types";
+import { shipshapeCommands } from "../../lib/notifications/commands";
+import { deploymentContext } from "../../lib/notifications/context";
+import type { NotificationEvent } from "../../lib/notifications/events";
+import { NOTIFICATION_SCHEMA_VERSION, type NotificationDetails } from "../../lib/notifications/payload";
 import { SA } from "../../lib/search-attributes";
 import { call, OPTS } from "./activities";
 import { compensationFor } from "./compensations";
 import type { Continuation } from "./continuation";
 import { renderDetails } from "./details";
+import { Notifications } from "./notifications";
 import { buildPlan, type Plan } from "./plan";
 import { errorText, type ReliableControls, type ReliableHooks, Saga } from "./saga";
 import { RunSigning, signingFromInput } from "./signing";
@@ -84,6 +89,13 @@ export class DeploymentRun {
   readonly reliableHooks: ReliableHooks;
   /** Compensations (and finalize steps) in the order they ran. */
   readonly ran: CompensationRecord[] = [];
+  /**
+   * patched("notifications-outbox"): events go to an outbox that delivery lanes
+   * drain in the background (notifications.ts); runs recorded before it awaited
+   * one `notify` activity per event, inline (legacyNotify).
+   */
+  readonly outbox: boolean;
+  readonly notifications: Notifications;
 
   abortRequest: Request | null = null;
   /** Reset when a gate opens; set by the approve / reject updates. */
@@ -141,6 +153,12 @@ export class DeploymentRun {
     const section = input.config.release.analysis;
     this.analysis = initialAnalysisState(section ? analysisLimitsFromConfig(section) : {});
     this.chain = continued?.chain ?? null;
+    this.outbox = patched("notifications-outbox");
+    this.notifications = new Notifications(
+      this.key,
+      envConfig.notifications ?? [],
+      continued?.notifications ?? null,
+    );
     if (continued) this.carryOver(continued);
   }
 
@@ -180,6 +198,7 @@ export class DeploymentRun {
 
   /** The search attributes and memo of the run, and the first phase and decision. */
   start(): void {
+    if (this.outbox) this.notifications.start();
     if (this.continued) {
       this.refresh();
       return;
@@ -203,6 +222,10 @@ export class DeploymentRun {
       reason: input.reason || `deploy ${input.version}`,
       ...(signed ? { signed } : {}),
     });
+    this.emit("started", `${this.label}: deployment started by ${input.requestedBy}`, {
+      by: input.requestedBy,
+      reason: input.reason || `deploy ${input.version}`,
+    });
   }
 
   /** Publishes the status: the phase search attribute when it changed, and the Web UI details. */
@@ -215,8 +238,11 @@ export class DeploymentRun {
   }
 
   phase(p: Phase): void {
+    const from = this.status.phase;
     enterPhase(this.status, p, now());
     this.refresh();
+    if (from !== p)
+      this.emit("phase-changed", `${this.label}: ${from} → ${p}`, { fromPhase: from, toPhase: p });
   }
 
   decide(d: Omit<DecisionRecord, "atMs">): void {
@@ -224,8 +250,43 @@ export class DeploymentRun {
     this.refresh();
   }
 
-  /** Best effort: a failed notification is logged, never a reason to roll back. */
-  async notify(event: string, text: string): Promise<void> {
+  /**
+   * Queues a notification (outbox runs) and returns at once: nothing on the
+   * forward path or the rollback waits for a receiver. Runs recorded before
+   * the outbox notify through legacyNotify only.
+   */
+  emit(event: NotificationEvent, summary: string, details: NotificationDetails = {}): void {
+    if (!this.outbox) return;
+    const { status } = this;
+    const sequence = this.notifications.next();
+    const ended = status.outcome !== null;
+    this.notifications.emit({
+      schemaVersion: NOTIFICATION_SCHEMA_VERSION,
+      id: `${this.deploymentId}:${sequence}`,
+      sequence,
+      event,
+      at: new Date(now()).toISOString(),
+      deployment: deploymentContext(status),
+      summary: clip(summary),
+      details,
+      commands: shipshapeCommands({
+        service: status.service,
+        environment: status.environment,
+        gate: ended ? null : (status.pendingApprovals[0]?.gate ?? null),
+        paused: !ended && status.paused !== null,
+        abortable: !ended && !this.finalizing && status.phase !== "rolling-back",
+        signed: Boolean(this.envConfig.approvals?.signers),
+      }),
+    });
+  }
+
+  /**
+   * Runs recorded before the outbox: one `notify` activity, awaited, best
+   * effort (a failed notification is logged, never a reason to roll back).
+   * Outbox runs: nothing (emit queued the event).
+   */
+  async legacyNotify(event: string, text: string): Promise<void> {
+    if (this.outbox) return;
     try {
       await call("notify", OPTS.notify, `notify ${event}`, { key: this.key, event, text });
     } catch (err) {
@@ -236,11 +297,22 @@ export class DeploymentRun {
 
   /** The pause checkpoint: holds in phase "paused" until resumed, then returns to the phase it left. */
   async holdIfPaused(): Promise<void> {
-    if (!this.status.paused) return;
+    const paused = this.status.paused;
+    if (!paused) return;
     const before = this.status.phase;
     this.phase("paused");
+    this.emit("paused", `${this.label}: paused by ${paused.by}: ${paused.reason}`, {
+      by: paused.by,
+      reason: paused.reason,
+    });
     await condition(() => this.status.paused === null);
+    const resume = [...this.status.decisions].reverse().find((d) => d.kind === "resume");
     this.phase(before);
+    this.emit(
+      "resumed",
+      `${this.label}: resumed${resume ? ` by ${resume.by}` : ""}`,
+      resume ? { by: resume.by, reason: resume.reason } : {},
+    );
   }
 
   /** Ends the run: terminal phase, outcome search attribute, and the result. */
@@ -252,6 +324,10 @@ export class DeploymentRun {
     closePhases(status, now());
     upsertSearchAttributes([{ key: SA.outcome, value: outcome }]);
     this.refresh();
+    this.emit("finished", `${this.label}: ${outcome}${reason ? ` (${reason})` : ""}`, {
+      outcome,
+      ...(reason ? { reason: clip(reason) } : {}),
+    });
     return {
       deploymentId: this.deploymentId,
       outcome,
@@ -272,10 +348,13 @@ export class DeploymentRun {
         status.needsAttention = { compensation: record.name, sinceMs, lastError: record.lastError ?? "" };
         this.phaseBeforeAttention = status.phase;
         this.phase("needs-attention");
-        await this.notify(
-          "needs-attention",
-          `${this.label}: ${record.name} failing since ${new Date(sinceMs).toISOString()}: ${record.lastError}`,
-        );
+        const text = `${this.label}: ${record.name} failing since ${new Date(sinceMs).toISOString()}: ${record.lastError}`;
+        this.emit("needs-attention", text, {
+          compensation: record.name,
+          failingSince: new Date(sinceMs).toISOString(),
+          lastError: clip(record.lastError ?? ""),
+        });
+        await this.legacyNotify("needs-attention", text);
       },
       onAttentionCleared: () => {
         status.needsAttention = null;

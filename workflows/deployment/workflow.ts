@@ -49,6 +49,11 @@
  *  - "watch-critical-metrics-within-interval" (watch.ts, used by bake.ts):
  *    within each interval a watch activity polls the critical threshold
  *    metrics of pollable providers; a failure ends the interval at once.
+ *  - "notifications-outbox" (run.ts, notifications.ts): notifications are
+ *    queued in an outbox and delivered by background lanes (one activity per
+ *    event and sink, in order, retried), never awaited by the forward path or
+ *    the rollback; the run waits (at most 2 min) for them after its outcome.
+ *    Older runs awaited one `notify` activity per event, inline.
  *
  * The modules: run.ts (state), handlers.ts (updates), signing.ts (signed
  * decisions), forward.ts, gates.ts, bake.ts, rollback.ts, finalize.ts,
@@ -81,10 +86,14 @@ export async function deploymentWorkflow(rawInput: DeploymentInput): Promise<Dep
     // Continuing as new is how a long bake goes on (continuation.ts), not a failure.
     if (err instanceof ContinueAsNew) throw err;
     const result = await rollback(run, err);
+    // Users are back on blue: only now may the end wait (bounded) for notifications.
+    await run.notifications.drain();
     if (patched("rolled-back-fails-workflow")) throw rolledBackFailure(result);
     return result;
   }
-  return finalize(run);
+  const result = await finalize(run);
+  await run.notifications.drain();
+  return result;
 }
 
 /**
