@@ -73,7 +73,9 @@ export const OPTS = {
  */
 export function notificationOptions(sinkTimeoutMs: number): Opts {
   return {
-    startToCloseTimeout: sinkTimeoutMs + 30_000,
+    // The sink's own deadline ends an attempt; the margin only covers a worker that
+    // died mid-attempt, which is why it is short: the lane waits that long.
+    startToCloseTimeout: sinkTimeoutMs + 5_000,
     scheduleToCloseTimeout: "30 minutes",
     retry: {
       initialInterval: "1 second",

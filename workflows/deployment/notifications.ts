@@ -140,7 +140,7 @@ export class Notifications {
       try {
         await call(
           "deliverNotification",
-          notificationOptions(sink.type === "log" ? 10_000 : sink.timeout),
+          notificationOptions(sink.type === "log" ? 5_000 : sink.timeout),
           `notify ${payload.event} #${payload.sequence} → ${sinkName(lane.sink, sink.type)}`,
           { key: this.key, sinkIndex: lane.sink, sink, payload },
         );
