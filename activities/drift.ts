@@ -94,7 +94,7 @@ export function createDriftActivities(deps: DeploymentDeps) {
         await deps.notifier.send({
           key: `drift:${scope}:${run}`,
           deploymentId: `drift:${scope}`,
-          event: "drift",
+          event: "drift-detected",
           text: `${scope}: ${report.version} has drifted: ${formatDifferences(report.differences)}`,
         });
       }

@@ -1,9 +1,10 @@
 /**
  * A Temporal Schedule that runs the drift check of one service/environment
  * every N minutes (`shipshape drift <service>/<env> --every 15m`) and notifies
- * through the worker's notifier when it finds drift. A scheduled run has no
- * client to read the last promotion with, so it checks what the deployment
- * preflight checks: blue (as the router names it) against its own stack and
+ * when it finds drift: the worker's log, and the environment's `notifications`
+ * sinks that take `drift-detected` (as the last promotion's config has them).
+ * A scheduled run has no client to read the last promotion with, so it checks
+ * what the deployment preflight checks: blue (as the router names it) against its own stack and
  * release record — router weights and backends, the refresh preview, the
  * instances' health, the release files.
  */
@@ -13,9 +14,9 @@ import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
 } from "@temporalio/client";
-import type { CheckDriftInput } from "../activities/drift";
 import { targetSpecOf } from "../lib/deployment/target-spec";
 import { TASK_QUEUE } from "../lib/names";
+import type { DriftCheckWorkflowInput } from "../workflows/drift/workflow";
 import { DriftCheckError } from "./drift";
 import { lastPromoted } from "./promoted-deployments";
 
@@ -35,10 +36,12 @@ export async function scheduleDrift(
       `${scope.service}/${scope.environment} has no promoted deployment yet: nothing to watch for drift`,
     );
   }
-  const input: CheckDriftInput = {
+  const input: DriftCheckWorkflowInput = {
     ...scope,
     target: targetSpecOf(promoted.config, scope.environment),
     notify: true,
+    // As the promoted config has them (secrets still ${env:NAME}): the worker resolves them.
+    sinks: promoted.config.environments[scope.environment]?.notifications ?? [],
   };
   const scheduleId = driftScheduleId(scope.service, scope.environment);
   const action = {

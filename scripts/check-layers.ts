@@ -57,6 +57,7 @@ export const PURE_LIB = [
   "lib/notifications/payload.ts",
   "lib/notifications/commands.ts",
   "lib/notifications/delivery.ts",
+  "lib/notifications/drift.ts",
   "lib/config/notifications-schema.ts",
   "lib/random/",
   "lib/search-attributes.ts",

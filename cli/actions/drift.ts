@@ -43,7 +43,7 @@ async function schedule(ctx: CliContext, ref: string, options: DriftOptions): Pr
       throw err;
     });
     ctx.stdout(
-      `✓ ${id}: drift of ${ref} is checked every ${options.every}; drift is sent to the worker's notifier (event "drift")\n` +
+      `✓ ${id}: drift of ${ref} is checked every ${options.every}; drift is sent to the worker log and the environment's notifications (event "drift-detected")\n` +
         `  remove it: shipshape drift ${ref} --unschedule`,
     );
   } finally {

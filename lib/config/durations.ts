@@ -2,6 +2,8 @@
 // Units go from largest to smallest, each at most once. A bare number is rejected
 // because it is ambiguous (seconds? minutes?). Pure: the workflow imports this too.
 
+import { z } from "zod";
+
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;
 const UNIT_ORDER: readonly Unit[] = ["d", "h", "m", "s", "ms"];
@@ -98,4 +100,28 @@ export function formatDuration(ms: number): string {
     }
   }
   return out;
+}
+
+/** A config field holding a duration string (`500ms`, `30s`, `5m`, `1h30m`) → positive number of milliseconds. */
+export function durationSchema(description: string) {
+  return z
+    .string()
+    .meta({
+      description: `${description}. A duration such as 500ms, 30s, 5m or 1h30m.`,
+      pattern: DURATION_PATTERN,
+    })
+    .transform((text, ctx) => {
+      const r = parseDuration(text);
+      if (r.ok) return r.ms;
+      ctx.addIssue({
+        code: "custom",
+        message: r.reason,
+        params: {
+          code: "invalid-duration",
+          expected: "a positive duration such as 500ms, 30s, 5m or 1h30m",
+          fix: r.fix,
+        },
+      });
+      return z.NEVER;
+    });
 }

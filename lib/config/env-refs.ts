@@ -8,6 +8,9 @@ import { formatPath, type PathSegment, type Problem } from "./problems";
 import { suggest } from "./suggest";
 
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A value that is exactly one `${env:NAME}` and nothing else (a secret given by reference). */
+export const WHOLE_ENV_REF = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const ANY_BRACED = /\$\{([^}]*)\}?/g;
 

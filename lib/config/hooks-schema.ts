@@ -18,7 +18,8 @@
 // milliseconds and defaults are filled per type, like the rest of the config.
 
 import { z } from "zod";
-import { DURATION_PATTERN, parseDuration } from "./durations";
+import { durationSchema } from "./durations";
+import { WHOLE_ENV_REF } from "./env-refs";
 
 export const HOOK_TYPES = [
   "confirm-rollout",
@@ -54,26 +55,6 @@ export const MAX_GATE_CALLS = 1_000;
 const HOOK_NAME = /^[a-z][a-z0-9-]*$/;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
 const ENV_REF_TEXT = "${env:NAME}";
-const SECRET_REF = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
-
-function duration(description: string) {
-  return z
-    .string()
-    .meta({
-      description: `${description}. A duration such as 500ms, 30s, 5m or 1h30m.`,
-      pattern: DURATION_PATTERN,
-    })
-    .transform((text, ctx) => {
-      const r = parseDuration(text);
-      if (r.ok) return r.ms;
-      ctx.addIssue({
-        code: "custom",
-        message: r.reason,
-        params: { code: "invalid-duration", expected: "a positive duration such as 30s or 5m", fix: r.fix },
-      });
-      return z.NEVER;
-    });
-}
 
 type Issue = { path: string[]; message: string; code: string; expected: string; fix: string; found?: string };
 
@@ -107,10 +88,10 @@ const HookInputSchema = z.strictObject({
         "HMAC secret signing the request (X-Shipshape-Signature), as ${env:NAME}: never the secret itself",
     })
     .optional(),
-  timeout: duration(
+  timeout: durationSchema(
     "Gates (confirm-*): how long to keep asking before onTimeout (default 1h). Other hooks: how long one call may take (default 30s)",
   ).optional(),
-  interval: duration("Gates only: how often to ask again (default 10s)").optional(),
+  interval: durationSchema("Gates only: how often to ask again (default 10s)").optional(),
   onTimeout: z
     .enum(["abort", "pause"])
     .meta({
@@ -134,7 +115,7 @@ function hookIssues(h: z.output<typeof HookInputSchema>): Issue[] {
       expected: "exactly one of url, command",
       fix: h.url ? "remove url or command" : "add url: https://… or command: ./check.sh",
     });
-  if (h.secret !== undefined && !SECRET_REF.test(h.secret))
+  if (h.secret !== undefined && !WHOLE_ENV_REF.test(h.secret))
     out.push({
       path: ["secret"],
       // Never echo the value: it may be the secret itself.

@@ -8,9 +8,7 @@
 import { z } from "zod";
 import { NOTIFICATION_EVENTS } from "../notifications/events";
 import { DURATION_PATTERN, parseDuration } from "./durations";
-
-/** Exactly one `${env:NAME}` and nothing else. */
-const SECRET_REF = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/;
+import { WHOLE_ENV_REF } from "./env-refs";
 
 /** The longest a sink may take per attempt: the delivery activity's own timeout is above it. */
 export const MAX_SINK_TIMEOUT_MS = 60_000;
@@ -21,10 +19,10 @@ const secret = z
     description:
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
       "HMAC-SHA256 key the body is signed with (X-Shipshape-Signature); a reference ${env:NAME} only, resolved on the worker",
-    pattern: SECRET_REF.source,
+    pattern: WHOLE_ENV_REF.source,
   })
   .superRefine((value, ctx) => {
-    if (SECRET_REF.test(value)) return;
+    if (WHOLE_ENV_REF.test(value)) return;
     ctx.addIssue({
       code: "custom",
       message: "a notification secret must be an environment reference, not the secret itself",
@@ -45,7 +43,7 @@ const url = (what: string) =>
     .meta({ description: `${what}: an http:// or https:// URL; may use \${env:NAME}` })
     .superRefine((value, ctx) => {
       // A URL that is all reference (a Slack URL is itself a secret) is checked once resolved.
-      if (/^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/.test(value)) return;
+      if (WHOLE_ENV_REF.test(value)) return;
       // A pattern, not new URL(): this module also runs inside the workflow sandbox.
       if (/^https?:\/\/[^\s/?#]+([/?#]\S*)?$/i.test(value)) return;
       ctx.addIssue({

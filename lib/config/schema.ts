@@ -17,7 +17,7 @@
 import { z } from "zod";
 import { METRIC_PROVIDER_NAMES } from "../drivers/metric-provider";
 import { driftEnvironmentFields } from "./drift-schema";
-import { DURATION_PATTERN, parseDuration } from "./durations";
+import { durationSchema } from "./durations";
 import { HooksSchema } from "./hooks-schema";
 import { NotificationsSchema } from "./notifications-schema";
 import { parsePercent } from "./percent";
@@ -50,30 +50,6 @@ function report(ctx: z.RefinementCtx, issues: SemanticIssue[]): void {
 }
 
 // ---------------------------------------------------------------------------- scalars
-
-/** A duration string (`500ms`, `30s`, `5m`, `1h30m`) → positive number of milliseconds. */
-function duration(description: string) {
-  return z
-    .string()
-    .meta({
-      description: `${description}. A duration such as 500ms, 30s, 5m or 1h30m.`,
-      pattern: DURATION_PATTERN,
-    })
-    .transform((text, ctx) => {
-      const r = parseDuration(text);
-      if (r.ok) return r.ms;
-      ctx.addIssue({
-        code: "custom",
-        message: r.reason,
-        params: {
-          code: "invalid-duration",
-          expected: "a positive duration such as 500ms, 30s, 5m or 1h30m",
-          fix: r.fix,
-        },
-      });
-      return z.NEVER;
-    });
-}
 
 /** `"20%"` or `0.2` → 0.2. */
 function percent(description: string, maxFraction?: number) {
@@ -173,7 +149,7 @@ export const RunSchema = z
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${env:NAME} syntax
       .meta({ description: "Environment variables for each instance; values may use ${env:NAME}" })
       .default({}),
-    startTimeout: duration("How long an instance may take to become healthy").prefault("30s"),
+    startTimeout: durationSchema("How long an instance may take to become healthy").prefault("30s"),
   })
   .meta({ description: "How one instance of a version starts (local target)" });
 
@@ -194,7 +170,7 @@ export const ApprovalsSchema = z
       .boolean()
       .meta({ description: "May the person who started the deployment approve it? Default false" })
       .default(false),
-    timeout: duration("How long a gate waits for a decision").prefault("24h"),
+    timeout: durationSchema("How long a gate waits for a decision").prefault("24h"),
     onTimeout: z
       .enum(["abort", "reject"])
       .meta({ description: "abort: roll back as an abort; reject: roll back as a rejected approval" })
@@ -262,8 +238,8 @@ export const AwsTargetSchema = z
         message: "rule needs hosts or paths",
       })
       .optional(),
-    deregistrationDelay: duration("How long a target drains before it is removed").prefault("30s"),
-    targetHealthTimeout: duration("How long traffic shifting waits for healthy targets").prefault("5m"),
+    deregistrationDelay: durationSchema("How long a target drains before it is removed").prefault("30s"),
+    targetHealthTimeout: durationSchema("How long traffic shifting waits for healthy targets").prefault("5m"),
     logRetentionDays: int("CloudWatch Logs retention of the task logs").min(1).default(14),
     tags: z
       .record(z.string().min(1).max(128), z.string().max(256))
@@ -290,7 +266,7 @@ export const EnvironmentSchema = z
     target: z.enum(["local", "aws"]).meta({ description: "Where versions run: local processes or AWS" }),
     local: LocalTargetSchema.optional(),
     approvals: ApprovalsSchema.optional(),
-    compensationAttentionAfter: duration(
+    compensationAttentionAfter: durationSchema(
       "How long a failing compensation retries before the deployment is marked needs-attention",
     ).prefault("10m"),
     aws: AwsTargetSchema.optional(),
@@ -319,7 +295,7 @@ const HttpCheckSchema = z.strictObject({
     method: z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]).default("GET"),
     expect: int("Expected HTTP status").min(100).max(599).default(200),
     bodyContains: z.string().optional().meta({ description: "Text the response body must contain" }),
-    timeout: duration("Request timeout").prefault("5s"),
+    timeout: durationSchema("Request timeout").prefault("5s"),
   }),
 });
 
@@ -328,7 +304,7 @@ const CommandCheckSchema = z.strictObject({
     description:
       "Smoke-test command; $GREEN_URL points at green ($GREEN_HEADERS: the headers that select it, one per line). Exit 0 = pass",
   }),
-  timeout: duration("How long the command may run").prefault("2m"),
+  timeout: durationSchema("How long the command may run").prefault("2m"),
 });
 
 export const VerifyCheckSchema = z
@@ -337,16 +313,16 @@ export const VerifyCheckSchema = z
 
 export const LoadTestSchema = z.strictObject({
   rps: z.number().positive().meta({ description: "Requests per second sent to green" }),
-  duration: duration("How long the load test runs"),
+  duration: durationSchema("How long the load test runs"),
   path: z.string().regex(/^\//).default("/"),
   maxErrorRate: percent("Largest acceptable share of failed requests", 1).prefault("1%"),
-  maxP95: duration("Largest acceptable p95 latency").optional(),
+  maxP95: durationSchema("Largest acceptable p95 latency").optional(),
 });
 
 // Bare field schemas; the analysis section adds defaults, a step override does not
 // (an override contains only what it changes).
 const analysisFields = {
-  interval: () => duration("Time between two measurements"),
+  interval: () => durationSchema("Time between two measurements"),
   minRequests: () => int("Measurements with fewer requests are inconclusive").min(0),
   failureLimit: () => int("Failed measurements tolerated before the analysis fails").min(0),
   consecutiveErrorLimit: () => int("Consecutive provider errors tolerated").min(0),
@@ -428,7 +404,7 @@ export const TrafficStepSchema = z
       .gt(0)
       .lte(100)
       .meta({ description: "Percent of traffic sent to green (0 < weight ≤ 100, increasing, last = 100)" }),
-    bake: duration("How long to hold this weight while analysis runs").optional(),
+    bake: durationSchema("How long to hold this weight while analysis runs").optional(),
     analysis: AnalysisOverrideSchema.optional(),
   })
   .transform(({ bake, ...rest }) => ({ kind: "traffic" as const, ...rest, bake: bake ?? 0 }));
@@ -444,8 +420,8 @@ export const StepSchema = z.union([TrafficStepSchema, ApprovalStepSchema]).meta(
 });
 
 export const PostPromotionSchema = z.strictObject({
-  watch: duration("How long analysis keeps watching after 100%").prefault("10m"),
-  keepPrevious: duration("How long blue stays warm for an instant rollback").prefault("30m"),
+  watch: durationSchema("How long analysis keeps watching after 100%").prefault("10m"),
+  keepPrevious: durationSchema("How long blue stays warm for an instant rollback").prefault("30m"),
 });
 
 export const ReleaseSchema = z.strictObject({
@@ -476,7 +452,7 @@ export const AppConfigEntrySchema = z
     check: z.string().min(1).optional().meta({
       description: "Command that exits 0 when the file is valid; $SHIPSHAPE_CONFIG_FILE names the file",
     }),
-    timeout: duration("How long the check command may run").prefault("30s"),
+    timeout: durationSchema("How long the check command may run").prefault("30s"),
   })
   .superRefine((value, ctx) => report(ctx, checkAppConfigEntry(value)));
 

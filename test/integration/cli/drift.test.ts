@@ -25,11 +25,13 @@ import { readRouterProcess, resolveRouterName, stopRouterProcess } from "../../.
 import { devPulumiSettings, openStack } from "../../../infra/pulumi/workspace";
 import { createTargets } from "../../../infra/targets";
 import { devDataConverter } from "../../../lib/codec/data-converter";
+import { NotificationSchema } from "../../../lib/notifications/payload";
 import { processesOfStack } from "../../../scripts/demo/checks";
 import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import type { DeploymentStatus } from "../../../workflows/deployment/state";
 import { runCli } from "../../support/cli";
 import { createFakes } from "../../support/fakes";
+import { type Receiver, startReceiver } from "../../support/notification-receiver";
 import { localDriver } from "../local/helpers";
 
 const service = `drift-${randomBytes(3).toString("hex")}`;
@@ -45,6 +47,8 @@ let worker: Worker;
 let workerRun: Promise<void>;
 /** What the worker's notifier sent. */
 const notified: string[] = [];
+/** Production's webhook sink (drift-detected only). */
+let webhook: Receiver;
 
 /** A release: a tiny HTTP service that answers with its version. */
 function artifactOf(version: string): string {
@@ -82,6 +86,7 @@ async function statusOf(env: string): Promise<DeploymentStatus> {
 beforeAll(async () => {
   process.env.TEMPORAL_ADDRESS = inject("temporalAddress");
   fs.mkdirSync(stateDir, { recursive: true });
+  webhook = await startReceiver();
   fs.writeFileSync(
     configFile,
     `service: ${service}
@@ -98,6 +103,8 @@ environments:
     target: local
     onDrift: fail
     requires: { promotedIn: staging }
+    notifications:
+      - { type: webhook, url: "${webhook.url}", events: [drift-detected] }
 release:
   verify:
     - http: { path: /health, expect: 200 }
@@ -125,6 +132,7 @@ release:
 }, 120_000);
 
 afterAll(async () => {
+  await webhook?.close();
   worker?.shutdown();
   await workerRun;
   await connection?.close();
@@ -259,16 +267,34 @@ describe("shipshape drift and requires.promotedIn on the real local target", () 
     // Production still runs v1 with a killed instance: a scheduled check now notifies.
     await handle.trigger();
     const deadline = Date.now() + 90_000;
-    while (!notified.some((l) => l.includes(`drift:${service}/production drift:`))) {
+    while (!notified.some((l) => l.includes(`drift:${service}/production drift-detected:`))) {
       if (Date.now() > deadline) throw new Error(`no drift notification; sent: ${notified.join("\n")}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(notified.find((l) => l.includes(`drift:${service}/production`))).toContain(
       "refresh would delete it",
     );
+    // The environment's webhook heard it too: the payload schema, with each difference.
+    const heard = await waitFor(() => webhook.accepted()[0], "the webhook's drift-detected notification");
+    const payload = NotificationSchema.parse(heard);
+    expect(payload).toMatchObject({
+      event: "drift-detected",
+      deployment: { service, environment: "production" },
+    });
+    expect(payload.details.differences?.map((d) => d.actual)).toContain("refresh would delete it");
     const removed = await runCli("drift", `${service}/production`, "--unschedule");
     expect(removed.code).toBe(0);
     expect(removed.out).toContain("removed");
     await expect(handle.describe()).rejects.toThrow();
   });
 });
+
+async function waitFor<T>(read: () => T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = read();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`never saw ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
