@@ -23,14 +23,18 @@ export interface PromotedDeployment {
   instances: string[] | null;
 }
 
-/** Promoted deployments of a service in an environment, newest first (at most `limit` closed ones read). */
+/**
+ * Promoted deployments of a service in an environment, newest first (at most
+ * `limit` runs read). A run counts once its outcome search attribute says
+ * promoted, even while it still sends its last notifications before it closes.
+ */
 export async function promotedRows(
   client: Client,
   service: string,
   environment: string,
   limit = 200,
 ): Promise<DeploymentRow[]> {
-  const rows = await listDeployments(client, { service, environment, closedOnly: true }, limit);
+  const rows = await listDeployments(client, { service, environment }, limit);
   return rows.filter((r) => r.outcome === "promoted");
 }
 

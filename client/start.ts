@@ -51,7 +51,7 @@ export class InvalidDeploymentInputError extends Error {
 export async function startDeployment(
   client: Client,
   input: DeploymentInput,
-  options: { taskQueue?: string } = {},
+  options: { taskQueue?: string; onWait?: (message: string) => void } = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof deploymentWorkflow>> {
   const tooLong = inputLengthProblems(input);
   if (tooLong.length > 0) throw new InvalidDeploymentInputError(tooLong.join("; "));
@@ -59,29 +59,81 @@ export async function startDeployment(
   await checkPromotionPath(client, input);
   const workflowId = deploymentWorkflowId(input.service, input.environment);
   try {
-    return await client.workflow.start<typeof deploymentWorkflow>("deploymentWorkflow", {
-      workflowId,
-      taskQueue: options.taskQueue ?? TASK_QUEUE,
-      args: [input],
-      workflowIdConflictPolicy: "FAIL",
-      workflowIdReusePolicy: "ALLOW_DUPLICATE",
-      // What was deployed, readable without a worker (`shipshape rollback` redeploys it).
-      memo: {
-        configDigest: input.configDigest ?? "",
-        artifact: input.artifact,
-        ...(input.artifactDigest ? { artifactDigest: input.artifactDigest } : {}),
-      },
-      typedSearchAttributes: [
-        { key: SA.service, value: input.service },
-        { key: SA.environment, value: input.environment },
-        { key: SA.version, value: input.version },
-        { key: SA.phase, value: "validating" },
-      ],
-      staticSummary: `deploy ${input.service} ${input.version} to ${input.environment}`,
-    });
+    return await startRun(client, workflowId, input, options);
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // The previous run has its outcome and only sends its last notifications (bounded):
+    // wait for it to close rather than refuse a deployment that is not in anyone's way.
+    if (await closedAfterDraining(client, workflowId, options.onWait)) {
+      try {
+        return await startRun(client, workflowId, input, options);
+      } catch (again) {
+        if (!(again instanceof WorkflowExecutionAlreadyStartedError)) throw again;
+      }
+    }
     throw await describeRunning(client, workflowId, input);
+  }
+}
+
+function startRun(
+  client: Client,
+  workflowId: string,
+  input: DeploymentInput,
+  options: { taskQueue?: string },
+) {
+  return client.workflow.start<typeof deploymentWorkflow>("deploymentWorkflow", {
+    workflowId,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    args: [input],
+    workflowIdConflictPolicy: "FAIL",
+    workflowIdReusePolicy: "ALLOW_DUPLICATE",
+    // What was deployed, readable without a worker (`shipshape rollback` redeploys it).
+    memo: {
+      configDigest: input.configDigest ?? "",
+      artifact: input.artifact,
+      ...(input.artifactDigest ? { artifactDigest: input.artifactDigest } : {}),
+    },
+    typedSearchAttributes: [
+      { key: SA.service, value: input.service },
+      { key: SA.environment, value: input.environment },
+      { key: SA.version, value: input.version },
+      { key: SA.phase, value: "validating" },
+    ],
+    staticSummary: `deploy ${input.service} ${input.version} to ${input.environment}`,
+  });
+}
+
+/**
+ * When the running deployment already has its outcome (the search attribute
+ * is set as it ends, then it drains its notification lanes for at most
+ * NOTIFICATION_DRAIN_MS), waits for it to close: true once it has.
+ */
+async function closedAfterDraining(
+  client: Client,
+  workflowId: string,
+  onWait?: (message: string) => void,
+): Promise<boolean> {
+  const handle = client.workflow.getHandle(workflowId);
+  const outcome = await handle
+    .describe()
+    .then((d) => d.typedSearchAttributes.get(SA.outcome))
+    .catch(() => undefined);
+  if (!outcome) return false;
+  onWait?.(
+    `${workflowId} has ended (${outcome}) and is sending its last notifications; waiting for it (at most ${NOTIFICATION_DRAIN_MS / 60_000} min)…`,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), NOTIFICATION_DRAIN_MS + 15_000);
+  });
+  const closed = handle.result().then(
+    () => true,
+    () => true, // a rolled-back deployment closes as a failed workflow: closed all the same
+  );
+  try {
+    return await Promise.race([closed, bound]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -78,7 +78,10 @@ async function start(ctx: CliContext, unsigned: DeploymentInput, options: Deploy
     if (await refuseServingVersion(ctx, temporal.client, input)) return;
     let handle: Awaited<ReturnType<typeof startDeployment>>;
     try {
-      handle = await startDeployment(temporal.client, input, { taskQueue: options.taskQueue });
+      handle = await startDeployment(temporal.client, input, {
+        taskQueue: options.taskQueue,
+        onWait: (message) => ctx.stderr(message),
+      });
     } catch (err) {
       if (err instanceof PromotionRequiredError) throw new CliError(err.message);
       if (err instanceof DeploymentAlreadyRunningError) {

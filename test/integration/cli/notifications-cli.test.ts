@@ -34,11 +34,14 @@ let worker: Worker | undefined;
 let workerRun: Promise<void> | undefined;
 let webhook: Receiver;
 let slack: Receiver;
+/** A second webhook that only takes `finished`: made to hang, it keeps an ended run open. */
+let lastWord: Receiver;
 
 beforeAll(async () => {
   process.env.TEMPORAL_ADDRESS = inject("temporalAddress");
   webhook = await startReceiver();
   slack = await startReceiver();
+  lastWord = await startReceiver();
   fs.mkdirSync(path.join(dir, "migrations"), { recursive: true });
   fs.mkdirSync(path.join(dir, "artifact"), { recursive: true });
   fs.mkdirSync(sinkOut, { recursive: true });
@@ -59,6 +62,10 @@ environments:
       - type: slack
         url: "\${env:SLACK_URL}"
         events: [started, rolled-back, promoted, finished]
+      - type: webhook
+        url: ${lastWord.url}
+        events: [finished]
+        timeout: 1s
       - type: command
         command: 'printf "%s %s\\n" "$SHIPSHAPE_EVENT" "$(wc -c < "$SHIPSHAPE_EVENT_FILE")" >> ${commandLog}'
         events: [started, finished]
@@ -91,28 +98,17 @@ afterAll(async () => {
   await connection?.close();
   await webhook?.close();
   await slack?.close();
+  await lastWord?.close();
 });
 
-/**
- * Deploys; while the previous run of the environment has ended but still sends
- * its last notifications, the CLI refuses with exit 2 and says so: try again,
- * as a user would.
- */
+/** Deploys (a previous run still sending its last notifications is waited for by the CLI). */
 async function deploy(version: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const started = await cli(
-      ...["deploy", "--service", service, "--version", version, "--env", "production"],
-      ...["--config", configFile, "--task-queue", taskQueue, "--as", "alice"],
-      ...["--artifact", path.join(dir, "artifact")],
-    );
-    const draining = started.code === 2 && started.err.includes("still sending its last notifications");
-    if (!draining || Date.now() > deadline) {
-      expect(started.code, started.err).toBe(0);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const started = await cli(
+    ...["deploy", "--service", service, "--version", version, "--env", "production"],
+    ...["--config", configFile, "--task-queue", taskQueue, "--as", "alice"],
+    ...["--artifact", path.join(dir, "artifact")],
+  );
+  expect(started.code, started.err).toBe(0);
 }
 
 async function until<T>(read: () => T, done: (v: T) => boolean, what: string): Promise<T> {
@@ -182,6 +178,8 @@ describe("notifications through the CLI", () => {
 
   it("an aborted deployment: rolled-back names the reason; the payloads before it carried the exact abort command", async () => {
     webhook.behave({ kind: "answer", status: 200 });
+    // Its `finished` will hang at one sink: the run stays open after its outcome (next test).
+    lastWord.behave({ kind: "hang" });
     await deploy("v3");
     await until(
       () => eventsOf("v3"),
@@ -202,6 +200,40 @@ describe("notifications through the CLI", () => {
     // While it ran, the payloads carried the exact abort command.
     expect(events.find((n) => n.event === "step-reached")?.commands.abort).toContain(
       `shipshape abort ${service}/production`,
+    );
+  });
+
+  it("a deploy while the previous run sends its last notifications waits for it, then starts", async () => {
+    // v3 has ended (rolled back) but its `finished` hangs at one sink, retried: the run is still open.
+    await until(
+      () => lastWord.received.filter((r) => r.answered === "hung").length,
+      (n) => n >= 2,
+      "the hanging sink asked twice",
+    );
+    const next = cli(
+      ...["deploy", "--service", service, "--version", "v4", "--env", "production"],
+      ...["--config", configFile, "--task-queue", taskQueue, "--as", "alice"],
+      ...["--artifact", path.join(dir, "artifact")],
+    );
+    await new Promise((r) => setTimeout(r, 3_000));
+    // The sink comes back: v3's last event is delivered, its run closes, and v4 starts.
+    lastWord.behave({ kind: "answer", status: 200 });
+    const started = await next;
+    expect(started.code, started.err).toBe(0);
+    expect(started.err).toContain("is sending its last notifications; waiting for it");
+    const finished = lastWord.accepted().map((b) => NotificationSchema.parse(b));
+    expect(finished.map((n) => [n.event, n.deployment.version])).toContainEqual(["finished", "v3"]);
+    await until(
+      () => eventsOf("v4"),
+      (e) => e.some((n) => n.event === "started"),
+      "v4's started event",
+    );
+    const abort = await cli("abort", `${service}/production`, "--reason", "end of test", "--as", "alice");
+    expect(abort.code, abort.err).toBe(0);
+    await until(
+      () => eventsOf("v4"),
+      (e) => e.some((n) => n.event === "finished"),
+      "v4's finished event",
     );
   });
 });
