@@ -9,13 +9,9 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createActivities } from "../../../activities";
-import { devDataConverter } from "../../../lib/codec/data-converter";
-import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { runCli as cli } from "../../support/cli";
-import { createFakes } from "../../support/fakes";
+import { type FakeDriverWorker, startFakeDriverWorker } from "../../support/fake-driver-worker";
 import { type Receiver, startReceiver } from "../../support/hook-receiver";
 
 const service = `hookshop-${randomBytes(3).toString("hex")}`;
@@ -23,9 +19,7 @@ const taskQueue = `hooks-${service}`;
 const dir = path.join(inject("testStateDir"), "cli-hooks", service);
 const configFile = path.join(dir, "shipshape.yaml");
 const SECRET = "integration-hook-secret";
-let connection: NativeConnection;
-let worker: Worker | undefined;
-let workerRun: Promise<void> | undefined;
+let worker: FakeDriverWorker | undefined;
 let gate: Receiver;
 let confirmed = false;
 
@@ -63,23 +57,11 @@ release:
   postPromotion: { watch: 1s, keepPrevious: 1s }
 `,
   );
-  connection = await NativeConnection.connect({ address: inject("temporalAddress") });
-  const fakes = createFakes({ blueVersion: "v1" });
-  fakes.deps.env = { HOOK_SECRET: SECRET };
-  worker = await Worker.create({
-    dataConverter: devDataConverter(),
-    connection,
-    taskQueue,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined }),
-    activities: createActivities(fakes.deps),
-  });
-  workerRun = worker.run();
+  worker = await startFakeDriverWorker(taskQueue, { HOOK_SECRET: SECRET });
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await connection?.close();
+  await worker?.stop();
   await gate?.close();
 });
 

@@ -10,15 +10,11 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { bundleWorkflowCode, NativeConnection, Worker } from "@temporalio/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createActivities } from "../../../activities";
-import { devDataConverter } from "../../../lib/codec/data-converter";
 import { NotificationSchema } from "../../../lib/notifications/payload";
 import { SIGNATURE_HEADER, verifySignature } from "../../../lib/notifications/signature";
-import { WORKFLOWS_PATH } from "../../../workers/workflow-bundle";
 import { runCli as cli } from "../../support/cli";
-import { createFakes } from "../../support/fakes";
+import { type FakeDriverWorker, startFakeDriverWorker } from "../../support/fake-driver-worker";
 import { type Receiver, startReceiver } from "../../support/notification-receiver";
 
 const service = `notifyshop-${randomBytes(3).toString("hex")}`;
@@ -29,9 +25,7 @@ const configFile = path.join(dir, "shipshape.yaml");
 const sinkOut = path.join(dir, "command-sink");
 const commandLog = path.join(sinkOut, "events.log");
 const SECRET = "integration-notification-secret";
-let connection: NativeConnection;
-let worker: Worker | undefined;
-let workerRun: Promise<void> | undefined;
+let worker: FakeDriverWorker | undefined;
 let webhook: Receiver;
 let slack: Receiver;
 /** A second webhook that only takes `finished`: made to hang, it keeps an ended run open. */
@@ -79,23 +73,11 @@ release:
   postPromotion: { watch: 1s, keepPrevious: 1s }
 `,
   );
-  connection = await NativeConnection.connect({ address: inject("temporalAddress") });
-  const fakes = createFakes({ blueVersion: "v1" });
-  fakes.deps.env = { NOTIFY_SECRET: SECRET, SLACK_URL: slack.url };
-  worker = await Worker.create({
-    dataConverter: devDataConverter(),
-    connection,
-    taskQueue,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined }),
-    activities: createActivities(fakes.deps),
-  });
-  workerRun = worker.run();
+  worker = await startFakeDriverWorker(taskQueue, { NOTIFY_SECRET: SECRET, SLACK_URL: slack.url });
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await connection?.close();
+  await worker?.stop();
   await webhook?.close();
   await slack?.close();
   await lastWord?.close();
