@@ -5,7 +5,7 @@
 // exit code is 2.
 
 import path from "node:path";
-import { listDeployments } from "../../client/deployments-query";
+import { promotedRows } from "../../client/promoted-deployments";
 import { PromotionRequiredError } from "../../client/promotion-path";
 import { buildDeploymentInput, ReleaseInputError, type ReleaseRequest } from "../../client/release-input";
 import { DeploymentAlreadyRunningError, startDeployment } from "../../client/start";
@@ -50,12 +50,8 @@ async function refuseServingVersion(
   client: Awaited<ReturnType<typeof connectTemporal>>["client"],
   input: DeploymentInput,
 ): Promise<boolean> {
-  const rows = await listDeployments(
-    client,
-    { service: input.service, environment: input.environment, closedOnly: true },
-    200,
-  );
-  const serving = rows.find((r) => r.outcome === "promoted");
+  // The last promotion serves (a rollback returns to it), even while its run sends its last notifications.
+  const serving = (await promotedRows(client, input.service, input.environment))[0];
   if (!serving || serving.version !== input.version) return false;
   const sameArtifact =
     !input.artifactDigest || !serving.artifactDigest || serving.artifactDigest === input.artifactDigest;
@@ -138,12 +134,7 @@ export async function deploy(ctx: CliContext, options: DeployOptions): Promise<v
 async function lastGood(options: Omit<DeployOptions, "version">) {
   const temporal = await connectTemporal();
   try {
-    const rows = await listDeployments(
-      temporal.client,
-      { service: options.service, environment: options.env, closedOnly: true },
-      200,
-    );
-    const promoted = rows.filter((r) => r.outcome === "promoted");
+    const promoted = await promotedRows(temporal.client, options.service, options.env);
     const current = promoted[0]?.version;
     return { current, target: promoted.find((r) => r.version !== current) };
   } finally {
