@@ -138,7 +138,14 @@ describe("failure injected at every phase → exact compensation order", () => {
   });
 });
 
-describe("abort at every phase", () => {
+// One retry: now and then the Java time-skipping server answers a workflow task
+// of these aborts with "ACTIVITY_UNKNOWN" and the task then retries forever, so
+// the test hangs to its timeout (seen twice in 1,211-test runs on 2 loaded
+// cores, on different phases, since the notification lanes run activities
+// beside the forward path). The real server has no such state; the worker-crash,
+// e2e crash-point and chaos runs cover aborts there. A retry passes only if
+// every assertion below holds on a fresh deployment.
+describe("abort at every phase", { retry: 1 }, () => {
   // Zero bakes before the abort point: the server does not skip time while the test polls.
   const Z = (weight: number, bake?: string) => (bake ? { weight, bake } : { weight });
   it.each<{
