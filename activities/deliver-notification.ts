@@ -14,9 +14,6 @@
  * Secrets (`${env:NAME}` in the sink, and in a URL) are resolved here, on the
  * worker, and never appear in an error.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { ApplicationFailure, Context } from "@temporalio/activity";
 import { listEnvRefs, resolveEnvRefs } from "../lib/config/env-refs";
 import { redactSecrets, secretValues } from "../lib/config/redact";
@@ -29,7 +26,7 @@ import {
 import type { Notification } from "../lib/notifications/payload";
 import { postSigned } from "../lib/notifications/post-signed";
 import { slackMessage } from "../lib/notifications/slack";
-import { type ConfinedResult, runConfinedCommand } from "../lib/runtime/confined-command";
+import { type ConfinedResult, runConfinedWithFile } from "../lib/runtime/confined-command";
 import { instanceUserFor } from "../lib/runtime/instance-user";
 import type { DeploymentDeps } from "./deployment-deps";
 
@@ -85,20 +82,12 @@ async function runCommand(
   env: DeploymentDeps["env"],
 ): Promise<DeliveryResult> {
   const runAs = instanceUserFor(env);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-event-"));
-  const file = path.join(dir, "event.json");
-  try {
-    fs.writeFileSync(file, JSON.stringify(payload), { mode: 0o600 });
-    if (runAs) {
-      fs.chownSync(dir, runAs.uid, runAs.gid);
-      fs.chownSync(file, runAs.uid, runAs.gid);
-    }
-    const r: ConfinedResult = await runConfinedCommand({
+  const r: ConfinedResult = await runConfinedWithFile(
+    {
       command,
       // A chosen environment, never the worker's (which holds its secrets).
       env: {
         PATH: env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-        SHIPSHAPE_EVENT_FILE: file,
         SHIPSHAPE_EVENT: payload.event,
         SHIPSHAPE_EVENT_ID: payload.id,
         SHIPSHAPE_DEPLOYMENT_ID: payload.deployment.deploymentId,
@@ -106,17 +95,16 @@ async function runCommand(
       timeoutMs,
       maxOutputChars: 2_000,
       ...(runAs ? { runAs } : {}),
-    });
-    if (r.code === 0) return { delivered: true, detail: "exit 0" };
-    const output = r.output.trim().slice(-300);
-    throw new Error(
-      r.timedOut
-        ? `command killed after ${timeoutMs} ms; output: ${output}`
-        : `command exited ${r.code}; output: ${output}`,
-    );
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    },
+    { envVar: "SHIPSHAPE_EVENT_FILE", fileName: "event.json", content: JSON.stringify(payload) },
+  );
+  if (r.code === 0) return { delivered: true, detail: "exit 0" };
+  const output = r.output.trim().slice(-300);
+  throw new Error(
+    r.timedOut
+      ? `command killed after ${timeoutMs} ms; output: ${output}`
+      : `command exited ${r.code}; output: ${output}`,
+  );
 }
 
 export function createDeliverNotificationActivities(deps: DeploymentDeps) {

@@ -12,9 +12,6 @@
  * Idempotent as far as the receiver lets it be: a retried delivery of one
  * call carries the same callId (body and X-Shipshape-Hook-Call header).
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { z } from "zod";
 import { checkCommandEnvironment } from "../lib/config/check-env";
 import { listEnvRefs, resolveEnvRefs } from "../lib/config/env-refs";
@@ -23,7 +20,7 @@ import { redactSecrets, secretValues } from "../lib/config/redact";
 import { type HookAnswer, HookRequestSchema } from "../lib/deployment/hook-request";
 import { ActivityKey } from "../lib/deployment/types";
 import { postSigned } from "../lib/notifications/post-signed";
-import { runConfinedCommand } from "../lib/runtime/confined-command";
+import { runConfinedWithFile } from "../lib/runtime/confined-command";
 import { instanceUserFor } from "../lib/runtime/instance-user";
 import type { DeploymentDeps } from "./deployment-deps";
 
@@ -116,19 +113,11 @@ async function run(
 ): Promise<Answer> {
   const user = instanceUserFor({ ...env });
   const runAs = user ? { uid: user.uid, gid: user.gid } : undefined;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-hook-"));
-  const file = path.join(dir, "request.json");
-  try {
-    fs.writeFileSync(file, body, { mode: 0o600 });
-    if (runAs) {
-      fs.chownSync(dir, runAs.uid, runAs.gid);
-      fs.chownSync(file, runAs.uid, runAs.gid);
-    }
-    const r = await runConfinedCommand({
+  const r = await runConfinedWithFile(
+    {
       command,
       env: {
         ...checkCommandEnvironment({}, env).env,
-        SHIPSHAPE_HOOK_FILE: file,
         SHIPSHAPE_HOOK_NAME: input.name,
         SHIPSHAPE_HOOK_TYPE: input.hook.type,
         SHIPSHAPE_HOOK_CALL: input.request.callId,
@@ -136,12 +125,11 @@ async function run(
       timeoutMs: input.timeoutMs,
       ...(runAs ? { runAs } : {}),
       maxOutputChars: 4_000,
-    });
-    const output = r.output.trim().slice(-MAX_TEXT);
-    if (r.timedOut) return { ok: false, status: null, text: `killed after ${input.timeoutMs} ms; ${output}` };
-    if (r.code === null) return { ok: false, status: null, text: output || "could not start" };
-    return { ok: r.code === 0, status: r.code, text: output };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    },
+    { envVar: "SHIPSHAPE_HOOK_FILE", fileName: "request.json", content: body },
+  );
+  const output = r.output.trim().slice(-MAX_TEXT);
+  if (r.timedOut) return { ok: false, status: null, text: `killed after ${input.timeoutMs} ms; ${output}` };
+  if (r.code === null) return { ok: false, status: null, text: output || "could not start" };
+  return { ok: r.code === 0, status: r.code, text: output };
 }

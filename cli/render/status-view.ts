@@ -1,3 +1,4 @@
+import { differenceText } from "../../lib/drift/differences";
 import type { DeploymentStatus, HookStatus } from "../../workflows/deployment/state";
 
 /**
@@ -107,8 +108,7 @@ export function renderStatus(s: DeploymentStatus, o: StatusViewOptions): string[
   if (s.drift?.differences.length) {
     // onDrift: warn — deployed over a blue that was not as promoted.
     lines.push("", `⚠ blue ${s.drift.version} had drifted from its promotion (onDrift: warn):`);
-    for (const d of s.drift.differences.slice(0, 10))
-      lines.push(`  ${d.what}: expected ${d.expected}, found ${d.actual}`);
+    for (const d of s.drift.differences.slice(0, 10)) lines.push(`  ${differenceText(d)}`);
     if (s.drift.differences.length > 10) lines.push(`  … ${s.drift.differences.length - 10} more (--json)`);
   }
   if (s.needsAttention) {

@@ -116,6 +116,11 @@ export function driftDifferences(recordedInput: RecordedState, observed: Observe
 }
 
 /** One line per difference, for logs, refusals and the decision log. */
+/** One difference in one line: "router weight of blue: expected 100, found 40". */
+export function differenceText(d: DriftDifference): string {
+  return `${d.what}: expected ${d.expected}, found ${d.actual}`;
+}
+
 export function formatDifferences(diffs: readonly DriftDifference[]): string {
-  return diffs.map((d) => `${d.what}: expected ${d.expected}, found ${d.actual}`).join("; ");
+  return diffs.map(differenceText).join("; ");
 }

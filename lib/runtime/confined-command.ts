@@ -117,3 +117,28 @@ export function runConfinedCommand(c: ConfinedCommand): Promise<ConfinedResult> 
     });
   });
 }
+
+/**
+ * Runs `c` with `content` in a private file (in a fresh folder, mode 600,
+ * owned by the user it runs as) whose path is in the environment variable
+ * `input.envVar`; the folder is removed afterwards. How notification command
+ * sinks and command hooks hand their JSON to the user's script: a file, not
+ * stdin, so a script can read it more than once.
+ */
+export async function runConfinedWithFile(
+  c: ConfinedCommand,
+  input: { envVar: string; fileName: string; content: string },
+): Promise<ConfinedResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-input-"));
+  const file = path.join(dir, input.fileName);
+  try {
+    fs.writeFileSync(file, input.content, { mode: 0o600 });
+    if (c.runAs) {
+      fs.chownSync(dir, c.runAs.uid, c.runAs.gid);
+      fs.chownSync(file, c.runAs.uid, c.runAs.gid);
+    }
+    return await runConfinedCommand({ ...c, env: { ...c.env, [input.envVar]: file } });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -7,6 +7,7 @@
  */
 import { sleep } from "@temporalio/workflow";
 import type { GreenEnvironment } from "../../lib/deployment/types";
+import { formatDifferences } from "../../lib/drift/differences";
 import { call, OPTS } from "./activities";
 import { bakeAndAnalyse } from "./bake";
 import { compensationFor } from "./compensations";
@@ -67,9 +68,7 @@ async function preflight(run: DeploymentRun): Promise<void> {
     run.decide({
       kind: "drift",
       by: "shipshape",
-      reason: `blue ${version} has drifted from its promotion (onDrift: warn): ${differences
-        .map((d) => `${d.what}: expected ${d.expected}, found ${d.actual}`)
-        .join("; ")}`,
+      reason: `blue ${version} has drifted from its promotion (onDrift: warn): ${formatDifferences(differences)}`,
     });
     run.emit(
       "drift-detected",

@@ -15,7 +15,7 @@
  * - Bounded: a lane holds at most MAX_PENDING events; past it the oldest
  *   waiting one is dropped (a gap in `sequence`), with a warning.
  * - End of the deployment: after the outcome is set (traffic already back on
- *   blue, or promoted) the run waits at most DRAIN_MS for the lanes to empty,
+ *   blue, or promoted) the run waits at most NOTIFICATION_DRAIN_MS for the lanes to empty,
  *   then ends; what is still undelivered is dropped with a warning.
  * - Continue-as-new (long bakes): the lanes are frozen (no delivery starts in
  *   the same workflow task as the continue-as-new), and the undelivered
@@ -35,8 +35,6 @@ import { errorText } from "./saga";
 
 /** Events waiting per sink; the oldest waiting is dropped past it. */
 export const MAX_PENDING = 100;
-/** How long a finished deployment waits for its notifications to go out. */
-export const DRAIN_MS = NOTIFICATION_DRAIN_MS;
 
 /** The worker log (the always-on sink): lane -1. */
 export const LOG_SINK = -1;
@@ -106,8 +104,8 @@ export class Notifications {
     return this.lanes.every((l) => l.queue.length === 0);
   }
 
-  /** After the outcome: waits up to DRAIN_MS for every lane to empty; never throws. */
-  async drain(ms = DRAIN_MS): Promise<void> {
+  /** After the outcome: waits up to NOTIFICATION_DRAIN_MS for every lane to empty; never throws. */
+  async drain(ms = NOTIFICATION_DRAIN_MS): Promise<void> {
     if (this.idle()) return;
     const done = await CancellationScope.nonCancellable(() => condition(() => this.idle(), ms));
     if (!done) {
