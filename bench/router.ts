@@ -387,12 +387,30 @@ async function switchLatency(t: Target, rounds: number) {
   };
 }
 
+/**
+ * Waits until every proxy is idle (< 2% of a core over a second, at most 30 s):
+ * the router's control process compiles its TypeScript and JITs for several
+ * seconds after it starts, a one-time cost a long-running proxy does not pay
+ * per request (it was half the router's CPU in the first 500 req/s round).
+ */
+async function settle(targets: Target[]) {
+  const cpu = (t: Target) => t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
+  const started = Date.now();
+  for (let i = 0; i < 30; i++) {
+    const before = targets.map(cpu);
+    await sleep(1000);
+    if (targets.every((t, k) => cpu(t) - before[k]! < 0.02)) break;
+  }
+  console.log(`proxies idle after ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
 async function latencyPhases(targets: Target[], ports: { blue: number; green: number }) {
   const weighted = () => (Math.random() < 0.9 ? ports.blue : ports.green);
   const pickOf = (t: Target) => (t.name === "direct" ? weighted : () => t.port);
   const cpu = (t: Target) => t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
   // Warm-up (JIT, keep-alive pools), not recorded.
-  for (const t of targets) await fixedRate(t.name, 500, 1000, pickOf(t));
+  for (const t of targets) await fixedRate(t.name, 500, 3000, pickOf(t));
+  await settle(targets);
   const results: LatencyResult[] = [];
   for (const rate of RATES) {
     // ROUNDS interleaved rounds (direct, router, nginx, direct, ...) so that
