@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { routerProcessDir } from "../../infra/local/router-process";
+import { resolveRouterName, routerProcessDir, stopRouterProcess } from "../../infra/local/router-process";
 import { seededRandom } from "../../lib/random/seeded";
 import { portIsFree } from "../../lib/runtime/free-port";
 import { stateDir } from "../../lib/runtime/paths";
@@ -168,6 +168,14 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
       query: (q, p) => rig?.pool.query(q, p) as Promise<unknown>,
     });
     cleanups.add(() => cleanUpSecondService(rig as CampaignRig, s.log));
+    // The worker is still running while the cleanup above stops the ledger's
+    // router, and any ledger activity it still runs can start that router
+    // again (one was left behind after a clean campaign): stopped once more
+    // after the worker, nothing can.
+    const stateDir = rig.stateDir;
+    cleanups.addFinal(() =>
+      stopRouterProcess(resolveRouterName(SECOND_SCOPE, stateDir), { purge: true, stateDir }),
+    );
     const ctx = {
       settings: s,
       random,

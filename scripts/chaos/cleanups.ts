@@ -26,6 +26,15 @@ export class CampaignCleanups {
     this.steps.unshift(step);
   }
 
+  /**
+   * Registers a cleanup that runs after all others (and after earlier final
+   * ones): for what a process stopped by an earlier cleanup (the worker)
+   * could have started again meanwhile.
+   */
+  addFinal(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+
   /** The end of the campaign: every cleanup, each one's failure logged and the next one still run. */
   async runAll(): Promise<void> {
     process.off("SIGINT", this.onSignal);
