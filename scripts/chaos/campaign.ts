@@ -25,7 +25,7 @@ import type { CampaignResult, CampaignSettings, RunSummary } from "./results";
 import { type CampaignRig, startCampaignRig } from "./rig";
 import { type CampaignProgress, type RunContext, runOnce } from "./run";
 import { cleanUpSecondService, createSecondService, SECOND_SCOPE } from "./second-service";
-import { instancesByStack, pulumiProcesses } from "./system";
+import { instancesByStack, pulumiProcesses, routerProcesses } from "./system";
 
 /** At most this many extra runs for fault kinds the planned runs never injected (--require-every-fault). */
 const MAX_COVERAGE_RUNS = 3;
@@ -110,7 +110,7 @@ async function teardown(
   }
 }
 
-/** After the cleanups: no pulumi process, and every port the campaign used is free. */
+/** After the cleanups: no pulumi or router process, and every port the campaign used is free. */
 async function checkMachineClean(
   result: CampaignResult,
   rig: CampaignRig | null,
@@ -120,6 +120,15 @@ async function checkMachineClean(
     result.finalViolations.push({
       invariant: "leak",
       detail: `after teardown: pulumi ${p.pid} still running`,
+    });
+  // Any router of the campaign (the shop's, the ledger's), given a moment to finish exiting.
+  const routers = () => (rig ? routerProcesses(rig.stateDir) : []);
+  for (let waited = 0; routers().length > 0 && waited < 5000; waited += 250)
+    await new Promise((r) => setTimeout(r, 250));
+  for (const p of routers())
+    result.finalViolations.push({
+      invariant: "leak",
+      detail: `after teardown: router process ${p.pid} still running (${p.cmdline.slice(0, 160)})`,
     });
   for (const port of new Set(infraPorts))
     if (!(await portIsFree(port)))

@@ -40,6 +40,15 @@ export function instancesByStack(stackPrefix: string): Map<string, number[]> {
   return new Map([...byStack].map(([k, v]) => [k, [...v]]));
 }
 
+/**
+ * Router processes (control process and its HAProxy, which inherits the
+ * token's variable) whose command line points into `stateDir`.
+ */
+export function routerProcesses(stateDir: string): ProcessInfo[] {
+  const inside = path.join(path.resolve(stateDir), path.sep);
+  return processesWithEnv(["SHIPSHAPE_ROUTER_TOKEN"]).filter((p) => p.cmdline.includes(inside));
+}
+
 function backendDir(settings: PulumiSettings): string {
   const dir = fileBackendDir(settings);
   if (!dir) throw new Error(`the leak checks read a file backend; ${settings.backendUrl} is not one`);
