@@ -389,9 +389,9 @@ async function switchLatency(t: Target, rounds: number) {
 
 /**
  * Waits until every proxy is idle (< 2% of a core over a second, at most 30 s):
- * the router's control process compiles its TypeScript and JITs for several
+ * the router's control process compiles its TypeScript and JITs for a few
  * seconds after it starts, a one-time cost a long-running proxy does not pay
- * per request (it was half the router's CPU in the first 500 req/s round).
+ * per request.
  */
 async function settle(targets: Target[]) {
   const cpu = (t: Target) => t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
