@@ -223,6 +223,11 @@ function groupCpuSeconds(pgid: number): number {
   return Object.values(groupCpuByCommand(pgid)).reduce((a, b) => a + b, 0);
 }
 
+/** CPU seconds of every process group of a target so far. */
+function targetCpuSeconds(t: Target): number {
+  return t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
+}
+
 /** The router's CPU by process (HAProxy vs its control process, which reads the request log). */
 const routerCpuSplit: Record<string, Record<string, number>> = {};
 
@@ -234,7 +239,7 @@ async function capacity(t: Target, seconds: number) {
     errors: number;
     non2xx: number;
   }>;
-  const cpu = () => t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
+  const cpu = () => targetCpuSeconds(t);
   const c0 = cpu();
   const r = await autocannon({
     url: `http://127.0.0.1:${t.port}/api/products`,
@@ -394,12 +399,11 @@ async function switchLatency(t: Target, rounds: number) {
  * per request.
  */
 async function settle(targets: Target[]) {
-  const cpu = (t: Target) => t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
   const started = Date.now();
   for (let i = 0; i < 30; i++) {
-    const before = targets.map(cpu);
+    const before = targets.map(targetCpuSeconds);
     await sleep(1000);
-    if (targets.every((t, k) => cpu(t) - before[k]! < 0.02)) break;
+    if (targets.every((t, k) => targetCpuSeconds(t) - before[k]! < 0.02)) break;
   }
   console.log(`proxies idle after ${Math.round((Date.now() - started) / 1000)} s`);
 }
@@ -407,7 +411,6 @@ async function settle(targets: Target[]) {
 async function latencyPhases(targets: Target[], ports: { blue: number; green: number }) {
   const weighted = () => (Math.random() < 0.9 ? ports.blue : ports.green);
   const pickOf = (t: Target) => (t.name === "direct" ? weighted : () => t.port);
-  const cpu = (t: Target) => t.groups.reduce((a, g) => a + groupCpuSeconds(g), 0);
   // Warm-up (JIT, keep-alive pools), not recorded.
   for (const t of targets) await fixedRate(t.name, 500, 3000, pickOf(t));
   await settle(targets);
@@ -418,10 +421,10 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
     const parts: Record<string, LatencyResult[]> = {};
     for (let i = 0; i < ROUNDS; i++) {
       for (const t of targets) {
-        const c0 = cpu(t);
+        const c0 = targetCpuSeconds(t);
         const split0 = t.name === "router" ? groupCpuByCommand(t.groups[0]!) : {};
         const r = await fixedRate(t.name, rate, PHASE_MS / ROUNDS, pickOf(t));
-        r.cpuMicrosPerRequest = Math.round(((cpu(t) - c0) / Math.max(1, r.sent)) * 1e6);
+        r.cpuMicrosPerRequest = Math.round(((targetCpuSeconds(t) - c0) / Math.max(1, r.sent)) * 1e6);
         if (t.name === "router") {
           routerCpuSplit[`@${rate}`] ??= {};
           const split = routerCpuSplit[`@${rate}`]!;

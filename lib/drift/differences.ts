@@ -115,12 +115,12 @@ export function driftDifferences(recordedInput: RecordedState, observed: Observe
   return out;
 }
 
-/** One line per difference, for logs, refusals and the decision log. */
 /** One difference in one line: "router weight of blue: expected 100, found 40". */
 export function differenceText(d: DriftDifference): string {
   return `${d.what}: expected ${d.expected}, found ${d.actual}`;
 }
 
+/** Every difference in one line, for logs, refusals and the decision log. */
 export function formatDifferences(diffs: readonly DriftDifference[]): string {
   return diffs.map(differenceText).join("; ");
 }

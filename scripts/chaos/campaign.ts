@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { resolveRouterName, routerProcessDir, stopRouterProcess } from "../../infra/local/router-process";
+import { routerProcessDir } from "../../infra/local/router-process";
 import { seededRandom } from "../../lib/random/seeded";
 import { portIsFree } from "../../lib/runtime/free-port";
 import { stateDir } from "../../lib/runtime/paths";
@@ -24,7 +24,12 @@ import { SCOPE } from "./release";
 import type { CampaignResult, CampaignSettings, RunSummary } from "./results";
 import { type CampaignRig, startCampaignRig } from "./rig";
 import { type CampaignProgress, type RunContext, runOnce } from "./run";
-import { cleanUpSecondService, createSecondService, SECOND_SCOPE } from "./second-service";
+import {
+  cleanUpSecondService,
+  createSecondService,
+  SECOND_SCOPE,
+  stopSecondServiceRouter,
+} from "./second-service";
 import { instancesByStack, pulumiProcesses, routerProcesses } from "./system";
 
 /** At most this many extra runs for fault kinds the planned runs never injected (--require-every-fault). */
@@ -181,10 +186,8 @@ export async function runCampaign(s: CampaignSettings): Promise<CampaignResult> 
     // router, and any ledger activity it still runs can start that router
     // again (one was left behind after a clean campaign): stopped once more
     // after the worker, nothing can.
-    const stateDir = rig.stateDir;
-    cleanups.addFinal(() =>
-      stopRouterProcess(resolveRouterName(SECOND_SCOPE, stateDir), { purge: true, stateDir }),
-    );
+    const rigStateDir = rig.stateDir;
+    cleanups.addFinal(() => stopSecondServiceRouter(rigStateDir));
     const ctx = {
       settings: s,
       random,

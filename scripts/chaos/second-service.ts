@@ -249,8 +249,10 @@ export async function cleanUpSecondService(
       .catch((err) => log(`  · destroy ${st}: ${String(err)}`));
   }
   await reapScopeProcesses(prefix);
-  await stopRouterProcess(resolveRouterName(SECOND_SCOPE, rig.stateDir), {
-    purge: true,
-    stateDir: rig.stateDir,
-  }).catch(() => undefined);
+  await stopSecondServiceRouter(rig.stateDir).catch(() => undefined);
+}
+
+/** Stops the second service's router (control process and HAProxy) and removes its state. */
+export function stopSecondServiceRouter(stateDir: string): Promise<unknown> {
+  return stopRouterProcess(resolveRouterName(SECOND_SCOPE, stateDir), { purge: true, stateDir });
 }
