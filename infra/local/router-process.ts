@@ -9,6 +9,7 @@ import { privateDir } from "./instance-user";
 import { haproxyFiles } from "./router/haproxy-config";
 import { runningHaproxyPid } from "./router/haproxy-process";
 import { loadTable } from "./router/routing-table";
+import { killStrayRouters } from "./stray-routers";
 
 /**
  * Lifecycle of the local router as a platform process (not a Pulumi stack):
@@ -144,6 +145,9 @@ export async function ensureRouterProcess(
 
   const prev = h.info;
   const dir = routerProcessDir(name, opts.stateDir);
+  const routesFile = path.join(dir, "routes.json");
+  // One a killed starter never recorded must not keep running beside the new one.
+  await killStrayRouters(routesFile);
   // Its admin token and the override token live here: the worker's user only (instances run as another).
   privateDir(dir);
   const reuse = async (p: number | undefined) => (p && (await portIsFree(p)) ? p : undefined);
@@ -156,7 +160,6 @@ export async function ensureRouterProcess(
   while (adminPort === port) adminPort = await freePort();
   const token =
     opts.token ?? process.env.SHIPSHAPE_ROUTER_TOKEN ?? prev?.token ?? randomBytes(24).toString("hex");
-  const routesFile = path.join(dir, "routes.json");
   const logFile = path.join(dir, "router.log");
   const args = [
     path.join(PROJECT_ROOT, "infra", "local", "router", "main.ts"),
@@ -219,7 +222,8 @@ function groupAlive(pgid: number): boolean {
 /**
  * SIGTERM to the control process (it soft-stops HAProxy: in-flight requests
  * finish), SIGKILL to the whole group after graceMs, wait until both ports are
- * free. An HAProxy orphaned by a dead control process is stopped too. Keeps
+ * free. Control processes no process.json records (stray-routers.ts) and an
+ * HAProxy orphaned by a dead control process are stopped too. Keeps
  * routes.json unless `purge`. No-op when not running.
  */
 export async function stopRouterProcess(
@@ -246,9 +250,10 @@ export async function stopRouterProcess(
     const hard = Date.now() + 5000;
     while (groupAlive(info.pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
   }
-  const orphan = fs.existsSync(routerProcessDir(name, stateDir))
-    ? routerHaproxyPid(name, stateDir)
-    : undefined;
+  const dir = routerProcessDir(name, stateDir);
+  // Before the orphan HAProxy: an unrecorded control process would start its HAProxy again.
+  if ((await killStrayRouters(path.join(dir, "routes.json"))).length > 0) stopped = true;
+  const orphan = fs.existsSync(dir) ? routerHaproxyPid(name, stateDir) : undefined;
   if (orphan) {
     stopped = true;
     await stopPid(orphan, graceMs);
