@@ -13,13 +13,22 @@ import type { Outcome } from "./stats";
 //
 // Lines not starting with "R " are HAProxy's own events (server up/down…).
 //
-// The reader takes what arrived every BATCH_MS instead of waking up for each
-// line: at a few thousand requests per second one wake-up per request would
-// cost more CPU than parsing them. A statistics read flushes first (see
-// `flush`), so batching never makes a read stale.
+// The reader takes what gathered every BATCH_MS in one read instead of
+// waking up for each line (HAProxy sends one per request). Between batches it
+// must stop reading for real: a paused Node socket keeps reading into its own
+// buffer, a chunk per line, and a resume hands over only the first chunk — so
+// it used to take one line per batch (20 a second) while HAProxy's ring filled
+// up behind it. With a highWaterMark of one character a paused socket takes
+// at most one more read, and the lines wait in the kernel; at the next batch
+// they come in one read. A read that came back large may have left more
+// behind: the reader goes on without a pause until it has caught up. A
+// statistics read flushes first (see `flush`), so batching never makes a read
+// stale; an idle router does not wake up at all.
 
-/** How often the reader drains HAProxy's connection (the kernel buffers the lines meanwhile). */
+/** How long lines gather in the kernel before the reader takes them in one go. */
 export const BATCH_MS = 50;
+/** A read at least this long (characters) may have left lines behind: read on at once. */
+const CAUGHT_UP_BELOW = 16 * 1024;
 
 export interface RequestLogEntry {
   backend: string;
@@ -91,15 +100,19 @@ export interface LogSink {
 }
 
 /** Loopback TCP listener for HAProxy's ring; calls `onLine` for every complete request line. */
-export async function startLogSink(onLine: (line: string) => void): Promise<LogSink> {
-  const sockets = new Set<net.Socket>();
+export async function startLogSink(
+  onLine: (line: string) => void,
+  { batchMs = BATCH_MS }: { batchMs?: number } = {},
+): Promise<LogSink> {
+  const sockets = new Map<net.Socket, { timer?: NodeJS.Timeout }>();
   const markers = new Map<string, () => void>();
   const lineIn = (line: string) => {
     if (line.startsWith(`${FLUSH_LOG_PREFIX} `)) markers.get(line.slice(FLUSH_LOG_PREFIX.length + 1))?.();
     else onLine(line);
   };
-  const server = net.createServer((sock) => {
-    sockets.add(sock);
+  const server = net.createServer({ highWaterMark: 1 }, (sock) => {
+    const state: { timer?: NodeJS.Timeout } = {};
+    sockets.set(sock, state);
     let rest = "";
     sock.setEncoding("utf8");
     sock.on("data", (chunk: string) => {
@@ -107,16 +120,20 @@ export async function startLogSink(onLine: (line: string) => void): Promise<LogS
       const lines = text.split("\n");
       rest = lines.pop() ?? "";
       for (const line of lines) if (line) lineIn(line);
-      // Until the next batch, unless a flush waits for its marker.
-      if (markers.size === 0) sock.pause();
+      // Caught up and no flush waiting for its marker: let the next lines gather.
+      if (chunk.length >= CAUGHT_UP_BELOW || markers.size > 0) return;
+      sock.pause();
+      state.timer ??= setTimeout(() => {
+        state.timer = undefined;
+        sock.resume();
+      }, batchMs);
     });
     sock.on("error", () => undefined); // HAProxy reconnects; the ring keeps what was not sent
-    sock.on("close", () => sockets.delete(sock));
+    sock.on("close", () => {
+      clearTimeout(state.timer);
+      sockets.delete(sock);
+    });
   });
-  const batches = setInterval(() => {
-    for (const s of sockets) s.resume();
-  }, BATCH_MS);
-  batches.unref();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -132,7 +149,7 @@ export async function startLogSink(onLine: (line: string) => void): Promise<LogS
       });
       try {
         await sendMarker(flushSocket, marker, timeoutMs);
-        for (const s of sockets) s.resume();
+        for (const s of sockets.keys()) s.resume();
         await seen;
       } catch {
         // HAProxy not answering (restarting): the statistics are as fresh as they can be
@@ -143,8 +160,10 @@ export async function startLogSink(onLine: (line: string) => void): Promise<LogS
     },
     close: () =>
       new Promise<void>((resolve) => {
-        clearInterval(batches);
-        for (const s of sockets) s.destroy();
+        for (const [s, { timer }] of sockets) {
+          clearTimeout(timer);
+          s.destroy();
+        }
         server.close(() => resolve());
       }),
   };
