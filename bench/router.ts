@@ -1,5 +1,5 @@
 // Router benchmark: npm run bench -- router
-//   npx tsx bench/router.ts [--seconds 9] [--no-nginx] [--no-provision] [--node-router <git ref>]
+//   npx tsx bench/router.ts [--seconds 15] [--no-nginx] [--no-provision] [--node-router <git ref>]
 //
 // Side by side in one run, against the same two backend processes (blue and
 // green, weighted 90/10):
@@ -19,6 +19,10 @@
 // backend, requests flowing meanwhile; and the PUT's own duration), and
 // the time to provision and destroy a 2-instance environment. Prints a table,
 // writes bench/results/router.json. Bounded: every phase has a fixed duration.
+// Every measurement runs in interleaved rounds (direct, router, nginx, direct…:
+// 5 per rate, 3 for capacity); each ratio to nginx is given pooled over all
+// rounds and as the median of the per-round ratios, which a burst of noise
+// from the machine's neighbours spoils one round of, not the whole figure.
 
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -36,7 +40,7 @@ import { readManifest } from "../lib/runtime/toolchain-manifest";
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: "string", default: "9" },
+    seconds: { type: "string", default: "15" },
     "no-nginx": { type: "boolean" },
     "no-provision": { type: "boolean" },
     "node-router": { type: "string" },
@@ -45,9 +49,10 @@ const { values: args } = parseArgs({
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 const BENCH_STATE = path.join(PROJECT_ROOT, ".shipshape", "bench-router");
 const PHASE_MS = Number(args.seconds) * 1000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const RATES = [500, 2000];
-const CAPACITY_SECONDS = 5;
+const CAPACITY_SECONDS = 4;
+const CAPACITY_ROUNDS = 3;
 const BACKEND_JS = `
 const http = require("http");
 const body = JSON.stringify({ ok: true, name: process.env.NAME });
@@ -231,6 +236,25 @@ function targetCpuSeconds(t: Target): number {
 /** The router's CPU by process (HAProxy vs its control process, which reads the request log). */
 const routerCpuSplit: Record<string, Record<string, number>> = {};
 
+type CapacityResult = Awaited<ReturnType<typeof capacity>>;
+
+/** Capacity rounds of one target: mean req/s, CPU per request over all of them. */
+function poolCapacity(rs: CapacityResult[]): CapacityResult {
+  const mean = (k: "rps" | "p50" | "p99") =>
+    Math.round(rs.reduce((a, r) => a + r[k], 0) / Math.max(1, rs.length));
+  const total = rs.reduce((a, r) => a + r.total, 0);
+  return {
+    rps: mean("rps"),
+    p50: mean("p50"),
+    p99: mean("p99"),
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+    total,
+    cpuMicrosPerRequest: Math.round(
+      rs.reduce((a, r) => a + r.cpuMicrosPerRequest * r.total, 0) / Math.max(1, total),
+    ),
+  };
+}
+
 /** Closed-loop capacity with autocannon: req/s with 32 connections, and CPU per request meanwhile. */
 async function capacity(t: Target, seconds: number) {
   const autocannon = require("autocannon") as (o: Record<string, unknown>) => Promise<{
@@ -251,6 +275,7 @@ async function capacity(t: Target, seconds: number) {
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors + r.non2xx,
+    total: r.requests.total,
     cpuMicrosPerRequest: Math.round(((cpu() - c0) / Math.max(1, r.requests.total)) * 1e6),
   };
 }
@@ -415,6 +440,7 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
   for (const t of targets) await fixedRate(t.name, 500, 3000, pickOf(t));
   await settle(targets);
   const results: LatencyResult[] = [];
+  const rounds: RoundsByRate = {};
   for (const rate of RATES) {
     // ROUNDS interleaved rounds (direct, router, nginx, direct, ...) so that
     // noise from other processes on the machine hits all targets alike.
@@ -435,6 +461,7 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
         parts[t.name] = [...(parts[t.name] ?? []), r];
       }
     }
+    rounds[rate] = parts;
     for (const t of targets) {
       const r = pool(parts[t.name] ?? []);
       results.push(r);
@@ -444,13 +471,51 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
       );
     }
   }
-  return results;
+  return { results, rounds };
+}
+
+/** Each target's results round by round, per rate (round i of every target ran back to back). */
+type RoundsByRate = Record<number, Record<string, LatencyResult[]>>;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]!
+      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * Ratios of `t` to nginx round by round, then their median: a burst of
+ * noise from the machine's neighbours (steal time here reaches 25%) spoils
+ * the round it falls in, not the whole figure the way it does a pooled sum.
+ */
+function medianOfRounds(rounds: Record<string, LatencyResult[]>, t: string) {
+  const mine = rounds[t] ?? [];
+  const cpu: number[] = [];
+  const p99: number[] = [];
+  mine.forEach((r, i) => {
+    const n = rounds.nginx?.[i];
+    const d = rounds.direct?.[i];
+    if (!n || !d) return;
+    if (r.cpuMicrosPerRequest && n.cpuMicrosPerRequest)
+      cpu.push(r.cpuMicrosPerRequest / n.cpuMicrosPerRequest);
+    const addedP99 = (x: LatencyResult) =>
+      pct(
+        [...(x.raw ?? [])].sort((a, b) => a - b),
+        0.99,
+      ) - d.p99;
+    p99.push(addedP99(r) / Math.max(1, addedP99(n)));
+  });
+  return { cpuVsNginx: round(median(cpu), 2), addedP99VsNginx: round(median(p99), 2), rounds: cpu.length };
 }
 
 /** Added latency vs direct, and each proxy against nginx (ratios of added latency, of CPU per request). */
 function comparisons(
   results: LatencyResult[],
-  capacityOf: Record<string, { rps: number; cpuMicrosPerRequest: number }>,
+  rounds: RoundsByRate,
+  capacityRounds: Record<string, CapacityResult[]>,
 ) {
   const find = (t: string, rate: number) => results.find((r) => r.target === t && r.rate === rate);
   const out: Record<string, unknown> = {};
@@ -471,19 +536,31 @@ function comparisons(
               cpuVsNginx: n.cpuMicrosPerRequest
                 ? round((r.cpuMicrosPerRequest ?? 0) / n.cpuMicrosPerRequest, 2)
                 : null,
+              medianOfRounds: medianOfRounds(rounds[rate] ?? {}, t),
             }
           : {}),
       };
     }
   }
-  const nginxCap = capacityOf.nginx;
+  const nginxCap = capacityRounds.nginx;
   for (const t of ["router", "node-router"]) {
-    const c = capacityOf[t];
-    if (c && nginxCap)
-      out[`${t}-capacity`] = {
-        capacityVsNginx: round(c.rps / nginxCap.rps, 2),
-        cpuVsNginxAtCapacity: round(c.cpuMicrosPerRequest / Math.max(1, nginxCap.cpuMicrosPerRequest), 2),
-      };
+    const c = capacityRounds[t];
+    if (!c || !nginxCap) continue;
+    const pooled = poolCapacity(c);
+    const n = poolCapacity(nginxCap);
+    const pairs = c.flatMap((r, i) => (nginxCap[i] ? [[r, nginxCap[i]] as const] : []));
+    out[`${t}-capacity`] = {
+      capacityVsNginx: round(pooled.rps / n.rps, 2),
+      cpuVsNginxAtCapacity: round(pooled.cpuMicrosPerRequest / Math.max(1, n.cpuMicrosPerRequest), 2),
+      medianOfRounds: {
+        capacityVsNginx: round(median(pairs.map(([a, b]) => a.rps / b.rps)), 2),
+        cpuVsNginxAtCapacity: round(
+          median(pairs.map(([a, b]) => a.cpuMicrosPerRequest / Math.max(1, b.cpuMicrosPerRequest))),
+          2,
+        ),
+        rounds: pairs.length,
+      },
+    };
   }
   return out;
 }
@@ -595,6 +672,14 @@ function printTable(
       `| ${t} | ${cells.join(" | ")} | ${cap[t]?.rps ?? "—"} | ${find(t, 2000)?.cpuMicrosPerRequest ?? "—"} |`,
     );
   }
+  const c = out.comparisons as Record<string, { medianOfRounds?: Record<string, number> }>;
+  const m = (k: string, f: string) => c[k]?.medianOfRounds?.[f] ?? "—";
+  console.log(
+    `router vs nginx, median of the per-round ratios: CPU/request ${m("router@500", "cpuVsNginx")} @500, ` +
+      `${m("router@2000", "cpuVsNginx")} @2000, ${m("router-capacity", "cpuVsNginxAtCapacity")} at capacity; ` +
+      `added p99 ${m("router@500", "addedP99VsNginx")} @500, ${m("router@2000", "addedP99VsNginx")} @2000; ` +
+      `capacity ${m("router-capacity", "capacityVsNginx")}`,
+  );
   console.log(`weight switch (router): ${JSON.stringify(out.weightSwitch)}`);
 }
 
@@ -614,18 +699,21 @@ async function main(): Promise<void> {
     phaseSeconds: PHASE_MS / 1000,
   };
   let results: LatencyResult[] = [];
-  const cap: Record<
-    string,
-    { rps: number; p50: number; p99: number; errors: number; cpuMicrosPerRequest: number }
-  > = {};
+  let rounds: RoundsByRate = {};
+  const cap: Record<string, CapacityResult> = {};
+  const capRounds: Record<string, CapacityResult[]> = {};
   try {
     const ports = await startBackends(started);
     const { targets, admin } = await startTargets(started, ports, out);
-    results = await latencyPhases(targets, ports);
-    for (const t of targets) {
-      cap[t.name] = await capacity(t.name === "direct" ? { ...t, port: ports.blue } : t, CAPACITY_SECONDS);
-      console.log(`capacity ${t.name}: ${JSON.stringify(cap[t.name])}`);
-    }
+    ({ results, rounds } = await latencyPhases(targets, ports));
+    // Interleaved like the latency rounds.
+    for (let i = 0; i < CAPACITY_ROUNDS; i++)
+      for (const t of targets) {
+        const r = await capacity(t.name === "direct" ? { ...t, port: ports.blue } : t, CAPACITY_SECONDS);
+        (capRounds[t.name] ??= []).push(r);
+        console.log(`capacity ${t.name} (round ${i + 1}): ${JSON.stringify(r)}`);
+      }
+    for (const [name, rs] of Object.entries(capRounds)) cap[name] = poolCapacity(rs);
     out.capacity = cap;
     // µs of CPU per request by process of the router's group, averaged over the rounds.
     out.routerCpuSplitMicrosPerRequest = Object.fromEntries(
@@ -652,7 +740,7 @@ async function main(): Promise<void> {
     fs.rmSync(path.join(BENCH_STATE, "node-router"), { recursive: true, force: true });
   }
   out.latency = results.map(({ raw: _raw, ...r }) => r);
-  out.comparisons = comparisons(results, cap);
+  out.comparisons = comparisons(results, rounds, capRounds);
   out.totalSeconds = Math.round((Date.now() - benchStarted) / 1000);
   printTable(out, results, cap);
   console.log(`\n${JSON.stringify(out.comparisons, null, 1)}`);

@@ -26,7 +26,7 @@ import type { Outcome } from "./stats";
 // stale; an idle router does not wake up at all.
 
 /** How long lines gather in the kernel before the reader takes them in one go. */
-export const BATCH_MS = 50;
+export const BATCH_MS = 200;
 /** A read at least this long (characters) may have left lines behind: read on at once. */
 const CAUGHT_UP_BELOW = 16 * 1024;
 
