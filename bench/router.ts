@@ -711,7 +711,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < CAPACITY_ROUNDS; i++)
       for (const t of targets) {
         const r = await capacity(t.name === "direct" ? { ...t, port: ports.blue } : t, CAPACITY_SECONDS);
-        (capRounds[t.name] ??= []).push(r);
+        capRounds[t.name] = [...(capRounds[t.name] ?? []), r];
         console.log(`capacity ${t.name} (round ${i + 1}): ${JSON.stringify(r)}`);
       }
     for (const [name, rs] of Object.entries(capRounds)) cap[name] = poolCapacity(rs);

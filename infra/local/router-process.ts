@@ -9,7 +9,7 @@ import { privateDir } from "./instance-user";
 import { haproxyFiles } from "./router/haproxy-config";
 import { runningHaproxyPid } from "./router/haproxy-process";
 import { loadTable } from "./router/routing-table";
-import { killStrayRouters } from "./stray-routers";
+import { haproxyPidsOn, killStrayControlProcesses } from "./stray-routers";
 
 /**
  * Lifecycle of the local router as a platform process (not a Pulumi stack):
@@ -146,14 +146,18 @@ export async function ensureRouterProcess(
   const prev = h.info;
   const dir = routerProcessDir(name, opts.stateDir);
   const routesFile = path.join(dir, "routes.json");
-  // One a killed starter never recorded must not keep running beside the new one.
-  await killStrayRouters(routesFile);
+  // A control process a killed starter never recorded must not run on beside
+  // the new one; its HAProxy is taken over below like any orphaned one.
+  await killStrayControlProcesses(routesFile);
   // Its admin token and the override token live here: the worker's user only (instances run as another).
   privateDir(dir);
   const reuse = async (p: number | undefined) => (p && (await portIsFree(p)) ? p : undefined);
   // An HAProxy left serving by a control process that died keeps the proxy port;
   // the new control process takes that listening socket over (no refused connection).
   const orphan = routerHaproxyPid(name, opts.stateDir);
+  // Another HAProxy on this router's config cannot be taken over: it finishes what it serves.
+  const config = haproxyFiles(path.join(dir, "haproxy")).config;
+  await Promise.all(haproxyPidsOn(config).flatMap((p) => (p === orphan ? [] : [stopPid(p, 10_000)])));
   const port =
     opts.port ?? (orphan && prev ? prev.port : undefined) ?? (await reuse(prev?.port)) ?? (await freePort());
   let adminPort = opts.adminPort ?? (await reuse(prev?.adminPort)) ?? (await freePort());
@@ -222,8 +226,8 @@ function groupAlive(pgid: number): boolean {
 /**
  * SIGTERM to the control process (it soft-stops HAProxy: in-flight requests
  * finish), SIGKILL to the whole group after graceMs, wait until both ports are
- * free. Control processes no process.json records (stray-routers.ts) and an
- * HAProxy orphaned by a dead control process are stopped too. Keeps
+ * free. Control processes no process.json records (stray-routers.ts) and any
+ * HAProxy left on this router's config are stopped too. Keeps
  * routes.json unless `purge`. No-op when not running.
  */
 export async function stopRouterProcess(
@@ -251,12 +255,17 @@ export async function stopRouterProcess(
     while (groupAlive(info.pid) && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
   }
   const dir = routerProcessDir(name, stateDir);
-  // Before the orphan HAProxy: an unrecorded control process would start its HAProxy again.
-  if ((await killStrayRouters(path.join(dir, "routes.json"))).length > 0) stopped = true;
+  // Before any HAProxy: a control process nothing records would start its HAProxy again.
+  if ((await killStrayControlProcesses(path.join(dir, "routes.json"))).length > 0) stopped = true;
+  // Orphaned HAProxies: the pidfile's, and any other on this router's config (/proc).
   const orphan = fs.existsSync(dir) ? routerHaproxyPid(name, stateDir) : undefined;
-  if (orphan) {
+  const haproxies = new Set([
+    ...(orphan ? [orphan] : []),
+    ...haproxyPidsOn(haproxyFiles(path.join(dir, "haproxy")).config),
+  ]);
+  if (haproxies.size > 0) {
     stopped = true;
-    await stopPid(orphan, graceMs);
+    await Promise.all([...haproxies].map((p) => stopPid(p, graceMs)));
   }
   if (info) {
     const portDeadline = Date.now() + 10_000;

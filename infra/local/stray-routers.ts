@@ -1,48 +1,58 @@
 /**
- * Router control processes that no process.json records. A router is recorded
- * only once it answers (ensureRouterProcess); a worker killed between spawning
- * the control process and that moment leaves it running, detached, serving
- * from the router's own files. The next start would run a second one beside
- * it — both supervising an HAProxy on the same config, the unrecorded one
- * forever (a stopped HAProxy of it is started again by its control process).
- * They are found in /proc by the routing table on their command line.
+ * Router processes that no process.json records. A router is recorded only
+ * once it answers (ensureRouterProcess); a worker killed between spawning the
+ * control process and that moment leaves it running, detached, from the
+ * router's own files. The next start would run a second one beside it — two
+ * control processes, each restarting its HAProxy when the other's takes it
+ * over, the unrecorded one forever. Both kinds are found in /proc: a control
+ * process by the routing table on its command line, an HAProxy by its config.
  */
 import path from "node:path";
-import { signalGroup } from "../../lib/runtime/process-group";
-import { listProcs } from "../../lib/runtime/procfs";
+import { listProcs, type ProcInfo } from "../../lib/runtime/procfs";
 
 const CONTROL_ENTRY = path.join("infra", "local", "router", "main.ts");
 
-/** Process groups of control processes (tsx and its node child) working on `routesFile`. */
-export function routerControlGroups(routesFile: string): number[] {
-  const groups = new Set<number>();
-  for (const p of listProcs()) {
-    if (p.zombie || !p.argv.some((a) => a.endsWith(CONTROL_ENTRY))) continue;
-    const i = p.argv.indexOf("--state-file");
-    if (i >= 0 && p.argv[i + 1] === routesFile) groups.add(p.pgid);
-  }
-  return [...groups];
+const argAfter = (argv: string[], flag: string) => {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+
+/** Control processes (tsx and its node child) working on `routesFile`. */
+function controlProcs(routesFile: string): ProcInfo[] {
+  return listProcs().filter(
+    (p) =>
+      !p.zombie &&
+      p.argv.some((a) => a.endsWith(CONTROL_ENTRY)) &&
+      argAfter(p.argv, "--state-file") === routesFile,
+  );
+}
+
+export const routerControlPids = (routesFile: string): number[] => controlProcs(routesFile).map((p) => p.pid);
+
+/** HAProxy processes running `config`, whoever started them. */
+export function haproxyPidsOn(config: string): number[] {
+  return listProcs()
+    .filter((p) => !p.zombie && /(^|\/)haproxy$/.test(p.argv[0] ?? "") && argAfter(p.argv, "-f") === config)
+    .map((p) => p.pid);
 }
 
 /**
- * SIGKILLs every control process group of `routesFile` except `keep` (with
- * the HAProxy each supervises: same group) and waits until they are gone.
- * Nothing routes through an unrecorded router, so there is nothing to drain.
+ * SIGKILLs the control processes of `routesFile` (call it once the recorded
+ * one is stopped) and waits until they are gone. Not their HAProxy: it goes
+ * on serving, and the next control process takes its listener over as after
+ * any control process died (or a stop stops it).
  */
-export async function killStrayRouters(routesFile: string, keep?: number): Promise<number[]> {
-  const strays = routerControlGroups(routesFile).filter((g) => g !== keep);
-  for (const g of strays) signalGroup(g, "SIGKILL");
-  const deadline = Date.now() + 5000;
-  const alive = () =>
-    new Set(
-      listProcs()
-        .filter((p) => !p.zombie)
-        .map((p) => p.pgid),
-    );
-  while (Date.now() < deadline) {
-    const groups = alive();
-    if (!strays.some((g) => groups.has(g))) break;
-    await new Promise((r) => setTimeout(r, 50));
+export async function killStrayControlProcesses(routesFile: string): Promise<number[]> {
+  const strays = routerControlPids(routesFile);
+  for (const pid of strays) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
   }
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && routerControlPids(routesFile).some((p) => strays.includes(p)))
+    await new Promise((r) => setTimeout(r, 50));
   return strays;
 }
