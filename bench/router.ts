@@ -501,11 +501,7 @@ function medianOfRounds(rounds: Record<string, LatencyResult[]>, t: string) {
     if (!n || !d) return;
     if (r.cpuMicrosPerRequest && n.cpuMicrosPerRequest)
       cpu.push(r.cpuMicrosPerRequest / n.cpuMicrosPerRequest);
-    const addedP99 = (x: LatencyResult) =>
-      pct(
-        [...(x.raw ?? [])].sort((a, b) => a - b),
-        0.99,
-      ) - d.p99;
+    const addedP99 = (x: LatencyResult) => x.p99 - d.p99;
     // A proxy whose p99 came out below direct's in a round added nothing measurable there.
     p99.push(Math.max(0, addedP99(r)) / Math.max(1, addedP99(n)));
   });
