@@ -199,6 +199,11 @@ function defaultsSection(i: HaproxyConfigInput): string {
   # instead of closing it under a client that may be sending on it right then
   # (a "socket hang up" for that client).
   option idle-close-on-response
+  # A request may go on an idle connection to the instance that has served
+  # one already, whichever client it came from (as nginx's upstream keepalive
+  # does); the default ("safe") opened a new connection for about one request
+  # in ten (strace at 500 req/s: 258 connects in 5 s, 56 with this).
+  http-reuse aggressive
   timeout connect 1s
   timeout client 60s
   timeout http-request 10s
