@@ -512,6 +512,7 @@ function medianOfRounds(rounds: Record<string, LatencyResult[]>, t: string) {
 function comparisons(
   results: LatencyResult[],
   rounds: RoundsByRate,
+  capacity: Record<string, CapacityResult>,
   capacityRounds: Record<string, CapacityResult[]>,
 ) {
   const find = (t: string, rate: number) => results.find((r) => r.target === t && r.rate === rate);
@@ -543,8 +544,8 @@ function comparisons(
   for (const t of ["router", "node-router"]) {
     const c = capacityRounds[t];
     if (!c || !nginxCap) continue;
-    const pooled = poolCapacity(c);
-    const n = poolCapacity(nginxCap);
+    const pooled = capacity[t]!;
+    const n = capacity.nginx!;
     const pairs = c.flatMap((r, i) => (nginxCap[i] ? [[r, nginxCap[i]] as const] : []));
     out[`${t}-capacity`] = {
       capacityVsNginx: round(pooled.rps / n.rps, 2),
@@ -737,7 +738,7 @@ async function main(): Promise<void> {
     fs.rmSync(path.join(BENCH_STATE, "node-router"), { recursive: true, force: true });
   }
   out.latency = results.map(({ raw: _raw, ...r }) => r);
-  out.comparisons = comparisons(results, rounds, capRounds);
+  out.comparisons = comparisons(results, rounds, cap, capRounds);
   out.totalSeconds = Math.round((Date.now() - benchStarted) / 1000);
   printTable(out, results, cap);
   console.log(`\n${JSON.stringify(out.comparisons, null, 1)}`);

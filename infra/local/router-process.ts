@@ -257,15 +257,11 @@ export async function stopRouterProcess(
   const dir = routerProcessDir(name, stateDir);
   // Before any HAProxy: a control process nothing records would start its HAProxy again.
   if ((await killStrayControlProcesses(path.join(dir, "routes.json"))).length > 0) stopped = true;
-  // Orphaned HAProxies: the pidfile's, and any other on this router's config (/proc).
-  const orphan = fs.existsSync(dir) ? routerHaproxyPid(name, stateDir) : undefined;
-  const haproxies = new Set([
-    ...(orphan ? [orphan] : []),
-    ...haproxyPidsOn(haproxyFiles(path.join(dir, "haproxy")).config),
-  ]);
-  if (haproxies.size > 0) {
+  // Orphaned HAProxies: the pidfile's and any other on this router's config.
+  const haproxies = haproxyPidsOn(haproxyFiles(path.join(dir, "haproxy")).config);
+  if (haproxies.length > 0) {
     stopped = true;
-    await Promise.all([...haproxies].map((p) => stopPid(p, graceMs)));
+    await Promise.all(haproxies.map((p) => stopPid(p, graceMs)));
   }
   if (info) {
     const portDeadline = Date.now() + 10_000;

@@ -29,10 +29,10 @@ function controlProcs(routesFile: string): ProcInfo[] {
 
 export const routerControlPids = (routesFile: string): number[] => controlProcs(routesFile).map((p) => p.pid);
 
-/** HAProxy processes running `config`, whoever started them. */
+/** HAProxy processes running `config` (only HAProxy is started with `-f` on it), whoever started them. */
 export function haproxyPidsOn(config: string): number[] {
   return listProcs()
-    .filter((p) => !p.zombie && /(^|\/)haproxy$/.test(p.argv[0] ?? "") && argAfter(p.argv, "-f") === config)
+    .filter((p) => !p.zombie && argAfter(p.argv, "-f") === config)
     .map((p) => p.pid);
 }
 

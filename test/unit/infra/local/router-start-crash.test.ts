@@ -15,6 +15,7 @@ import { freePort } from "../../../../lib/runtime/free-port";
 import { PROJECT_ROOT } from "../../../../lib/runtime/paths";
 import { isAlive } from "../../../../lib/runtime/process-group";
 import { listProcs, readProc } from "../../../../lib/runtime/procfs";
+import { waitUntil } from "./router/helpers";
 
 // A worker killed while it starts a router (after spawning the control
 // process, before recording it in process.json) left that router running,
@@ -35,14 +36,6 @@ function answer(port: number): Promise<string> {
       ),
     );
   });
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "shipshape-router-crash-"));

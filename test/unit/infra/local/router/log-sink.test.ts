@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FLUSH_HEADER } from "../../../../../infra/local/router/haproxy-config";
 import { type LogSink, startLogSink } from "../../../../../infra/local/router/request-log";
+import { waitUntil } from "./helpers";
 
 // The reader of HAProxy's request log (the ring's TCP connection), driven by
 // a test client in HAProxy's place.
@@ -26,14 +27,6 @@ async function sinkWithClient(batchMs: number) {
   return { sink, client, lines };
 }
 
-async function until(cond: () => boolean, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 /** Bytes the kernel holds for the reader's end of the connection, unread (/proc/net/tcp rx_queue). */
 function unreadBytes(sinkPort: number, clientPort: number): number {
   const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, "0");
@@ -49,7 +42,7 @@ describe("request log reader", () => {
   it("leaves the lines in the kernel between batches instead of waking up for each, then reads them in order", async () => {
     const { sink, client, lines } = await sinkWithClient(1500);
     client.write("R first\n");
-    await until(() => lines.length === 1, 2000, "the first line");
+    await waitUntil(() => lines.length === 1, 2000, "the first line");
     // Paused now: one more read at most (Node's own buffer of one chunk), then nothing.
     client.write("R second\n");
     await sleep(100);
@@ -57,7 +50,7 @@ describe("request log reader", () => {
     await sleep(100);
     expect(lines).toEqual(["R first"]);
     expect(unreadBytes(sink.port, client.localPort!)).toBe("R third\n".length);
-    await until(() => lines.length === 3, 3000, "the batch");
+    await waitUntil(() => lines.length === 3, 3000, "the batch");
     expect(lines).toEqual(["R first", "R second", "R third"]);
     expect(unreadBytes(sink.port, client.localPort!)).toBe(0);
   });
@@ -69,21 +62,21 @@ describe("request log reader", () => {
     await sleep(1000);
     clearInterval(writer);
     // A line per 2 ms, one write each (HAProxy sends a line as the request ends): all read within a few batches.
-    await until(() => lines.length === sent, 1000, `all ${sent} lines (read ${lines.length})`);
+    await waitUntil(() => lines.length === sent, 1000, `all ${sent} lines (read ${lines.length})`);
     expect(lines.at(-1)).toBe(`R line ${sent - 1}`);
   });
 
   it("drains a backlog in one batch, not one read per batch (HAProxy's ring must not back up)", async () => {
     const { client, lines } = await sinkWithClient(1000);
     client.write("R first\n");
-    await until(() => lines.length === 1, 2000, "the first line");
+    await waitUntil(() => lines.length === 1, 2000, "the first line");
     const backlog = Array.from({ length: 40_000 }, (_, i) => `R line ${String(i).padStart(8, "0")}\n`).join(
       "",
     );
     expect(backlog.length).toBeGreaterThan(600_000); // ten reads of 64 KB at least
     client.write(backlog);
     // One batch (1 s) and then reading without pauses; a read per batch would take ten seconds.
-    await until(() => lines.length === 40_001, 4000, "the whole backlog");
+    await waitUntil(() => lines.length === 40_001, 4000, "the whole backlog");
     expect(lines[40_000]).toBe("R line 00039999");
   });
 
@@ -92,7 +85,7 @@ describe("request log reader", () => {
   }, async () => {
     const { sink, client, lines } = await sinkWithClient(60_000);
     client.write("R first\n");
-    await until(() => lines.length === 1, 2000, "the first line");
+    await waitUntil(() => lines.length === 1, 2000, "the first line");
     client.write("R before-flush\n");
     // HAProxy's flush frontend in a test's hands: the marker request logs an `F <marker>` line.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "log-sink-"));
