@@ -1,5 +1,5 @@
 // Router benchmark: npm run bench -- router
-//   npx tsx bench/router.ts [--seconds 15] [--no-nginx] [--no-provision] [--node-router <git ref>]
+//   npx tsx bench/router.ts [--seconds 24] [--no-nginx] [--no-provision] [--node-router <git ref>]
 //
 // Side by side in one run, against the same two backend processes (blue and
 // green, weighted 90/10):
@@ -20,7 +20,7 @@
 // the time to provision and destroy a 2-instance environment. Prints a table,
 // writes bench/results/router.json. Bounded: every phase has a fixed duration.
 // Every measurement runs in interleaved rounds (direct, router, nginx, direct…:
-// 5 per rate, 3 for capacity); each ratio to nginx is given pooled over all
+// 12 of 2 s per rate, 8 of 2.5 s for capacity); each ratio to nginx is given pooled over all
 // rounds and as the median of the per-round ratios, which a burst of noise
 // from the machine's neighbours spoils one round of, not the whole figure.
 
@@ -40,7 +40,7 @@ import { readManifest } from "../lib/runtime/toolchain-manifest";
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: "string", default: "15" },
+    seconds: { type: "string", default: "24" },
     "no-nginx": { type: "boolean" },
     "no-provision": { type: "boolean" },
     "node-router": { type: "string" },
@@ -49,10 +49,10 @@ const { values: args } = parseArgs({
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 const BENCH_STATE = path.join(PROJECT_ROOT, ".shipshape", "bench-router");
 const PHASE_MS = Number(args.seconds) * 1000;
-const ROUNDS = 5;
+const ROUNDS = 12;
 const RATES = [500, 2000];
-const CAPACITY_SECONDS = 4;
-const CAPACITY_ROUNDS = 3;
+const CAPACITY_SECONDS = 2.5;
+const CAPACITY_ROUNDS = 8;
 const BACKEND_JS = `
 const http = require("http");
 const body = JSON.stringify({ ok: true, name: process.env.NAME });
@@ -206,7 +206,13 @@ async function fixedRate(
   };
 }
 
-/** CPU seconds (user+system) used so far by each command (haproxy, node…) of a process group (Linux /proc). */
+/**
+ * CPU seconds used so far by each command (haproxy, node…) of a process group:
+ * the scheduler's own run time of every thread (/proc/<pid>/task/<tid>/schedstat,
+ * in ns). /proc/<pid>/stat counts in 10-ms ticks: over a 3-s round at 500 req/s
+ * (about 20 ticks per process) that made each round's ratio ±10% by rounding
+ * alone, and ruled out the shorter, more finely interleaved rounds used now.
+ */
 function groupCpuByCommand(pgid: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const e of fs.readdirSync("/proc")) {
@@ -215,7 +221,11 @@ function groupCpuByCommand(pgid: number): Record<string, number> {
       const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[2]) === pgid) out[comm] = (out[comm] ?? 0) + (Number(f[11]) + Number(f[12])) / 100; // USER_HZ
+      if (Number(f[2]) !== pgid) continue;
+      let ns = 0;
+      for (const tid of fs.readdirSync(`/proc/${e}/task`))
+        ns += Number(fs.readFileSync(`/proc/${e}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      out[comm] = (out[comm] ?? 0) + ns / 1e9;
     } catch {
       // exited meanwhile
     }
@@ -223,7 +233,7 @@ function groupCpuByCommand(pgid: number): Record<string, number> {
   return out;
 }
 
-/** CPU seconds (user+system) used so far by every process of a process group. */
+/** CPU seconds used so far by every process of a process group. */
 function groupCpuSeconds(pgid: number): number {
   return Object.values(groupCpuByCommand(pgid)).reduce((a, b) => a + b, 0);
 }
@@ -437,7 +447,8 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
   const weighted = () => (Math.random() < 0.9 ? ports.blue : ports.green);
   const pickOf = (t: Target) => (t.name === "direct" ? weighted : () => t.port);
   // Warm-up (JIT, keep-alive pools), not recorded.
-  for (const t of targets) await fixedRate(t.name, 500, 3000, pickOf(t));
+  const warmUpSent: Record<string, number> = {};
+  for (const t of targets) warmUpSent[t.name] = (await fixedRate(t.name, 500, 3000, pickOf(t))).sent;
   await settle(targets);
   const results: LatencyResult[] = [];
   const rounds: RoundsByRate = {};
@@ -471,7 +482,7 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
       );
     }
   }
-  return { results, rounds };
+  return { results, rounds, warmUpSent };
 }
 
 /** Each target's results round by round, per rate (round i of every target ran back to back). */
@@ -703,7 +714,17 @@ async function main(): Promise<void> {
   try {
     const ports = await startBackends(started);
     const { targets, admin } = await startTargets(started, ports, out);
-    ({ results, rounds } = await latencyPhases(targets, ports));
+    const phases = await latencyPhases(targets, ports);
+    ({ results, rounds } = phases);
+    // What the router's statistics (HAProxy's request log) counted against
+    // what the client sent it so far (warm-up and rounds; capacity comes later).
+    const stats = await admin.stats(300);
+    out.routerObservedRequests = Object.fromEntries(
+      Object.entries(stats.backends).map(([k, v]) => [k, v.total.requests]),
+    );
+    out.routerSentRequests =
+      (phases.warmUpSent.router ?? 0) +
+      results.filter((r) => r.target === "router").reduce((a, r) => a + r.sent, 0);
     // Interleaved like the latency rounds.
     for (let i = 0; i < CAPACITY_ROUNDS; i++)
       for (const t of targets) {
@@ -721,12 +742,6 @@ async function main(): Promise<void> {
       ]),
     );
     console.log(`router CPU per request by process: ${JSON.stringify(out.routerCpuSplitMicrosPerRequest)}`);
-    // What the router's statistics (HAProxy's request log) counted against what the client sent.
-    const stats = await admin.stats(300);
-    out.routerObservedRequests = Object.fromEntries(
-      Object.entries(stats.backends).map(([k, v]) => [k, v.total.requests]),
-    );
-    out.routerSentRequests = results.filter((r) => r.target === "router").reduce((a, r) => a + r.sent, 0);
     out.weightSwitch = await switchLatency(targets.find((t) => t.name === "router")!, 60);
     const node = targets.find((t) => t.name === "node-router");
     if (node) out.nodeRouterWeightSwitch = await switchLatency(node, 60);
