@@ -1,14 +1,14 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { RoutesView } from "./routes-view";
 import type { RoutingTable } from "./routing-table";
-import type { RouterStats } from "./stats";
+import { type BackendSeries, PROMETHEUS_LATENCY_BOUNDS_S, type RouterStats } from "./stats";
 
 // Prometheus view of the router. One Registry per router (not the global one),
 // so several routers can live in one process (tests) without name clashes.
-// Counters are read from RouterStats (fed by HAProxy's request log) at scrape
-// time; only the latency histogram is observed per request, because
-// Prometheus needs its own fixed buckets for histogram_quantile(). Weights,
-// shares and instance health come from HAProxy at scrape time.
+// Everything is read at scrape time: counters and the latency histogram from
+// RouterStats (fed by HAProxy's request log; the histogram's fixed buckets,
+// for histogram_quantile(), are counted there as requests are read), weights,
+// shares and instance health from HAProxy.
 
 export interface MetricsSource {
   table(): RoutingTable;
@@ -21,13 +21,40 @@ export interface MetricsSource {
 
 export interface RouterMetrics {
   registry: Registry;
-  observe(backend: string, version: string, seconds: number): void;
-  /** Drop histogram series of (backend, version) pairs no longer in the table. */
-  retain(pairs: ReadonlyArray<{ backend: string; version: string }>): void;
   text(): Promise<string>;
 }
 
-const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const DURATION = "shipshape_router_request_duration_seconds";
+
+/** A label value in the text format (backslash, double quote and newline escaped). */
+const labelValue = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+/**
+ * The latency histogram family in Prometheus' text format, from the counts
+ * each series keeps. Written here rather than through the library because
+ * prom-client can only fill a histogram one observation at a time, and one
+ * labelled observation per request cost more than everything else the
+ * request log's reader does for that request.
+ */
+export function latencyHistogramText(series: readonly BackendSeries[]): string {
+  const lines = [
+    `# HELP ${DURATION} Time from request arrival at the router to the end of the response, for answered requests.`,
+    `# TYPE ${DURATION} histogram`,
+  ];
+  for (const s of series) {
+    const labels = `backend="${labelValue(s.backend)}",version="${labelValue(s.version)}"`;
+    const { counts, count, sumSeconds } = s.totalLatency;
+    let cumulative = 0;
+    PROMETHEUS_LATENCY_BOUNDS_S.forEach((le, i) => {
+      cumulative += counts[i]!;
+      lines.push(`${DURATION}_bucket{le="${le}",${labels}} ${cumulative}`);
+    });
+    lines.push(`${DURATION}_bucket{le="+Inf",${labels}} ${count}`);
+    lines.push(`${DURATION}_sum{${labels}} ${sumSeconds}`);
+    lines.push(`${DURATION}_count{${labels}} ${count}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
 
 export function createRouterMetrics(src: MetricsSource): RouterMetrics {
   const registry = new Registry();
@@ -80,14 +107,6 @@ export function createRouterMetrics(src: MetricsSource): RouterMetrics {
       this.reset();
       this.inc(src.stats.snapshot(1).unrouted.total);
     },
-  });
-
-  const duration = new Histogram({
-    name: "shipshape_router_request_duration_seconds",
-    help: "Time from request arrival at the router to the end of the response, for answered requests.",
-    labelNames: bv,
-    buckets: LATENCY_BUCKETS_S,
-    registers: [registry],
   });
 
   new Gauge({
@@ -173,32 +192,8 @@ export function createRouterMetrics(src: MetricsSource): RouterMetrics {
     },
   });
 
-  // One labelled child per (backend, version), kept: prom-client hashes the
-  // labels when a child is made, not at every observation (this runs per request).
-  const observed = new Map<
-    string,
-    { labels: { backend: string; version: string }; child: { observe(v: number): void } }
-  >();
   return {
     registry,
-    observe(backend, version, seconds) {
-      const key = `${backend}\u0000${version}`;
-      let o = observed.get(key);
-      if (!o) {
-        const labels = { backend, version };
-        o = { labels, child: duration.labels(labels) };
-        observed.set(key, o);
-      }
-      o.child.observe(seconds);
-    },
-    retain(pairs) {
-      const keep = new Set(pairs.map((p) => `${p.backend}\u0000${p.version}`));
-      for (const [key, { labels }] of observed) {
-        if (keep.has(key)) continue;
-        duration.remove(labels);
-        observed.delete(key);
-      }
-    },
-    text: () => registry.metrics(),
+    text: async () => `${await registry.metrics()}\n${latencyHistogramText(src.stats.all())}`,
   };
 }

@@ -122,7 +122,6 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     const series = stats.for(e.backend, version);
     for (let i = upstreamFailures(e); i > 0; i--) series.upstreamFailure(now);
     series.record(outcome, now);
-    if (outcome.kind === "response") metrics.observe(e.backend, version, outcome.latencyMs / 1000);
   });
 
   const port = opts.port || (await freePort());
@@ -177,7 +176,6 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
     if (result.changed) {
       const backends = Object.entries(result.table.backends);
       stats.retain(backends.map(([n]) => n));
-      metrics.retain(backends.map(([backend, b]) => ({ backend, version: b.version })));
       log({ event: "routes", version: result.table.version, weights: weightsOf(result.table) });
     }
     return result;

@@ -26,6 +26,31 @@ export function bucketValue(i: number): number {
   return i === 0 ? MIN_MS : MIN_MS * GROWTH ** (i - 0.5);
 }
 
+/**
+ * Upper bounds (s) of the cumulative latency histogram exported to Prometheus
+ * (fixed buckets, for histogram_quantile()). Each series keeps its own counts,
+ * so a request costs a few increments here instead of a labelled observation
+ * in the metrics library (which validates and hashes its labels every time).
+ */
+export const PROMETHEUS_LATENCY_BOUNDS_S = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
+
+/** Every answered request since the series began, in PROMETHEUS_LATENCY_BOUNDS_S buckets. */
+export interface CumulativeLatency {
+  /** Requests per bucket (not cumulative); the last one is above the highest bound. */
+  readonly counts: Float64Array;
+  sumSeconds: number;
+  count: number;
+}
+
+/** The first bucket whose upper bound holds `seconds` (Prometheus: value <= le). */
+export function prometheusBucket(seconds: number): number {
+  let i = 0;
+  while (i < PROMETHEUS_LATENCY_BOUNDS_S.length && seconds > PROMETHEUS_LATENCY_BOUNDS_S[i]!) i++;
+  return i;
+}
+
 /** How a user request attributed to a backend ended. */
 export type Outcome =
   /** The backend answered; 5xx counts as an error. */
@@ -119,6 +144,11 @@ class Ring {
 export class BackendSeries {
   readonly ring: Ring;
   readonly total: Counters = zero();
+  readonly totalLatency: CumulativeLatency = {
+    counts: new Float64Array(PROMETHEUS_LATENCY_BOUNDS_S.length + 1),
+    sumSeconds: 0,
+    count: 0,
+  };
   inflight = 0;
 
   constructor(
@@ -150,6 +180,10 @@ export class BackendSeries {
       b.latencySum += outcome.latencyMs;
       if (outcome.latencyMs < b.latencyMin) b.latencyMin = outcome.latencyMs;
       if (outcome.latencyMs > b.latencyMax) b.latencyMax = outcome.latencyMs;
+      const seconds = outcome.latencyMs / 1000;
+      this.totalLatency.counts[prometheusBucket(seconds)]!++;
+      this.totalLatency.sumSeconds += seconds;
+      this.totalLatency.count++;
     } else if (outcome.kind === "connection") {
       error = true;
       b.connectionErrors++;

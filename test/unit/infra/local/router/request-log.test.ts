@@ -24,10 +24,18 @@ describe("request log lines", () => {
       parseRequestLine("Server blue/127.0.0.1:4001 is DOWN, reason: Layer4 connection problem"),
     ).toBeUndefined();
     expect(parseRequestLine("R blue")).toBeUndefined();
+    // Fewer than seven fields, or a number field that is not one: not a request line.
+    expect(parseRequestLine("R blue a:1 200 900 --")).toBeUndefined();
+    expect(parseRequestLine("R blue a:1 2x0 900 -- 0")).toBeUndefined();
+    expect(parseRequestLine("R blue a:1 200 900 -- ")).toBeUndefined();
+    expect(parseRequestLine("Rblue a:1 200 900 -- 0")).toBeUndefined();
+    // HAProxy writes -1 when no response came back.
+    expect(parseRequestLine("R blue a:1 -1 900 SD 0")?.status).toBe(-1);
   });
 
   it("reads the client's port, and tells abnormal endings from normal ones", () => {
     expect(parseRequestLine("R blue 127.0.0.1:4001 200 1834 -- 0 51234")?.clientPort).toBe(51234);
+    expect(parseRequestLine("R blue 127.0.0.1:4001 200 1834 -- 0 -")).not.toHaveProperty("clientPort");
     expect(isAbnormal(parseRequestLine("R blue a:1 200 900 -- 0 5")!)).toBe(false);
     expect(isAbnormal(parseRequestLine("R blue a:1 201 900 -- +1 5")!)).toBe(false);
     expect(isAbnormal(parseRequestLine("R blue a:1 -1 900 SD 0 5")!)).toBe(true);

@@ -8,6 +8,7 @@ import {
   killAllBackends,
   launchRouterCli,
   override,
+  parsePrometheus,
   removeDir,
   request,
   startBackend,
@@ -259,49 +260,3 @@ describe("CLI (main.ts)", () => {
     expect(await second.exited).toBe(0);
   });
 });
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/**
- * Strict parser for the Prometheus text exposition format (0.0.4): every line
- * must be a comment (# HELP / # TYPE), blank, or `name{labels} value`;
- * anything else throws, which is what "parses" means here.
- */
-function parsePrometheus(text: string): Sample[] {
-  const out: Sample[] = [];
-  const types = new Map<string, string>();
-  const sampleRe = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?$/;
-  const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)/y;
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    if (line.startsWith("# HELP ")) continue;
-    if (line.startsWith("# TYPE ")) {
-      const [, , name, type] = line.split(" ");
-      expect(["counter", "gauge", "histogram", "summary", "untyped"]).toContain(type);
-      types.set(name!, type!);
-      continue;
-    }
-    const m = sampleRe.exec(line);
-    if (!m) throw new Error(`not a Prometheus sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    if (m[2]) {
-      labelRe.lastIndex = 0;
-      while (labelRe.lastIndex < m[2].length) {
-        const lm = labelRe.exec(m[2]);
-        if (!lm) throw new Error(`bad labels in: ${line}`);
-        labels[lm[1]!] = lm[2]!;
-      }
-    }
-    const value =
-      m[3] === "+Inf" ? Number.POSITIVE_INFINITY : m[3] === "-Inf" ? Number.NEGATIVE_INFINITY : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== "NaN") throw new Error(`bad value in: ${line}`);
-    const family = m[1]!.replace(/_(bucket|sum|count)$/, "");
-    if (!types.has(m[1]!) && !types.has(family)) throw new Error(`sample without # TYPE: ${line}`);
-    out.push({ name: m[1]!, labels, value });
-  }
-  return out;
-}
