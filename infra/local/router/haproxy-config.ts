@@ -226,7 +226,7 @@ function frontendSection(i: HaproxyConfigInput): string {
     `  http-request return status 503 content-type application/json string '${json({ error: "no_healthy_backend", message: `${OVERRIDE_HEADER}: backend "${name}" has no healthy instance` })}' if override { var(txn.target) -m str ${name} } !${name}_up`;
   return `frontend ${FRONTEND}
   bind 127.0.0.1:${i.port}
-  log-format "${REQUEST_LOG_PREFIX} %b %s %ST %[date(0,us),sub(txn.t0)] %ts %rc %cp"
+  log-format "${REQUEST_LOG_PREFIX} %b %s %ST %[date(0,us),sub(txn.t0)] %ts %rc %cp %[date]"
   http-request set-var(txn.t0) date(0,us)
   acl override_asked req.hdr(${OVERRIDE_HEADER}) -m found
   acl override_allowed req.hdr(${OVERRIDE_TOKEN_HEADER}),map(${f.tokensMap}) -m found

@@ -8,14 +8,8 @@ import { type DataPlaneState, HaproxyDataPlane } from "./data-plane";
 import { haproxyFiles, serverName } from "./haproxy-config";
 import { type HealthOptions, healthOptions } from "./health";
 import { createRouterMetrics } from "./prometheus";
-import {
-  isAbnormal,
-  outcomeOf,
-  parseRequestLine,
-  type RequestLogEntry,
-  startLogSink,
-  upstreamFailures,
-} from "./request-log";
+import { startLogSink } from "./request-log";
+import { abnormalRequestLog, requestRecorder } from "./request-recorder";
 import { type RoutesView, routesView } from "./routes-view";
 import { type BackendName, type RoutesPatch, type RoutingTable, RoutingTableStore } from "./routing-table";
 import { RouterStats } from "./stats";
@@ -71,33 +65,6 @@ export interface RouterHandle {
 
 const HOST = "127.0.0.1";
 
-/**
- * Logs requests that ended abnormally (a 5xx, a closed or timed-out
- * connection) with HAProxy's termination state and the client's port, at most
- * ABNORMAL_PER_SECOND a second (then a count of the rest): what an operator
- * needs to explain a user's failed request, without a log line per request.
- */
-const ABNORMAL_PER_SECOND = 20;
-function abnormalRequestLog(log: (e: Record<string, unknown>) => void) {
-  let second = 0;
-  let logged = 0;
-  let suppressed = 0;
-  return (e: RequestLogEntry) => {
-    const now = Math.floor(Date.now() / 1000);
-    if (now !== second) {
-      if (suppressed > 0) log({ event: "requests-abnormal-suppressed", count: suppressed });
-      second = now;
-      logged = 0;
-      suppressed = 0;
-    }
-    if (logged++ >= ABNORMAL_PER_SECOND) {
-      suppressed++;
-      return;
-    }
-    log({ event: "request-abnormal", ...e });
-  };
-}
-
 export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   if (!opts.token) throw new Error("router admin token is required");
   const log =
@@ -107,22 +74,14 @@ export async function startRouter(opts: RouterOptions): Promise<RouterHandle> {
   const defaultWindowSeconds = opts.defaultWindowSeconds ?? 30;
   let dataPlane: HaproxyDataPlane | undefined;
 
-  const abnormal = abnormalRequestLog(log);
-  const sink = await startLogSink((line) => {
-    const e = parseRequestLine(line);
-    if (!e || !dataPlane) return; // HAProxy's own events also reach its stderr (the router log)
-    if (isAbnormal(e)) abnormal(e);
-    const outcome = outcomeOf(e);
-    if (outcome === "unrouted") return stats.unrouted();
-    const current = store.current.backends[e.backend as BackendName];
-    const version = dataPlane.versionOf(e.backend, e.server) ?? current?.version;
-    // A request another release served, finishing after the switch: not this version's numbers.
-    if (!current || version !== current.version) return;
-    const now = Date.now();
-    const series = stats.for(e.backend, version);
-    for (let i = upstreamFailures(e); i > 0; i--) series.upstreamFailure(now);
-    series.record(outcome, now);
-  });
+  const sink = await startLogSink(
+    requestRecorder({
+      stats,
+      table: () => store.current,
+      versionOf: (backend, server) => (dataPlane ? dataPlane.versionOf(backend, server) : null),
+      abnormal: abnormalRequestLog(log),
+    }),
+  );
 
   const port = opts.port || (await freePort());
   const runDir = opts.runDir ?? path.join(path.dirname(opts.stateFile), "haproxy");

@@ -121,18 +121,29 @@ export interface StatsSnapshot {
   unrouted: { window: number; total: number };
 }
 
+function emptyBucket(): Bucket {
+  const b = { latency: undefined } as Bucket;
+  resetBucket(b, -1);
+  return b;
+}
+
 class Ring {
   readonly buckets: Bucket[];
+  /** Where a second older than the ring's span goes: counted in the totals, in no window. */
+  private readonly outside = emptyBucket();
   constructor(size: number) {
-    this.buckets = Array.from({ length: size }, () => {
-      const b = { latency: undefined } as Bucket;
-      resetBucket(b, -1);
-      return b;
-    });
+    this.buckets = Array.from({ length: size }, emptyBucket);
   }
   at(second: number): Bucket {
     const b = this.buckets[second % this.buckets.length]!;
-    if (b.second !== second) resetBucket(b, second);
+    if (b.second === second) return b;
+    // The slot already holds a later second: this one has left the ring
+    // (a request read long after it ended). Never overwrite newer data with it.
+    if (b.second > second) {
+      resetBucket(this.outside, -1);
+      return this.outside;
+    }
+    resetBucket(b, second);
     return b;
   }
   /** Buckets whose second lies in [from, to]. */

@@ -36,6 +36,10 @@ describe("request log lines", () => {
   it("reads the client's port, and tells abnormal endings from normal ones", () => {
     expect(parseRequestLine("R blue 127.0.0.1:4001 200 1834 -- 0 51234")?.clientPort).toBe(51234);
     expect(parseRequestLine("R blue 127.0.0.1:4001 200 1834 -- 0 -")).not.toHaveProperty("clientPort");
+    // The second the request ended (HAProxy's %[date]), when the line has it.
+    expect(parseRequestLine("R blue a:1 200 900 -- 0 5 1764780000")?.endedAtMs).toBe(1_764_780_000_000);
+    expect(parseRequestLine("R blue a:1 200 900 -- 0 5")).not.toHaveProperty("endedAtMs");
+    expect(parseRequestLine("R blue a:1 200 900 -- 0 5 x")).not.toHaveProperty("endedAtMs");
     expect(isAbnormal(parseRequestLine("R blue a:1 200 900 -- 0 5")!)).toBe(false);
     expect(isAbnormal(parseRequestLine("R blue a:1 201 900 -- +1 5")!)).toBe(false);
     expect(isAbnormal(parseRequestLine("R blue a:1 -1 900 SD 0 5")!)).toBe(true);
