@@ -15,7 +15,11 @@ import type { RouterStats } from "./stats";
 export interface RequestRecorderDeps {
   stats: RouterStats;
   table(): RoutingTable;
-  /** The release a server of a backend serves; undefined until HAProxy runs (lines are then dropped). */
+  /**
+   * The release a server of a backend serves: null while HAProxy is not up
+   * yet (the line is dropped), undefined for a server the data plane does not
+   * know (the backend's release in the table is assumed).
+   */
   versionOf(backend: string, server: string): string | undefined | null;
   abnormal(e: RequestLogEntry): void;
   now?: () => number;
