@@ -34,15 +34,15 @@ export function requestRecorder(d: RequestRecorderDeps): (line: string) => void 
     const served = d.versionOf(e.backend, e.server);
     if (served === null) return; // no data plane yet
     if (isAbnormal(e)) d.abnormal(e);
+    // In the second the request ended (the line says), not the one it was read in.
+    const t = now();
+    const at = Math.min(t, e.endedAtMs ?? t);
     const outcome = outcomeOf(e);
-    if (outcome === "unrouted") return d.stats.unrouted();
+    if (outcome === "unrouted") return d.stats.unrouted(at);
     const current = d.table().backends[e.backend as BackendName];
     const version = served ?? current?.version;
     // A request another release served, finishing after the switch: not this version's numbers.
     if (!current || version !== current.version) return;
-    // In the second the request ended (the line says), not the one it was read in.
-    const t = now();
-    const at = Math.min(t, e.endedAtMs ?? t);
     const series = d.stats.for(e.backend, version);
     for (let i = upstreamFailures(e); i > 0; i--) series.upstreamFailure(at);
     series.record(outcome, at);

@@ -259,8 +259,9 @@ export class RouterStats {
     return [...this.series.values()];
   }
 
-  unrouted(): void {
-    this.unroutedRing.at(Math.floor(this.now() / 1000)).requests++;
+  /** A request HAProxy answered itself, counted in the second it ended (default: now). */
+  unrouted(atMs = this.now()): void {
+    this.unroutedRing.at(Math.floor(atMs / 1000)).requests++;
     this.unroutedTotal++;
   }
 

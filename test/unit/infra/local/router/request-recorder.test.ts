@@ -85,5 +85,8 @@ describe("request recorder", () => {
       upstreamFailures: 2,
     });
     expect(stats.snapshot(1).unrouted).toEqual({ window: 1, total: 1 });
+    record(`R shipshape <NOSRV> 503 0 PR 0 50003 ${sec(-5)}`);
+    expect(stats.snapshot(1).unrouted).toEqual({ window: 1, total: 2 });
+    expect(stats.snapshot(6).unrouted).toEqual({ window: 2, total: 2 });
   });
 });
