@@ -32,6 +32,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createLocalInfraDriver } from "../infra/local/driver";
 import { RouterClient } from "../infra/local/router/client";
+import { BATCH_MS } from "../infra/local/router/request-log";
 import { ensureRouterProcess, stopRouterProcess } from "../infra/local/router-process";
 import { devPulumiSettings } from "../infra/pulumi/workspace";
 import { freePort, waitForPort } from "../lib/runtime/free-port";
@@ -53,6 +54,13 @@ const ROUNDS = 12;
 const RATES = [500, 2000];
 const CAPACITY_SECONDS = 2.5;
 const CAPACITY_ROUNDS = 8;
+/**
+ * Every round of every target ends with a quiet spell counted with it: the
+ * router's control process reads HAProxy's request log in batches (BATCH_MS),
+ * and without it the lines of a round's last batch would be processed in the
+ * next target's round, charged to nobody.
+ */
+const QUIET_AFTER_ROUND_MS = BATCH_MS + 250;
 const BACKEND_JS = `
 const http = require("http");
 const body = JSON.stringify({ ok: true, name: process.env.NAME });
@@ -280,6 +288,7 @@ async function capacity(t: Target, seconds: number) {
     connections: 32,
     duration: seconds,
   });
+  await sleep(QUIET_AFTER_ROUND_MS);
   return {
     rps: Math.round(r.requests.average),
     p50: r.latency.p50,
@@ -461,6 +470,7 @@ async function latencyPhases(targets: Target[], ports: { blue: number; green: nu
         const c0 = targetCpuSeconds(t);
         const split0 = t.name === "router" ? groupCpuByCommand(t.groups[0]!) : {};
         const r = await fixedRate(t.name, rate, PHASE_MS / ROUNDS, pickOf(t));
+        await sleep(QUIET_AFTER_ROUND_MS);
         r.cpuMicrosPerRequest = Math.round(((targetCpuSeconds(t) - c0) / Math.max(1, r.sent)) * 1e6);
         if (t.name === "router") {
           routerCpuSplit[`@${rate}`] ??= {};
