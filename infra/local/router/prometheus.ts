@@ -43,12 +43,13 @@ export function latencyHistogramText(series: readonly BackendSeries[]): string {
   ];
   for (const s of series) {
     const labels = `backend="${labelValue(s.backend)}",version="${labelValue(s.version)}"`;
-    const { counts, count, sumSeconds } = s.totalLatency;
+    const { counts, sumSeconds } = s.totalLatency;
     let cumulative = 0;
     PROMETHEUS_LATENCY_BOUNDS_S.forEach((le, i) => {
       cumulative += counts[i]!;
       lines.push(`${DURATION}_bucket{le="${le}",${labels}} ${cumulative}`);
     });
+    const count = cumulative + counts[PROMETHEUS_LATENCY_BOUNDS_S.length]!;
     lines.push(`${DURATION}_bucket{le="+Inf",${labels}} ${count}`);
     lines.push(`${DURATION}_sum{${labels}} ${sumSeconds}`);
     lines.push(`${DURATION}_count{${labels}} ${count}`);

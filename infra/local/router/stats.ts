@@ -41,7 +41,6 @@ export interface CumulativeLatency {
   /** Requests per bucket (not cumulative); the last one is above the highest bound. */
   readonly counts: Float64Array;
   sumSeconds: number;
-  count: number;
 }
 
 /** The first bucket whose upper bound holds `seconds` (Prometheus: value <= le). */
@@ -158,7 +157,6 @@ export class BackendSeries {
   readonly totalLatency: CumulativeLatency = {
     counts: new Float64Array(PROMETHEUS_LATENCY_BOUNDS_S.length + 1),
     sumSeconds: 0,
-    count: 0,
   };
   inflight = 0;
 
@@ -194,7 +192,6 @@ export class BackendSeries {
       const seconds = outcome.latencyMs / 1000;
       this.totalLatency.counts[prometheusBucket(seconds)]!++;
       this.totalLatency.sumSeconds += seconds;
-      this.totalLatency.count++;
     } else if (outcome.kind === "connection") {
       error = true;
       b.connectionErrors++;
